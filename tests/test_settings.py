@@ -1,0 +1,120 @@
+"""core/settings: defaults, config.json, parsing and the refusal to start on a bad parameter."""
+
+from __future__ import annotations
+
+import json
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from core.settings import Settings, SettingsError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def config_parameters() -> dict[str, str]:
+    return dict(json.loads((ROOT / "config.json").read_text())["parameters"])
+
+
+def test_defaults_are_consistent() -> None:
+    assert Settings().problems() == []
+
+
+def test_config_json_holds_every_parameter_with_the_code_default() -> None:
+    config = json.loads((ROOT / "config.json").read_text())
+    assert config["algorithm-language"] == "Python"
+    assert config["description"]
+    params = config["parameters"]
+    assert all(isinstance(v, str) for v in params.values()), "LEAN parameters are strings"
+    assert params == Settings().to_parameters()
+    assert Settings.from_parameters(params) == Settings()
+
+
+def test_rulebook_numbers_are_the_defaults() -> None:
+    s = Settings()
+    assert s.phase_thresholds == (51_000.0, 76_000.0, 95_000.0)
+    assert s.start_small_below == 38_000.0 and s.full_size_from == 70_000.0
+    assert s.max_positions_total == (4, 8, 12, 18)
+    assert s.max_positions_lt112 == (0, 4, 1, 3)
+    assert s.vix_regime_bounds == (13.0, 18.0, 25.0, 30.0)
+    assert s.vix_regime_max_bp == (0.45, 0.65, 0.78, 0.50, 0.80)
+    assert s.correlation_group_members()["A1"][:2] == ("ES", "MES")
+    assert s.correlation_max["C2"] == 1
+    assert (s.drawdown_halve, s.drawdown_stop_entries, s.drawdown_close_all) == (0.10, 0.15, 0.20)
+    assert (s.daily_loss_limit, s.daily_losing_trades, s.risk_per_trade) == (0.05, 3, 0.02)
+    assert s.zdte_entry_time == time(10, 30) and s.zdte_exit_time == time(15, 0)
+    assert (s.strangle_min_dte, s.strangle_target_dte, s.strangle_max_dte) == (75, 90, 105)
+    assert s.dte21_losing_action == "close"
+
+
+def test_overrides_parse_every_kind_of_value() -> None:
+    s = Settings.from_parameters(
+        {
+            "daily_loss_limit": "0.04",
+            "enable_delta_hedge": "true",
+            "zdte_entry_time": "10:45",
+            "max_positions_total": "3, 6, 9, 12",
+            "span_initial_margin": "es=12000,CL=6500",
+            "start_date": "2020-01-02",
+            "dte21_losing_action": "alert",
+        }
+    )
+    assert s.daily_loss_limit == 0.04 and s.enable_delta_hedge is True
+    assert s.zdte_entry_time == time(10, 45)
+    assert s.max_positions_total == (3, 6, 9, 12)
+    assert s.span_initial_margin == {"ES": 12000.0, "CL": 6500.0}
+    assert s.dte21_losing_action == "alert"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("daily_loss_limit", "5", "outside the allowed range 0 to 1"),
+        ("daily_loss_limit", "five", "expected a number (allowed range 0 to 1)"),
+        ("daily_loss_limit", "nan", "finite"),
+        ("daily_losing_trades", "2.5", "whole number"),
+        ("zdte_entry_time", "25:00", "HH:MM"),
+        ("enable_lt112", "maybe", "true or false"),
+        ("dte21_losing_action", "panic", "not one of close, hold, alert"),
+        ("max_positions_total", "4,8,x", "whole number"),
+        ("span_initial_margin", "ES", "KEY=NUMBER"),
+        ("start_date", "02/01/2020", "YYYY-MM-DD"),
+        ("dayly_loss_limit", "0.05", "unknown parameter 'dayly_loss_limit'"),
+    ],
+)
+def test_a_bad_parameter_is_named_with_what_is_allowed(name: str, value: str, expected: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_parameters({name: value})
+    text = str(info.value)
+    assert name in text and expected in text
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"phase_thresholds": "76000,51000,95000"}, "phase_thresholds must be 3 increasing"),
+        ({"drawdown_halve": "0.2"}, "drawdown steps must increase"),
+        ({"zdte_short_delta_max": "0.35"}, "0DTE short delta band"),
+        ({"max_positions_ipmcc": "1,2,3"}, "max_positions_ipmcc needs 4 numbers"),
+        ({"strangle_min_dte": "95"}, "strangle_min_dte <= strangle_target_dte"),
+        ({"correlation_groups": "A1:ES,SPY;A2:SPY"}, "SPY is in both A1 and A2"),
+        ({"start_date": "2024-01-01", "end_date": "2023-01-01"}, "start_date must not be after end_date"),
+    ],
+)
+def test_cross_field_conflicts_refuse_to_start(params: dict[str, str], expected: str) -> None:
+    with pytest.raises(SettingsError, match=expected):
+        Settings.from_parameters(params)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_parameters({"daily_loss_limit": "2", "nope": "1", "zdte_exit_time": "x"})
+    assert len(info.value.problems) == 3
+
+
+def test_effective_config_marks_changes() -> None:
+    lines = Settings.from_parameters({"risk_per_trade": "0.01"}).describe()
+    assert "risk_per_trade = 0.01   (changed from 0.02)" in lines
+    assert "daily_loss_limit = 0.05" in lines
+    assert len(lines) == len(Settings().to_parameters())
