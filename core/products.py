@@ -1,0 +1,107 @@
+"""Product facts the core needs: what kind of instrument a root is, its multiplier and tick, how its options
+settle. These are facts about listed products (CBOE, CME and LEAN's symbol-properties database), not trading
+rules, so they live here rather than in the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class AssetKind(StrEnum):
+    EQUITY = "equity"  # stocks and ETFs
+    INDEX = "index"
+    FUTURE = "future"
+
+
+class Settlement(StrEnum):
+    CASH = "cash"
+    PHYSICAL = "physical"
+
+
+class ExerciseStyle(StrEnum):
+    AMERICAN = "american"
+    EUROPEAN = "european"
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """An underlying root and how its options (if any) behave."""
+
+    root: str
+    kind: AssetKind
+    multiplier: float  # of the underlying future, or of an option on a stock or index (100)
+    option_multiplier: float
+    option_settlement: Settlement
+    option_style: ExerciseStyle
+    micro: bool = False
+    broad_index: bool = False
+    calendar: str = "XNYS"  # exchange_calendars name of the calendar its options trade on
+
+
+def _equity(root: str) -> Product:
+    return Product(root, AssetKind.EQUITY, 1.0, 100.0, Settlement.PHYSICAL, ExerciseStyle.AMERICAN)
+
+
+def _index(root: str) -> Product:
+    return Product(
+        root, AssetKind.INDEX, 1.0, 100.0, Settlement.CASH, ExerciseStyle.EUROPEAN, broad_index=True
+    )
+
+
+def _future(root: str, multiplier: float, micro: bool = False) -> Product:
+    # CME options on futures deliver the future (physical) and are American for the standard contracts.
+    return Product(
+        root,
+        AssetKind.FUTURE,
+        multiplier,
+        multiplier,
+        Settlement.PHYSICAL,
+        ExerciseStyle.AMERICAN,
+        micro,
+        False,
+        "CMES",
+    )
+
+
+PRODUCTS: dict[str, Product] = {
+    p.root: p
+    for p in (
+        *(_equity(r) for r in ("SPY", "QQQ", "IWM", "DIA", "GLD", "TLT", "USO", "SLV", "XOP", "XLE", "SIL")),
+        *(_index(r) for r in ("SPX", "SPXW", "XSP", "NDX", "NDXP", "RUT", "RUTW")),
+        # Multipliers from CME contract specs (and LEAN's symbol-properties database, e.g. MES 5).
+        _future("ES", 50.0),
+        _future("MES", 5.0, micro=True),
+        _future("NQ", 20.0),
+        _future("MNQ", 2.0, micro=True),
+        _future("RTY", 50.0),
+        _future("M2K", 5.0, micro=True),
+        _future("YM", 5.0),
+        _future("MYM", 0.5, micro=True),
+        _future("CL", 1_000.0),
+        _future("MCL", 100.0, micro=True),
+        _future("NG", 10_000.0),
+        _future("GC", 100.0),
+        _future("MGC", 10.0, micro=True),
+        _future("SI", 5_000.0),
+        _future("HG", 25_000.0),
+        _future("6E", 125_000.0),
+        _future("M6E", 12_500.0, micro=True),
+        _future("ZB", 1_000.0),
+        _future("ZN", 1_000.0),
+    )
+}
+
+
+class UnknownProductError(KeyError):
+    pass
+
+
+def product(root: str) -> Product:
+    """The product for a root; an unknown root is an error with the root named, never a guess."""
+    try:
+        return PRODUCTS[root.upper()]
+    except KeyError:
+        raise UnknownProductError(
+            f"unknown product root '{root}' (known: {', '.join(sorted(PRODUCTS))})"
+        ) from None

@@ -1,0 +1,88 @@
+"""core/fees: one test per row of TastyTrade's schedule, and the SPXW iron condor RULEBOOK quotes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from core.fees import FeeKind, fee_kind, leg_fees
+from core.products import UnknownProductError
+from core.settings import Settings
+
+S = Settings()
+NO_REG = dataclasses.replace(S, fee_orf=0.0, fee_finra_taf_option=0.0, fee_sec_rate=0.0, fee_nfa=0.0)
+
+
+def test_equity_option_open_is_capped_at_10_per_leg_and_close_is_free() -> None:
+    assert leg_fees(NO_REG, FeeKind.EQUITY_OPTION, "SPY", 3, opening=True).commission == pytest.approx(3.0)
+    capped = leg_fees(NO_REG, FeeKind.EQUITY_OPTION, "SPY", 25, opening=True)
+    assert capped.commission == pytest.approx(10.0)
+    assert capped.clearing == pytest.approx(2.5)  # clearing is per contract, never capped
+    closing = leg_fees(NO_REG, FeeKind.EQUITY_OPTION, "SPY", 25, opening=False)
+    assert closing.commission == 0.0 and closing.total == pytest.approx(2.5)
+
+
+def test_index_option_pays_commission_to_open_uncapped_and_the_index_fee_both_ways() -> None:
+    opening = leg_fees(NO_REG, FeeKind.INDEX_OPTION, "SPXW", 20, opening=True)
+    assert opening.commission == pytest.approx(20.0)  # no $10 cap on index options
+    assert opening.exchange == pytest.approx(13.0)
+    closing = leg_fees(NO_REG, FeeKind.INDEX_OPTION, "SPXW", 20, opening=False)
+    assert (
+        closing.commission == 0.0
+        and closing.exchange == pytest.approx(13.0)
+        and closing.clearing == pytest.approx(2.0)
+    )
+
+
+def test_spxw_iron_condor_costs_about_7_to_open_and_3_to_close_before_regulatory_fees() -> None:
+    sold = [False, True, True, False]  # long put wing, short put, short call, long call wing
+
+    def before_regulatory(opening: bool) -> float:
+        fees = [leg_fees(S, FeeKind.INDEX_OPTION, "SPXW", 1, opening, is_sale=s == opening) for s in sold]
+        return sum(f.total - f.regulatory for f in fees)
+
+    assert before_regulatory(opening=True) == pytest.approx(7.00)
+    assert before_regulatory(opening=False) == pytest.approx(3.00)
+    # Regulatory fees come on top and are small: ORF on every contract, TAF and SEC on the sold legs.
+    reg = sum(leg_fees(S, FeeKind.INDEX_OPTION, "SPXW", 1, True, s, 150.0).regulatory for s in sold)
+    assert 0.16 <= reg <= 0.2
+
+
+def test_future_options_and_micro_future_options() -> None:
+    es = leg_fees(NO_REG, FeeKind.FUTURE_OPTION, "ES", 2, opening=True)
+    assert (es.commission, es.clearing) == (pytest.approx(5.0), pytest.approx(0.6))
+    assert leg_fees(NO_REG, FeeKind.FUTURE_OPTION, "ES", 2, opening=False).commission == 0.0
+    assert leg_fees(NO_REG, FeeKind.FUTURE_OPTION, "MES", 2, opening=True).commission == pytest.approx(3.0)
+
+
+def test_futures_pay_both_sides_and_micros_less() -> None:
+    for opening in (True, False):
+        assert leg_fees(NO_REG, FeeKind.FUTURE, "ES", 1, opening).commission == pytest.approx(1.25)
+        assert leg_fees(NO_REG, FeeKind.FUTURE, "MES", 1, opening).commission == pytest.approx(0.85)
+    assert leg_fees(S, FeeKind.FUTURE, "ES", 1, True).total == pytest.approx(1.25 + 0.30 + 0.02)
+
+
+def test_stock_pays_clearing_per_share_only() -> None:
+    fees = leg_fees(S, FeeKind.STOCK, "SPY", 100, opening=True)
+    assert fees.commission == 0.0 and fees.total == pytest.approx(0.08)
+
+
+def test_regulatory_fees_fall_on_sales_as_parameters() -> None:
+    bought = leg_fees(S, FeeKind.EQUITY_OPTION, "QQQ", 10, True, is_sale=False)
+    sold = leg_fees(S, FeeKind.EQUITY_OPTION, "QQQ", 10, True, is_sale=True, sale_proceeds=2_000.0)
+    assert bought.regulatory == pytest.approx(10 * 0.04)
+    assert sold.regulatory == pytest.approx(10 * 0.04 + 10 * 0.00279 + 2_000.0 * 0.0000278)
+    custom = dataclasses.replace(S, fee_orf=0.0, fee_finra_taf_option=0.0, fee_sec_rate=0.0)
+    assert leg_fees(custom, FeeKind.EQUITY_OPTION, "QQQ", 10, True, True, 2_000.0).regulatory == 0.0
+
+
+def test_kinds_by_root_and_bad_input() -> None:
+    assert fee_kind("SPXW", True) is FeeKind.INDEX_OPTION
+    assert fee_kind("ES", True) is FeeKind.FUTURE_OPTION and fee_kind("ES", False) is FeeKind.FUTURE
+    assert fee_kind("QQQ", True) is FeeKind.EQUITY_OPTION and fee_kind("QQQ", False) is FeeKind.STOCK
+    with pytest.raises(UnknownProductError, match="ZZZ"):
+        fee_kind("ZZZ", True)
+    with pytest.raises(ValueError, match="negative"):
+        leg_fees(S, FeeKind.STOCK, "SPY", -1, True)
+    assert leg_fees(S, FeeKind.INDEX_OPTION, "SPX", 0, True).total == 0.0
