@@ -3,13 +3,13 @@
 The same numbers serve LEAN's fee model, the offline replay and expected P&L, because LEAN's built-in
 TastytradeFeeModel leaves out clearing and index fees and charges futures nothing.
 
-| instrument | commission | per contract on top |
-|---|---|---|
-| equity/ETF option | $1.00 to open, capped at $10 per leg; $0 to close | clearing $0.10, ORF, FINRA TAF and SEC fee on sales |
-| SPX/SPXW/XSP/NDX/RUT option | $1.00 to open, no cap; $0 to close | clearing $0.10, index fee $0.65 open and close, regulatory as above |
-| future option | $2.50 to open ($1.50 micro); $0 to close | clearing $0.30, exchange, NFA |
-| future | $1.25 per side ($0.85 micro) | clearing $0.30, exchange, NFA |
-| stock/ETF | $0 | clearing $0.0008 per share |
+- equity/ETF option: $1.00 to open, capped at $10 per leg; $0 to close; clearing $0.10 per contract.
+- SPX/SPXW/XSP/NDX/RUT option: $1.00 to open, no cap; $0 to close; clearing $0.10; index fee $0.65 open
+  and close.
+- Both kinds of option: ORF per contract, and the FINRA TAF and SEC fee on sales.
+- future option: $2.50 to open ($1.50 micro); $0 to close; clearing $0.30, exchange fee and NFA fee.
+- future: $1.25 per side ($0.85 micro); clearing $0.30, exchange fee and NFA fee.
+- stock/ETF: $0; clearing $0.0008 per share.
 
 Every amount is a parameter (core/settings.py, `fee_*`). Money is positive: a fee is a cost.
 """

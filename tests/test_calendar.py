@@ -1,0 +1,122 @@
+"""core/calendar: sessions, holidays, early closes, DST days, entry-day and expiry rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+
+from core.calendar import (
+    FRIDAY,
+    TUESDAY,
+    WEDNESDAY,
+    Calendars,
+    OutOfCalendarRangeError,
+    dte,
+    nth_weekday_date,
+)
+
+
+@pytest.fixture(scope="module")
+def cal() -> Calendars:
+    return Calendars()
+
+
+def test_holidays_and_early_closes(cal: Calendars) -> None:
+    assert cal.equity.is_holiday(date(2024, 7, 4))
+    assert not cal.equity.is_holiday(date(2024, 7, 6))  # a Saturday is not a holiday, just not a session
+    assert cal.equity.early_closes(date(2024, 11, 1), date(2024, 12, 31)) == {
+        date(2024, 11, 29): time(13, 0),
+        date(2024, 12, 24): time(13, 0),
+    }
+    assert cal.equity.holidays(date(2025, 1, 1), date(2025, 1, 31)) == [
+        date(2025, 1, 1),
+        date(2025, 1, 9),
+        date(2025, 1, 20),
+    ]
+
+
+def test_sessions_on_dst_days_open_at_0930_new_york(cal: Calendars) -> None:
+    spring = cal.equity.session(date(2024, 3, 11))  # first session after clocks went forward
+    autumn = cal.equity.session(date(2024, 11, 4))  # first session after clocks went back
+    assert spring is not None and autumn is not None
+    assert spring.open.astimezone(UTC).hour == 13 and autumn.open.astimezone(UTC).hour == 14
+    assert spring.open.time() == autumn.open.time() == time(9, 30)
+    # CME's Sunday-evening open straddles the change: 18:00 New York on both sides.
+    cme = cal.cme.session(date(2024, 3, 11))
+    assert cme is not None and cme.open.time() == time(18, 0) and cme.open.date() == date(2024, 3, 10)
+
+
+def test_is_open_respects_early_closes_and_needs_aware_times(cal: Calendars) -> None:
+    ny = cal.equity.session(date(2024, 11, 29))
+    assert ny is not None
+    at = ny.open.replace(hour=12, minute=59)
+    assert cal.equity.is_open(at)
+    assert not cal.equity.is_open(at.replace(hour=13, minute=1))
+    assert cal.cme.is_open(datetime(2024, 3, 10, 23, 0, tzinfo=UTC))  # 19:00 New York Sunday
+    with pytest.raises(ValueError, match="timezone-aware"):
+        cal.equity.is_open(datetime(2024, 3, 11, 10, 0))  # noqa: DTZ001 - the point of the test
+
+
+def test_cme_closes_early_when_nyse_does_or_is_shut(cal: Calendars) -> None:
+    juneteenth = cal.cme.session(date(2024, 6, 19))
+    july3 = cal.cme.session(date(2025, 7, 3))
+    assert juneteenth is not None and juneteenth.close.time() == time(13, 0) and juneteenth.early_close
+    assert july3 is not None and july3.close.time() == time(13, 15)
+
+
+def test_next_previous_and_counting_sessions(cal: Calendars) -> None:
+    assert cal.equity.next_session(date(2024, 7, 3)) == date(2024, 7, 5)
+    assert cal.equity.previous_session(date(2024, 7, 5)) == date(2024, 7, 3)
+    assert cal.equity.add_sessions(date(2024, 7, 3), 1) == date(2024, 7, 5)
+    assert cal.equity.add_sessions(date(2024, 7, 6), 0) == date(2024, 7, 8)
+    assert cal.equity.add_sessions(date(2024, 7, 8), -2) == date(2024, 7, 3)
+    assert cal.equity.sessions_between(date(2024, 7, 1), date(2024, 7, 8)) == 4
+    with pytest.raises(OutOfCalendarRangeError, match="outside"):
+        cal.equity.is_session(date(1999, 1, 4))
+
+
+def test_entry_days_move_to_the_next_session_on_a_holiday(cal: Calendars) -> None:
+    # LT112's first Wednesday of January 2025 is New Year's Day: it moves to Thursday.
+    assert nth_weekday_date(2025, 1, WEDNESDAY, 1) == date(2025, 1, 1)
+    assert cal.equity.nth_weekday(2025, 1, WEDNESDAY, 1) == date(2025, 1, 2)
+    assert cal.equity.nth_weekday(2024, 10, TUESDAY, 2) == date(2024, 10, 8)
+    # Juneteenth 2024 was the third Wednesday.
+    assert cal.equity.nth_weekday(2024, 6, WEDNESDAY, 3) == date(2024, 6, 20)
+    with pytest.raises(ValueError, match="no 5th"):
+        nth_weekday_date(2024, 2, FRIDAY, 5)
+
+
+def test_monthly_and_quarterly_expiries(cal: Calendars) -> None:
+    assert cal.monthly_expiry(2024, 12) == date(2024, 12, 20)
+    assert cal.monthly_expiry(2025, 4) == date(2025, 4, 17)  # the third Friday was Good Friday
+    assert cal.es_quarterly_expiry(2026, 3) == date(2026, 3, 20)
+    with pytest.raises(ValueError, match="March, June"):
+        cal.es_quarterly_expiry(2026, 4)
+    assert cal.leap_expiries(date(2024, 1, 5), 180, 400) == [
+        cal.monthly_expiry(y, m)
+        for y, m in [(2024, 7), (2024, 8), (2024, 9), (2024, 10), (2024, 11), (2024, 12), (2025, 1)]
+    ]
+
+
+def test_front_es_contract_needs_ten_trading_days(cal: Calendars) -> None:
+    assert cal.es_front_quarterly(date(2024, 2, 20), 10) == date(2024, 3, 15)
+    assert cal.es_front_quarterly(date(2024, 3, 8), 10) == date(2024, 6, 21)  # 5 sessions left in March
+
+
+def test_spxw_expiries_follow_the_listing_history(cal: Calendars) -> None:
+    # January 2021: Monday, Wednesday and Friday only (the sample data's 01-04, 01-06, 01-08).
+    assert cal.spxw_expiries(date(2021, 1, 4), date(2021, 1, 8)) == [
+        date(2021, 1, 4),
+        date(2021, 1, 6),
+        date(2021, 1, 8),
+    ]
+    # 2023: every session; Good Friday's expiry moves to Thursday.
+    assert len(cal.spxw_expiries(date(2023, 6, 5), date(2023, 6, 9))) == 5
+    assert date(2025, 4, 17) in cal.spxw_expiries(date(2025, 4, 14), date(2025, 4, 18))
+    assert date(2025, 4, 18) not in cal.spxw_expiries(date(2025, 4, 14), date(2025, 4, 18))
+
+
+def test_dte_counts_calendar_days() -> None:
+    assert dte(date(2024, 1, 5), date(2024, 1, 5)) == 0
+    assert dte(date(2024, 1, 5), date(2024, 5, 3)) == 119
