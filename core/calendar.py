@@ -234,7 +234,7 @@ class Calendars:
 
     def leap_expiries(self, today: date, min_days: int, max_days: int) -> list[date]:
         """Monthly expiries between `min_days` and `max_days` calendar days out (LEAP candidates)."""
-        out = []
+        out: list[date] = []
         year, month = today.year, today.month
         while True:
             expiry = self.monthly_expiry(year, month)

@@ -51,7 +51,7 @@ def test_spxw_iron_condor_costs_about_7_to_open_and_3_to_close_before_regulatory
 
 def test_future_options_and_micro_future_options() -> None:
     es = leg_fees(NO_REG, FeeKind.FUTURE_OPTION, "ES", 2, opening=True)
-    assert (es.commission, es.clearing) == (pytest.approx(5.0), pytest.approx(0.6))
+    assert es.commission == pytest.approx(5.0) and es.clearing == pytest.approx(0.6)
     assert leg_fees(NO_REG, FeeKind.FUTURE_OPTION, "ES", 2, opening=False).commission == 0.0
     assert leg_fees(NO_REG, FeeKind.FUTURE_OPTION, "MES", 2, opening=True).commission == pytest.approx(3.0)
 
