@@ -1,0 +1,115 @@
+"""core/margin: defined risk from the widest wing, CBOE naked rules, the SPAN-style estimate."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from core.margin import MarginLeg, defined_risk, option_requirement, span_requirement
+from core.model import Right
+from core.settings import Settings
+
+S = Settings()
+EXP = date(2024, 1, 5)
+P, C = Right.PUT, Right.CALL
+
+
+def test_uneven_iron_condor_uses_the_wider_wing() -> None:
+    # Put wing 10 wide, call wing 30 wide, 4.00 credit: max loss (30 − 4) × 100 per condor.
+    legs = [
+        MarginLeg(P, 4690.0, +1, 0.50, EXP),
+        MarginLeg(P, 4700.0, -1, 2.00, EXP),
+        MarginLeg(C, 4800.0, -1, 3.00, EXP),
+        MarginLeg(C, 4830.0, +1, 0.50, EXP),
+    ]
+    req = option_requirement(legs, 4750.0, 100.0, 2, broad_index=True, s=S)
+    assert req.amount == pytest.approx((30.0 - 4.0) * 100.0 * 2)
+    assert req.method == "defined risk"
+
+
+def test_debit_spread_risks_its_debit() -> None:
+    legs = [MarginLeg(P, 450.0, +1, 6.0, EXP), MarginLeg(P, 445.0, -1, 4.5, EXP)]
+    assert defined_risk(legs) == pytest.approx(1.5)
+
+
+def test_naked_equity_put_and_call_follow_cboe() -> None:
+    # Put 10% OTM on a 500 stock, premium 3: max(0.2 × 500 − 50, 0.1 × 450) + 3 = 53 per share.
+    put = option_requirement([MarginLeg(P, 450.0, -1, 3.0, EXP)], 500.0, 100.0, 1, False, S)
+    assert put.amount == pytest.approx(53.0 * 100.0) and put.method == "naked"
+    # Far OTM call: the minimum is 10% of the underlying for calls: max(100 − 200, 50) + 0.2.
+    call = option_requirement([MarginLeg(C, 700.0, -1, 0.2, EXP)], 500.0, 100.0, 1, False, S)
+    assert call.amount == pytest.approx(50.2 * 100.0)
+
+
+def test_broad_index_uses_15_and_10_percent() -> None:
+    req = option_requirement([MarginLeg(P, 4500.0, -1, 5.0, EXP)], 5000.0, 100.0, 1, True, S)
+    assert req.amount == pytest.approx((max(0.15 * 5000 - 500, 0.10 * 4500) + 5.0) * 100.0)
+
+
+def test_lt112_pairs_the_long_with_the_nearest_short_and_charges_the_rest_naked() -> None:
+    price = 500.0
+    legs = [
+        MarginLeg(P, 465.0, +1, 8.0, EXP),  # 0.93 × price
+        MarginLeg(P, 460.0, -1, 7.0, EXP),  # 5 points lower on SPY
+        MarginLeg(P, 440.0, -2, 3.0, EXP),  # 0.88 × price, naked
+    ]
+    req = option_requirement(legs, price, 100.0, 1, False, S)
+    spread = 1.0  # the debit
+    naked = 2 * (max(0.2 * price - 60.0, 0.1 * 440.0) + 3.0)
+    assert req.amount == pytest.approx((spread + naked) * 100.0)
+    assert req.method == "defined risk + naked"
+
+
+def test_span_estimate_for_a_short_es_strangle() -> None:
+    legs = [
+        MarginLeg(P, 4200.0, -1, 12.0, date(2024, 3, 15), 0.22),
+        MarginLeg(C, 5100.0, -1, 8.0, date(2024, 3, 15), 0.14),
+    ]
+    req = span_requirement(legs, "ES", 4750.0, date(2023, 12, 15), 0.05, 50.0, 1, S)
+    floor = 0.10 * 11_880 * 2
+    assert req.amount >= floor
+    assert req.amount < 2 * 11_880  # far OTM shorts need far less than two futures' margin
+    two = span_requirement(legs, "ES", 4750.0, date(2023, 12, 15), 0.05, 50.0, 2, S)
+    assert two.amount == pytest.approx(2 * req.amount)
+
+
+def test_span_grows_as_the_short_comes_into_the_money_and_is_capped_by_defined_risk() -> None:
+    far = span_requirement(
+        [MarginLeg(P, 4300.0, -1, 10.0, date(2024, 3, 15), 0.2)],
+        "ES",
+        4750.0,
+        date(2023, 12, 15),
+        0.05,
+        50.0,
+        1,
+        S,
+    )
+    near = span_requirement(
+        [MarginLeg(P, 4700.0, -1, 80.0, date(2024, 3, 15), 0.2)],
+        "ES",
+        4750.0,
+        date(2023, 12, 15),
+        0.05,
+        50.0,
+        1,
+        S,
+    )
+    assert near.amount > far.amount
+    spread = [
+        MarginLeg(P, 4700.0, -1, 80.0, date(2024, 3, 15), 0.2),
+        MarginLeg(P, 4690.0, +1, 76.0, date(2024, 3, 15), 0.2),
+    ]
+    capped = span_requirement(spread, "ES", 4750.0, date(2023, 12, 15), 0.05, 50.0, 1, S)
+    assert capped.amount <= (10.0 - 4.0) * 50.0 + 1e-9
+
+
+def test_span_refuses_unknown_roots_and_missing_vols() -> None:
+    with pytest.raises(ValueError, match="span_initial_margin"):
+        span_requirement(
+            [MarginLeg(P, 1.0, -1, 0.1, EXP, 0.2)], "ZZ", 2.0, date(2023, 12, 1), 0.05, 1.0, 1, S
+        )
+    with pytest.raises(ValueError, match="implied volatility"):
+        span_requirement(
+            [MarginLeg(P, 4300.0, -1, 10.0, EXP)], "ES", 4750.0, date(2023, 12, 1), 0.05, 50.0, 1, S
+        )
