@@ -1,0 +1,135 @@
+"""The ports (DESIGN.md "Ports"): what the pipeline calls, and what each shell supplies.
+
+The core never imports a shell. The LEAN shell (lean_bridge/), the replay (replay/) and the tests
+(tests/fakes/) each provide objects that satisfy these Protocols structurally; nothing inherits from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Protocol
+
+from core.model import AccountState, Decision, Fill, MarketSnapshot, OrderIntent, Position, Structure
+
+# ---------------------------------------------------------------------- called by the pipeline
+
+
+class Book(Protocol):
+    """The open structures and positions as the algorithm knows them (read-only to strategies)."""
+
+    def open_structures(self, strategy: str | None = None) -> Sequence[Structure]: ...
+
+    def positions(self) -> Sequence[Position]: ...
+
+    def account(self) -> AccountState: ...
+
+
+class Strategy(Protocol):
+    """One strategy module. Pure: no clock reads, no globals, no I/O; every answer carries its reason."""
+
+    name: str
+
+    def entry_times(self, calendar: Calendar, day: date) -> Sequence[datetime]:
+        """When on `day` the strategy wants to be asked for entries (exchange-aware datetimes)."""
+        ...
+
+    def propose(self, snapshot: MarketSnapshot, book: Book) -> Sequence[OrderIntent | Decision]:
+        """New structures to open, or decisions saying why none."""
+        ...
+
+    def manage(self, structure: Structure, snapshot: MarketSnapshot) -> OrderIntent | None:
+        """A close or adjustment of one open structure, or None to hold."""
+        ...
+
+
+class RiskReviewer(Protocol):
+    def review(
+        self, intents: Sequence[OrderIntent], book: Book, snapshot: MarketSnapshot
+    ) -> Sequence[OrderIntent | Decision]:
+        """Approved intents (possibly with smaller quantities) and refusals, reviewed in order against the
+        book as it would be after the earlier approvals."""
+        ...
+
+
+class SafetyGate(Protocol):
+    def review(
+        self, intents: Sequence[OrderIntent], book: Book, snapshot: MarketSnapshot
+    ) -> Sequence[OrderIntent | Decision]: ...
+
+    def on_fill(self, fill: Fill) -> Sequence[OrderIntent]:
+        """Book a fill; return orphan-leg closes if the fill left a leg out of ratio."""
+        ...
+
+
+# ---------------------------------------------------------------------- supplied by the shells
+
+
+class Broker(Protocol):
+    def submit_combo_limit(self, intent: OrderIntent) -> str:
+        """Send one structure as one combo limit order; returns the broker's order id."""
+        ...
+
+    def cancel(self, order_id: str) -> None: ...
+
+    def open_orders(self) -> Sequence[str]: ...
+
+    def holdings(self) -> Sequence[Position]: ...
+
+
+class Store(Protocol):
+    """Text by key: LEAN's ObjectStore, a folder for the replay, a dict in tests."""
+
+    def save(self, key: str, text: str) -> None: ...
+
+    def load(self, key: str) -> str | None: ...
+
+
+class AlertLevel(StrEnum):
+    INFO = "INFO"
+    WARNING = "WARNING"
+    CRITICAL = "CRITICAL"
+
+
+class AlertSink(Protocol):
+    def send(self, level: AlertLevel, title: str, body: str) -> None: ...
+
+
+class Calendar(Protocol):
+    """Sessions and expiry rules for one market (core/calendar.ExchangeCalendar is the offline one)."""
+
+    def is_session(self, day: date) -> bool: ...
+
+    def is_holiday(self, day: date) -> bool: ...
+
+    def early_closes(self, start: date, end: date) -> dict[date, time]: ...
+
+    def next_session(self, day: date) -> date: ...
+
+    def previous_session(self, day: date) -> date: ...
+
+    def add_sessions(self, day: date, count: int) -> date: ...
+
+    def is_open(self, moment: datetime) -> bool: ...
+
+    def nth_weekday(self, year: int, month: int, weekday: int, n: int) -> date: ...
+
+    def expiry_on_or_before(self, day: date) -> date: ...
+
+
+class EventKind(StrEnum):
+    EARNINGS = "earnings"
+    EX_DIVIDEND = "ex_dividend"
+
+
+class EventCalendar(Protocol):
+    """Earnings and ex-dividend dates of single-stock underlyings (a CSV offline, the broker live)."""
+
+    def events(self, root: str, start: date, end: date) -> Sequence[tuple[date, EventKind]]: ...
+
+
+class Clock(Protocol):
+    """The only source of "now" for anything that is not handed a snapshot time."""
+
+    def now(self) -> datetime: ...
