@@ -21,7 +21,7 @@ b(x, s) = e^(x/2)·N(x/s + s/2) − e^(−x/2)·N(x/s − s/2), x ≤ 0, which d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import IntEnum
 
 import numpy as np
@@ -93,7 +93,8 @@ def year_fraction(start: datetime, end: datetime) -> float:
     """Calendar time from `start` to `end` in years (ACT/365), both timezone-aware; never negative."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("year_fraction needs timezone-aware datetimes")
-    return max((end - start).total_seconds(), 0.0) / SECONDS_PER_YEAR
+    # In UTC: Python subtracts two datetimes that share a tzinfo by wall clock, ignoring a DST change.
+    return max((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds(), 0.0) / SECONDS_PER_YEAR
 
 
 # ---------------------------------------------------------------------------------------------- prices

@@ -183,6 +183,10 @@ def test_year_fraction_counts_minutes_across_a_dst_change() -> None:
     after = before.astimezone(UTC) + timedelta(hours=1)
     assert pricing.year_fraction(before, after) == pytest.approx(1.0 / (365 * 24))
     assert after.astimezone(ny).hour == 3
+    # Same zone on both sides across the change: Friday 10:30 to Monday 16:00 New York is 76.5 real hours.
+    friday = datetime(2024, 3, 8, 10, 30, tzinfo=ny)
+    monday = datetime(2024, 3, 11, 16, 0, tzinfo=ny)
+    assert pricing.year_fraction(friday, monday) == pytest.approx(76.5 / (365 * 24))
     with pytest.raises(ValueError, match="timezone-aware"):
         pricing.year_fraction(before.replace(tzinfo=None), after)
 

@@ -1,0 +1,89 @@
+"""Greeks for a chain whose quotes carry none: LEAN's are zero until its price model is warmed up, and
+some data (the LEAN sample minute quotes) has quotes only. Never trust a zero delta (REFERENCE.md).
+
+`with_model_greeks` solves the implied volatility of each usable quote's mid and fills iv, delta, gamma,
+vega and theta from core/pricing wherever the chain's own delta is missing or exactly zero; rows it cannot
+fill (flagged quotes, prices no volatility fits) keep NaN, and the report says how many and why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from core import pricing
+from core.model import _EPOCH_ORDINAL, Chain
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+class PricingModel(StrEnum):
+    SPOT = "black_scholes"  # options on a stock, ETF or index level (dividend yield q)
+    FUTURE = "black76"  # options on a future: the chain's underlying price is the future's
+
+
+@dataclass(frozen=True, slots=True)
+class GreeksReport:
+    filled: int
+    kept: int  # rows whose own Greeks were usable
+    statuses: dict[str, int]  # IV statuses of the rows it tried to fill
+
+
+def years_to_expiry(chain: Chain, expiry_time: time, tz: ZoneInfo = NEW_YORK) -> pricing.FloatArray:
+    """Year fraction from the chain's time to each row's expiry at `expiry_time` in `tz` (16:00 New York
+    for PM-settled options, 09:30 for AM-settled SPX monthlies and ES quarterlies). Computed per distinct
+    expiry with aware datetimes, so a DST change between now and expiry costs nothing: on a 0DTE option an
+    hour is a fifth of its life."""
+    days, inverse = np.unique(chain.expiry, return_inverse=True)
+    now = chain.time.astimezone(UTC)
+    # Both sides in UTC: Python subtracts two datetimes that share a tzinfo by wall clock, DST ignored.
+    expiries = (
+        datetime.combine(date.fromordinal(int(d) + _EPOCH_ORDINAL), expiry_time, tzinfo=tz) for d in days
+    )
+    seconds = np.array([(e.astimezone(UTC) - now).total_seconds() for e in expiries])
+    years: pricing.FloatArray = np.maximum(seconds[inverse], 0.0) / pricing.SECONDS_PER_YEAR
+    return years
+
+
+def with_model_greeks(
+    chain: Chain,
+    model: PricingModel,
+    rate: float,
+    dividend_yield: float,
+    expiry_time: time,
+) -> tuple[Chain, GreeksReport]:
+    """The chain with model Greeks where its own are missing or zero, and a report of what was done."""
+    own = np.isfinite(chain.delta) & (chain.delta != 0.0)
+    todo = chain.usable & ~own
+    if not todo.any():
+        return chain, GreeksReport(0, int(own.sum()), {})
+    idx = np.flatnonzero(todo)
+    t = years_to_expiry(chain, expiry_time)[idx]
+    mid = chain.mid[idx]
+    strike = chain.strike[idx]
+    call = chain.is_call[idx]
+    if model is PricingModel.SPOT:
+        implied, greeks = pricing.bs_iv_and_greeks(
+            mid, chain.underlying_price, strike, t, rate, dividend_yield, call
+        )
+    else:
+        implied, greeks = pricing.black76_iv_and_greeks(mid, chain.underlying_price, strike, t, rate, call)
+    columns = {}
+    for name, values in (
+        ("iv", implied.iv),
+        ("delta", greeks.delta),
+        ("gamma", greeks.gamma),
+        ("vega", greeks.vega),
+        ("theta", greeks.theta),
+    ):
+        column = getattr(chain, name).copy()
+        column[idx] = values
+        columns[name] = column
+    filled = int(np.count_nonzero(implied.status == pricing.IVStatus.OK))
+    report = GreeksReport(filled, int(own.sum()), implied.counts())
+    return dataclasses.replace(chain, **columns), report
