@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: test lint bench backtest clean-venv
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else "the LEAN image runs Python 3.11; $(PYTHON) is %d.%d (set PYTHON=python3.11)" % v)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
