@@ -95,9 +95,7 @@ def quantlib_loop(c: dict[str, np.ndarray[Any, Any]]) -> int:
         discount = math.exp(-RATE * t)
         forward = SPOT * math.exp((RATE - DIVIDEND) * t)
         try:
-            std = ql.blackFormulaImpliedStdDev(
-                kind, k, forward, price, discount, 0.0, 0.3 * math.sqrt(t), 1e-12, 100
-            )
+            std = ql.blackFormulaImpliedStdDev(kind, k, forward, price, discount, 0.0, 0.3 * math.sqrt(t), 1e-12, 100)
         except RuntimeError:
             failures += 1
             continue
@@ -166,10 +164,7 @@ def main() -> int:
         f"vega; {missing} of them without an IV; statuses {implied.counts()}"
     )
     met = ours_ms <= TARGET_MS and max_error <= 1e-6 and missing == 0
-    print(
-        ("target met" if met else "TARGET MISSED")
-        + f": {ours_ms:.2f} ms (target {TARGET_MS} ms), accuracy 1e-6"
-    )
+    print(("target met" if met else "TARGET MISSED") + f": {ours_ms:.2f} ms (target {TARGET_MS} ms), accuracy 1e-6")
     return 0
 
 

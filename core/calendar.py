@@ -248,9 +248,7 @@ class Calendars:
     def es_quarterly_expiry(self, year: int, month: int) -> date:
         """Last trade of the ES/MES quarterly future (and expiry of its standard quarterly options)."""
         if month not in QUARTERLY_MONTHS:
-            raise ValueError(
-                f"ES quarterlies expire in March, June, September and December, not month {month}"
-            )
+            raise ValueError(f"ES quarterlies expire in March, June, September and December, not month {month}")
         return self.cme.expiry_on_or_before(third_friday(year, month))
 
     def es_front_quarterly(self, today: date, min_trading_days: int) -> date:

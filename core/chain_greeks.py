@@ -42,9 +42,7 @@ def years_to_expiry(chain: Chain, expiry_time: time, tz: ZoneInfo = NEW_YORK) ->
     days, inverse = np.unique(chain.expiry, return_inverse=True)
     now = chain.time.astimezone(UTC)
     # Both sides in UTC: Python subtracts two datetimes that share a tzinfo by wall clock, DST ignored.
-    expiries = (
-        datetime.combine(date.fromordinal(int(d) + _EPOCH_ORDINAL), expiry_time, tzinfo=tz) for d in days
-    )
+    expiries = (datetime.combine(date.fromordinal(int(d) + _EPOCH_ORDINAL), expiry_time, tzinfo=tz) for d in days)
     seconds = np.array([(e.astimezone(UTC) - now).total_seconds() for e in expiries])
     years: pricing.FloatArray = np.maximum(seconds[inverse], 0.0) / pricing.SECONDS_PER_YEAR
     return years
@@ -68,9 +66,7 @@ def with_model_greeks(
     strike = chain.strike[idx]
     call = chain.is_call[idx]
     if model is PricingModel.SPOT:
-        implied, greeks = pricing.bs_iv_and_greeks(
-            mid, chain.underlying_price, strike, t, rate, dividend_yield, call
-        )
+        implied, greeks = pricing.bs_iv_and_greeks(mid, chain.underlying_price, strike, t, rate, dividend_yield, call)
     else:
         implied, greeks = pricing.black76_iv_and_greeks(mid, chain.underlying_price, strike, t, rate, call)
     columns = {}

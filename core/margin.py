@@ -58,9 +58,7 @@ def _split_naked(legs: Sequence[MarginLeg]) -> tuple[list[MarginLeg], list[Margi
     for right in Right:
         side = [leg for leg in legs if leg.right is right]
         excess = -sum(leg.ratio for leg in side)
-        shorts = sorted(
-            (leg for leg in side if leg.ratio < 0), key=lambda leg: leg.strike, reverse=right is Right.CALL
-        )
+        shorts = sorted((leg for leg in side if leg.ratio < 0), key=lambda leg: leg.strike, reverse=right is Right.CALL)
         for leg in side:
             if leg.ratio > 0:
                 covered.append(leg)
@@ -70,9 +68,7 @@ def _split_naked(legs: Sequence[MarginLeg]) -> tuple[list[MarginLeg], list[Margi
             if take:
                 naked.append(MarginLeg(leg.right, leg.strike, -take, leg.premium, leg.expiry, leg.iv))
             if -leg.ratio - take:
-                covered.append(
-                    MarginLeg(leg.right, leg.strike, leg.ratio + take, leg.premium, leg.expiry, leg.iv)
-                )
+                covered.append(MarginLeg(leg.right, leg.strike, leg.ratio + take, leg.premium, leg.expiry, leg.iv))
     return covered, naked
 
 
@@ -86,9 +82,7 @@ def defined_risk(legs: Sequence[MarginLeg]) -> float:
     payoff = np.zeros_like(prices)
     for leg in legs:
         intrinsic = (
-            np.maximum(prices - leg.strike, 0.0)
-            if leg.right is Right.CALL
-            else np.maximum(leg.strike - prices, 0.0)
+            np.maximum(prices - leg.strike, 0.0) if leg.right is Right.CALL else np.maximum(leg.strike - prices, 0.0)
         )
         payoff += leg.ratio * intrinsic
     net_paid = sum(leg.ratio * leg.premium for leg in legs)
@@ -121,9 +115,7 @@ def option_requirement(
 ) -> Requirement:
     """BP of an equity, ETF or index option structure."""
     covered, naked = _split_naked(legs)
-    per_unit = defined_risk(covered) + sum(
-        -leg.ratio * naked_option(leg, underlying, broad_index, s) for leg in naked
-    )
+    per_unit = defined_risk(covered) + sum(-leg.ratio * naked_option(leg, underlying, broad_index, s) for leg in naked)
     method = "defined risk" if not naked else ("naked" if not covered else "defined risk + naked")
     return Requirement(per_unit * multiplier * quantity, method)
 

@@ -49,7 +49,7 @@ class Contract:
     """One tradable (or reference) instrument; hashable, the key of positions and fills."""
 
     root: str  # the option or future root (SPXW, ES, QQQ)
-    underlying: str  # what it is written on (SPX for SPXW, the ES contract month for an ES option)
+    underlying: str  # the root of what it is written on: SPX for SPXW, ES for an ES option, QQQ
     kind: ContractKind
     multiplier: float
     exchange: str = ""
@@ -58,11 +58,10 @@ class Contract:
     expiry: date | None = None
     style: ExerciseStyle | None = None
     settlement: Settlement | None = None
+    underlying_expiry: date | None = None  # the future's last trade date, for futures and future options
 
     def __post_init__(self) -> None:
-        if self.kind is ContractKind.OPTION and (
-            self.right is None or self.strike is None or self.expiry is None
-        ):
+        if self.kind is ContractKind.OPTION and (self.right is None or self.strike is None or self.expiry is None):
             raise ValueError(f"option contract {self.root} needs right, strike and expiry")
         if self.multiplier <= 0:
             raise ValueError(f"contract {self.root} needs a positive multiplier")
@@ -137,9 +136,11 @@ class Chain:
     vega: FloatArray
     theta: FloatArray
     flags: npt.NDArray[np.int8] = field(init=False)
+    _expiry_index: dict[int, dict[tuple[float, bool], int]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         _require_aware("Chain.time", self.time)
+        object.__setattr__(self, "_expiry_index", {})
         n = self.strike.size
         for name in ("expiry", "is_call", "bid", "ask", "iv", "delta", "gamma", "vega", "theta"):
             if getattr(self, name).shape != (n,):
@@ -190,17 +191,11 @@ class Chain:
 
     def flag_counts(self) -> dict[str, int]:
         """How many rows carry each flag, by name (what data validation reports)."""
-        return {
-            f.name or "": int(np.count_nonzero(self.flags & f))
-            for f in QuoteFlag
-            if f and np.any(self.flags & f)
-        }
+        return {f.name or "": int(np.count_nonzero(self.flags & f)) for f in QuoteFlag if f and np.any(self.flags & f)}
 
     # ---------------------------------------------------------------- selection
 
-    def nearest_expiry(
-        self, today: date, target_days: int, min_days: int, max_days: int
-    ) -> Found[date] | NotFound:
+    def nearest_expiry(self, today: date, target_days: int, min_days: int, max_days: int) -> Found[date] | NotFound:
         """The listed expiry closest to `target_days` calendar days out within [min_days, max_days] (ties go
         to the earlier expiry)."""
         days = np.unique(self.expiry[self.usable]) - (today.toordinal() - _EPOCH_ORDINAL)
@@ -215,9 +210,7 @@ class Chain:
 
     def _side(self, expiry: date, right: Right) -> npt.NDArray[np.bool_]:
         mask: npt.NDArray[np.bool_] = (
-            (self.expiry == expiry.toordinal() - _EPOCH_ORDINAL)
-            & (self.is_call == (right is Right.CALL))
-            & self.usable
+            (self.expiry == expiry.toordinal() - _EPOCH_ORDINAL) & (self.is_call == (right is Right.CALL)) & self.usable
         )
         return mask
 
@@ -240,9 +233,7 @@ class Chain:
         idx = np.flatnonzero(inside)
         return Found(int(idx[np.argmin(np.abs(abs_delta[idx] - target))]))
 
-    def strike_at_or_beyond(
-        self, expiry: date, right: Right, price: float, upward: bool
-    ) -> Found[int] | NotFound:
+    def strike_at_or_beyond(self, expiry: date, right: Right, price: float, upward: bool) -> Found[int] | NotFound:
         """Row of the first listed strike at or beyond `price`, going up (`upward`) or down from it."""
         side = self._side(expiry, right)
         beyond = side & ((self.strike >= price) if upward else (self.strike <= price))
@@ -251,6 +242,19 @@ class Chain:
             return NotFound(f"{self.root} {expiry} {right}: no usable strike {way} {price:g}")
         idx = np.flatnonzero(beyond)
         return Found(int(idx[np.argmin(np.abs(self.strike[idx] - price))]))
+
+    def find(self, expiry: date, strike: float, right: Right) -> int | None:
+        """Row of one listed contract, usable or not (the caller checks `usable`), or None. An index per
+        expiry is built on first use, so valuing a book of many structures costs a dictionary lookup a leg."""
+        day = expiry.toordinal() - _EPOCH_ORDINAL
+        index = self._expiry_index.get(day)
+        if index is None:
+            rows = np.flatnonzero(self.expiry == day)
+            index = {
+                (float(k), bool(c)): int(r) for k, c, r in zip(self.strike[rows], self.is_call[rows], rows, strict=True)
+            }
+            self._expiry_index[day] = index
+        return index.get((float(strike), right is Right.CALL))
 
     def wing(self, expiry: date, right: Right, short_strike: float, width: float) -> Found[int] | NotFound:
         """Row of the protective wing: the nearest listed strike at least `width` points outside the short
@@ -364,6 +368,26 @@ class AccountState:
     start_of_day_net_liq: float
     peak_net_liq: float
     bp_in_use: float
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """An intent allowed through a review, possibly with a smaller quantity; `notes` say what changed."""
+
+    intent: OrderIntent
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An intent stopped by a rule: `rule` is the rule's name, `reason` says why in a trader's words."""
+
+    intent: OrderIntent
+    rule: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)

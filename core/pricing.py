@@ -53,13 +53,9 @@ class IVStatus(IntEnum):
     """Why an implied volatility is (or is not) there. OK is the only status with a number."""
 
     OK = 0
-    BAD_INPUT = (
-        1  # NaN or infinite input, a negative price, or a forward, strike or time that is not positive
-    )
+    BAD_INPUT = 1  # NaN or infinite input, a negative price, or a forward, strike or time that is not positive
     BELOW_INTRINSIC = 2  # price under the discounted intrinsic value: no volatility fits
-    ABOVE_MAXIMUM = (
-        3  # price at or over the no-arbitrage maximum (the forward for a call, the strike for a put)
-    )
+    ABOVE_MAXIMUM = 3  # price at or over the no-arbitrage maximum (the forward for a call, the strike for a put)
     NO_TIME_VALUE = 4  # time value too small for the price to determine a volatility
     NOT_CONVERGED = 5  # the solver did not settle (not seen on any tested input; counted if it happens)
 
@@ -252,9 +248,7 @@ def _initial_total_vol(x: FloatArray, log_beta: FloatArray, half: FloatArray) ->
         grid_s = np.concatenate([scl[:, None] * _LOWER_GRID[None, :], scl[:, None]], axis=1)
         size = _LOWER_GRID.size
         with np.errstate(divide="ignore", invalid="ignore"):
-            grid_b, _ = _normalised_otm(
-                np.repeat(xl, size), grid_s[:, :-1].ravel(), np.repeat(half[lower], size)
-            )
+            grid_b, _ = _normalised_otm(np.repeat(xl, size), grid_s[:, :-1].ravel(), np.repeat(half[lower], size))
             grid_log_b = np.concatenate([np.log(grid_b).reshape(-1, size), log_b_c[lower][:, None]], axis=1)
         k = (lb[:, None] >= grid_log_b).sum(axis=1)  # grid points at or under the target (< all of them)
         rows = np.arange(k.size)

@@ -36,17 +36,16 @@ class Product:
     option_style: ExerciseStyle
     micro: bool = False
     broad_index: bool = False
+    etf: bool = False  # exchange-traded fund: exempt from single-stock earnings rules
     calendar: str = "XNYS"  # exchange_calendars name of the calendar its options trade on
 
 
-def _equity(root: str) -> Product:
-    return Product(root, AssetKind.EQUITY, 1.0, 100.0, Settlement.PHYSICAL, ExerciseStyle.AMERICAN)
+def _etf(root: str) -> Product:
+    return Product(root, AssetKind.EQUITY, 1.0, 100.0, Settlement.PHYSICAL, ExerciseStyle.AMERICAN, etf=True)
 
 
 def _index(root: str) -> Product:
-    return Product(
-        root, AssetKind.INDEX, 1.0, 100.0, Settlement.CASH, ExerciseStyle.EUROPEAN, broad_index=True
-    )
+    return Product(root, AssetKind.INDEX, 1.0, 100.0, Settlement.CASH, ExerciseStyle.EUROPEAN, broad_index=True)
 
 
 def _future(root: str, multiplier: float, micro: bool = False) -> Product:
@@ -58,16 +57,15 @@ def _future(root: str, multiplier: float, micro: bool = False) -> Product:
         multiplier,
         Settlement.PHYSICAL,
         ExerciseStyle.AMERICAN,
-        micro,
-        False,
-        "CMES",
+        micro=micro,
+        calendar="CMES",
     )
 
 
 PRODUCTS: dict[str, Product] = {
     p.root: p
     for p in (
-        *(_equity(r) for r in ("SPY", "QQQ", "IWM", "DIA", "GLD", "TLT", "USO", "SLV", "XOP", "XLE", "SIL")),
+        *(_etf(r) for r in ("SPY", "QQQ", "IWM", "DIA", "GLD", "TLT", "USO", "SLV", "XOP", "XLE", "SIL")),
         *(_index(r) for r in ("SPX", "SPXW", "XSP", "NDX", "NDXP", "RUT", "RUTW")),
         # Multipliers from CME contract specs (and LEAN's symbol-properties database, e.g. MES 5).
         _future("ES", 50.0),
@@ -97,11 +95,16 @@ class UnknownProductError(KeyError):
     pass
 
 
+def is_single_stock(root: str) -> bool:
+    """A stock with earnings: any equity root that is not a known ETF (an unknown root counts as one, the
+    conservative side for the earnings rule)."""
+    known = PRODUCTS.get(root.upper())
+    return known is None or (known.kind is AssetKind.EQUITY and not known.etf)
+
+
 def product(root: str) -> Product:
     """The product for a root; an unknown root is an error with the root named, never a guess."""
     try:
         return PRODUCTS[root.upper()]
     except KeyError:
-        raise UnknownProductError(
-            f"unknown product root '{root}' (known: {', '.join(sorted(PRODUCTS))})"
-        ) from None
+        raise UnknownProductError(f"unknown product root '{root}' (known: {', '.join(sorted(PRODUCTS))})") from None

@@ -48,9 +48,7 @@ def _p(
 
 
 def _map(default: dict[str, float], lo: float, hi: float, doc: str) -> Any:
-    return field(
-        default_factory=lambda: dict(default), metadata={"lo": lo, "hi": hi, "doc": doc, "choices": ()}
-    )
+    return field(default_factory=lambda: dict(default), metadata={"lo": lo, "hi": hi, "doc": doc, "choices": ()})
 
 
 BIG = 1e9  # an upper bound for money amounts that only rejects typos of many digits
@@ -91,9 +89,7 @@ class Settings:
     bp_target_leap_rung: float = _p(0.02, 0.0, 1.0, "buying power per LEAP ladder rung")
 
     # ------------------------------------------------------------------ portfolio limits
-    vix_regime_bounds: tuple[float, ...] = _p(
-        (13.0, 18.0, 25.0, 30.0), 0.0, 200.0, "VIX levels between regimes"
-    )
+    vix_regime_bounds: tuple[float, ...] = _p((13.0, 18.0, 25.0, 30.0), 0.0, 200.0, "VIX levels between regimes")
     vix_regime_max_bp: tuple[float, ...] = _p(
         (0.45, 0.65, 0.78, 0.50, 0.80), 0.0, 1.0, "max BP in use for each VIX regime, lowest VIX first"
     )
@@ -130,15 +126,11 @@ class Settings:
     max_vega: float = _p(0.015, 0.0, 1.0, "vega per vol point, share of net liq")
     theta_target_min: float = _p(0.001, 0.0, 1.0, "daily theta below this share of net liq warns")
     theta_target_max: float = _p(0.004, 0.0, 1.0, "daily theta above this share of net liq warns")
-    earnings_days_before: int = _p(
-        3, 0, 30, "no single-stock entry within this many trading days before earnings"
-    )
+    earnings_days_before: int = _p(3, 0, 30, "no single-stock entry within this many trading days before earnings")
     earnings_days_after: int = _p(1, 0, 30, "nor within this many trading days after")
     dte21_days: int = _p(21, 1, 365, "DTE at which the 21-DTE defence acts")
     dte21_threat_delta: float = _p(0.30, 0.0, 1.0, "a short leg at or above this |delta| is threatened")
-    dte21_threat_distance: float = _p(
-        0.02, 0.0, 1.0, "underlying within this fraction of a short strike is threatened"
-    )
+    dte21_threat_distance: float = _p(0.02, 0.0, 1.0, "underlying within this fraction of a short strike is threatened")
     dte21_losing_action: str = _p(
         "close", doc="losing, unthreatened structures at 21 DTE", choices=("close", "hold", "alert")
     )
@@ -156,18 +148,12 @@ class Settings:
     quote_cheap_below: float = _p(2.00, 0.0, 1_000.0, "options under this mid may use the absolute spread")
     quote_cheap_max_spread: float = _p(0.10, 0.0, 100.0, "absolute spread allowed for cheap options, USD")
     quote_max_age_seconds: int = _p(60, 1, 3_600, "live quotes older than this are stale")
-    chain_max_unusable: float = _p(
-        0.5, 0.0, 1.0, "share of unusable quotes above which a chain is not traded"
-    )
+    chain_max_unusable: float = _p(0.5, 0.0, 1.0, "share of unusable quotes above which a chain is not traded")
     fill_max_reprices: int = _p(3, 0, 10, "reprices toward natural before cancelling")
     fill_timeout_seconds: int = _p(10, 1, 600, "algorithm seconds per fill attempt")
     assignment_check_time: time = _p(time(15, 0), doc="daily check of ITM shorts near expiry (ET)")
-    index_expiry_check_time: time = _p(
-        time(15, 30), doc="expiry-day check of ITM cash-settled index shorts (ET)"
-    )
-    index_itm_close_threshold: float = _p(
-        0.005, 0.0, 1.0, "index shorts ITM by more than this close on expiry day"
-    )
+    index_expiry_check_time: time = _p(time(15, 30), doc="expiry-day check of ITM cash-settled index shorts (ET)")
+    index_itm_close_threshold: float = _p(0.005, 0.0, 1.0, "index shorts ITM by more than this close on expiry day")
     disconnect_critical_minutes: int = _p(5, 1, 120, "a disconnect this long raises a CRITICAL alert")
     no_data_minutes: int = _p(5, 1, 120, "no data this long in market hours counts as a disconnect")
 
@@ -177,9 +163,7 @@ class Settings:
     zdte_analysis_time: time = _p(time(10, 0), doc="record move, ATR and VIX")
     zdte_entry_time: time = _p(time(10, 30), doc="enter")
     zdte_exit_time: time = _p(time(15, 0), doc="close regardless (ET)")
-    zdte_early_close_exit_minutes: int = _p(
-        60, 0, 240, "on early-close days close this long before the close"
-    )
+    zdte_early_close_exit_minutes: int = _p(60, 0, 240, "on early-close days close this long before the close")
     zdte_max_vix: float = _p(40.0, 0.0, 200.0, "skip the day above this VIX")
     zdte_move_threshold: float = _p(0.005, 0.0, 0.1, "move since the open that picks a spread over a condor")
     zdte_atr_days: int = _p(14, 2, 100, "daily ATR length")
@@ -199,9 +183,7 @@ class Settings:
     zdte_expected_win_rate: float = _p(0.88, 0.0, 1.0, "expected win rate")
 
     # ------------------------------------------------------------------ strangles
-    strangle_products_etf: tuple[str, ...] = _p(
-        ("GLD", "TLT", "USO"), doc="ETF strangles below full_size_from"
-    )
+    strangle_products_etf: tuple[str, ...] = _p(("GLD", "TLT", "USO"), doc="ETF strangles below full_size_from")
     strangle_products_etf_phase2: tuple[str, ...] = _p(("SLV", "XOP"), doc="added in phase 2")
     strangle_products_future: tuple[str, ...] = _p(
         ("ES", "CL", "GC", "6E", "ZB"), doc="future options from full_size_from"
@@ -222,29 +204,19 @@ class Settings:
     strangle_call_delta_min: float = _p(0.05, 0.0, 1.0, "call delta band, lower end")
     strangle_call_delta_max: float = _p(0.06, 0.0, 1.0, "call delta band, upper end")
     strangle_skip_vix_below: float = _p(13.0, 0.0, 200.0, "no strangle below this VIX")
-    strangle_size_vix_mid: float = _p(
-        18.0, 0.0, 200.0, "from this VIX the size is scaled by strangle_size_mid"
-    )
-    strangle_size_vix_high: float = _p(
-        25.0, 0.0, 200.0, "above this VIX the size is scaled by strangle_size_high"
-    )
+    strangle_size_vix_mid: float = _p(18.0, 0.0, 200.0, "from this VIX the size is scaled by strangle_size_mid")
+    strangle_size_vix_high: float = _p(25.0, 0.0, 200.0, "above this VIX the size is scaled by strangle_size_high")
     strangle_size_mid: float = _p(1.5, 1.0, 10.0, "size multiplier, VIX 18-25")
     strangle_size_high: float = _p(2.0, 1.0, 10.0, "size multiplier, VIX above 25")
     strangle_profit_target: float = _p(0.50, 0.0, 1.0, "close at this share of the credit")
     strangle_tested_delta_side: float = _p(0.25, 0.0, 1.0, "tested short |delta| that closes that side")
     strangle_tested_delta_all: float = _p(0.30, 0.0, 1.0, "tested short |delta| that closes the strangle")
-    strangle_stop_multiple: float = _p(
-        3.0, 1.0, 20.0, "stop when the cost to close reaches this many credits"
-    )
+    strangle_stop_multiple: float = _p(3.0, 1.0, 20.0, "stop when the cost to close reaches this many credits")
     strangle_expected_win_rate: float = _p(0.71, 0.0, 1.0, "expected win rate")
 
     # ------------------------------------------------------------------ LT112
-    lt112_underlying_small: str = _p(
-        "SPY", doc="LT112 underlying below full_size_from", choices=("SPY", "SPX")
-    )
-    lt112_underlying_full: str = _p(
-        "ES", doc="LT112 underlying from full_size_from", choices=("ES", "SPX", "SPY")
-    )
+    lt112_underlying_small: str = _p("SPY", doc="LT112 underlying below full_size_from", choices=("SPY", "SPX"))
+    lt112_underlying_full: str = _p("ES", doc="LT112 underlying from full_size_from", choices=("ES", "SPX", "SPY"))
     lt112_entry_time: time = _p(time(10, 0), doc="first Wednesday entry window opens (ET)")
     lt112_entry_window_minutes: int = _p(10, 1, 390, "entry window length")
     lt112_target_dte: int = _p(120, 1, 730, "expiry closest to this DTE")
@@ -253,23 +225,17 @@ class Settings:
     lt112_skip_at_52w_high: bool = _p(True, doc="skip when the underlying closed at a 52-week high")
     lt112_strike_mode: str = _p("moneyness", doc="how strikes are chosen", choices=("moneyness", "delta"))
     lt112_long_put_moneyness: float = _p(0.93, 0.5, 1.0, "long put strike / price")
-    lt112_spread_width_index: float = _p(
-        50.0, 1.0, 1_000.0, "debit spread width on index and futures, points"
-    )
+    lt112_spread_width_index: float = _p(50.0, 1.0, 1_000.0, "debit spread width on index and futures, points")
     lt112_spread_width_spy: float = _p(5.0, 0.5, 100.0, "debit spread width on SPY, points")
     lt112_naked_moneyness: float = _p(0.88, 0.5, 1.0, "naked put strike / price")
     lt112_naked_count: int = _p(2, 1, 10, "naked puts per debit spread")
     lt112_long_put_delta: float = _p(0.25, 0.0, 1.0, "long put |delta| in delta mode")
     lt112_naked_put_delta: float = _p(0.05, 0.0, 1.0, "naked put |delta| in delta mode")
-    lt112_naked_profit_target: float = _p(
-        0.90, 0.0, 1.0, "close the naked puts at this share of their credit"
-    )
+    lt112_naked_profit_target: float = _p(0.90, 0.0, 1.0, "close the naked puts at this share of their credit")
     lt112_danger_distance: float = _p(
         0.006, 0.0, 1.0, "close all when the underlying is this close to the naked strike"
     )
-    lt112_naked_stop_multiple: float = _p(
-        3.0, 1.0, 20.0, "close all when the naked puts cost this many credits"
-    )
+    lt112_naked_stop_multiple: float = _p(3.0, 1.0, 20.0, "close all when the naked puts cost this many credits")
     lt112_expected_win_rate: float = _p(0.73, 0.0, 1.0, "expected win rate")
 
     # ------------------------------------------------------------------ LEAPs
@@ -305,13 +271,9 @@ class Settings:
     ladder_expected_win_rate: float = _p(0.82, 0.0, 1.0, "expected win rate")
 
     # ------------------------------------------------------------------ futures
-    futures_min_trading_days: int = _p(
-        10, 0, 60, "front contract needs this many trading days to its last trade"
-    )
+    futures_min_trading_days: int = _p(10, 0, 60, "front contract needs this many trading days to its last trade")
     futures_roll_days: int = _p(5, 0, 60, "roll held futures this many trading days before the last trade")
-    future_option_close_days: int = _p(
-        5, 0, 60, "close future options whose underlying expires within this many days"
-    )
+    future_option_close_days: int = _p(5, 0, 60, "close future options whose underlying expires within this many days")
     hedge_target_fraction: float = _p(0.5, 0.0, 1.0, "the hedge brings delta back to this share of its limit")
 
     # ------------------------------------------------------------------ fees (TastyTrade, USD per contract)
@@ -340,21 +302,73 @@ class Settings:
     span_initial_margin: Mapping[str, float] = _map(
         {
             "ES": 11_880,
+            "MES": 1_188,
             "NQ": 17_600,
+            "MNQ": 1_760,
             "RTY": 6_600,
+            "M2K": 660,
             "YM": 9_000,
+            "MYM": 900,
             "CL": 6_000,
+            "MCL": 600,
             "NG": 3_500,
             "GC": 9_000,
+            "MGC": 900,
             "SI": 12_000,
             "HG": 5_500,
             "6E": 2_600,
+            "M6E": 260,
             "ZB": 4_400,
             "ZN": 2_200,
         },
         0.0,
         BIG,
         "initial margin per future contract by root, USD (scan range = this / multiplier)",
+    )
+    risk_free_rate: float = _p(0.045, -0.05, 0.25, "rate for option pricing and SPAN revaluation")
+    beta_to_spx: Mapping[str, float] = _map(
+        {
+            "SPX": 1.0,
+            "SPXW": 1.0,
+            "XSP": 1.0,
+            "ES": 1.0,
+            "MES": 1.0,
+            "SPY": 1.0,
+            "NDX": 1.2,
+            "NDXP": 1.2,
+            "NQ": 1.2,
+            "MNQ": 1.2,
+            "QQQ": 1.2,
+            "RUT": 1.1,
+            "RUTW": 1.1,
+            "RTY": 1.1,
+            "M2K": 1.1,
+            "IWM": 1.1,
+            "YM": 0.9,
+            "MYM": 0.9,
+            "DIA": 0.9,
+            "GC": 0.05,
+            "MGC": 0.05,
+            "GLD": 0.05,
+            "SI": 0.2,
+            "SLV": 0.2,
+            "SIL": 0.3,
+            "HG": 0.3,
+            "ZB": -0.2,
+            "ZN": -0.1,
+            "TLT": -0.2,
+            "CL": 0.4,
+            "MCL": 0.4,
+            "USO": 0.4,
+            "XOP": 0.8,
+            "XLE": 0.8,
+            "NG": 0.1,
+            "6E": 0.1,
+            "M6E": 0.1,
+        },
+        -5.0,
+        5.0,
+        "beta to SPX by underlying root, for beta-weighted delta (estimates; a missing root counts as 1.0)",
     )
     span_vol_scan: float = _p(0.04, 0.0, 1.0, "volatility scan range, absolute (0.04 = 4 vol points)")
     span_extreme_multiple: float = _p(2.0, 1.0, 10.0, "extreme scenarios move this many scan ranges")
@@ -377,9 +391,7 @@ class Settings:
                 problems.append(f"unknown parameter '{name}' (is it misspelt? see config.json for the names)")
                 continue
             if not isinstance(raw, str):
-                problems.append(
-                    f"parameter '{name}' must be a string as LEAN passes it, got {type(raw).__name__}"
-                )
+                problems.append(f"parameter '{name}' must be a string as LEAN passes it, got {type(raw).__name__}")
                 continue
             try:
                 values[name] = _parse(hints[name], raw.strip(), spec)
@@ -410,8 +422,7 @@ class Settings:
 
         need(self.start_date <= self.end_date, "start_date must not be after end_date")
         need(
-            len(self.phase_thresholds) == 3
-            and list(self.phase_thresholds) == sorted(set(self.phase_thresholds)),
+            len(self.phase_thresholds) == 3 and list(self.phase_thresholds) == sorted(set(self.phase_thresholds)),
             "phase_thresholds must be 3 increasing numbers (phases 2, 3, 4)",
         )
         need(
@@ -424,8 +435,7 @@ class Settings:
                 f"max_positions_{name} needs 4 numbers, one per phase",
             )
         need(
-            len(self.vix_regime_bounds) == 4
-            and list(self.vix_regime_bounds) == sorted(set(self.vix_regime_bounds)),
+            len(self.vix_regime_bounds) == 4 and list(self.vix_regime_bounds) == sorted(set(self.vix_regime_bounds)),
             "vix_regime_bounds must be 4 increasing VIX levels",
         )
         need(len(self.vix_regime_max_bp) == 5, "vix_regime_max_bp needs 5 numbers, one per VIX regime")
@@ -447,10 +457,7 @@ class Settings:
             "0DTE times must be in order: open < analysis < entry < exit",
         )
         need(
-            self.zdte_wing_start_small
-            <= self.zdte_wing_small
-            <= self.zdte_wing_full
-            <= self.zdte_wing_phase4,
+            self.zdte_wing_start_small <= self.zdte_wing_small <= self.zdte_wing_full <= self.zdte_wing_phase4,
             "0DTE wings must not shrink as the account grows",
         )
         for prefix in ("strangle", "lt112"):
@@ -471,9 +478,7 @@ class Settings:
             self.strangle_tested_delta_side <= self.strangle_tested_delta_all,
             "strangle_tested_delta_side must not exceed strangle_tested_delta_all",
         )
-        need(
-            self.strangle_size_vix_mid <= self.strangle_size_vix_high, "strangle VIX size steps must increase"
-        )
+        need(self.strangle_size_vix_mid <= self.strangle_size_vix_high, "strangle VIX size steps must increase")
         need(self.ipmcc_ema_fast < self.ipmcc_ema_slow, "ipmcc_ema_fast must be shorter than ipmcc_ema_slow")
         need(
             self.ipmcc_leap_down_half < self.ipmcc_leap_down_exit,

@@ -81,9 +81,7 @@ def test_ruff_fails_when_core_imports_lean(tmp_path: Path) -> None:
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     (tmp_path / "core").mkdir()
     shutil.copy(ROOT / "core" / "ruff.toml", tmp_path / "core" / "ruff.toml")
-    (tmp_path / "core" / "leaky.py").write_text(
-        "from AlgorithmImports import QCAlgorithm\n\nprint(QCAlgorithm)\n"
-    )
+    (tmp_path / "core" / "leaky.py").write_text("from AlgorithmImports import QCAlgorithm\n\nprint(QCAlgorithm)\n")
     (tmp_path / "core" / "reads_files.py").write_text("import os\n\nprint(os.getcwd())\n")
     result = subprocess.run(
         [ruff, "check", "--no-cache", "."], cwd=tmp_path, capture_output=True, text=True, check=False

@@ -44,9 +44,7 @@ def test_warm_up_zero_deltas_are_replaced_by_model_greeks() -> None:
         for k, p in zip(strikes, true.price, strict=True)
     ]
     rows.append(ChainRow(expiry, 4400.0, Right.PUT, 2.0, 1.0, delta=0.0))  # crossed: stays empty
-    chain, report = with_model_greeks(
-        Chain.from_rows("SPX", SPOT, now, rows), PricingModel.SPOT, RATE, Q, time(16, 0)
-    )
+    chain, report = with_model_greeks(Chain.from_rows("SPX", SPOT, now, rows), PricingModel.SPOT, RATE, Q, time(16, 0))
     assert report.filled == len(strikes) and report.kept == 0
     assert np.allclose(chain.delta[:-1], true.delta, atol=1e-9)
     assert np.allclose(chain.iv[:-1], 0.16, atol=1e-9)

@@ -29,9 +29,7 @@ def test_index_option_pays_commission_to_open_uncapped_and_the_index_fee_both_wa
     assert opening.exchange == pytest.approx(13.0)
     closing = leg_fees(NO_REG, FeeKind.INDEX_OPTION, "SPXW", 20, opening=False)
     assert (
-        closing.commission == 0.0
-        and closing.exchange == pytest.approx(13.0)
-        and closing.clearing == pytest.approx(2.0)
+        closing.commission == 0.0 and closing.exchange == pytest.approx(13.0) and closing.clearing == pytest.approx(2.0)
     )
 
 

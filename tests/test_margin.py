@@ -106,10 +106,6 @@ def test_span_grows_as_the_short_comes_into_the_money_and_is_capped_by_defined_r
 
 def test_span_refuses_unknown_roots_and_missing_vols() -> None:
     with pytest.raises(ValueError, match="span_initial_margin"):
-        span_requirement(
-            [MarginLeg(P, 1.0, -1, 0.1, EXP, 0.2)], "ZZ", 2.0, date(2023, 12, 1), 0.05, 1.0, 1, S
-        )
+        span_requirement([MarginLeg(P, 1.0, -1, 0.1, EXP, 0.2)], "ZZ", 2.0, date(2023, 12, 1), 0.05, 1.0, 1, S)
     with pytest.raises(ValueError, match="implied volatility"):
-        span_requirement(
-            [MarginLeg(P, 4300.0, -1, 10.0, EXP)], "ES", 4750.0, date(2023, 12, 1), 0.05, 50.0, 1, S
-        )
+        span_requirement([MarginLeg(P, 4300.0, -1, 10.0, EXP)], "ES", 4750.0, date(2023, 12, 1), 0.05, 50.0, 1, S)

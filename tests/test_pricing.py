@@ -67,9 +67,7 @@ def test_black_scholes_prices_and_greeks_match_quantlib_engine() -> None:
                         process.dividendYield(),
                         process.riskFreeRate(),
                         ql.BlackVolTermStructureHandle(
-                            ql.BlackConstantVol(
-                                today, ql.NullCalendar(), ql.QuoteHandle(vol_quote), day_count
-                            )
+                            ql.BlackConstantVol(today, ql.NullCalendar(), ql.QuoteHandle(vol_quote), day_count)
                         ),
                     )
                     option = ql.VanillaOption(
@@ -215,9 +213,7 @@ def test_put_call_parity(args: tuple[float, float, float, float, float]) -> None
 
 @given(prices_args, st.booleans())
 @settings(max_examples=300, deadline=None)
-def test_monotone_in_vol_and_strike_and_delta_bounded(
-    args: tuple[float, float, float, float, float], c: bool
-) -> None:
+def test_monotone_in_vol_and_strike_and_delta_bounded(args: tuple[float, float, float, float, float], c: bool) -> None:
     strike, t, vol, r, q = args
     spot = 100.0
     base = float(pricing.bs_price(spot, strike, t, vol, r, q, c))

@@ -1,0 +1,196 @@
+"""The risk manager: reviews proposed entries against the portfolio rules, and proposes the closes the
+portfolio rules call for (VIX regime, drawdown, 21-DTE defence).
+
+`review` takes a batch in order, each against the book as it would be after the earlier approvals, and
+answers each proposal with an Approval (possibly for a smaller quantity, with notes) or a Refusal naming
+the rule. Rules run cheapest and most absolute first; the first refusal stops the review of that proposal;
+reductions chain (a halved size is then fitted into the buying power left).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from core.exits import ExitAction, time_and_dte21_exit
+from core.model import (
+    AccountState,
+    Approval,
+    Decision,
+    IntentAction,
+    MarketSnapshot,
+    NotFound,
+    OrderIntent,
+    Refusal,
+)
+from core.ports import Calendar, EventCalendar
+from core.settings import Settings
+from core.valuation import StructureView, value_structure
+
+from risk import buying_power, correlation, drawdown, events, greeks, phases, positions
+from risk.book_view import BookView
+from risk.buying_power import is_short_put_structure
+from risk.state import RiskState
+from risk.verdict import Candidate, Note, Reduce, Refuse, ReviewContext, Verdict
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+RULES: tuple[Callable[[Candidate, ReviewContext], Verdict], ...] = (
+    drawdown.check,
+    phases.check,
+    buying_power.check_vix_mode,
+    positions.check,
+    correlation.check,
+    events.check,
+    greeks.check,
+    buying_power.check,
+)
+
+
+class RiskManager:
+    def __init__(
+        self,
+        settings: Settings,
+        calendar: Calendar | None = None,
+        event_calendar: EventCalendar | None = None,
+        state: RiskState | None = None,
+    ) -> None:
+        self.settings = settings
+        self.calendar = calendar
+        self.events = event_calendar
+        self.state = state or RiskState()
+
+    # ------------------------------------------------------------------------------------------ entries
+
+    def review(
+        self, intents: Sequence[OrderIntent], book: BookView, snapshot: MarketSnapshot, account: AccountState
+    ) -> list[Approval | Refusal]:
+        today = snapshot.time.astimezone(NEW_YORK).date()
+        out: list[Approval | Refusal] = []
+        for intent in intents:
+            if intent.action is not IntentAction.OPEN:
+                out.append(Approval(intent, ("closing is never limited by the risk rules",)))
+                continue
+            if intent.quantity <= 0:
+                out.append(Refusal(intent, "quantity", f"quantity {intent.quantity} is not a positive number"))
+                continue
+            valued = value_structure(intent.structure, snapshot, self.settings)
+            if isinstance(valued, NotFound):
+                out.append(Refusal(intent, "valuation", valued.reason))
+                continue
+            ctx = ReviewContext(self.settings, snapshot, account, book, self.state, today, self.calendar, self.events)
+            answer = self._review_one(Candidate(intent, _at_quantity(valued.value, intent)), ctx)
+            out.append(answer)
+            if isinstance(answer, Approval):
+                book = book.with_added(_at_quantity(valued.value, answer.intent))
+        return out
+
+    def _review_one(self, candidate: Candidate, ctx: ReviewContext) -> Approval | Refusal:
+        notes: list[str] = []
+        for rule in RULES:
+            verdict = rule(candidate, ctx)
+            if isinstance(verdict, Refuse):
+                return Refusal(candidate.intent, verdict.rule, verdict.reason)
+            if isinstance(verdict, Reduce):
+                candidate = candidate.with_quantity(verdict.quantity)
+                notes.append(verdict.note)
+            elif isinstance(verdict, Note):
+                notes.append(verdict.text)
+        return Approval(candidate.intent, tuple(notes))
+
+    # ------------------------------------------------------------------------------------------ closes
+
+    def manage(
+        self, book: BookView, snapshot: MarketSnapshot, account: AccountState
+    ) -> tuple[list[OrderIntent], list[Decision]]:
+        """Closes the portfolio rules call for, most severe first, at most one per structure, and decisions
+        (alerts) for what a person should look at. May start a drawdown pause (self.state)."""
+        s = self.settings
+        now = snapshot.time
+        closes: dict[str, OrderIntent] = {}
+        decisions: list[Decision] = []
+
+        def close(view: StructureView, rule: str, reason: str) -> None:
+            sid = view.structure.id
+            if sid not in closes:
+                closes[sid] = OrderIntent(
+                    IntentAction.CLOSE,
+                    view.structure,
+                    view.structure.quantity,
+                    round(view.mark, 4),
+                    f"{rule}: {reason}",
+                )
+
+        for problem in book.unvalued:
+            decisions.append(Decision(now, "valuation", False, problem))
+        dd = drawdown.drawdown(account)
+        if dd >= s.drawdown_close_all:
+            for view in book.views:
+                close(view, "drawdown", f"{dd:.1%} below peak ≥ {s.drawdown_close_all:.0%}: close everything")
+            self._start_pause(now, f"drawdown of {dd:.1%} from peak {account.peak_net_liq:,.0f}")
+            decisions.append(
+                Decision(
+                    now,
+                    "drawdown",
+                    False,
+                    f"CRITICAL: {dd:.1%} below peak; all closed, entries paused until {self.state.pause_until}",
+                )
+            )
+        elif dd >= s.drawdown_stop_entries:
+            for view in book.views:
+                if view.pnl < 0:
+                    close(
+                        view,
+                        "drawdown",
+                        f"{dd:.1%} below peak ≥ {s.drawdown_stop_entries:.0%}: close losers ({view.pnl:+,.0f})",
+                    )
+        vix = snapshot.vix
+        if vix is not None and vix > s.vix_close_all_above:
+            for view in book.views:
+                if not is_short_put_structure(view.structure):
+                    close(
+                        view,
+                        "vix regime",
+                        f"VIX {vix:.2f} > {s.vix_close_all_above:g}: close everything but short puts",
+                    )
+        if vix is not None and vix > s.vix_put_only_above:
+            for view in book.views:
+                if view.structure.strategy == "strangles":
+                    close(view, "vix regime", f"VIX {vix:.2f} > {s.vix_put_only_above:g}: close strangles")
+        for view in book.views:
+            signal = time_and_dte21_exit(view, s)
+            if signal is None:
+                continue
+            if signal.action is ExitAction.CLOSE:
+                close(view, signal.rule, signal.reason)
+            elif signal.action is ExitAction.ALERT:
+                decisions.append(Decision(now, signal.rule, False, signal.reason, view.structure.id))
+        return list(closes.values()), decisions
+
+    def _start_pause(self, now: datetime, reason: str) -> None:
+        today = now.astimezone(NEW_YORK).date()
+        days = self.settings.drawdown_pause_days
+        if self.calendar is not None:
+            until = self.calendar.add_sessions(today, days + 1)
+        else:  # without a calendar, count weekdays (no holidays): the pause can only come out longer
+            until, left = today, days + 1
+            while left:
+                until = until.fromordinal(until.toordinal() + 1)
+                left -= until.weekday() < 5
+        if self.state.pause_until is None or until > self.state.pause_until:
+            self.state = RiskState(until, reason)
+
+
+def _at_quantity(view: StructureView, intent: OrderIntent) -> StructureView:
+    """The valuation at the intent's quantity (the structure's own quantity may differ)."""
+    if intent.quantity == view.structure.quantity:
+        return view
+    return (
+        Candidate(
+            OrderIntent(intent.action, view.structure, view.structure.quantity, intent.limit_price, intent.reason),
+            view,
+        )
+        .with_quantity(intent.quantity)
+        .view
+    )
