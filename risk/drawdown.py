@@ -16,17 +16,23 @@ def drawdown(account: AccountState) -> float:
     return max(0.0, 1.0 - account.net_liq / account.peak_net_liq)
 
 
+def reached(dd: float, threshold: float) -> bool:
+    """Inclusive, robust to rounding: 90,000 from a 100,000 peak is 1 − 0.9 = 0.0999… in floating point,
+    and it is a 10% drawdown."""
+    return dd >= threshold - 1e-9
+
+
 def check(c: Candidate, ctx: ReviewContext) -> Verdict:
     s = ctx.settings
     pause = ctx.state.pause_until
     if pause is not None and ctx.today < pause:
         return Refuse("drawdown", f"entries paused until {pause} ({ctx.state.pause_reason})")
     dd = drawdown(ctx.account)
-    if dd >= s.drawdown_close_all:
+    if reached(dd, s.drawdown_close_all):
         return Refuse("drawdown", f"{dd:.1%} below peak ≥ {s.drawdown_close_all:.0%}: closing everything, no entries")
-    if dd >= s.drawdown_stop_entries:
+    if reached(dd, s.drawdown_stop_entries):
         return Refuse("drawdown", f"{dd:.1%} below peak ≥ {s.drawdown_stop_entries:.0%}: no new entries")
-    if dd >= s.drawdown_halve:
+    if reached(dd, s.drawdown_halve):
         half = c.quantity // 2
         if half == 0:
             return Refuse(

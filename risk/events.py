@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from core.model import ContractKind, Right
 from core.ports import EventKind
@@ -75,7 +75,7 @@ def check(c: Candidate, ctx: ReviewContext) -> Verdict:
         leg.ratio < 0 and leg.contract.kind is ContractKind.OPTION and leg.contract.right is Right.CALL
         for leg in structure.legs
     )
-    for day, kind in ctx.events.events(root, window_start - timedelta(days=1), window_end):
+    for day, kind in ctx.events.events(root, window_start, window_end):
         if kind is EventKind.EARNINGS:
             if ctx.today <= day <= last:
                 return Refuse("events", f"{root} reports earnings on {day}, within the position's life (to {last})")

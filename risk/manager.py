@@ -125,7 +125,7 @@ class RiskManager:
         for problem in book.unvalued:
             decisions.append(Decision(now, "valuation", False, problem))
         dd = drawdown.drawdown(account)
-        if dd >= s.drawdown_close_all:
+        if drawdown.reached(dd, s.drawdown_close_all):
             for view in book.views:
                 close(view, "drawdown", f"{dd:.1%} below peak ≥ {s.drawdown_close_all:.0%}: close everything")
             self._start_pause(now, f"drawdown of {dd:.1%} from peak {account.peak_net_liq:,.0f}")
@@ -137,7 +137,7 @@ class RiskManager:
                     f"CRITICAL: {dd:.1%} below peak; all closed, entries paused until {self.state.pause_until}",
                 )
             )
-        elif dd >= s.drawdown_stop_entries:
+        elif drawdown.reached(dd, s.drawdown_stop_entries):
             for view in book.views:
                 if view.pnl < 0:
                     close(

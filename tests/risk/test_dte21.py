@@ -1,0 +1,113 @@
+"""The shared time exits and the 21-DTE defence (core/exits), and the risk manager's pass that applies them."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import pytest
+
+from core.exits import ExitAction, time_and_dte21_exit
+from core.settings import Settings
+from core.valuation import StructureView
+from risk.manager import RiskManager
+from tests.fakes import market as m
+from tests.risk.kit import S, account, book
+
+EXPIRY = date(2024, 4, 19)
+
+
+def gld_market(day: date, price: float) -> m.MarketSnapshot:
+    return m.snapshot(
+        m.at(day),
+        15.0,
+        [
+            m.priced_chain(
+                "GLD", price, m.at(day), [EXPIRY, date(2025, 1, 17)], [float(k) for k in range(120, 260)], 0.13
+            )
+        ],
+    )
+
+
+def strangle_view(day: date, price: float, profit: float, strategy: str = "strangles") -> StructureView:
+    """A GLD 175/205 strangle valued on `day` at `price`, entered at the credit that makes its P&L
+    `profit` of that credit now."""
+    market = gld_market(day, price)
+    st = m.structure("g1", strategy, m.strangle("GLD", EXPIRY, 175.0, 205.0), market)
+    mark = st.entry_price  # entered at today's mid: P&L 0
+    entry = mark / (1.0 - profit)  # credit structures: P&L fraction = (mark − entry) / −entry
+    [view] = book([dataclasses.replace(st, entry_price=entry)], market).views
+    assert view.pnl_fraction == pytest.approx(profit)
+    return view
+
+
+DAY_18 = date(2024, 4, 1)  # 18 DTE
+DAY_5 = date(2024, 4, 14)  # 5 DTE
+DAY_21 = date(2024, 3, 29)  # exactly 21 DTE
+DAY_22 = date(2024, 3, 28)
+
+
+@pytest.mark.parametrize(
+    ("day", "profit", "rule", "words"),
+    [
+        (DAY_5, 0.12, "time exit", "5 DTE with 12% profit (over 10% under 7 DTE)"),
+        (DAY_18, 0.30, "time exit", "18 DTE with 30% profit (over 25% under 21 DTE)"),
+        (DAY_18, 0.05, "21 DTE", "profitable at 18 DTE (+5%)"),
+        (DAY_21, 0.05, "21 DTE", "profitable at 21 DTE"),
+    ],
+)
+def test_profit_and_time_exits(day: date, profit: float, rule: str, words: str) -> None:
+    signal = time_and_dte21_exit(strangle_view(day, 190.0, profit), S)
+    assert signal is not None and signal.action is ExitAction.CLOSE and signal.rule == rule and words in signal.reason
+
+
+def test_nothing_happens_above_21_dte() -> None:
+    assert time_and_dte21_exit(strangle_view(DAY_22, 190.0, -0.2), S) is None
+    assert time_and_dte21_exit(strangle_view(DAY_22, 190.0, 0.2), S) is None
+
+
+def test_threatened_by_distance_or_delta() -> None:
+    near = time_and_dte21_exit(strangle_view(DAY_18, 178.0, -0.5), S)
+    assert near is not None and near.action is ExitAction.CLOSE
+    assert "threatened at 18 DTE: underlying 178 within 2% of short GLD 2024-04-19 175 put" in near.reason
+    tested = time_and_dte21_exit(strangle_view(DAY_18, 205.5, -0.5), S)
+    assert tested is not None and "short GLD 2024-04-19 205 call" in tested.reason
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"), [("close", ExitAction.CLOSE), ("hold", ExitAction.HOLD), ("alert", ExitAction.ALERT)]
+)
+def test_losing_and_unthreatened_follows_the_parameter(action: str, expected: ExitAction) -> None:
+    settings = Settings.from_parameters({"dte21_losing_action": action})
+    signal = time_and_dte21_exit(strangle_view(DAY_18, 190.0, -0.3), settings)
+    assert (
+        signal is not None and signal.action is expected and "losing (-30%) and unthreatened at 18 DTE" in signal.reason
+    )
+
+
+@pytest.mark.parametrize("strategy", ["zero_dte", "leap_ladder"])
+def test_zero_dte_and_the_ladder_are_exempt(strategy: str) -> None:
+    assert time_and_dte21_exit(strangle_view(DAY_18, 190.0, 0.5, strategy), S) is None
+
+
+def test_an_ipmcc_counts_its_dte_on_the_leap() -> None:
+    market = gld_market(DAY_18, 190.0)
+    ipmcc = m.structure("c1", "ipmcc", m.ipmcc("GLD", date(2025, 1, 17), 170.0, EXPIRY, 192.0), market)
+    [view] = book([ipmcc], market).views
+    assert view.dte == 18  # the weekly call
+    assert time_and_dte21_exit(dataclasses.replace(view, pnl=10.0, pnl_fraction=0.5), S) is None
+
+
+def test_the_manager_pass_closes_and_alerts_once_per_structure() -> None:
+    settings = Settings.from_parameters({"dte21_losing_action": "alert"})
+    market = gld_market(DAY_18, 190.0)
+    winner = m.structure("w1", "strangles", m.strangle("GLD", EXPIRY, 175.0, 205.0), market)
+    winner = dataclasses.replace(winner, entry_price=winner.entry_price / 0.6)  # 40% of the credit kept
+    loser = m.structure("l1", "strangles", m.strangle("GLD", EXPIRY, 176.0, 204.0), market)
+    loser = dataclasses.replace(loser, entry_price=loser.entry_price / 1.3)  # costs 30% more than it paid
+    closes, decisions = RiskManager(settings).manage(book([winner, loser], market), market, account())
+    assert [(c.structure.id, c.reason.split(":")[0]) for c in closes] == [("w1", "time exit")]
+    assert closes[0].quantity == winner.quantity and closes[0].limit_price == pytest.approx(
+        book([winner], market).views[0].mark
+    )
+    assert [(d.rule, d.subject) for d in decisions] == [("21 DTE", "l1")]
