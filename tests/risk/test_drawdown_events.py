@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from core.calendar import Calendars
-from core.model import Approval, Refusal
+from core.model import AccountState, Approval, MarketSnapshot, Refusal, Structure
 from core.ports import EventKind
 from risk import events
 from risk.events import CsvEventCalendar, EventFileError, parse_event_csv
@@ -23,7 +23,13 @@ MARKET = snap()
 CALENDARS = Calendars()
 
 
-def review(structure, acct, manager=None, market=MARKET, qty=None):  # type: ignore[no-untyped-def]
+def review(
+    structure: Structure,
+    acct: AccountState,
+    manager: RiskManager | None = None,
+    market: MarketSnapshot = MARKET,
+    qty: int | None = None,
+) -> Approval | Refusal:
     intent = opening(structure) if qty is None else dataclasses.replace(opening(structure), quantity=qty)
     manager = manager or RiskManager(S, CALENDARS.equity)
     [answer] = manager.review([intent], book([], market), market, acct)
@@ -63,7 +69,7 @@ def test_close_all_drawdown_closes_everything_and_pauses_ten_trading_days() -> N
         later = snap(now=m.at(day))
         answer = review(gld_strangle(later), recovered, manager, later)
         assert isinstance(answer, Refusal) == paused
-        if paused:
+        if isinstance(answer, Refusal):
             assert answer.rule == "drawdown" and "entries paused until 2024-01-24" in answer.reason
 
 

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from core.exits import ExitAction, time_and_dte21_exit
+from core.model import MarketSnapshot
 from core.settings import Settings
 from core.valuation import StructureView
 from risk.manager import RiskManager
@@ -17,7 +18,7 @@ from tests.risk.kit import S, account, book
 EXPIRY = date(2024, 4, 19)
 
 
-def gld_market(day: date, price: float) -> m.MarketSnapshot:
+def gld_market(day: date, price: float) -> MarketSnapshot:
     return m.snapshot(
         m.at(day),
         15.0,

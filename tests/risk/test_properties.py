@@ -8,7 +8,7 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.model import Approval, MarketSnapshot, OrderIntent, Refusal, Structure
+from core.model import Approval, Found, MarketSnapshot, OrderIntent, Refusal, Structure
 from core.valuation import value_structure
 from risk.book_view import BookView
 from risk.buying_power import regime
@@ -88,8 +88,8 @@ def test_approvals_never_breach_a_limit(case: tuple[MarketSnapshot, list[Structu
             ladder_again = strategy == "leap_ladder" and any(m.strategy == "leap_ladder" for m in members)
             assert ladder_again or len(members) < limit_of(group, phase, S)
         valued = value_structure(approved.structure, market, S)
-        assert not isinstance(valued, type(None)) and hasattr(valued, "value")
-        new = valued.value  # type: ignore[union-attr]
+        assert isinstance(valued, Found), valued
+        new = valued.value
         assert running.bp_in_use + new.bp <= cap + 1e-6
         for before, after, limit in (
             (running.delta_1pct, running.delta_1pct + new.delta_1pct, S.max_abs_delta * net),
