@@ -11,7 +11,8 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Protocol
 
-from core.model import AccountState, Decision, Fill, MarketSnapshot, OrderIntent, Position, Structure
+from core.book_view import BookView
+from core.model import AccountState, Approval, Decision, Fill, MarketSnapshot, OrderIntent, Position, Refusal, Structure
 
 # ---------------------------------------------------------------------- called by the pipeline
 
@@ -46,10 +47,16 @@ class Strategy(Protocol):
 
 class RiskReviewer(Protocol):
     def review(
-        self, intents: Sequence[OrderIntent], book: Book, snapshot: MarketSnapshot
-    ) -> Sequence[OrderIntent | Decision]:
-        """Approved intents (possibly with smaller quantities) and refusals, reviewed in order against the
-        book as it would be after the earlier approvals."""
+        self, intents: Sequence[OrderIntent], book: BookView, snapshot: MarketSnapshot, account: AccountState
+    ) -> Sequence[Approval | Refusal]:
+        """One answer per intent, reviewed in order against the book as it would be after the earlier
+        approvals; an approval may carry a smaller quantity."""
+        ...
+
+    def manage(
+        self, book: BookView, snapshot: MarketSnapshot, account: AccountState
+    ) -> tuple[Sequence[OrderIntent], Sequence[Decision]]:
+        """The closes the portfolio rules call for, and decisions for a person to look at."""
         ...
 
 

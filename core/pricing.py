@@ -20,6 +20,7 @@ b(x, s) = e^(x/2)·N(x/s + s/2) − e^(−x/2)·N(x/s − s/2), x ≤ 0, which d
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -42,10 +43,11 @@ MIN_NORMALISED_TIME_VALUE = 1e-14
 MAX_TOTAL_VOL = 10.0
 # Convergence. Newton's step is second order and Householder's third-order step converges with order four,
 # so after a step δ the error left is about δ² (Newton) or δ⁴ (Householder), relative to s. A Newton step
-# under 1e-7·s or a Householder step under 1e-4·s therefore leaves an error of order 1e-14 or less: far
-# inside the 1e-6 volatility accuracy promised, and it saves the iteration that would only confirm it.
+# under 1e-7·s or a Householder step under 1e-3·s therefore leaves an error of order 1e-12 or less: far
+# inside the 1e-6 volatility accuracy promised, and it saves the iteration that would only confirm it
+# (measured: the largest error on the benchmark's 20,000 contracts is the same 5e-11 as with 1e-4).
 _NEWTON_STEP_TOLERANCE = 1e-7
-_HOUSEHOLDER_STEP_TOLERANCE = 1e-4
+_HOUSEHOLDER_STEP_TOLERANCE = 1e-3
 _MAX_ITERATIONS = 40
 
 
@@ -218,50 +220,52 @@ def bs_greeks(
 # ---------------------------------------------------------------------------------------------- implied vol
 
 
-def _normalised_otm(x: FloatArray, s: FloatArray, half: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """b(x, s) for x ≤ 0 and its derivative ∂b/∂s = e^(x/2)·φ(d1); `half` is e^(x/2), computed once by
-    the caller because the solver evaluates b many times for the same x."""
-    d1 = x / s + 0.5 * s
-    b = half * ndtr(d1) - ndtr(d1 - s) / half
-    return b, half * _INV_SQRT_2PI * np.exp(-0.5 * d1 * d1)
-
-
-# Where the solver looks first below the inflection point, as fractions of s_c (see _initial_total_vol).
-_LOWER_GRID = np.array([0.06, 0.18, 0.45])
+# Börjesson and Sundberg (1979), "Simple approximations of the error function Q(x) for communications
+# applications": the normal tail Q(z) ≈ φ(z) / ((1 − a)·z + a·√(z² + b)) for z ≥ 0, within about 0.3%.
+_MILLS_A = 0.339
+_MILLS_B = 5.510
+_LN_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_GUESS_ITERATIONS = 4
 
 
 def _initial_total_vol(x: FloatArray, log_beta: FloatArray, half: FloatArray) -> FloatArray:
-    """A start for the solver, within a few percent for most inputs so that two high-order steps finish
-    the job. b is convex in s below the inflection point s_c = √(2|x|) and concave above it.
+    """A start for the solver, within a fraction of a percent for most inputs, so that one high-order step
+    usually finishes the job. b is convex in s below the inflection point s_c = √(2|x|), concave above.
+
     Above (near the money): the at-the-money inverse s = 2·N⁻¹((1 + b·e^(−x/2))/2), never below s_c.
-    Below: ln b is evaluated at three fractions of s_c (one vectorised call) and, with b(s_c), interpolated
-    linearly in 1/s², the variable in which ln b ≈ −x²/(2s²) is nearly linear; under the lowest point that
-    leading term is inverted directly."""
+    Below (the wings, most of a chain): with z1 = −d1 ≥ 0 and z2 = z1 + s, b = e^(x/2)·φ(d1)·(R(z1) − R(z2))
+    where R is the Mills ratio; with R from Börjesson and Sundberg's approximation and the difference written
+    without cancellation, ln b ≈ −x²/(2s²) − s²/8 − ln√(2π) + ln(R(z1) − R(z2)) costs no special function,
+    and its derivative is 1/(R(z1) − R(z2)). Newton's method on it in u = 1/s² (where ln b is nearly
+    linear), from s_c, gives the start in a few cheap iterations."""
     s_c = np.sqrt(-2.0 * x)
     with np.errstate(divide="ignore", invalid="ignore"):
         # At s_c, d1 = x/s_c + s_c/2 is exactly 0, so b(s_c) = e^(x/2)/2 − N(−s_c)·e^(−x/2).
         log_b_c = np.log(0.5 * half - ndtr(-s_c) / half)
     lower = log_beta < log_b_c
-    start = np.maximum(2.0 * ndtri(np.clip(0.5 + 0.5 * np.exp(log_beta) / half, 0.5, 1.0 - 1e-16)), s_c)
+    start = s_c.copy()
+    upper = ~lower
+    if upper.any():
+        atm = 2.0 * ndtri(np.clip(0.5 + 0.5 * np.exp(log_beta[upper]) / half[upper], 0.5, 1.0 - 1e-16))
+        start[upper] = np.maximum(atm, s_c[upper])
     if lower.any():
         xl, lb, scl = x[lower], log_beta[lower], s_c[lower]
-        grid_s = np.concatenate([scl[:, None] * _LOWER_GRID[None, :], scl[:, None]], axis=1)
-        size = _LOWER_GRID.size
-        with np.errstate(divide="ignore", invalid="ignore"):
-            grid_b, _ = _normalised_otm(np.repeat(xl, size), grid_s[:, :-1].ravel(), np.repeat(half[lower], size))
-            grid_log_b = np.concatenate([np.log(grid_b).reshape(-1, size), log_b_c[lower][:, None]], axis=1)
-        k = (lb[:, None] >= grid_log_b).sum(axis=1)  # grid points at or under the target (< all of them)
-        rows = np.arange(k.size)
-        lo = np.maximum(k - 1, 0)
-        u_lo, u_hi = 1.0 / grid_s[rows, lo] ** 2, 1.0 / grid_s[rows, k] ** 2
-        b_lo, b_hi = grid_log_b[rows, lo], grid_log_b[rows, k]
-        minus_log = -lb
-        # Under the whole grid: invert −x²/(2s²) − s²/8 = ln β (the smaller root).
-        deep = np.sqrt(4.0 * (minus_log - np.sqrt(np.maximum(minus_log * minus_log - 0.25 * xl * xl, 0.0))))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = np.clip((lb - b_lo) / (b_hi - b_lo), 0.0, 1.0)
-            bracketed = 1.0 / np.sqrt(u_lo + w * (u_hi - u_lo))
-        start[lower] = np.where((k == 0) | ~np.isfinite(bracketed), np.minimum(deep, grid_s[:, 0]), bracketed)
+        x2_half = 0.5 * xl * xl
+        u_floor = 1.0 / (scl * scl)
+        s = scl.copy()
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for _ in range(_GUESS_ITERATIONS):
+                z1 = -xl / s - 0.5 * s
+                z2 = z1 + s
+                r1, r2 = np.sqrt(z1 * z1 + _MILLS_B), np.sqrt(z2 * z2 + _MILLS_B)
+                g1 = (1.0 - _MILLS_A) * z1 + _MILLS_A * r1
+                g2 = (1.0 - _MILLS_A) * z2 + _MILLS_A * r2
+                mills_gap = s * ((1.0 - _MILLS_A) + _MILLS_A * (z1 + z2) / (r1 + r2)) / (g1 * g2)  # R(z1) − R(z2)
+                model = -x2_half / (s * s) - 0.125 * s * s - _LN_SQRT_2PI + np.log(mills_gap)
+                u = 1.0 / (s * s)
+                u = np.maximum(u + (model - lb) * 2.0 * mills_gap / (s * s * s), u_floor)
+                s = 1.0 / np.sqrt(u)
+        start[lower] = np.where(np.isfinite(s) & (s > 0.0), s, scl)
     clipped: FloatArray = np.clip(start, 1e-8, MAX_TOTAL_VOL)
     return clipped
 
@@ -275,31 +279,35 @@ def _solve_total_vol(x: FloatArray, log_beta: FloatArray) -> tuple[FloatArray, B
     s = _initial_total_vol(x, log_beta, half)
     converged = np.zeros(x.shape, dtype=np.bool_)
     active = np.arange(x.size)
-    xa, la, ha, sa = x, log_beta, half, s
+    # Per-element constants, compressed with the working set: x², e^(x/2) and e^(x/2)/√(2π).
+    xa, x2a, la, ha, density_a, sa = x, x * x, log_beta, half, half * _INV_SQRT_2PI, s
     for _ in range(_MAX_ITERATIONS):
-        b, b1 = _normalised_otm(xa, sa, ha)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            d1 = xa / sa + 0.5 * sa
+            b = ha * ndtr(d1) - ndtr(d1 - sa) / ha
+            r1 = density_a * np.exp(-0.5 * d1 * d1) / b  # (ln b)' = b'/b
             f = np.log(b) - la
-            x2_s3 = xa * xa / (sa * sa * sa)
+            inv_s = 1.0 / sa
+            x2_s3 = x2a * inv_s * inv_s * inv_s
             curvature = x2_s3 - 0.25 * sa  # b''/b'
-            r1 = b1 / b  # (ln b)'
-            # Householder's ratios of derivatives of f = ln b − ln β: h2 = f''/f', h3 = f'''/f'.
+            # Householder's ratios of the derivatives of f = ln b − ln β: h2 = f''/f' and h3 = f'''/f'.
             h2 = curvature - r1
-            h3 = curvature * curvature - 3.0 * x2_s3 / sa - 0.25 - 3.0 * r1 * curvature + 2.0 * r1 * r1
+            h3 = curvature * (curvature - 3.0 * r1) - 3.0 * x2_s3 * inv_s - 0.25 + 2.0 * r1 * r1
             newton = -f / r1
             step = newton * (1.0 + 0.5 * h2 * newton) / (1.0 + newton * (h2 + h3 * newton / 6.0))
-            unsafe = ~np.isfinite(step) | (step * newton <= 0.0) | (np.abs(step) > 2.0 * np.abs(newton))
-            step = np.where(unsafe, newton, step)
+            # NaN and ±inf fail both comparisons, so they fall back to Newton's step too.
+            safe = (step * newton > 0.0) & (np.abs(step) <= 2.0 * np.abs(newton))
+            step = np.where(safe, step, newton)
             s_new = np.clip(sa + step, 0.25 * sa, np.minimum(4.0 * sa, MAX_TOTAL_VOL))
-        moved = np.abs(s_new - sa)
-        done = moved <= np.where(unsafe, _NEWTON_STEP_TOLERANCE, _HOUSEHOLDER_STEP_TOLERANCE) * sa
+        done = np.abs(s_new - sa) <= np.where(safe, _HOUSEHOLDER_STEP_TOLERANCE, _NEWTON_STEP_TOLERANCE) * sa
         s[active] = s_new
         if done.any():
             converged[active[done]] = True
             keep = ~done
-            active, xa, la, ha, sa = active[keep], xa[keep], la[keep], ha[keep], s_new[keep]
+            active = active[keep]
             if active.size == 0:
                 break
+            xa, x2a, la, ha, density_a, sa = xa[keep], x2a[keep], la[keep], ha[keep], density_a[keep], s_new[keep]
         else:
             sa = s_new
     return s, converged
@@ -328,11 +336,12 @@ def _implied_vol(
         below = time_value < -1e-12 * np.maximum(p, 1.0)
         above = beta >= np.exp(0.5 * x) * (1.0 - 1e-15)  # b(x, ∞) = e^(x/2)
         tiny = beta < MIN_NORMALISED_TIME_VALUE
-    status = np.select(
-        [~good, below, above, tiny],
-        [IVStatus.BAD_INPUT, IVStatus.BELOW_INTRINSIC, IVStatus.ABOVE_MAXIMUM, IVStatus.NO_TIME_VALUE],
-        IVStatus.OK,
-    ).astype(np.int8)
+    # Later assignments win: a bad input is BAD_INPUT whatever else its NaNs made true.
+    status = np.zeros(price.shape, dtype=np.int8)
+    status[tiny] = IVStatus.NO_TIME_VALUE
+    status[above] = IVStatus.ABOVE_MAXIMUM
+    status[below] = IVStatus.BELOW_INTRINSIC
+    status[~good] = IVStatus.BAD_INPUT
     iv = np.full(price.shape, np.nan)
     sv = np.flatnonzero(status == IVStatus.OK)
     if sv.size:

@@ -14,6 +14,7 @@ Fractions are fractions, not percentages: 0.05 means 5%.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import typing
 from collections.abc import Mapping
@@ -506,11 +507,20 @@ class Settings:
 
     def correlation_group_members(self) -> dict[str, tuple[str, ...]]:
         """Group name → member roots, parsed from `correlation_groups`."""
+        return dict(self._group_members)
+
+    @functools.cached_property
+    def _group_members(self) -> dict[str, tuple[str, ...]]:
         out: dict[str, tuple[str, ...]] = {}
         for entry in self.correlation_groups:
             name, _, members = entry.partition(":")
             out[name.strip()] = tuple(m.strip().upper() for m in members.split(",") if m.strip())
         return out
+
+    @functools.cached_property
+    def correlation_group_of_root(self) -> dict[str, str]:
+        """Root → its correlation group, parsed once (the risk rules look it up for every open structure)."""
+        return {root: group for group, members in self._group_members.items() for root in members}
 
     def to_parameters(self) -> dict[str, str]:
         """The settings as LEAN parameter strings (what config.json holds for the defaults)."""

@@ -54,12 +54,13 @@ def mark_leg(contract: Contract, snapshot: MarketSnapshot) -> Found[LegMark] | N
         row = chain.find(contract.expiry, contract.strike, contract.right)
         if row is None:
             return NotFound(f"{describe(contract)} is not in the {contract.root} chain")
-        if not chain.usable[row]:
-            return NotFound(f"{describe(contract)} has an unusable quote ({chain.bid[row]:g}/{chain.ask[row]:g})")
+        bid, ask = float(chain.bid[row]), float(chain.ask[row])
+        if chain.flags[row]:  # one row: no whole-array `usable` or `mid` per leg
+            return NotFound(f"{describe(contract)} has an unusable quote ({bid:g}/{ask:g})")
         delta = float(chain.delta[row])
         return Found(
             LegMark(
-                mid=float(chain.mid[row]),
+                mid=0.5 * (bid + ask),
                 delta=delta if np.isfinite(delta) and delta != 0.0 else float("nan"),
                 vega=float(chain.vega[row]),
                 theta=float(chain.theta[row]),

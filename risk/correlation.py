@@ -14,10 +14,7 @@ from risk.verdict import Candidate, Refuse, ReviewContext, Verdict
 
 
 def group_of(root: str, s: Settings) -> str | None:
-    for group, members in s.correlation_group_members().items():
-        if root.upper() in members:
-            return group
-    return None
+    return s.correlation_group_of_root.get(root.upper())
 
 
 def limit_of(group: str, phase: int, s: Settings) -> int:

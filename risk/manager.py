@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from core.book_view import BookView
 from core.exits import ExitAction, time_and_dte21_exit
 from core.model import (
     AccountState,
@@ -29,7 +30,6 @@ from core.settings import Settings
 from core.valuation import StructureView, value_structure
 
 from risk import buying_power, correlation, drawdown, events, greeks, phases, positions
-from risk.book_view import BookView
 from risk.buying_power import is_short_put_structure
 from risk.state import RiskState
 from risk.verdict import Candidate, Note, Reduce, Refuse, ReviewContext, Verdict

@@ -6,12 +6,12 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
+from core.book_view import BookView
 from core.model import AccountState, MarketSnapshot, OrderIntent
 from core.ports import Calendar, EventCalendar
 from core.settings import Settings
 from core.valuation import StructureView
 
-from risk.book_view import BookView
 from risk.state import RiskState
 
 

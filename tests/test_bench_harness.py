@@ -10,7 +10,7 @@ import QuantLib as ql
 from vollib.black_scholes_merton.greeks import analytical
 from vollib.black_scholes_merton.implied_volatility import implied_volatility
 
-from bench.run import DIVIDEND, MEANINGFUL_VEGA, RATE, SPOT, contracts, ours, quantlib_loop, vollib_loop
+from bench.pricing_bench import DIVIDEND, MEANINGFUL_VEGA, RATE, SPOT, contracts, ours, quantlib_loop, vollib_loop
 
 
 def test_inputs_are_deterministic_and_mixed() -> None:
@@ -58,3 +58,19 @@ def test_ours_matches_vollib_and_quantlib_contract_by_contract() -> None:
         checked += 1
     assert checked > 150
     assert vollib_loop(contracts(seed=11, n=50)) >= 0 and quantlib_loop(contracts(seed=11, n=50)) >= 0
+
+
+def test_risk_bench_inputs_value_and_pass_every_rule() -> None:
+    from bench import risk_bench
+    from core.book_view import BookView
+    from core.model import AccountState, Approval
+    from risk.manager import RiskManager
+    from tests.fakes.market import opening
+
+    settings = risk_bench.relaxed()
+    mk = risk_bench.market()
+    book = BookView.build(risk_bench.structures(mk, "b"), mk, settings)
+    assert len(book.views) == 40 and not book.unvalued
+    proposals = [opening(s) for s in risk_bench.structures(mk, "p")[::4][:10]]
+    answers = RiskManager(settings).review(proposals, book, mk, AccountState(5e6, 5e6, 5e6, 0.0))
+    assert all(isinstance(a, Approval) for a in answers)  # so the benchmark times every rule

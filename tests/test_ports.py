@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from core.calendar import Calendars
-from core.ports import AlertLevel, AlertSink, Calendar, Clock, Store
+from core.ports import AlertLevel, AlertSink, Calendar, Clock, RiskReviewer, Store
+from core.settings import Settings
+from risk.manager import RiskManager
 from tests.fakes.ports import FixedClock, MemoryStore, RecordingAlerts
 
 
@@ -15,6 +17,11 @@ def test_offline_calendar_is_a_calendar_port() -> None:
     for market in (calendars.equity, calendars.cme):
         port: Calendar = market
         assert port.is_session(date(2024, 1, 2)) and port.is_holiday(date(2024, 1, 1))
+
+
+def test_the_risk_manager_is_a_risk_reviewer() -> None:
+    reviewer: RiskReviewer = RiskManager(Settings())
+    assert callable(reviewer.review) and callable(reviewer.manage)
 
 
 def test_fakes_satisfy_the_shell_ports() -> None:

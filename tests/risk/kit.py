@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from core.book_view import BookView
 from core.model import AccountState, MarketSnapshot, Structure
 from core.settings import Settings
-from risk.book_view import BookView
 from tests.fakes import market as m
 
 TODAY = date(2024, 1, 8)

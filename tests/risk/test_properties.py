@@ -8,9 +8,9 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.book_view import BookView
 from core.model import Approval, Found, MarketSnapshot, OrderIntent, Refusal, Structure
 from core.valuation import value_structure
-from risk.book_view import BookView
 from risk.buying_power import regime
 from risk.correlation import counted, group_of, limit_of
 from risk.manager import RiskManager

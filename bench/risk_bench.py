@@ -1,0 +1,166 @@
+"""Benchmark rows for the risk manager.
+
+`risk_review_10_vs_40`: RiskManager.review of 10 proposals against a book of 40 open structures (ES
+strangles and LT112s, SPY LT112s and ladder rungs, QQQ IPMCCs, GLD strangles, SPXW condors) on a snapshot of
+about 18,000 contracts, with the book already valued (BookView is built once per pipeline step and shared).
+The position, correlation and buying-power limits are raised and net liq is large so that every rule runs
+on every proposal: the worst case, not the early-refusal one. Target ≤ 1 ms median.
+
+`book_view_40`: valuing those 40 structures (marks, BP through core/margin, dollar Greeks) on a fresh
+snapshot, chain indexes cold, as each pipeline step does once. Reported, no separate target (it is part of
+the pipeline step's 5 ms).
+
+Inputs come from the shared test kit (tests/fakes/market.py): chains priced by core/pricing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+from bench.common import BenchResult, median_ms, row
+from core.book_view import BookView
+from core.model import AccountState, Contract, MarketSnapshot, Structure
+from core.settings import Settings
+from risk.manager import RiskManager
+from tests.fakes import market as m
+from tests.fakes.market import opening
+
+TARGET_MS = 1.0
+TODAY = date(2024, 1, 8)
+NOW = m.at(TODAY)
+
+
+def _fridays(start: date, count: int) -> list[date]:
+    out: list[date] = []
+    day = start
+    while len(out) < count:
+        if day.weekday() == 4:
+            out.append(day)
+        day = date.fromordinal(day.toordinal() + 1)
+    return out
+
+
+def market() -> MarketSnapshot:
+    weeklies = _fridays(date(2024, 1, 12), 12)
+    monthlies = [
+        date(2024, 2, 16),
+        date(2024, 3, 15),
+        date(2024, 4, 19),
+        date(2024, 5, 17),
+        date(2024, 6, 21),
+        date(2024, 12, 20),
+        date(2025, 1, 17),
+        date(2026, 1, 16),
+    ]
+    spy = m.priced_chain("SPY", 470.0, NOW, weeklies + monthlies, [float(k) for k in range(350, 590, 2)], 0.14, 0.3)
+    qqq = m.priced_chain("QQQ", 400.0, NOW, weeklies + monthlies, [float(k) for k in range(280, 520, 2)], 0.18, 0.3)
+    es = m.priced_chain(
+        "ES",
+        4750.0,
+        NOW,
+        [
+            date(2024, 1, 19),
+            date(2024, 2, 16),
+            date(2024, 3, 15),
+            date(2024, 4, 19),
+            date(2024, 5, 17),
+            date(2024, 6, 21),
+        ],
+        [float(k) for k in range(3500, 6000, 25)],
+        0.15,
+        0.3,
+    )
+    spxw = m.priced_chain(
+        "SPXW",
+        4750.0,
+        NOW,
+        [TODAY, date(2024, 1, 9), date(2024, 1, 10), date(2024, 1, 11), date(2024, 1, 12)],
+        [float(k) for k in range(4000, 5500, 5)],
+        0.12,
+        0.3,
+    )
+    gld = m.priced_chain("GLD", 190.0, NOW, monthlies, [float(k) for k in range(140, 240)], 0.13, 0.1)
+    return m.snapshot(NOW, 16.0, [spy, qqq, es, spxw, gld])
+
+
+def structures(mk: MarketSnapshot, prefix: str, count_scale: int = 1) -> list[Structure]:
+    out: list[Structure] = []
+    n = 0
+
+    def add(strategy: str, legs: list[tuple[Contract, int]]) -> None:
+        nonlocal n
+        out.append(m.structure(f"{prefix}{n}", strategy, legs, mk))
+        n += 1
+
+    for i in range(6 * count_scale):
+        add("strangles", m.strangle("ES", date(2024, 4, 19), 4300.0 - 25 * i, 5100.0 + 25 * i))
+    for i in range(4 * count_scale):
+        add("lt112", m.lt112("ES", date(2024, 5, 17), 4425.0 - 25 * i, 4375.0 - 25 * i, 4175.0 - 25 * i))
+    for i in range(6 * count_scale):
+        add("lt112", m.lt112("SPY", date(2024, 5, 17), 436.0 - 2 * i, 430.0 - 2 * i, 414.0 - 2 * i))
+    for i in range(10 * count_scale):
+        add("leap_ladder", m.short_put("SPY", date(2025, 1, 17), 420.0 - 2 * i))
+    for i in range(4 * count_scale):
+        add("ipmcc", m.ipmcc("QQQ", date(2025, 1, 17), 330.0 + 2 * i, date(2024, 1, 12), 400.0 + 2 * i))
+    for i in range(6 * count_scale):
+        add("strangles", m.strangle("GLD", date(2024, 4, 19), 175.0 - i, 205.0 + i))
+    for i in range(4 * count_scale):
+        add("zero_dte", m.iron_condor("SPXW", TODAY, 4710.0 - 5 * i, 10.0, 4790.0 + 5 * i, 10.0))
+    return out
+
+
+def relaxed() -> Settings:
+    s = Settings()
+    many = (100, 100, 100, 100)
+    return dataclasses.replace(
+        s,
+        max_positions_total=many,
+        max_positions_zero_dte=many,
+        max_positions_strangles=many,
+        max_positions_lt112=many,
+        max_positions_ipmcc=many,
+        max_positions_leap_ladder=many,
+        correlation_max={k: 100 for k in s.correlation_max},
+        correlation_max_a1_phase4=100,
+    )
+
+
+def run() -> BenchResult:
+    settings = relaxed()
+    mk = market()
+    contracts = sum(len(c) for c in mk.chains.values())
+    book_structures = structures(mk, "b")
+    proposals = [opening(s) for s in structures(mk, "p")[::4][:10]]
+    account = AccountState(5_000_000.0, 5_000_000.0, 5_000_000.0, 0.0)
+    book = BookView.build(book_structures, mk, settings)
+    assert len(book.views) == 40 and not book.unvalued, book.unvalued
+    manager = RiskManager(settings)
+    answers = manager.review(proposals, book, mk, account)
+    approved = sum(1 for a in answers if type(a).__name__ == "Approval")
+    review_ms = median_ms(lambda: manager.review(proposals, book, mk, account), repeats=200, warmup=10)
+
+    def fresh_book() -> BookView:
+        cold = dataclasses.replace(mk, chains={k: dataclasses.replace(c) for k, c in mk.chains.items()})
+        return BookView.build(book_structures, cold, settings)
+
+    build_ms = median_ms(fresh_book, repeats=50, warmup=3)
+    rows = [
+        row(
+            "risk_review_10_vs_40",
+            review_ms,
+            None,
+            None,
+            10,
+            {"book": 40, "approved": approved, "contracts": contracts, "target_ms": TARGET_MS},
+        ),
+        row("book_view_40", build_ms, None, None, 40, {"contracts": contracts, "chain_indexes": "cold"}),
+    ]
+    met = review_ms <= TARGET_MS
+    lines = [
+        ("target met" if met else "TARGET MISSED")
+        + f": risk_review_10_vs_40 {review_ms:.3f} ms (target {TARGET_MS} ms; "
+        f"{approved} of 10 approved, every rule run)",
+        f"book_view_40: {build_ms:.2f} ms to value 40 structures on {contracts} contracts, chain indexes cold",
+    ]
+    return BenchResult(rows, met, lines)
