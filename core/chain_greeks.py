@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from core import pricing
 from core.model import _EPOCH_ORDINAL, Chain
+from core.timeutil import elapsed
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -40,10 +41,8 @@ def years_to_expiry(chain: Chain, expiry_time: time, tz: ZoneInfo = NEW_YORK) ->
     expiry with aware datetimes, so a DST change between now and expiry costs nothing: on a 0DTE option an
     hour is a fifth of its life."""
     days, inverse = np.unique(chain.expiry, return_inverse=True)
-    now = chain.time.astimezone(UTC)
-    # Both sides in UTC: Python subtracts two datetimes that share a tzinfo by wall clock, DST ignored.
     expiries = (datetime.combine(date.fromordinal(int(d) + _EPOCH_ORDINAL), expiry_time, tzinfo=tz) for d in days)
-    seconds = np.array([(e.astimezone(UTC) - now).total_seconds() for e in expiries])
+    seconds = np.array([elapsed(chain.time, e).total_seconds() for e in expiries])  # real time, across DST
     years: pricing.FloatArray = np.maximum(seconds[inverse], 0.0) / pricing.SECONDS_PER_YEAR
     return years
 

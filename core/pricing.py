@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import IntEnum
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtr, ndtri
+
+from core.timeutil import elapsed
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -91,8 +93,7 @@ def year_fraction(start: datetime, end: datetime) -> float:
     """Calendar time from `start` to `end` in years (ACT/365), both timezone-aware; never negative."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("year_fraction needs timezone-aware datetimes")
-    # In UTC: Python subtracts two datetimes that share a tzinfo by wall clock, ignoring a DST change.
-    return max((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds(), 0.0) / SECONDS_PER_YEAR
+    return max(elapsed(start, end).total_seconds(), 0.0) / SECONDS_PER_YEAR
 
 
 # ---------------------------------------------------------------------------------------------- prices

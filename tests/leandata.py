@@ -21,3 +21,22 @@ def require_lean_data() -> Path:
     if path is None:
         pytest.skip("LEAN sample data not found (set LEAN_DATA_DIR or place it at ../shared/lean-data)")
     return path
+
+
+def read_option_minute_quotes(zip_path: Path) -> list[tuple[int, str, float, str, float, float]]:
+    """(minute of day, right, strike, expiry YYYYMMDD, bid close, ask close) for every row of a LEAN option
+    quote zip (prices ×10000; an empty side is NaN). A small reader for tests; the replay has its own."""
+    import csv
+    import io
+    import zipfile
+
+    rows: list[tuple[int, str, float, str, float, float]] = []
+    with zipfile.ZipFile(zip_path) as archive:
+        for name in archive.namelist():
+            parts = name[:-4].split("_")
+            right, strike, expiry = parts[5], int(parts[6]) / 10_000, parts[7]
+            for row in csv.reader(io.TextIOWrapper(archive.open(name))):
+                bid = int(row[4]) / 10_000 if row[4] else float("nan")
+                ask = int(row[9]) / 10_000 if row[9] else float("nan")
+                rows.append((int(row[0]) // 60_000, right, strike, expiry, bid, ask))
+    return rows
