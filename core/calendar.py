@@ -93,6 +93,11 @@ class ExchangeCalendar:
     def session_days(self) -> list[date]:
         return list(self._ordered)
 
+    def open_close(self, day: date) -> tuple[datetime, datetime] | None:
+        """The session's open and close in New York time, or None on a day without one."""
+        session = self.session(day)
+        return None if session is None else (session.open, session.close)
+
     def is_holiday(self, day: date) -> bool:
         """A weekday with no session."""
         return day.weekday() < 5 and not self.is_session(day)

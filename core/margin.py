@@ -50,7 +50,7 @@ class Requirement:
     method: str  # how it was computed, for the log and the dry-run comparison
 
 
-def _split_naked(legs: Sequence[MarginLeg]) -> tuple[list[MarginLeg], list[MarginLeg]]:
+def split_naked(legs: Sequence[MarginLeg]) -> tuple[list[MarginLeg], list[MarginLeg]]:
     """Covered legs and naked shorts. Per right, the short contracts in excess of the long ones are naked,
     taken from the farthest out of the money (lowest put strikes, highest call strikes)."""
     covered: list[MarginLeg] = []
@@ -114,7 +114,7 @@ def option_requirement(
     s: Settings,
 ) -> Requirement:
     """BP of an equity, ETF or index option structure."""
-    covered, naked = _split_naked(legs)
+    covered, naked = split_naked(legs)
     per_unit = defined_risk(covered) + sum(-leg.ratio * naked_option(leg, underlying, broad_index, s) for leg in naked)
     method = "defined risk" if not naked else ("naked" if not covered else "defined risk + naked")
     return Requirement(per_unit * multiplier * quantity, method)
@@ -164,7 +164,7 @@ def span_requirement(
         max(worst, floor),
         "SPAN-style scenarios" if worst >= floor else "SPAN short-option minimum",
     )
-    covered, naked = _split_naked(legs)
+    covered, naked = split_naked(legs)
     if not naked:
         cap = defined_risk(covered) * multiplier * quantity
         if cap < amount:

@@ -340,6 +340,7 @@ class OrderIntent:
     quantity: int
     limit_price: float  # net per unit: + debit, − credit
     reason: str
+    safety: bool = False  # sent by a safety system (orphan leg, assignment risk): allowed even when HALTED
 
 
 @dataclass(frozen=True, slots=True)

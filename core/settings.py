@@ -151,6 +151,7 @@ class Settings:
     quote_max_age_seconds: int = _p(60, 1, 3_600, "live quotes older than this are stale")
     chain_max_unusable: float = _p(0.5, 0.0, 1.0, "share of unusable quotes above which a chain is not traded")
     fill_max_reprices: int = _p(3, 0, 10, "reprices toward natural before cancelling")
+    clear_halt: bool = _p(False, doc="a person clears a sticky halt (set it for one start, then back to false)")
     fill_timeout_seconds: int = _p(10, 1, 600, "algorithm seconds per fill attempt")
     assignment_check_time: time = _p(time(15, 0), doc="daily check of ITM shorts near expiry (ET)")
     index_expiry_check_time: time = _p(time(15, 30), doc="expiry-day check of ITM cash-settled index shorts (ET)")
@@ -269,6 +270,9 @@ class Settings:
     ladder_double_vix_above: float = _p(20.0, 0.0, 200.0, "2 contracts above this VIX")
     ladder_profit_target: float = _p(0.30, 0.0, 1.0, "close at this share of the credit")
     ladder_roll_dte: int = _p(150, 1, 1_200, "close (roll) at this DTE")
+    ladder_risk_stop_multiple: float = _p(
+        3.0, 1.0, 20.0, "for the 2% rule only: a rung's risk is its loss at this many credits (it has no stop)"
+    )
     ladder_expected_win_rate: float = _p(0.82, 0.0, 1.0, "expected win rate")
 
     # ------------------------------------------------------------------ futures

@@ -77,8 +77,15 @@ def qqq_ipmcc(market: MarketSnapshot, sid: str = "c55") -> Structure:
     return m.structure(sid, "ipmcc", m.ipmcc("QQQ", date(2025, 1, 17), 330.0, date(2024, 1, 12), 400.0), market)
 
 
-def spxw_condor(market: MarketSnapshot, sid: str = "z01", wing: float = 10.0, qty: int = 1) -> Structure:
-    return m.structure(sid, "zero_dte", m.iron_condor("SPXW", TODAY, 4710.0, wing, 4790.0, wing), market, qty)
+def spxw_condor(
+    market: MarketSnapshot,
+    sid: str = "z01",
+    wing: float = 10.0,
+    qty: int = 1,
+    put: float = 4710.0,
+    call: float = 4790.0,
+) -> Structure:
+    return m.structure(sid, "zero_dte", m.iron_condor("SPXW", TODAY, put, wing, call, wing), market, qty)
 
 
 def spy_rung(market: MarketSnapshot, sid: str, strike: float = 420.0) -> Structure:

@@ -1,0 +1,223 @@
+"""The SimpleSafetyChecks (RULEBOOK "Daily" and "Market open"): the last gate before an order goes out.
+
+- Daily limits: a loss of `daily_loss_limit` (5%) of start-of-day net liq, or `daily_losing_trades` (3)
+  trades closed at a loss today, put trading into REDUCING (close-only) until the next session. The day's
+  loss is net liq against the start of the day (open positions count); losing trades are counted from real
+  closes reported by the fill tracker, so the count only moves when money really was lost.
+- Risk per trade: each entry's risk is at most `risk_per_trade` (2%) of net liq; an entry over it is cut to
+  the quantity that fits, or refused. Risk is the defined maximum loss of the covered legs (core/margin's
+  payoff), plus, for naked shorts, the loss at the strategy's stop: (stop multiple − 1) × their credit.
+  Stops: 0DTE `zdte_stop_multiple`, strangles `strangle_stop_multiple`, LT112 `lt112_naked_stop_multiple`,
+  the LEAP ladder `ladder_risk_stop_multiple` (it has no stop; this is its risk for sizing only).
+- Market open: entries only in a regular session of every leg's exchange, not in the first
+  `open_delay_minutes` after the NYSE open (the strategies' clock; CME products are checked to be open too),
+  never on a holiday, not in the last `early_close_buffer_minutes` before an early close, and not after the
+  close.
+- Trading state: ACTIVE takes entries; REDUCING only closes; HALTED only safety closes (`OrderIntent.safety`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from core.margin import MarginLeg, defined_risk, split_naked
+from core.model import (
+    AccountState,
+    Approval,
+    ContractKind,
+    IntentAction,
+    MarketSnapshot,
+    NotFound,
+    OrderIntent,
+    Refusal,
+    Right,
+)
+from core.ports import Calendar
+from core.products import AssetKind, UnknownProductError, product
+from core.settings import Settings
+from core.valuation import StructureView, value_structure
+
+from safety.data import DataValidator
+from safety.state import TradingStateMachine, Transition
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def stop_multiple(strategy: str, s: Settings) -> float | None:
+    return {
+        "zero_dte": s.zdte_stop_multiple,
+        "strangles": s.strangle_stop_multiple,
+        "lt112": s.lt112_naked_stop_multiple,
+        "leap_ladder": s.ladder_risk_stop_multiple,
+    }.get(strategy)
+
+
+def trade_risk(view: StructureView, s: Settings) -> float | None:
+    """USD at risk in one structure at its quantity (module docstring), or None when it has naked shorts and
+    its strategy has no stop to measure them by."""
+    structure = view.structure
+    legs = [
+        MarginLeg(
+            leg.contract.right or Right.CALL,
+            leg.contract.strike or 0.0,
+            leg.ratio,
+            mark.mid,
+            leg.contract.expiry or date.min,
+        )
+        for leg, mark in zip(structure.legs, view.legs, strict=True)
+        if leg.contract.kind is ContractKind.OPTION
+    ]
+    covered, naked = split_naked(legs)
+    per_unit = defined_risk(covered)
+    if naked:
+        multiple = stop_multiple(structure.strategy, s)
+        if multiple is None:
+            return None
+        per_unit += (multiple - 1.0) * sum(-leg.ratio * leg.premium for leg in naked)
+    return per_unit * structure.legs[0].contract.multiplier * structure.quantity
+
+
+@dataclass
+class DailyLimits:
+    day: date | None = None
+    start_of_day_net_liq: float = 0.0
+    losing_closes: int = 0
+    closed_pnl: float = 0.0
+    losses: list[str] = field(default_factory=list)  # what lost, for the daily summary
+
+    def new_session(self, day: date, net_liq: float) -> None:
+        self.day, self.start_of_day_net_liq = day, net_liq
+        self.losing_closes, self.closed_pnl, self.losses = 0, 0.0, []
+
+    def record_close(self, structure_id: str, pnl: float) -> None:
+        self.closed_pnl += pnl
+        if pnl < 0:
+            self.losing_closes += 1
+            self.losses.append(f"{structure_id} {pnl:+,.2f}")
+
+
+class SafetyChecks:
+    """The gate itself: call `review` with each batch of intents, `on_close` with each realised close, and
+    `new_session` at each session's start; state changes come back as Transitions to log and alert."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        equity_calendar: Calendar,
+        cme_calendar: Calendar,
+        state: TradingStateMachine | None = None,
+        data: DataValidator | None = None,
+    ) -> None:
+        self.settings = settings
+        self.equity_calendar = equity_calendar
+        self.cme_calendar = cme_calendar
+        self.state = state or TradingStateMachine()
+        self.data = data or DataValidator(settings)
+        self.daily = DailyLimits()
+
+    # ------------------------------------------------------------------ day and closes
+
+    def new_session(self, now: datetime, account: AccountState) -> list[Transition]:
+        self.daily.new_session(now.astimezone(NEW_YORK).date(), account.net_liq)
+        moved = self.state.new_session(now)
+        return [moved] if moved else []
+
+    def on_close(self, now: datetime, structure_id: str, pnl: float, account: AccountState) -> list[Transition]:
+        self.daily.record_close(structure_id, pnl)
+        return self.evaluate(now, account)
+
+    def evaluate(self, now: datetime, account: AccountState) -> list[Transition]:
+        """Apply the daily limits to the trading state."""
+        s, d = self.settings, self.daily
+        out: list[Transition] = []
+        start = d.start_of_day_net_liq or account.start_of_day_net_liq
+        if start > 0:
+            loss = (start - account.net_liq) / start
+            if loss >= s.daily_loss_limit - 1e-9:
+                moved = self.state.reduce(
+                    now, f"daily loss {loss:.1%} of start-of-day net liq {start:,.0f} (limit {s.daily_loss_limit:.0%})"
+                )
+                if moved:
+                    out.append(moved)
+        if d.losing_closes >= s.daily_losing_trades:
+            moved = self.state.reduce(now, f"{d.losing_closes} losing closes today ({', '.join(d.losses)})")
+            if moved:
+                out.append(moved)
+        return out
+
+    # ------------------------------------------------------------------ the gate
+
+    def review(
+        self, intents: Sequence[OrderIntent], snapshot: MarketSnapshot, account: AccountState
+    ) -> list[Approval | Refusal]:
+        out: list[Approval | Refusal] = []
+        for intent in intents:
+            if intent.action is IntentAction.CLOSE:
+                if self.state.allows_closes(intent.safety):
+                    out.append(Approval(intent))
+                else:
+                    out.append(Refusal(intent, "trading state", f"HALTED ({self.state.reason}): only safety closes"))
+                continue
+            out.append(self._review_entry(intent, snapshot, account))
+        return out
+
+    def _review_entry(self, intent: OrderIntent, snapshot: MarketSnapshot, account: AccountState) -> Approval | Refusal:
+        s = self.settings
+        if not self.state.allows_entries():
+            return Refusal(intent, "trading state", f"{self.state.state.value}: {self.state.reason}")
+        closed = self.market_closed_reason(intent, snapshot.time)
+        if closed:
+            return Refusal(intent, "market open", closed)
+        quotes = self.data.check_structure(intent.structure, snapshot)
+        if quotes:
+            return Refusal(intent, "data", quotes)
+        valued = value_structure(replace(intent.structure, quantity=intent.quantity), snapshot, s)
+        if isinstance(valued, NotFound):
+            return Refusal(intent, "valuation", valued.reason)
+        risk = trade_risk(valued.value, s)
+        if risk is None:
+            return Refusal(
+                intent, "risk per trade", f"{intent.structure.strategy} has naked shorts and no stop to measure them"
+            )
+        limit = s.risk_per_trade * account.net_liq
+        if risk <= limit + 1e-9:
+            return Approval(intent)
+        per_unit = risk / intent.quantity
+        fits = math.floor((limit + 1e-9) / per_unit) if per_unit > 0 else 0
+        text = f"risk {risk:,.0f} is over {s.risk_per_trade:.0%} of net liq ({limit:,.0f})"
+        if fits >= 1:
+            smaller = replace(intent, quantity=fits, structure=replace(intent.structure, quantity=fits))
+            return Approval(smaller, (f"risk per trade: {intent.quantity} → {fits}, {text}",))
+        return Refusal(intent, "risk per trade", f"{text}; one contract risks {per_unit:,.0f}")
+
+    def market_closed_reason(self, intent: OrderIntent, now: datetime) -> str | None:
+        """Why an entry may not go out now, or None."""
+        s = self.settings
+        local = now.astimezone(NEW_YORK)
+        day = local.date()
+        equity = self.equity_calendar.open_close(day)
+        if equity is None:
+            return f"{day} is not a trading day (weekend or holiday)"
+        open_, close = equity
+        if local < open_ + timedelta(minutes=s.open_delay_minutes):
+            return f"{local:%H:%M} is within {s.open_delay_minutes} minutes of the {open_:%H:%M} open"
+        if local >= close:
+            return f"{local:%H:%M} is after the {close:%H:%M} close"
+        early = self.equity_calendar.early_closes(day, day)
+        if early and local >= close - timedelta(minutes=s.early_close_buffer_minutes):
+            return f"early close at {close:%H:%M} today: no entries in its last {s.early_close_buffer_minutes} minutes"
+        for leg in intent.structure.legs:
+            if self._on_cme(leg.contract.underlying) and not self.cme_calendar.is_open(now):
+                return f"the CME is closed at {local:%H:%M} for {leg.contract.root}"
+        return None
+
+    @staticmethod
+    def _on_cme(root: str) -> bool:
+        try:
+            return product(root).kind is AssetKind.FUTURE
+        except UnknownProductError:
+            return False
