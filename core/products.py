@@ -108,3 +108,33 @@ def product(root: str) -> Product:
         return PRODUCTS[root.upper()]
     except KeyError:
         raise UnknownProductError(f"unknown product root '{root}' (known: {', '.join(sorted(PRODUCTS))})") from None
+
+
+def option_tick(root: str, price: float) -> float:
+    """Minimum price increment of an option (and of a combo's net price) on a root: CBOE's SPX/SPXW 0.05
+    under 3.00 and 0.10 above; penny-pilot ETFs (SPY, QQQ, IWM) 0.01; other ETF options 0.01 under 3.00 and
+    0.05 above; CME options by contract (ES 0.05 under 5.00 and 0.25 above; CL 0.01; GC 0.10; 6E 0.00005;
+    treasuries 1/64)."""
+    root = root.upper()
+    p = abs(price)
+    if root in ("SPX", "SPXW", "NDX", "NDXP", "RUT", "RUTW", "XSP"):
+        return 0.05 if p < 3.0 else 0.10
+    if root in ("SPY", "QQQ", "IWM"):
+        return 0.01
+    known = PRODUCTS.get(root)
+    if known is not None and known.kind is AssetKind.FUTURE:
+        return {
+            "ES": 0.05 if p < 5.0 else 0.25,
+            "NQ": 0.05 if p < 5.0 else 0.25,
+            "RTY": 0.05 if p < 5.0 else 0.10,
+            "YM": 1.0,
+            "CL": 0.01,
+            "NG": 0.001,
+            "GC": 0.10,
+            "SI": 0.005,
+            "HG": 0.0005,
+            "6E": 0.00005,
+            "ZB": 1.0 / 64.0,
+            "ZN": 1.0 / 64.0,
+        }.get(root, 0.01)
+    return 0.01 if p < 3.0 else 0.05

@@ -1,0 +1,282 @@
+"""safety/fills: pricing and repricing, partial fills, orphan legs on opens and closes, rejects, cancels
+that do nothing, fills after a cancel, and a property over random broker behaviour."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.model import Contract, IntentAction, Leg, OrderIntent, Structure
+from core.ports import AlertLevel
+from core.settings import Settings
+from safety.fills import FillTracker, SubmitOrder
+from tests.fakes import market as m
+from tests.fakes.broker import SimBroker
+
+S = Settings()
+DAY = date(2024, 1, 8)
+NOW = m.at(DAY)
+EXP = date(2024, 1, 8)
+
+
+def condor() -> Structure:
+    legs = m.iron_condor("SPXW", EXP, 4740.0, 10.0, 4760.0, 10.0)
+    return Structure("ic1", "zero_dte", tuple(Leg(c, r) for c, r in legs), 1, -2.0, NOW)
+
+
+def quotes_for(structure: Structure) -> dict[Contract, tuple[float, float]]:
+    # Short legs 2.00/2.20, wings 0.90/1.00: the condor's net mid is −2.30; natural −2.00 to open, −2.60 to close.
+    out = {}
+    for leg in structure.legs:
+        out[leg.contract] = (2.00, 2.20) if leg.ratio < 0 else (0.90, 1.00)
+    return out
+
+
+def broker(structure: Structure) -> SimBroker:
+    return SimBroker(FillTracker(S), quotes_for(structure), NOW)
+
+
+def open_intent(structure: Structure, quantity: int = 1) -> OrderIntent:
+    return OrderIntent(
+        IntentAction.OPEN, dataclasses.replace(structure, quantity=quantity), quantity, structure.entry_price, "entry"
+    )
+
+
+def close_intent(structure: Structure, quantity: int = 1) -> OrderIntent:
+    return OrderIntent(IntentAction.CLOSE, dataclasses.replace(structure, quantity=quantity), quantity, 0.0, "exit")
+
+
+def test_a_structure_fills_at_mid_in_one_attempt() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    [first] = b.submissions
+    assert first.limit_price == -2.30 and first.quantity == 1 and first.side == 1
+    b.fill_all(first.order_id)
+    assert [(f.units, round(f.average_price, 2)) for f in b.filled_reports] == [(1, -2.00)]  # the sim fills at natural
+    assert not b.tracker.working()
+    b.advance(60)
+    assert len(b.submissions) == 1  # nothing more goes out
+
+
+def test_repricing_steps_toward_natural_and_never_past_it_then_cancels() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    for _ in range(6):
+        b.advance(S.fill_timeout_seconds)
+        b.confirm_cancels()
+    prices = [s.limit_price for s in b.submissions]
+    assert prices == [-2.30, -2.20, -2.10, -2.00]  # mid, then a third of the way each step, natural last
+    assert all(p <= -2.00 for p in prices)  # opening the condor: never accept less credit than natural
+    assert not b.tracker.working()
+    assert any(a.title == "order finished unfilled" for a in b.alerts)
+
+
+def test_partial_fills_keep_the_whole_structures() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic, 3), b.quote, b.now))
+    first = b.submissions[0]
+    for leg in range(4):
+        b.fill(first.order_id, leg, 2)  # two of three condors
+    assert sum(f.units for f in b.filled_reports) == 2
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()
+    assert b.submissions[-1].quantity == 1  # the next attempt asks only for what is left
+    for _ in range(5):
+        b.advance(S.fill_timeout_seconds)
+        b.confirm_cancels()
+    assert not b.tracker.working()
+    assert all(b.positions[leg.contract] == 2 * leg.ratio for leg in ic.legs)
+
+
+def test_an_opening_leg_filled_alone_is_closed_at_once_as_an_orphan() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    first = b.submissions[0]
+    short_put = 1
+    b.fill(first.order_id, short_put, 1)  # the exchange fills the short put and nothing else
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()
+    orphan = [s for s in b.submissions if s.safety]
+    assert len(orphan) == 1 and orphan[0].quantity == 1
+    assert (
+        orphan[0].structure.legs[0].contract == ic.legs[short_put].contract and orphan[0].structure.legs[0].ratio == +1
+    )
+    assert orphan[0].limit_price == 2.20  # at natural: buy back at the ask
+    assert any(a.level is AlertLevel.CRITICAL and a.title == "orphan leg" for a in b.alerts)
+    assert b.submissions[-1] is orphan[0]  # the condor waits until its orphan is closed
+    b.fill_all(orphan[0].order_id)
+    assert b.submissions[-1].safety is False and b.submissions[-1].limit_price == -2.20  # then goes on, repriced
+    b.drain()
+    assert all(b.positions[leg.contract] == leg.ratio for leg in ic.legs)  # one whole condor, nothing else
+    assert b.oversized_closes == []
+
+
+def test_a_partial_close_finishes_closing_the_unit_instead_of_leaving_a_naked_short() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.positions = {leg.contract: leg.ratio for leg in ic.legs}  # one condor held
+    b.apply(b.tracker.submit(close_intent(ic), b.quote, b.now))
+    close = b.submissions[0]
+    assert close.side == -1 and close.limit_price == -2.30  # to close, pay the condor's mid (2.30) to buy it back
+    b.fill(close.order_id, 0, 1)  # only the long put wing is sold: the short put would be naked
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()
+    safety = [s for s in b.submissions if s.safety]
+    assert sorted((s.structure.legs[0].contract.strike, s.structure.legs[0].ratio) for s in safety) == [
+        (4740.0, 1),  # buy back the short put
+        (4760.0, 1),  # buy back the short call
+        (4770.0, -1),  # sell the long call
+    ]
+    b.drain()
+    assert all(v == 0 for v in b.positions.values()) and b.oversized_closes == []
+
+
+def test_a_reject_ends_the_order_and_evens_out_the_legs() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic, 2), b.quote, b.now))
+    first = b.submissions[0]
+    for leg in range(4):
+        b.fill(first.order_id, leg, 1)
+    b.fill(first.order_id, 1, 1)  # a second short put, without its partners
+    b.reject(first.order_id)
+    assert any(a.title == "order rejected" for a in b.alerts)
+    b.drain()
+    assert all(b.positions[leg.contract] == leg.ratio for leg in ic.legs)  # one whole condor kept
+    assert len([s for s in b.submissions if not s.safety]) == 1  # a rejected structure is not sent again
+
+
+def test_a_cancel_that_does_nothing_is_sent_again_with_a_warning() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.ignore_cancels = True
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    b.advance(S.fill_timeout_seconds)
+    b.advance(S.fill_timeout_seconds)
+    b.advance(S.fill_timeout_seconds)
+    warnings = [a for a in b.alerts if a.title == "cancel not confirmed"]
+    assert len(warnings) == 2 and "cancel sent 3 times" in warnings[-1].body
+    assert len(b.submissions) == 1  # nothing new goes out while the old order may still be live
+
+
+def test_a_fill_after_a_confirmed_cancel_is_evened_out() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    first = b.submissions[0]
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()  # the broker says cancelled ...
+    b.working[first.order_id].done = False  # ... but the order was still live at the exchange
+    b.fill(first.order_id, 2, 1)  # and its short call fills
+    assert any(a.title == "fill after cancel" for a in b.alerts)
+    b.drain()
+    for leg in ic.legs:
+        assert b.positions.get(leg.contract, 0) in (0, leg.ratio)
+    held = {leg.contract: b.positions.get(leg.contract, 0) for leg in ic.legs}
+    assert len({v * leg.ratio for leg, v in zip(ic.legs, held.values(), strict=True)}) == 1  # in ratio or flat
+    assert b.oversized_closes == []
+
+
+def test_an_orphan_without_quotes_waits_and_closes_when_quotes_return() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    first = b.submissions[0]
+    b.fill(first.order_id, 1, 1)
+    saved = dict(b.quotes)
+    del b.quotes[ic.legs[1].contract]
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()
+    assert any(a.title == "no usable quotes" and a.level is AlertLevel.CRITICAL for a in b.alerts)
+    assert not [s for s in b.submissions if s.safety]
+    b.quotes = saved
+    b.advance(1)
+    assert len([s for s in b.submissions if s.safety]) == 1
+    b.drain()
+    assert all(b.positions[leg.contract] == leg.ratio for leg in ic.legs)  # orphan closed, then the condor filled
+
+
+# ------------------------------------------------------------------------------------------ property
+
+ACTIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("fill_leg"), st.integers(0, 3), st.integers(1, 3)),
+        st.tuples(st.just("fill_all"), st.just(0), st.just(0)),
+        st.tuples(st.just("tick"), st.just(0), st.just(0)),
+        st.tuples(st.just("confirm"), st.just(0), st.just(0)),
+        st.tuples(st.just("reject"), st.just(0), st.just(0)),
+        st.tuples(st.just("ignore_cancels"), st.just(0), st.just(0)),
+        st.tuples(st.just("late_fill"), st.integers(0, 3), st.integers(1, 2)),
+    ),
+    max_size=25,
+)
+
+
+def structure_with(legs: int) -> Structure:
+    all_legs = m.iron_condor("SPXW", EXP, 4740.0, 10.0, 4760.0, 10.0)
+    chosen = {1: all_legs[1:2], 2: all_legs[0:2], 3: [all_legs[0], (all_legs[1][0], -2), all_legs[2]], 4: all_legs}[
+        legs
+    ]
+    return Structure(f"s{legs}", "zero_dte", tuple(Leg(c, r) for c, r in chosen), 1, -1.0, NOW)
+
+
+@given(st.integers(1, 4), st.integers(1, 3), st.booleans(), ACTIONS)
+@settings(max_examples=int(__import__('os').environ.get('FILL_EXAMPLES', '250')), deadline=None)
+def test_random_broker_behaviour_always_ends_in_ratio_or_flat(
+    legs: int, quantity: int, closing: bool, actions: list[tuple[str, int, int]]
+) -> None:
+    s = structure_with(legs)
+    b = broker(s)
+    if closing:
+        b.positions = {leg.contract: leg.ratio * quantity for leg in s.legs}
+        intent = close_intent(s, quantity)
+    else:
+        intent = open_intent(s, quantity)
+    b.apply(b.tracker.submit(intent, b.quote, b.now))
+    ended: list[str] = []
+    for action, a, n in actions:
+        live = b.live_orders()
+        if action == "fill_leg" and live:
+            order = b.working[live[0]].order
+            b.fill(live[0], a % len(order.structure.legs), n)
+        elif action == "fill_all" and live:
+            b.fill_all(live[0])
+        elif action == "tick":
+            b.advance(S.fill_timeout_seconds)
+        elif action == "confirm":
+            pending = [oid for oid, w in b.working.items() if w.cancel_requested and not w.done]
+            b.confirm_cancels()
+            ended.extend(oid for oid in pending if b.working[oid].done)  # only cancels the broker confirmed
+        elif action == "reject" and live:
+            b.reject(live[0])
+        elif action == "ignore_cancels":
+            b.ignore_cancels = not b.ignore_cancels
+        elif action == "late_fill" and ended:
+            w = b.working[ended[-1]]
+            w.done = False  # the "cancelled" order was still live
+            b.fill(ended[-1], a % len(w.order.structure.legs), n)
+            w.done = True
+    b.drain()
+    assert b.oversized_closes == []
+    units = {b.positions.get(leg.contract, 0) / leg.ratio for leg in s.legs}
+    assert len(units) == 1, f"legs out of ratio: {b.positions}"
+    (held,) = units
+    assert held == int(held) and 0 <= held <= quantity
+    assert not b.tracker.working()
+
+
+def test_prices_are_on_the_tick() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.quotes = {c: (bid + 0.013, ask + 0.013) for c, (bid, ask) in b.quotes.items()}
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    limit = b.submissions[0].limit_price
+    assert abs(limit / 0.05 - round(limit / 0.05)) < 1e-9
+    assert isinstance(b.submissions[0], SubmitOrder)
