@@ -228,7 +228,7 @@ def structure_with(legs: int) -> Structure:
 
 
 @given(st.integers(1, 4), st.integers(1, 3), st.booleans(), ACTIONS)
-@settings(max_examples=int(__import__('os').environ.get('FILL_EXAMPLES', '250')), deadline=None)
+@settings(max_examples=int(__import__("os").environ.get("FILL_EXAMPLES", "250")), deadline=None)
 def test_random_broker_behaviour_always_ends_in_ratio_or_flat(
     legs: int, quantity: int, closing: bool, actions: list[tuple[str, int, int]]
 ) -> None:

@@ -1,0 +1,42 @@
+"""safety/performance: the ledger's figures and the significance of a low win rate."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from core.settings import Settings
+from safety.performance import PerformanceLedger, p_value_below
+
+S = Settings()
+
+
+def test_figures() -> None:
+    ledger = PerformanceLedger(S)
+    for pnl in (100.0, 50.0, -300.0, 80.0):
+        ledger.record("zero_dte", pnl, fees=7.0)
+    st = ledger.stats["zero_dte"]
+    assert (st.trades, st.wins, st.win_rate) == (4, 3, 0.75)
+    assert st.average_win == pytest.approx(230.0 / 3) and st.average_loss == pytest.approx(300.0)
+    assert st.expectancy == pytest.approx(-70.0 / 4) and st.fees == pytest.approx(28.0)
+
+
+def test_the_binomial_tail_matches_a_direct_sum() -> None:
+    direct = sum(math.comb(30, k) * 0.88**k * 0.12 ** (30 - k) for k in range(0, 23))
+    assert p_value_below(22, 30, 0.88) == pytest.approx(direct, rel=1e-10)
+
+
+def test_no_verdict_before_twenty_trades_and_a_warning_when_significantly_low() -> None:
+    ledger = PerformanceLedger(S)
+    verdicts = [ledger.record("zero_dte", 10.0 if i % 2 else -10.0, 1.0) for i in range(19)]
+    assert verdicts == [None] * 19  # 50% wins, but too few trades to say
+    warning = ledger.record("zero_dte", -10.0, 1.0)
+    assert warning is not None and warning.startswith("zero_dte wins 9 of 20 (45%) against an expected 88%")
+
+
+def test_a_rate_near_the_expected_one_is_not_flagged() -> None:
+    ledger = PerformanceLedger(S)
+    results = [ledger.record("strangles", 10.0 if i % 10 < 7 else -10.0, 1.0) for i in range(40)]  # 70% vs 71%
+    assert all(r is None for r in results)
+    assert PerformanceLedger.from_dict(S, ledger.to_dict()).stats == ledger.stats
