@@ -1,0 +1,135 @@
+"""safety/persistence: a restart mid-day rebuilds the same book; corrupted files, extra and missing holdings
+halt trading with the reason, and no position is lost or counted twice."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+
+import pytest
+
+from core.book import OpenBook
+from core.model import Contract, IntentAction, OrderIntent
+from core.ports import AlertLevel
+from core.settings import Settings
+from risk.state import RiskState
+from safety.checks import DailyLimits
+from safety.fills import FillTracker, Phase
+from safety.persistence import TradingRecord, restore, save, tracker_orders
+from safety.state import TradingState, TradingStateMachine
+from tests.fakes.broker import SimBroker
+from tests.fakes.ports import MemoryStore
+from tests.risk.kit import es_strangle, gld_strangle, snap, spxw_condor, spy_lt112
+
+S = Settings()
+MARKET = snap()
+NOW = MARKET.time
+KEY = "trading-state"
+
+
+def mid_day() -> tuple[TradingRecord, dict[Contract, int]]:
+    """Three open structures and an iron condor order for 2 that filled one whole condor plus one more
+    short put, with the broker's holdings to match."""
+    book = OpenBook()
+    for s in (es_strangle(MARKET), spy_lt112(MARKET, "l1"), gld_strangle(MARKET)):
+        book.add_units(s, s.quantity, s.entry_price)
+    condor = spxw_condor(MARKET, "z9", put=4740.0, call=4760.0)
+    tracker = FillTracker(S)
+    quotes = {leg.contract: (1.0, 1.1) for leg in condor.legs}
+    broker = SimBroker(tracker, quotes, NOW)
+    intent = OrderIntent(IntentAction.OPEN, dataclasses.replace(condor, quantity=2), 2, condor.entry_price, "entry")
+    broker.apply(tracker.submit(intent, broker.quote, NOW))
+    order_id = broker.submissions[0].order_id
+    for leg in range(4):
+        broker.fill(order_id, leg, 1)
+    broker.fill(order_id, 1, 1)  # a second short put, its partners not yet filled
+    [filled] = broker.filled_reports
+    book.add_units(condor, filled.units, filled.average_price)
+    record = TradingRecord(
+        book=book,
+        orders=tracker_orders(tracker),
+        daily=DailyLimits(date(2024, 1, 8), 100_000.0, 1, -120.0, ["x1 -120.00"]),
+        state=TradingStateMachine(),
+        risk=RiskState(date(2024, 1, 24), "drawdown of 20.0%").to_dict(),
+        peak_net_liq=104_000.0,
+        performance={"zero_dte": {"trades": 3, "wins": 2, "total_win": 200.0, "total_loss": 50.0, "fees": 21.0}},
+    )
+    holdings = dict(book.positions())
+    # The broker holds the book's positions plus the extra short put the half-filled order left.
+    holdings[condor.legs[1].contract] = holdings.get(condor.legs[1].contract, 0) - 1
+    return record, holdings
+
+
+def test_a_restart_mid_day_rebuilds_the_same_book_and_orders() -> None:
+    record, holdings = mid_day()
+    store = MemoryStore()
+    save(store, KEY, record, NOW)
+    later = NOW + timedelta(minutes=7)
+    again, alerts = restore(store, KEY, holdings, later, S)
+    assert alerts == []
+    assert again.book.structures == record.book.structures
+    assert again.expected_positions() == holdings
+    assert [(o.key, o.filled, o.units_reported, o.phase) for o in again.orders] == [
+        (o.key, o.filled, o.units_reported, Phase.PAUSED) for o in record.orders
+    ]
+    assert again.daily == record.daily and again.peak_net_liq == 104_000.0 and again.risk == record.risk
+    assert again.performance == record.performance
+    assert again.state.state is TradingState.ACTIVE
+    assert RiskState.from_dict(again.risk).pause_until == date(2024, 1, 24)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda t: t[: len(t) // 2],  # truncated mid-write
+        lambda t: t.replace('"version": 1', '"version": 7'),
+        lambda t: t.replace('"quantity"', '"qty"', 1),
+        lambda t: "",
+        lambda t: "[]",
+    ],
+)
+def test_a_corrupt_file_halts_keeps_its_text_and_adopts_every_holding(damage) -> None:  # type: ignore[no-untyped-def]
+    record, holdings = mid_day()
+    store = MemoryStore()
+    save(store, KEY, record, NOW)
+    broken = damage(store.data[KEY])
+    store.data[KEY] = broken
+    again, alerts = restore(store, KEY, holdings, NOW, S)
+    assert again.state.state is TradingState.HALTED and again.state.sticky
+    assert alerts[0].level is AlertLevel.CRITICAL and alerts[0].title == "corrupt state file"
+    kept = [k for k in store.data if k.startswith(f"{KEY}.corrupt.")]
+    assert len(kept) == 1 and store.data[kept[0]] == broken  # the broken text is kept, not lost
+    assert again.book.positions() == holdings  # every holding is in the book exactly once
+    assert all(s.strategy == "orphan" for s in again.book.open_structures())
+    # Time does not clear it; a person does.
+    assert again.state.new_session(NOW + timedelta(days=1)) is None
+    assert again.state.clear(NOW, "the clear_halt parameter") is not None
+
+
+def test_an_extra_holding_is_adopted_as_an_orphan_and_halts() -> None:
+    record, holdings = mid_day()
+    store = MemoryStore()
+    save(store, KEY, record, NOW)
+    stray = es_strangle(MARKET, "zz", put=4000.0, call=5500.0).legs[0].contract
+    holdings[stray] = -3
+    again, alerts = restore(store, KEY, holdings, NOW, S)
+    assert again.state.state is TradingState.HALTED
+    assert any("ES 2024-04-19 4000 put: algorithm +0, broker -3 (unknown to the algorithm)" in a.body for a in alerts)
+    assert again.book.positions() == holdings
+    assert set(record.book.structures) <= set(again.book.structures)  # everything known is still there
+    assert again.orders == []
+
+
+def test_a_missing_holding_drops_the_structure_keeps_its_other_legs_and_halts() -> None:
+    record, holdings = mid_day()
+    store = MemoryStore()
+    save(store, KEY, record, NOW)
+    lt112 = record.book.structures["l1"]
+    gone = lt112.legs[2].contract  # the two naked puts were assigned or closed outside the algorithm
+    del holdings[gone]
+    again, alerts = restore(store, KEY, holdings, NOW, S)
+    assert again.state.state is TradingState.HALTED
+    assert "l1" not in again.book.structures
+    assert any(a.title == "structure dropped" and "lt112 l1" in a.body for a in alerts)
+    assert any("(missing at the broker)" in a.body for a in alerts)
+    assert again.book.positions() == holdings  # the spread's two legs live on as orphans, nothing doubled
