@@ -156,6 +156,8 @@ class Settings:
     assignment_check_time: time = _p(time(15, 0), doc="daily check of ITM shorts near expiry (ET)")
     index_expiry_check_time: time = _p(time(15, 30), doc="expiry-day check of ITM cash-settled index shorts (ET)")
     index_itm_close_threshold: float = _p(0.005, 0.0, 1.0, "index shorts ITM by more than this close on expiry day")
+    alert_dedupe_minutes: int = _p(15, 0, 1_440, "the same alert is not repeated within this many minutes")
+    alert_max_per_hour: int = _p(30, 1, 10_000, "non-critical alerts per hour at most (CRITICAL always goes out)")
     performance_min_trades: int = _p(20, 5, 10_000, "trades before a win rate is compared with the expected one")
     performance_alpha: float = _p(0.05, 0.0001, 0.5, "significance of the win-rate test (one-sided binomial)")
     disconnect_critical_minutes: int = _p(5, 1, 120, "a disconnect this long raises a CRITICAL alert")
