@@ -137,6 +137,10 @@ class EventCalendar(Protocol):
 
     def events(self, root: str, start: date, end: date) -> Sequence[tuple[date, EventKind]]: ...
 
+    def dividend(self, root: str, ex_date: date) -> float | None:
+        """The cash dividend per share going ex on that date, if known."""
+        ...
+
 
 class Clock(Protocol):
     """The only source of "now" for anything that is not handed a snapshot time."""

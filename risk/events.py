@@ -5,8 +5,8 @@ the life of a structure with a short call refuses it too (early assignment; safe
 open ones). A single stock with no event source configured is refused: not knowing is not "no earnings".
 
 `CsvEventCalendar` is the offline EventCalendar: text with a header `root,date,kind` (kind `earnings` or
-`ex_dividend`, date YYYY-MM-DD), parsed here from text the shell reads; a malformed line is an error that
-names the line.
+`ex_dividend`, date YYYY-MM-DD) and an optional fourth column `amount` (the dividend per share, on
+ex_dividend lines), parsed here from text the shell reads; a malformed line is an error that names the line.
 """
 
 from __future__ import annotations
@@ -30,22 +30,30 @@ class EventFileError(ValueError):
 @dataclass(frozen=True)
 class CsvEventCalendar:
     by_root: dict[str, tuple[tuple[date, EventKind], ...]] = field(default_factory=dict)
+    dividends: dict[tuple[str, date], float] = field(default_factory=dict)
 
     def events(self, root: str, start: date, end: date) -> Sequence[tuple[date, EventKind]]:
         return [(d, k) for d, k in self.by_root.get(root.upper(), ()) if start <= d <= end]
 
+    def dividend(self, root: str, ex_date: date) -> float | None:
+        return self.dividends.get((root.upper(), ex_date))
+
 
 def parse_event_csv(text: str, source: str = "events file") -> CsvEventCalendar:
     lines = [line.strip() for line in text.splitlines()]
-    if not lines or [c.strip().lower() for c in lines[0].split(",")] != ["root", "date", "kind"]:
-        raise EventFileError(f"{source}: the first line must be the header 'root,date,kind'")
+    header = [c.strip().lower() for c in lines[0].split(",")] if lines else []
+    if header not in (["root", "date", "kind"], ["root", "date", "kind", "amount"]):
+        raise EventFileError(f"{source}: the first line must be the header 'root,date,kind' or 'root,date,kind,amount'")
     found: dict[str, list[tuple[date, EventKind]]] = defaultdict(list)
+    dividends: dict[tuple[str, date], float] = {}
     for number, line in enumerate(lines[1:], start=2):
         if not line or line.startswith("#"):
             continue
         parts = [p.strip() for p in line.split(",")]
-        if len(parts) != 3 or not parts[0]:
-            raise EventFileError(f"{source} line {number}: expected root,date,kind, got '{line}'")
+        if len(parts) == 3 and len(header) == 4:
+            parts.append("")
+        if len(parts) != len(header) or not parts[0]:
+            raise EventFileError(f"{source} line {number}: expected {','.join(header)}, got '{line}'")
         try:
             day = date.fromisoformat(parts[1])
         except ValueError:
@@ -56,7 +64,17 @@ def parse_event_csv(text: str, source: str = "events file") -> CsvEventCalendar:
             kinds = ", ".join(k.value for k in EventKind)
             raise EventFileError(f"{source} line {number}: kind '{parts[2]}' is not one of {kinds}") from None
         found[parts[0].upper()].append((day, kind))
-    return CsvEventCalendar({root: tuple(sorted(v)) for root, v in found.items()})
+        if len(parts) == 4 and parts[3]:
+            try:
+                amount = float(parts[3])
+            except ValueError:
+                raise EventFileError(f"{source} line {number}: amount '{parts[3]}' is not a number") from None
+            if kind is not EventKind.EX_DIVIDEND or not amount >= 0:
+                raise EventFileError(
+                    f"{source} line {number}: an amount belongs to an ex_dividend line, as a positive number"
+                )
+            dividends[(parts[0].upper(), day)] = amount
+    return CsvEventCalendar({root: tuple(sorted(v)) for root, v in found.items()}, dividends)
 
 
 def check(c: Candidate, ctx: ReviewContext) -> Verdict:

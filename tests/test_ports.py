@@ -34,3 +34,13 @@ def test_fakes_satisfy_the_shell_ports() -> None:
     moment = datetime(2024, 1, 2, 15, 0, tzinfo=UTC)
     clock: Clock = FixedClock(moment)
     assert clock.now() == moment
+
+
+def test_safety_build_shares_one_trading_state() -> None:
+    import safety
+    from core.calendar import Calendars
+
+    cal = Calendars()
+    systems = safety.build(Settings(), cal.equity, cal.cme, RecordingAlerts())
+    assert systems.checks.state is systems.state is systems.connection.state
+    assert systems.checks.data is systems.data

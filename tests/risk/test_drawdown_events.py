@@ -97,13 +97,20 @@ def test_event_csv_parses_and_names_bad_lines() -> None:
         (date(2024, 1, 25), EventKind.EARNINGS),
         (date(2024, 2, 9), EventKind.EX_DIVIDEND),
     ]
+    with_amounts = parse_event_csv("root,date,kind,amount\nSPY,2024-03-15,ex_dividend,1.59\nAAPL,2024-01-25,earnings\n")
+    assert (
+        with_amounts.dividend("SPY", date(2024, 3, 15)) == 1.59
+        and with_amounts.dividend("SPY", date(2024, 3, 16)) is None
+    )
+    with pytest.raises(EventFileError, match="line 2: an amount belongs to an ex_dividend line"):
+        parse_event_csv("root,date,kind,amount\nAAPL,2024-01-25,earnings,3\n")
     with pytest.raises(EventFileError, match="header 'root,date,kind'"):
         parse_event_csv("symbol,when\nAAPL,2024-01-25\n")
     with pytest.raises(EventFileError, match="line 3: '2024-13-01' is not a date"):
         parse_event_csv("root,date,kind\nAAPL,2024-01-25,earnings\nMSFT,2024-13-01,earnings\n")
     with pytest.raises(EventFileError, match="line 2: kind 'split' is not one of earnings, ex_dividend"):
         parse_event_csv("root,date,kind\nAAPL,2024-01-25,split\n")
-    with pytest.raises(EventFileError, match="line 2: expected root,date,kind"):
+    with pytest.raises(EventFileError, match="line 2: expected root,date,kind,"):
         parse_event_csv("root,date,kind\nAAPL,2024-01-25\n")
 
 

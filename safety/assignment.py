@@ -1,0 +1,199 @@
+"""The SimpleAssignmentCheck (RULEBOOK "Assignment"): keep shorts from being assigned, and clean up when one
+is anyway. Future options are covered like equity options (both deliver).
+
+Scheduled checks (the shell calls `check` at `assignment_check_time`, 15:00 ET, every day, and at
+`index_expiry_check_time`, 15:30 ET, on expiry days; the rules read the clock they are given):
+- physically settled shorts (equity, ETF and future options) in the money with at most 1 DTE → close the
+  structure, from `assignment_check_time` on;
+- cash-settled index shorts (SPX, SPXW, XSP, ...) in the money by more than `index_itm_close_threshold`
+  (0.5%) of the underlying on their expiry day → close the structure, from `index_expiry_check_time` on;
+- short American calls in the money on the session before an ex-dividend date, when their extrinsic value
+  is below the dividend (early exercise pays the holder) → close the structure.
+Closes are whole structures (a short's protection goes with it) and are safety closes.
+
+An actual assignment or exercise (`on_assignment`): the delivered stock or future is flattened at once, the
+rest of the structure is closed, the structure's loss is booked at the assignment's value, and a CRITICAL
+alert says what happened.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from core.book import OpenBook
+from core.model import Contract, ContractKind, Found, IntentAction, Leg, MarketSnapshot, OrderIntent, Right, Structure
+from core.ports import AlertLevel, Calendar, EventCalendar, EventKind
+from core.products import ExerciseStyle, Settlement
+from core.settings import Settings
+from core.valuation import describe, mark_leg
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentEvent:
+    """The broker assigned (or exercised) an option: `option_quantity` is the signed change of the option
+    position (+1 when a short is assigned), `delivered` what arrived and how much (signed), at `price`."""
+
+    time: datetime
+    option: Contract
+    option_quantity: int
+    delivered: Contract | None
+    delivered_quantity: int
+    price: float
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentAlert:
+    level: AlertLevel
+    title: str
+    body: str
+
+
+def underlying_price(contract: Contract, snapshot: MarketSnapshot) -> float | None:
+    chain = snapshot.chains.get(contract.root)
+    if chain is not None and math.isfinite(chain.underlying_price) and chain.underlying_price > 0:
+        return chain.underlying_price
+    price = snapshot.prices.get(contract.underlying)
+    return price if price is not None and price > 0 else None
+
+
+def intrinsic(contract: Contract, price: float) -> float:
+    assert contract.strike is not None
+    return max(price - contract.strike, 0.0) if contract.right is Right.CALL else max(contract.strike - price, 0.0)
+
+
+class AssignmentCheck:
+    def __init__(self, settings: Settings, calendar: Calendar, events: EventCalendar | None = None) -> None:
+        self.settings = settings
+        self.calendar = calendar
+        self.events = events
+
+    def check(self, now: datetime, book: OpenBook, snapshot: MarketSnapshot) -> list[OrderIntent]:
+        """Safety closes for structures at risk of assignment now (module docstring)."""
+        local = now.astimezone(NEW_YORK)
+        today = local.date()
+        out: list[OrderIntent] = []
+        for structure in book.open_structures():
+            reason = self._risk(structure, local, today, snapshot)
+            if reason:
+                out.append(close_whole(structure, snapshot, f"assignment: {reason}"))
+        return out
+
+    def _risk(self, structure: Structure, local: datetime, today: date, snapshot: MarketSnapshot) -> str | None:
+        s = self.settings
+        for leg in structure.legs:
+            c = leg.contract
+            if leg.ratio >= 0 or c.kind is not ContractKind.OPTION or c.expiry is None or c.strike is None:
+                continue
+            price = underlying_price(c, snapshot)
+            if price is None:
+                return f"short {describe(c)} cannot be checked: no underlying price"
+            itm = intrinsic(c, price)
+            days = (c.expiry - today).days
+            if c.settlement is Settlement.CASH:
+                if (
+                    days == 0
+                    and local.time() >= s.index_expiry_check_time
+                    and itm > s.index_itm_close_threshold * price
+                ):
+                    limit = s.index_itm_close_threshold
+                    return f"short {describe(c)} is {itm / price:.2%} in the money on expiry day (over {limit:.1%})"
+                continue
+            if days <= 1 and itm > 0 and local.time() >= s.assignment_check_time:
+                return f"short {describe(c)} is in the money ({itm:.2f}) with {days} DTE and settles physically"
+            if c.right is Right.CALL and c.style is ExerciseStyle.AMERICAN and itm > 0 and self.events is not None:
+                reason = self._dividend_risk(c, itm, today, snapshot)
+                if reason:
+                    return reason
+        return None
+
+    def _dividend_risk(self, c: Contract, itm: float, today: date, snapshot: MarketSnapshot) -> str | None:
+        assert self.events is not None
+        next_session = self.calendar.next_session(today)
+        for day, kind in self.events.events(c.underlying, next_session, next_session):
+            if kind is not EventKind.EX_DIVIDEND:
+                continue
+            dividend = self.events.dividend(c.underlying, day)
+            mid = mid_of(c, snapshot)
+            if dividend is None or mid is None:
+                return (
+                    f"short {describe(c)} is in the money before the {day} ex-dividend and cannot be priced against it"
+                )
+            extrinsic = mid - itm
+            if extrinsic < dividend:
+                return (
+                    f"short {describe(c)} extrinsic {extrinsic:.2f} is below the {dividend:.2f} dividend going ex {day}"
+                )
+        return None
+
+    def on_assignment(
+        self, event: AssignmentEvent, book: OpenBook, snapshot: MarketSnapshot
+    ) -> tuple[list[OrderIntent], list[AssignmentAlert], float]:
+        """Flatten the delivery, close the rest of the structure, and book its loss (module docstring)."""
+        intents: list[OrderIntent] = []
+        holder = next((s for s in book.open_structures() if any(leg.contract == event.option for leg in s.legs)), None)
+        verb = "assigned" if event.option_quantity > 0 else "exercised"
+        what = f"{describe(event.option)} {verb} x{abs(event.option_quantity)}"
+        if event.delivered is not None and event.delivered_quantity:
+            delivered = Structure(
+                id=f"delivered-{event.delivered.root}-{event.time:%Y%m%d%H%M}",
+                strategy=holder.strategy if holder else "orphan",
+                legs=(Leg(event.delivered, 1 if event.delivered_quantity > 0 else -1),),
+                quantity=abs(event.delivered_quantity),
+                entry_price=event.price,
+                entry_time=event.time,
+                tag=f"delivered by {describe(event.option)}",
+            )
+            intents.append(
+                close_whole(delivered, snapshot, f"assignment: flatten {describe(event.delivered)} delivered by {what}")
+            )
+        booked = 0.0
+        if holder is not None:
+            # The structure's loss at the assignment's value: the assigned leg at its intrinsic value, the
+            # others at their marks.
+            assigned_units = abs(event.option_quantity)
+            rest = []
+            value = 0.0
+            for leg in holder.legs:
+                if leg.contract == event.option:
+                    value += leg.ratio * intrinsic(event.option, event.price)
+                    remaining_ratio = leg.ratio * holder.quantity + event.option_quantity
+                    if remaining_ratio:
+                        rest.append(Leg(leg.contract, remaining_ratio))
+                else:
+                    value += leg.ratio * (mid_of(leg.contract, snapshot) or 0.0)
+                    rest.append(Leg(leg.contract, leg.ratio * holder.quantity))
+            booked = (
+                (value - holder.entry_price) * holder.legs[0].contract.multiplier * min(assigned_units, holder.quantity)
+            )
+            if rest:
+                remainder = Structure(holder.id, holder.strategy, tuple(rest), 1, 0.0, holder.entry_time, holder.tag)
+                intents.append(
+                    close_whole(remainder, snapshot, f"assignment: close the rest of {holder.strategy} {holder.id}")
+                )
+        body = (
+            f"{what} at {event.price:g}"
+            + (
+                f"; {holder.strategy} {holder.id} closed, loss booked {booked:+,.2f}"
+                if holder
+                else "; no structure held it"
+            )
+            + (f"; flattening {event.delivered_quantity:+d} {describe(event.delivered)}" if event.delivered else "")
+        )
+        return intents, [AssignmentAlert(AlertLevel.CRITICAL, "assignment", body)], booked
+
+
+def mid_of(contract: Contract, snapshot: MarketSnapshot) -> float | None:
+    marked = mark_leg(contract, snapshot)
+    return marked.value.mid if isinstance(marked, Found) else None
+
+
+def close_whole(structure: Structure, snapshot: MarketSnapshot, reason: str) -> OrderIntent:
+    """A safety close of a whole structure, limit at its current net mid when it can be marked (the fill
+    tracker reprices toward natural)."""
+    mid = sum(leg.ratio * (mid_of(leg.contract, snapshot) or 0.0) for leg in structure.legs)
+    return OrderIntent(IntentAction.CLOSE, structure, structure.quantity, round(mid, 4), reason, safety=True)

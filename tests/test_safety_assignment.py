@@ -1,0 +1,168 @@
+"""safety/assignment: the scheduled checks at their boundaries and an actual assignment."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import pytest
+
+from core.book import OpenBook
+from core.calendar import Calendars
+from core.model import Contract, ContractKind, IntentAction, MarketSnapshot, Right, Structure
+from core.ports import AlertLevel, EventKind
+from core.settings import Settings
+from risk.events import CsvEventCalendar
+from safety.assignment import AssignmentCheck, AssignmentEvent
+from tests.fakes import market as m
+
+S = Settings()
+CAL = Calendars()
+THURSDAY = date(2024, 1, 18)
+FRIDAY = date(2024, 1, 19)
+
+
+def at(day: date, hh: int, mm: int) -> datetime:
+    return datetime.combine(day, time(hh, mm), tzinfo=m.NY)
+
+
+def spy_market(day: date, price: float) -> MarketSnapshot:
+    return m.snapshot(
+        at(day, 10, 0),
+        14.0,
+        [
+            m.priced_chain(
+                "SPY", price, at(day, 10, 0), [FRIDAY, date(2024, 2, 16)], [float(k) for k in range(440, 500)], 0.14
+            )
+        ],
+    )
+
+
+def held(*structures: Structure) -> OpenBook:
+    book = OpenBook()
+    for s in structures:
+        book.add_units(s, s.quantity, s.entry_price)
+    return book
+
+
+def put_spread(market: MarketSnapshot) -> Structure:
+    legs = [(m.option("SPY", FRIDAY, 465.0, Right.PUT), +1), (m.option("SPY", FRIDAY, 470.0, Right.PUT), -1)]
+    return m.structure("ps1", "lt112", legs, market)
+
+
+@pytest.mark.parametrize(
+    ("day", "clock", "price", "closes"),
+    [
+        (THURSDAY, (14, 59), 466.0, False),  # before the 15:00 check
+        (THURSDAY, (15, 0), 466.0, True),  # 1 DTE, 4 in the money, physical
+        (THURSDAY, (15, 0), 471.0, False),  # out of the money
+        (date(2024, 1, 17), (15, 0), 466.0, False),  # 2 DTE
+        (FRIDAY, (15, 0), 469.9, True),  # expiry day, barely in the money
+    ],
+)
+def test_physically_settled_shorts(day: date, clock: tuple[int, int], price: float, closes: bool) -> None:
+    market = spy_market(day, price)
+    spread = put_spread(market)
+    intents = AssignmentCheck(S, CAL.equity).check(at(day, *clock), held(spread), market)
+    assert bool(intents) == closes
+    if closes:
+        [close] = intents
+        assert close.action is IntentAction.CLOSE and close.safety and close.structure.id == "ps1"
+        assert close.reason.startswith("assignment: short SPY 2024-01-19 470 put is in the money")
+
+
+def test_future_options_are_covered() -> None:
+    day = date(2024, 3, 15)
+    market = m.snapshot(
+        at(day, 10, 0),
+        14.0,
+        [m.priced_chain("ES", 4700.0, at(day, 10, 0), [day], [float(k) for k in range(4500, 5000, 25)], 0.15)],
+    )
+    short = m.structure("es1", "strangles", m.strangle("ES", day, 4725.0, 4900.0), market)
+    [close] = AssignmentCheck(S, CAL.cme).check(at(day, 15, 0), held(short), market)
+    assert "ES 2024-03-15 4725 put is in the money" in close.reason
+
+
+@pytest.mark.parametrize(
+    ("clock", "spx", "closes"), [((15, 29), 4790.0, False), ((15, 30), 4790.0, True), ((15, 30), 4778.0, False)]
+)
+def test_cash_settled_index_shorts_on_expiry_day(clock: tuple[int, int], spx: float, closes: bool) -> None:
+    day = FRIDAY
+    market = m.snapshot(
+        at(day, 10, 0),
+        14.0,
+        [
+            m.priced_chain(
+                "SPXW", spx, at(day, 10, 0), [day, date(2024, 1, 22)], [float(k) for k in range(4600, 4850, 5)], 0.12
+            )
+        ],
+    )
+    condor = m.structure("z1", "zero_dte", m.iron_condor("SPXW", day, 4700.0, 10.0, 4760.0, 10.0), market)
+    intents = AssignmentCheck(S, CAL.equity).check(at(day, *clock), held(condor), market)
+    assert bool(intents) == closes  # 4790 is 0.63% past the 4760 call; 4778 only 0.38%
+    if closes:
+        assert "0.63% in the money on expiry day (over 0.5%)" in intents[0].reason
+
+
+def test_cash_settled_shorts_are_not_closed_the_day_before() -> None:
+    market = m.snapshot(
+        at(THURSDAY, 10, 0),
+        14.0,
+        [m.priced_chain("SPXW", 4790.0, at(THURSDAY, 10, 0), [FRIDAY], [float(k) for k in range(4600, 4850, 5)], 0.12)],
+    )
+    condor = m.structure("z1", "zero_dte", m.iron_condor("SPXW", FRIDAY, 4700.0, 10.0, 4760.0, 10.0), market)
+    assert AssignmentCheck(S, CAL.equity).check(at(THURSDAY, 15, 30), held(condor), market) == []
+
+
+@pytest.mark.parametrize(("margin", "closes"), [(+0.05, True), (-0.05, False)])
+def test_short_american_calls_before_an_ex_dividend(margin: float, closes: bool) -> None:
+    day = date(2024, 3, 14)  # QQQ goes ex on Friday 2024-03-15 in this test
+    market = m.snapshot(
+        at(day, 10, 0),
+        14.0,
+        [
+            m.priced_chain(
+                "QQQ",
+                440.0,
+                at(day, 10, 0),
+                [date(2024, 3, 22), date(2025, 1, 17)],
+                [float(k) for k in range(300, 480, 5)],
+                0.18,
+            )
+        ],
+    )
+    ipmcc = m.structure("c1", "ipmcc", m.ipmcc("QQQ", date(2025, 1, 17), 350.0, date(2024, 3, 22), 420.0), market)
+    qqq = market.chains["QQQ"]
+    row = qqq.find(date(2024, 3, 22), 420.0, Right.CALL)
+    assert row is not None
+    extrinsic = float(qqq.mid[row]) - 20.0
+    dividend = extrinsic + margin  # just above or just below the short call's extrinsic value
+    assert dividend > 0
+    events = CsvEventCalendar(
+        {"QQQ": ((date(2024, 3, 15), EventKind.EX_DIVIDEND),)}, {("QQQ", date(2024, 3, 15)): dividend}
+    )
+    intents = AssignmentCheck(S, CAL.equity, events).check(at(day, 11, 0), held(ipmcc), market)
+    assert bool(intents) == closes
+    if closes:
+        assert f"below the {dividend:.2f} dividend going ex 2024-03-15" in intents[0].reason
+    assert AssignmentCheck(S, CAL.equity, None).check(at(day, 11, 0), held(ipmcc), market) == []
+
+
+def test_an_assignment_flattens_the_delivery_closes_the_rest_and_books_the_loss() -> None:
+    market = spy_market(FRIDAY, 462.0)
+    spread = put_spread(market)
+    stock = Contract("SPY", "SPY", ContractKind.EQUITY, 1.0)
+    market = m.snapshot(market.time, 14.0, list(market.chains.values()), {"SPY": 462.0})
+    event = AssignmentEvent(at(FRIDAY, 16, 30), spread.legs[1].contract, +1, stock, +100, 462.0)
+    intents, alerts, booked = AssignmentCheck(S, CAL.equity).on_assignment(event, held(spread), market)
+    flatten, rest = intents
+    assert flatten.safety and flatten.structure.legs[0].contract == stock and flatten.structure.legs[0].ratio == 1
+    assert flatten.quantity == 100 and flatten.action is IntentAction.CLOSE
+    assert rest.safety and [leg.contract.strike for leg in rest.structure.legs] == [465.0]
+    long_put = market.chains["SPY"]
+    row = long_put.find(FRIDAY, 465.0, Right.PUT)
+    assert row is not None
+    value = float(long_put.mid[row]) - (470.0 - 462.0)
+    assert booked == pytest.approx((value - spread.entry_price) * 100)
+    [alert] = alerts
+    assert alert.level is AlertLevel.CRITICAL and "SPY 2024-01-19 470 put assigned x1 at 462" in alert.body
+    assert "flattening +100 SPY" in alert.body
