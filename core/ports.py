@@ -7,6 +7,7 @@ The core never imports a shell. The LEAN shell (lean_bridge/), the replay (repla
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Protocol
@@ -97,6 +98,15 @@ class AlertLevel(StrEnum):
     INFO = "INFO"
     WARNING = "WARNING"
     CRITICAL = "CRITICAL"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMessage:
+    """An alert a safety system wants sent (the shell passes it to its AlertSink)."""
+
+    level: AlertLevel
+    title: str
+    body: str
 
 
 class AlertSink(Protocol):

@@ -11,6 +11,7 @@ the reason: callers refuse to act on a guess.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -139,6 +140,22 @@ def value_structure(
     )
 
 
+def margin_legs(structure: Structure, marks: Sequence[LegMark], today: date) -> list[MarginLeg]:
+    """The option legs of a structure as core/margin sees them, priced at their marks."""
+    return [
+        MarginLeg(
+            leg.contract.right or Right.CALL,
+            leg.contract.strike or 0.0,
+            leg.ratio,
+            m.mid,
+            leg.contract.expiry or today,
+            m.iv,
+        )
+        for leg, m in zip(structure.legs, marks, strict=True)
+        if leg.contract.kind is ContractKind.OPTION
+    ]
+
+
 def _requirement(
     structure: Structure, marks: list[LegMark], multiplier: float, today: date, s: Settings
 ) -> Found[tuple[float, str]] | NotFound:
@@ -146,17 +163,7 @@ def _requirement(
     kinds = {leg.contract.kind for leg in legs}
     root = legs[0].contract.underlying
     if kinds == {ContractKind.OPTION}:
-        margin_legs = [
-            MarginLeg(
-                leg.contract.right or Right.CALL,
-                leg.contract.strike or 0.0,
-                leg.ratio,
-                m.mid,
-                leg.contract.expiry or today,
-                m.iv,
-            )
-            for leg, m in zip(legs, marks, strict=True)
-        ]
+        legs_for_margin = margin_legs(structure, marks, today)
         try:
             underlying = product(root)
         except UnknownProductError as err:
@@ -164,7 +171,7 @@ def _requirement(
         if underlying.kind is AssetKind.FUTURE:
             try:
                 req = span_requirement(
-                    margin_legs,
+                    legs_for_margin,
                     root,
                     marks[0].underlying_price,
                     today,
@@ -177,7 +184,7 @@ def _requirement(
                 return NotFound(str(err))
         else:
             req = option_requirement(
-                margin_legs,
+                legs_for_margin,
                 marks[0].underlying_price,
                 multiplier,
                 structure.quantity,

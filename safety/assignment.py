@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from core.book import OpenBook
 from core.model import Contract, ContractKind, Found, IntentAction, Leg, MarketSnapshot, OrderIntent, Right, Structure
 from core.ports import AlertLevel, Calendar, EventCalendar, EventKind
+from core.ports import AlertMessage as AssignmentAlert
 from core.products import ExerciseStyle, Settlement
 from core.settings import Settings
 from core.valuation import describe, mark_leg
@@ -44,13 +45,6 @@ class AssignmentEvent:
     delivered: Contract | None
     delivered_quantity: int
     price: float
-
-
-@dataclass(frozen=True, slots=True)
-class AssignmentAlert:
-    level: AlertLevel
-    title: str
-    body: str
 
 
 def underlying_price(contract: Contract, snapshot: MarketSnapshot) -> float | None:

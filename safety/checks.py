@@ -24,22 +24,20 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from core.margin import MarginLeg, defined_risk, split_naked
+from core.margin import defined_risk, split_naked
 from core.model import (
     AccountState,
     Approval,
-    ContractKind,
     IntentAction,
     MarketSnapshot,
     NotFound,
     OrderIntent,
     Refusal,
-    Right,
 )
 from core.ports import Calendar
 from core.products import AssetKind, UnknownProductError, product
 from core.settings import Settings
-from core.valuation import StructureView, value_structure
+from core.valuation import StructureView, margin_legs, value_structure
 
 from safety.data import DataValidator
 from safety.state import TradingStateMachine, Transition
@@ -60,17 +58,7 @@ def trade_risk(view: StructureView, s: Settings) -> float | None:
     """USD at risk in one structure at its quantity (module docstring), or None when it has naked shorts and
     its strategy has no stop to measure them by."""
     structure = view.structure
-    legs = [
-        MarginLeg(
-            leg.contract.right or Right.CALL,
-            leg.contract.strike or 0.0,
-            leg.ratio,
-            mark.mid,
-            leg.contract.expiry or date.min,
-        )
-        for leg, mark in zip(structure.legs, view.legs, strict=True)
-        if leg.contract.kind is ContractKind.OPTION
-    ]
+    legs = margin_legs(structure, view.legs, date.min)
     covered, naked = split_naked(legs)
     per_unit = defined_risk(covered)
     if naked:

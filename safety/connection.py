@@ -9,23 +9,16 @@ difference. A difference turns it into the sticky halt of safety/persistence, wh
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.ports import AlertLevel
+from core.ports import AlertMessage as ConnectionAlert
 from core.settings import Settings
 from core.timeutil import elapsed
 
 from safety.state import TradingStateMachine, Transition
 
 CAUSE = "broker connection"
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionAlert:
-    level: AlertLevel
-    title: str
-    body: str
 
 
 class ConnectionMonitor:

@@ -33,6 +33,7 @@ from enum import StrEnum
 
 from core.model import Contract, Fill, IntentAction, Leg, OrderIntent, Structure
 from core.ports import AlertLevel
+from core.ports import AlertMessage as Alert
 from core.products import option_tick
 from core.settings import Settings
 from core.valuation import describe
@@ -56,13 +57,6 @@ class SubmitOrder:
 @dataclass(frozen=True, slots=True)
 class CancelOrder:
     order_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    level: AlertLevel
-    title: str
-    body: str
 
 
 @dataclass(frozen=True, slots=True)

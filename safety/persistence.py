@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from core.book import OpenBook
 from core.model import Contract, ContractKind, Leg, Right, Structure
 from core.ports import AlertLevel, Store
+from core.ports import AlertMessage as RestoreAlert
 from core.products import ExerciseStyle, Settlement
 from core.settings import Settings
 from core.valuation import describe
@@ -228,13 +229,6 @@ class TradingRecord:
                 if extra:
                     out[leg.contract] = out.get(leg.contract, 0) + extra
         return {c: q for c, q in out.items() if q}
-
-
-@dataclass(frozen=True, slots=True)
-class RestoreAlert:
-    level: AlertLevel
-    title: str
-    body: str
 
 
 def restore(

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from core.model import Contract, Fill
-from safety.fills import Alert, CancelOrder, Command, Filled, FillTracker, SubmitOrder
+from core.ports import AlertMessage as Alert
+from safety.fills import CancelOrder, Command, Filled, FillTracker, SubmitOrder
 
 
 @dataclass
