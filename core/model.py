@@ -208,7 +208,7 @@ class Chain:
         best = int(inside[np.argmin(np.abs(inside - target_days))])
         return Found(date.fromordinal(today.toordinal() + best))
 
-    def _side(self, expiry: date, right: Right) -> npt.NDArray[np.bool_]:
+    def side_mask(self, expiry: date, right: Right) -> npt.NDArray[np.bool_]:
         mask: npt.NDArray[np.bool_] = (
             (self.expiry == expiry.toordinal() - _EPOCH_ORDINAL) & (self.is_call == (right is Right.CALL)) & self.usable
         )
@@ -219,7 +219,7 @@ class Chain:
     ) -> Found[int] | NotFound:
         """Row of the contract whose |delta| is closest to `target` within [low, high]. Rows whose delta is
         not finite or exactly zero (LEAN's warm-up value) do not qualify: fill Greeks from core/pricing."""
-        side = self._side(expiry, right)
+        side = self.side_mask(expiry, right)
         abs_delta = np.abs(self.delta)
         with np.errstate(invalid="ignore"):
             ok = side & np.isfinite(abs_delta) & (abs_delta > 0.0)
@@ -235,7 +235,7 @@ class Chain:
 
     def strike_at_or_beyond(self, expiry: date, right: Right, price: float, upward: bool) -> Found[int] | NotFound:
         """Row of the first listed strike at or beyond `price`, going up (`upward`) or down from it."""
-        side = self._side(expiry, right)
+        side = self.side_mask(expiry, right)
         beyond = side & ((self.strike >= price) if upward else (self.strike <= price))
         if not beyond.any():
             way = "at or above" if upward else "at or below"
@@ -287,7 +287,9 @@ class MarketSnapshot:
     prices: dict[str, float]  # underlying root → last price
     vix: float | None
     chains: dict[str, Chain] = field(default_factory=dict)
-    daily: dict[str, DailyBars] = field(default_factory=dict)
+    daily: dict[str, DailyBars] = field(default_factory=dict)  # completed sessions, oldest first
+    session_open: dict[str, float] = field(default_factory=dict)  # today's opening price by root
+    iv_history: dict[str, FloatArray] = field(default_factory=dict)  # daily 30-day ATM IV, oldest first
 
     def __post_init__(self) -> None:
         _require_aware("MarketSnapshot.time", self.time)

@@ -513,6 +513,10 @@ class Settings:
 
     # ------------------------------------------------------------------ derived views
 
+    def phase(self, net_liq: float) -> int:
+        """Account phase 1-4 for a net liq: phase n begins at the (n−1)-th threshold, inclusive."""
+        return 1 + sum(1 for threshold in self.phase_thresholds if net_liq >= threshold)
+
     def correlation_group_members(self) -> dict[str, tuple[str, ...]]:
         """Group name → member roots, parsed from `correlation_groups`."""
         return dict(self._group_members)

@@ -16,7 +16,7 @@ from risk.verdict import Candidate, Reduce, Refuse, ReviewContext, Verdict
 
 
 def phase_of(net_liq: float, s: Settings) -> int:
-    return 1 + sum(1 for threshold in s.phase_thresholds if net_liq >= threshold)
+    return s.phase(net_liq)
 
 
 def max_positions(strategy: str, phase: int, s: Settings) -> int:

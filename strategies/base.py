@@ -1,0 +1,141 @@
+"""What the strategies share: no-trade decisions with reasons, contracts from chain rows, limit prices at the
+net mid rounded to the tick, deterministic structure ids, Greeks when the chain has none, and the exit rules
+(profit target and stop here; time exits and the 21-DTE defence from core/exits, shared with the risk manager).
+
+Strategies are pure: they read the snapshot and the book they are given, never a clock or a global.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from core.chain_greeks import PricingModel, with_model_greeks
+from core.exits import ExitAction, time_and_dte21_exit
+from core.model import (
+    Chain,
+    Contract,
+    ContractKind,
+    Decision,
+    IntentAction,
+    Leg,
+    MarketSnapshot,
+    NotFound,
+    OrderIntent,
+    Right,
+    Structure,
+)
+from core.products import AssetKind, option_tick, product
+from core.settings import Settings
+from core.valuation import StructureView, value_structure
+
+NEW_YORK = ZoneInfo("America/New_York")
+PM_SETTLEMENT = time(16, 0)
+AM_SETTLEMENT = time(9, 30)
+
+
+def at(day: date, clock: time) -> datetime:
+    return datetime.combine(day, clock, tzinfo=NEW_YORK)
+
+
+def today(snapshot: MarketSnapshot) -> date:
+    return snapshot.time.astimezone(NEW_YORK).date()
+
+
+def no_trade(snapshot: MarketSnapshot, strategy: str, reason: str) -> Decision:
+    return Decision(snapshot.time, strategy, False, f"{strategy}: {reason}", strategy)
+
+
+def option_at(chain: Chain, row: int, underlying: str) -> Contract:
+    """The contract of one chain row, with the product's multiplier, style and settlement."""
+    p = product(chain.root)
+    return Contract(
+        root=chain.root,
+        underlying=underlying,
+        kind=ContractKind.OPTION,
+        multiplier=p.option_multiplier,
+        right=Right.CALL if chain.is_call[row] else Right.PUT,
+        strike=float(chain.strike[row]),
+        expiry=chain.expiry_date(row),
+        style=p.option_style,
+        settlement=p.option_settlement,
+    )
+
+
+def net_mid(chain: Chain, rows: Sequence[tuple[int, int]]) -> float:
+    """Σ ratio × mid over (row, ratio) pairs: + debit, − credit."""
+    return float(sum(ratio * 0.5 * (chain.bid[row] + chain.ask[row]) for row, ratio in rows))
+
+
+def to_tick(price: float, root: str) -> float:
+    tick = option_tick(root, price)
+    return round(round(price / tick) * tick, 10)
+
+
+def make_structure(
+    strategy: str,
+    snapshot: MarketSnapshot,
+    legs: Sequence[tuple[Contract, int]],
+    quantity: int,
+    price: float,
+    tag: str = "",
+) -> Structure:
+    """A structure with an id that is the same for the same legs on the same day (restart-safe, readable)."""
+    key = "|".join(f"{c.root}{c.expiry}{c.strike}{c.right}{r}" for c, r in legs)
+    digest = hashlib.sha1(key.encode()).hexdigest()[:6]
+    sid = f"{strategy}-{today(snapshot):%Y%m%d}-{digest}"
+    return Structure(sid, strategy, tuple(Leg(c, r) for c, r in legs), quantity, price, snapshot.time, tag)
+
+
+def opening(structure: Structure, reason: str) -> OrderIntent:
+    return OrderIntent(IntentAction.OPEN, structure, structure.quantity, structure.entry_price, reason)
+
+
+def closing(view: StructureView, reason: str, structure: Structure | None = None) -> OrderIntent:
+    s = structure or view.structure
+    return OrderIntent(IntentAction.CLOSE, s, s.quantity, to_tick(view.mark, s.legs[0].contract.root), reason)
+
+
+def with_greeks(chain: Chain, settings: Settings, expiry_time: time = PM_SETTLEMENT) -> Chain:
+    """The chain itself when its quotes carry deltas, otherwise with model Greeks from core/pricing (LEAN's
+    are zero during warm-up; some data has none)."""
+    usable = chain.usable
+    if not usable.any():
+        return chain
+    has = np.isfinite(chain.delta) & (chain.delta != 0.0) & usable
+    if has.sum() >= 0.9 * usable.sum():
+        return chain
+    model = PricingModel.FUTURE if product(chain.root).kind is AssetKind.FUTURE else PricingModel.SPOT
+    filled, _ = with_model_greeks(chain, model, settings.risk_free_rate, 0.0, expiry_time)
+    return filled
+
+
+def manage_common(
+    structure: Structure,
+    snapshot: MarketSnapshot,
+    settings: Settings,
+    profit_target: float | None,
+    stop_multiple: float | None,
+) -> OrderIntent | None:
+    """Profit target (share of the credit kept), stop (cost to close ≥ k × credit), then the shared time exits
+    and 21-DTE defence. A structure that cannot be valued is left alone here (data validation reports it)."""
+    valued = value_structure(structure, snapshot, settings)
+    if isinstance(valued, NotFound):
+        return None
+    view = valued.value
+    credit = -structure.entry_price
+    if credit > 0:
+        if profit_target is not None and view.pnl_fraction >= profit_target - 1e-9:
+            return closing(view, f"{structure.strategy}: profit target ({view.pnl_fraction:.0%} of the credit kept)")
+        cost = -view.mark
+        if stop_multiple is not None and cost >= stop_multiple * credit - 1e-9:
+            return closing(
+                view, f"{structure.strategy}: stop (cost to close {cost:.2f} ≥ {stop_multiple:g} × credit {credit:.2f})"
+            )
+    signal = time_and_dte21_exit(view, settings)
+    if signal is not None and signal.action is ExitAction.CLOSE:
+        return closing(view, f"{structure.strategy}: {signal.rule}: {signal.reason}")
+    return None

@@ -1,0 +1,181 @@
+"""Friday 0DTE on SPXW (RULEBOOK "0DTE"): the only 0DTE options LEAN has data and symbols for.
+
+Fridays only (a Friday holiday such as Good Friday has no session and so no entry). The shell records the
+09:30 open (`MarketSnapshot.session_open`) and asks at the entry time (10:30 ET):
+- skip above `zdte_max_vix`;
+- move since the open above +`zdte_move_threshold` (0.5%) → bear call spread, short call at or above
+  price + 0.7 × ATR(14); below −0.5% → bull put spread, short put at or below price − 0.7 × ATR; otherwise
+  an iron condor with shorts at ± 0.5 × ATR;
+- each short then moves outward (away from the money) until its |delta| is at most `zdte_short_delta_max`
+  (0.25); if it is then under `zdte_short_delta_min` (0.15) there is too little premium and no trade (a short
+  at |delta| ≥ `zdte_short_delta_never` is never traded);
+- wings: the nearest listed strike at least the wing width beyond each short (5 points in start-small mode,
+  10 below `full_size_from`, 20 from there, 30 in phase 4);
+- contracts: one per `zdte_net_liq_per_contract` (40,000) of net liq, at least 1 and at most 5 (the 2% risk
+  rule in safety may cut it further).
+Exits: 50% of the credit kept, a stop when the cost to close reaches 2× the credit, and a time exit at 15:00
+ET (or `zdte_early_close_exit_minutes` before an early close), whatever the P&L.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+import numpy as np
+from core.calendar import FRIDAY
+from core.indicators import atr
+from core.model import Chain, Decision, Found, MarketSnapshot, NotFound, OrderIntent, Right, Structure
+from core.ports import Book, Calendar
+from core.settings import Settings
+from core.timeutil import elapsed
+from core.valuation import value_structure
+
+from strategies.base import (
+    at,
+    closing,
+    make_structure,
+    manage_common,
+    net_mid,
+    no_trade,
+    opening,
+    option_at,
+    to_tick,
+    today,
+    with_greeks,
+)
+
+NAME = "zero_dte"
+UNDERLYING = "SPX"
+
+
+class ZeroDte:
+    name = NAME
+
+    def __init__(self, settings: Settings, calendar: Calendar) -> None:
+        self.settings = settings
+        self.calendar = calendar
+
+    def entry_times(self, calendar: Calendar, day: date) -> Sequence[datetime]:
+        if day.weekday() != FRIDAY or not calendar.is_session(day):
+            return []
+        s = self.settings
+        return [at(day, s.zdte_open_time), at(day, s.zdte_analysis_time), at(day, s.zdte_entry_time)]
+
+    def wing_width(self, net_liq: float) -> float:
+        s = self.settings
+        if net_liq < s.start_small_below:
+            return s.zdte_wing_start_small
+        if s.phase(net_liq) == 4:
+            return s.zdte_wing_phase4
+        return s.zdte_wing_full if net_liq >= s.full_size_from else s.zdte_wing_small
+
+    def contracts(self, net_liq: float) -> int:
+        s = self.settings
+        if net_liq < s.start_small_below:
+            return 1
+        return max(1, min(s.zdte_max_contracts, int(net_liq // s.zdte_net_liq_per_contract)))
+
+    # ------------------------------------------------------------------ entries
+
+    def propose(self, snapshot: MarketSnapshot, book: Book) -> Sequence[OrderIntent | Decision]:
+        s = self.settings
+        day = today(snapshot)
+        if day.weekday() != FRIDAY:
+            return [no_trade(snapshot, NAME, "trades on Fridays only")]
+        if book.open_structures(NAME):
+            return [no_trade(snapshot, NAME, "a 0DTE structure is already open today")]
+        vix = snapshot.vix
+        if vix is None:
+            return [no_trade(snapshot, NAME, "no VIX")]
+        if vix > s.zdte_max_vix:
+            return [no_trade(snapshot, NAME, f"VIX {vix:.2f} > {s.zdte_max_vix:g}")]
+        chain = snapshot.chains.get("SPXW")
+        price = snapshot.prices.get(UNDERLYING)
+        opened = snapshot.session_open.get(UNDERLYING)
+        bars = snapshot.daily.get(UNDERLYING)
+        if chain is None or price is None:
+            return [no_trade(snapshot, NAME, "no SPXW chain or SPX price")]
+        if opened is None:
+            return [no_trade(snapshot, NAME, "today's SPX open was not recorded")]
+        range_ = atr(bars, s.zdte_atr_days) if bars is not None else None
+        if range_ is None:
+            return [no_trade(snapshot, NAME, f"fewer than {s.zdte_atr_days + 1} daily bars for the ATR")]
+        if not (chain.expiry == day.toordinal() - date(1970, 1, 1).toordinal()).any():
+            return [no_trade(snapshot, NAME, f"no SPXW expiry today ({day})")]
+        chain = with_greeks(chain, s)
+        move = price / opened - 1.0
+        sides: list[Right]
+        if move > s.zdte_move_threshold:
+            kind, sides, distance = "bear call spread", [Right.CALL], s.zdte_spread_atr
+        elif move < -s.zdte_move_threshold:
+            kind, sides, distance = "bull put spread", [Right.PUT], s.zdte_spread_atr
+        else:
+            kind, sides, distance = "iron condor", [Right.PUT, Right.CALL], s.zdte_condor_atr
+        account = book.account()
+        width = self.wing_width(account.net_liq)
+        rows: list[tuple[int, int]] = []
+        for right in sides:
+            picked = self._short_and_wing(chain, day, right, price, distance * range_, width)
+            if isinstance(picked, NotFound):
+                return [no_trade(snapshot, NAME, f"{kind}: {picked.reason}")]
+            rows.extend(picked.value)
+        legs = [(option_at(chain, row, UNDERLYING), ratio) for row, ratio in rows]
+        price_now = to_tick(net_mid(chain, rows), chain.root)
+        quantity = self.contracts(account.net_liq)
+        structure = make_structure(NAME, snapshot, legs, quantity, price_now, kind)
+        why = f"{NAME}: {kind}, move {move:+.2%} since the open, ATR {range_:.1f}, wings {width:g}"
+        return [opening(structure, why)]
+
+    def _short_and_wing(
+        self, chain: Chain, day: date, right: Right, price: float, distance: float, width: float
+    ) -> Found[list[tuple[int, int]]] | NotFound:
+        s = self.settings
+        upward = right is Right.CALL
+        start = price + distance if upward else price - distance
+        first = chain.strike_at_or_beyond(day, right, start, upward=upward)
+        if isinstance(first, NotFound):
+            return first
+        rows = np.flatnonzero(chain.side_mask(day, right))
+        strike_of_first = chain.strike[first.value]
+        outward = rows[chain.strike[rows] >= strike_of_first] if upward else rows[chain.strike[rows] <= strike_of_first]
+        candidates = (
+            outward[np.argsort(chain.strike[outward])] if upward else outward[np.argsort(-chain.strike[outward])]
+        )
+        for row in (int(r) for r in candidates):  # outward from the ATR strike
+            delta = abs(float(chain.delta[row]))
+            if not np.isfinite(delta) or delta >= s.zdte_short_delta_never:
+                continue
+            if delta <= s.zdte_short_delta_max:
+                if delta < s.zdte_short_delta_min:
+                    strike = f"{chain.strike[row]:g}"
+                    return NotFound(
+                        f"short {right.value} {strike} |delta| {delta:.3f} under {s.zdte_short_delta_min:.2f} "
+                        f"at {distance:.1f} points out: too little premium"
+                    )
+                wing = chain.wing(day, right, float(chain.strike[row]), width)
+                if isinstance(wing, NotFound):
+                    return NotFound(
+                        f"no wing {width:g} points beyond the {chain.strike[row]:g} {right.value}: {wing.reason}"
+                    )
+                return Found([(row, -1), (wing.value, +1)])
+        return NotFound(f"no {right.value} at or beyond {start:.1f} with |delta| ≤ {s.zdte_short_delta_max:.2f}")
+
+    # ------------------------------------------------------------------ exits
+
+    def exit_time(self, day: date) -> datetime:
+        s = self.settings
+        session = self.calendar.open_close(day)
+        regular = at(day, s.zdte_exit_time)
+        if session is not None and self.calendar.early_closes(day, day):
+            return min(regular, session[1] - timedelta(minutes=s.zdte_early_close_exit_minutes))
+        return regular
+
+    def manage(self, structure: Structure, snapshot: MarketSnapshot) -> OrderIntent | None:
+        s = self.settings
+        if elapsed(self.exit_time(today(snapshot)), snapshot.time).total_seconds() >= 0:
+            valued = value_structure(structure, snapshot, s)
+            if isinstance(valued, Found):
+                return closing(valued.value, f"{NAME}: time exit at {self.exit_time(today(snapshot)):%H:%M}")
+            return None
+        return manage_common(structure, snapshot, s, s.zdte_profit_target, s.zdte_stop_multiple)

@@ -1,0 +1,173 @@
+"""strategies/zero_dte on constructed chains: every entry branch and exit, sizes by account, holidays."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, time
+
+import numpy as np
+import pytest
+
+from core.calendar import Calendars
+from core.model import DailyBars, Decision, IntentAction, MarketSnapshot, OrderIntent, Right
+from core.ports import Book
+from core.settings import Settings
+from strategies.zero_dte import ZeroDte
+from tests.fakes import market as m
+from tests.fakes.book import FakeBook
+
+S = Settings()
+CAL = Calendars()
+FRIDAY = date(2024, 1, 12)
+STRIKES = [float(k) for k in range(4600, 4900, 5)]
+
+
+def bars(atr: float = 40.0, days: int = 20, close: float = 4750.0) -> DailyBars:
+    closes = np.full(days, close)
+    return DailyBars(
+        tuple(date(2023, 12, 1 + i) for i in range(days)), closes, closes + atr / 2, closes - atr / 2, closes
+    )
+
+
+def market(
+    day: date = FRIDAY,
+    price: float = 4750.0,
+    opened: float = 4750.0,
+    vix: float = 16.0,
+    vol: float = 0.25,
+    clock: time = time(10, 30),
+) -> MarketSnapshot:
+    now = datetime.combine(day, clock, tzinfo=m.NY)
+    chain = m.priced_chain("SPXW", price, now, [day], STRIKES, vol)
+    snap = m.snapshot(now, vix, [chain], {"SPX": price})
+    return dataclasses.replace(snap, daily={"SPX": bars()}, session_open={"SPX": opened})
+
+
+def propose(snap: MarketSnapshot, book: Book | None = None) -> OrderIntent | Decision:
+    [answer] = ZeroDte(S, CAL.equity).propose(snap, book or FakeBook())
+    return answer
+
+
+def reason(answer: OrderIntent | Decision) -> str:
+    assert isinstance(answer, Decision), answer
+    return answer.reason
+
+
+def shorts(intent: OrderIntent | Decision) -> list[tuple[Right, float]]:
+    assert isinstance(intent, OrderIntent), intent
+    return sorted((leg.contract.right, leg.contract.strike) for leg in intent.structure.legs if leg.ratio < 0)  # type: ignore[misc]
+
+
+def test_fridays_only_and_good_friday_has_no_entry() -> None:
+    z = ZeroDte(S, CAL.equity)
+    assert [t.time() for t in z.entry_times(CAL.equity, FRIDAY)] == [time(9, 30), time(10, 0), time(10, 30)]
+    assert z.entry_times(CAL.equity, date(2024, 1, 11)) == []  # a Thursday
+    assert z.entry_times(CAL.equity, date(2024, 3, 29)) == []  # Good Friday: no session
+    assert reason(propose(market(day=date(2024, 1, 11)))) == "zero_dte: trades on Fridays only"
+
+
+@pytest.mark.parametrize(("vix", "expected"), [(40.01, "zero_dte: VIX 40.01 > 40"), (None, "zero_dte: no VIX")])
+def test_no_trade_conditions(vix: float | None, expected: str) -> None:
+    snap = dataclasses.replace(market(), vix=vix)
+    assert reason(propose(snap)) == expected
+    assert isinstance(propose(dataclasses.replace(market(), vix=40.0)), OrderIntent)  # 40 itself is not above 40
+
+
+def test_missing_inputs_are_reasons_not_exceptions() -> None:
+    snap = market()
+    assert "open was not recorded" in reason(propose(dataclasses.replace(snap, session_open={})))
+    assert "daily bars for the ATR" in reason(propose(dataclasses.replace(snap, daily={"SPX": bars(days=10)})))
+    assert "no SPXW chain" in reason(propose(dataclasses.replace(snap, chains={})))
+    other_day = market(day=FRIDAY)
+    shifted = dataclasses.replace(other_day.chains["SPXW"], expiry=other_day.chains["SPXW"].expiry + 3)
+    assert "no SPXW expiry today (2024-01-12)" in reason(
+        propose(dataclasses.replace(other_day, chains={"SPXW": shifted}))
+    )
+    assert "already open" in reason(
+        propose(
+            market(),
+            FakeBook([m.structure("z", "zero_dte", m.iron_condor("SPXW", FRIDAY, 4700, 10, 4800, 10), market())]),
+        )
+    )
+
+
+def test_flat_morning_is_an_iron_condor_with_shorts_in_the_delta_band() -> None:
+    intent = propose(market())
+    assert isinstance(intent, OrderIntent) and intent.structure.tag == "iron condor"
+    chain = market().chains["SPXW"]
+    for right, strike in shorts(intent):
+        row = chain.find(FRIDAY, strike, right)
+        assert row is not None and 0.15 <= abs(chain.delta[row]) <= 0.25
+        assert (strike <= 4750 - 20) if right is Right.PUT else (strike >= 4750 + 20)  # at least 0.5 ATR out
+    assert intent.structure.entry_price < 0 and intent.reason.startswith("zero_dte: iron condor, move +0.00%")
+
+
+def test_the_short_moves_outward_until_its_delta_is_in_the_band() -> None:
+    intent = propose(market(vol=0.40))  # richer options: the ATR strike is too close in delta terms
+    chain = market(vol=0.40).chains["SPXW"]
+    assert min(k for r, k in shorts(intent) if r is Right.PUT) < 4730.0  # it did move outward
+    for right, strike in shorts(intent):
+        row = chain.find(FRIDAY, strike, right)
+        inner = chain.find(FRIDAY, strike + (5 if right is Right.PUT else -5), right)
+        assert row is not None and inner is not None
+        assert abs(chain.delta[row]) <= 0.25
+        atr_strike = 4730.0 if right is Right.PUT else 4770.0
+        assert strike == atr_strike or abs(chain.delta[inner]) > 0.25  # moved only as far as needed
+
+
+def test_too_little_premium_is_no_trade() -> None:
+    answer = propose(market(vol=0.08))
+    assert "under 0.15" in reason(answer) and "too little premium" in reason(answer)
+
+
+@pytest.mark.parametrize(
+    ("opened", "kind", "side"), [(4720.0, "bear call spread", Right.CALL), (4780.0, "bull put spread", Right.PUT)]
+)
+def test_a_move_of_more_than_half_a_percent_picks_a_spread(opened: float, kind: str, side: Right) -> None:
+    intent = propose(market(opened=opened))
+    assert isinstance(intent, OrderIntent) and intent.structure.tag == kind
+    [(right, strike)] = shorts(intent)
+    assert right is side and (strike >= 4750 + 28 if side is Right.CALL else strike <= 4750 - 28)
+
+
+@pytest.mark.parametrize(
+    ("net", "wing", "qty"),
+    [(37_999.0, 5.0, 1), (60_000.0, 10.0, 1), (80_000.0, 20.0, 2), (100_000.0, 30.0, 2), (250_000.0, 30.0, 5)],
+)
+def test_wings_and_contracts_by_account(net: float, wing: float, qty: int) -> None:
+    intent = propose(market(), FakeBook(net_liq=net))
+    assert isinstance(intent, OrderIntent) and intent.quantity == qty
+    legs = intent.structure.legs
+    for right in (Right.PUT, Right.CALL):
+        short = next(leg.contract.strike for leg in legs if leg.contract.right is right and leg.ratio < 0)
+        long_ = next(leg.contract.strike for leg in legs if leg.contract.right is right and leg.ratio > 0)
+        assert abs(long_ - short) == wing  # type: ignore[operator]
+
+
+def test_exits() -> None:
+    z = ZeroDte(S, CAL.equity)
+    entry = market()
+    intent = propose(entry)
+    assert isinstance(intent, OrderIntent)
+    condor = intent.structure
+    assert z.manage(condor, entry) is None  # just opened: nothing to do
+    kept = dataclasses.replace(condor, entry_price=condor.entry_price * 2.2)  # the credit was 2.2× today's cost
+    close = z.manage(kept, entry)
+    assert close is not None and close.action is IntentAction.CLOSE and "profit target" in close.reason
+    stopped = dataclasses.replace(condor, entry_price=condor.entry_price / 2.0)  # it now costs 2× the credit
+    close = z.manage(stopped, entry)
+    assert close is not None and "stop (cost to close" in close.reason
+    late = market(clock=time(15, 0))
+    close = z.manage(condor, late)
+    assert close is not None and close.reason == "zero_dte: time exit at 15:00"
+
+
+def test_an_early_close_friday_exits_an_hour_before_it() -> None:
+    day = date(2024, 11, 29)  # closes at 13:00
+    z = ZeroDte(S, CAL.equity)
+    assert z.exit_time(day).time() == time(12, 0)
+    snap = market(day=day, clock=time(12, 0))
+    intent = propose(market(day=day))
+    assert isinstance(intent, OrderIntent)
+    close = z.manage(intent.structure, snap)
+    assert close is not None and close.reason == "zero_dte: time exit at 12:00"
