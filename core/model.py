@@ -319,6 +319,7 @@ class Structure:
     entry_price: float  # net per unit: + debit, − credit
     entry_time: datetime
     tag: str = ""
+    leg_entry_prices: tuple[float, ...] = ()  # each leg's price per contract at entry (exits of parts need them)
 
     def __post_init__(self) -> None:
         _require_aware("Structure.entry_time", self.entry_time)
@@ -326,6 +327,8 @@ class Structure:
             raise ValueError(f"structure {self.id} has no legs")
         if self.quantity <= 0:
             raise ValueError(f"structure {self.id} needs a positive quantity")
+        if self.leg_entry_prices and len(self.leg_entry_prices) != len(self.legs):
+            raise ValueError(f"structure {self.id}: {len(self.leg_entry_prices)} leg prices for {len(self.legs)} legs")
 
 
 class IntentAction(StrEnum):

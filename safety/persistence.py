@@ -90,6 +90,7 @@ def structure_to_dict(s: Structure) -> dict[str, Any]:
         "entry_price": s.entry_price,
         "entry_time": s.entry_time.isoformat(),
         "tag": s.tag,
+        "leg_entry_prices": list(s.leg_entry_prices),
     }
 
 
@@ -105,6 +106,7 @@ def structure_from_dict(d: dict[str, Any]) -> Structure:
         entry_price=float(d["entry_price"]),
         entry_time=entry_time,
         tag=str(d.get("tag", "")),
+        leg_entry_prices=tuple(float(x) for x in d.get("leg_entry_prices", [])),
     )
 
 

@@ -82,12 +82,35 @@ def make_structure(
     quantity: int,
     price: float,
     tag: str = "",
+    leg_prices: Sequence[float] = (),
 ) -> Structure:
     """A structure with an id that is the same for the same legs on the same day (restart-safe, readable)."""
     key = "|".join(f"{c.root}{c.expiry}{c.strike}{c.right}{r}" for c, r in legs)
     digest = hashlib.sha1(key.encode()).hexdigest()[:6]
     sid = f"{strategy}-{today(snapshot):%Y%m%d}-{digest}"
-    return Structure(sid, strategy, tuple(Leg(c, r) for c, r in legs), quantity, price, snapshot.time, tag)
+    legs_ = tuple(Leg(c, r) for c, r in legs)
+    return Structure(sid, strategy, legs_, quantity, price, snapshot.time, tag, tuple(leg_prices))
+
+
+def mids(chain: Chain, rows: Sequence[tuple[int, int]]) -> list[float]:
+    return [float(0.5 * (chain.bid[row] + chain.ask[row])) for row, _ in rows]
+
+
+def part_of(structure: Structure, indexes: Sequence[int], name: str) -> Structure:
+    """Some legs of a structure, to close them alone (id `<id>:<name>`, tagged with the parent's id)."""
+    prices = tuple(structure.leg_entry_prices[i] for i in indexes) if structure.leg_entry_prices else ()
+    entry = sum(structure.legs[i].ratio * p for i, p in zip(indexes, prices, strict=True)) if prices else 0.0
+    legs = tuple(structure.legs[i] for i in indexes)
+    return Structure(
+        f"{structure.id}:{name}",
+        structure.strategy,
+        legs,
+        structure.quantity,
+        entry,
+        structure.entry_time,
+        f"part of {structure.id}",
+        prices,
+    )
 
 
 def opening(structure: Structure, reason: str) -> OrderIntent:

@@ -36,6 +36,7 @@ from strategies.base import (
     closing,
     make_structure,
     manage_common,
+    mids,
     net_mid,
     no_trade,
     opening,
@@ -123,7 +124,7 @@ class ZeroDte:
         legs = [(option_at(chain, row, UNDERLYING), ratio) for row, ratio in rows]
         price_now = to_tick(net_mid(chain, rows), chain.root)
         quantity = self.contracts(account.net_liq)
-        structure = make_structure(NAME, snapshot, legs, quantity, price_now, kind)
+        structure = make_structure(NAME, snapshot, legs, quantity, price_now, kind, mids(chain, rows))
         why = f"{NAME}: {kind}, move {move:+.2%} since the open, ATR {range_:.1f}, wings {width:g}"
         return [opening(structure, why)]
 

@@ -40,3 +40,17 @@ def read_option_minute_quotes(zip_path: Path) -> list[tuple[int, str, float, str
                 ask = int(row[9]) / 10_000 if row[9] else float("nan")
                 rows.append((int(row[0]) // 60_000, right, strike, expiry, bid, ask))
     return rows
+
+
+def read_universe(path: Path) -> list[tuple[str, float, str, float, float, float]]:
+    """(expiry YYYYMMDD, strike, right C/P, close, implied vol, delta) for each contract row of a LEAN
+    universes/<root>/<date>.csv chain snapshot (the underlying's own line, with empty fields, is skipped)."""
+    rows = []
+    for line in path.read_text().splitlines():
+        if line.startswith("#") or line.startswith(","):
+            continue
+        f = line.split(",")
+        iv = float(f[9]) if f[9] else float("nan")
+        delta = float(f[10]) if f[10] else float("nan")
+        rows.append((f[0], float(f[1]), f[2], float(f[6]), iv, delta))
+    return rows

@@ -1,0 +1,183 @@
+"""LT112 (RULEBOOK "LT112"): one put debit spread plus two naked puts, about 120 days out.
+
+- When: the first Wednesday of the month (the next session when it is a holiday), from `lt112_entry_time`
+  (10:00 ET) for `lt112_entry_window_minutes` (10).
+- What: SPY options below `full_size_from` (`lt112_underlying_small`), ES future options from there
+  (`lt112_underlying_full`); SPX by parameter. Not in a phase whose LT112 limit is 0.
+- Expiry: the one closest to `lt112_target_dte` (120) within 110–130. Skip when the underlying closed at a
+  52-week high (`lt112_skip_at_52w_high`), or when an LT112 already uses that expiry.
+- Strikes (`lt112_strike_mode` = moneyness): the long put is the first listed strike at or below 0.93 ×
+  price; the spread's short put the first listed at or below the long minus the width (50 index points, 5
+  on SPY) and no more than twice the width below it; the naked puts (2) the first listed at or below 0.88 ×
+  price, which must lie below the spread. In delta mode: long closest to 25 delta, naked closest to 5 delta.
+- Exits: the naked puts close at 90% of their credit (the spread stays as a hedge to its own exit); all
+  closes when the underlying comes within 0.6% of the naked strike or the naked puts cost 3× their credit;
+  the shared 21-DTE defence and time exits apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from core.calendar import WEDNESDAY
+from core.indicators import at_52_week_high
+from core.model import Chain, Decision, Found, MarketSnapshot, NotFound, OrderIntent, Right, Structure
+from core.ports import Book, Calendar
+from core.settings import Settings
+from core.timeutil import elapsed
+from core.valuation import value_structure
+
+from strategies.base import (
+    at,
+    closing,
+    make_structure,
+    manage_common,
+    mids,
+    net_mid,
+    no_trade,
+    opening,
+    option_at,
+    part_of,
+    to_tick,
+    today,
+    with_greeks,
+)
+
+NAME = "lt112"
+NAKED_LEG = 2
+NAKED_DELTA_BAND = 0.03
+LONG_DELTA_BAND = 0.05
+
+
+class Lt112:
+    name = NAME
+
+    def __init__(self, settings: Settings, calendar: Calendar) -> None:
+        self.settings = settings
+        self.calendar = calendar
+
+    def entry_times(self, calendar: Calendar, day: date) -> Sequence[datetime]:
+        first = calendar.nth_weekday(day.year, day.month, WEDNESDAY, 1)
+        return [at(day, self.settings.lt112_entry_time)] if first == day else []
+
+    def underlying_for(self, net_liq: float) -> str:
+        s = self.settings
+        return s.lt112_underlying_full if net_liq >= s.full_size_from else s.lt112_underlying_small
+
+    # ------------------------------------------------------------------ entries
+
+    def propose(self, snapshot: MarketSnapshot, book: Book) -> Sequence[OrderIntent | Decision]:
+        s = self.settings
+        day = today(snapshot)
+        opens = at(day, s.lt112_entry_time)
+        into = elapsed(opens, snapshot.time)
+        if not timedelta(0) <= into <= timedelta(minutes=s.lt112_entry_window_minutes):
+            end = opens + timedelta(minutes=s.lt112_entry_window_minutes)
+            return [no_trade(snapshot, NAME, f"outside the {opens:%H:%M}-{end:%H:%M} entry window")]
+        net = book.account().net_liq
+        phase = s.phase(net)
+        if s.max_positions_lt112[phase - 1] == 0:
+            return [no_trade(snapshot, NAME, f"phase {phase} (net liq {net:,.0f}) does not trade LT112")]
+        root = self.underlying_for(net)
+        chain = snapshot.chains.get(root)
+        if chain is None:
+            return [no_trade(snapshot, NAME, f"no {root} chain")]
+        price = chain.underlying_price
+        bars = snapshot.daily.get(root)
+        if s.lt112_skip_at_52w_high and bars is not None and at_52_week_high(bars):
+            return [no_trade(snapshot, NAME, f"{root} closed at a 52-week high ({bars.close[-1]:g})")]
+        expiry = chain.nearest_expiry(day, s.lt112_target_dte, s.lt112_min_dte, s.lt112_max_dte)
+        if isinstance(expiry, NotFound):
+            return [no_trade(snapshot, NAME, expiry.reason.replace(f"{root}: ", ""))]
+        for held in book.open_structures(NAME):
+            if any(leg.contract.expiry == expiry.value and leg.contract.root == root for leg in held.legs):
+                return [no_trade(snapshot, NAME, f"an LT112 ({held.id}) already uses the {expiry.value} expiry")]
+        picked = self._strikes(with_greeks(chain, s), expiry.value, price, root)
+        if isinstance(picked, NotFound):
+            return [no_trade(snapshot, NAME, f"{root} {expiry.value}: {picked.reason}")]
+        long_row, short_row, naked_row = picked.value
+        rows = [(long_row, +1), (short_row, -1), (naked_row, -s.lt112_naked_count)]
+        underlying = root if root != "SPXW" else "SPX"
+        legs = [(option_at(chain, row, underlying), ratio) for row, ratio in rows]
+        structure = make_structure(NAME, snapshot, legs, 1, to_tick(net_mid(chain, rows), root), "", mids(chain, rows))
+        k = [f"{chain.strike[r]:g}" for r, _ in rows]
+        naked_text = f"{s.lt112_naked_count} x {k[2]} put"
+        why = f"{NAME}: {root} {expiry.value} put spread {k[0]}/{k[1]} + {naked_text} (price {price:g})"
+        return [opening(structure, why)]
+
+    def _strikes(self, chain: Chain, expiry: date, price: float, root: str) -> Found[tuple[int, int, int]] | NotFound:
+        s = self.settings
+        width = s.lt112_spread_width_spy if root == "SPY" else s.lt112_spread_width_index
+        if s.lt112_strike_mode == "delta":
+            long_ = chain.closest_delta(
+                expiry,
+                Right.PUT,
+                s.lt112_long_put_delta,
+                s.lt112_long_put_delta - LONG_DELTA_BAND,
+                s.lt112_long_put_delta + LONG_DELTA_BAND,
+            )
+            naked = chain.closest_delta(
+                expiry,
+                Right.PUT,
+                s.lt112_naked_put_delta,
+                max(s.lt112_naked_put_delta - NAKED_DELTA_BAND, 1e-6),
+                s.lt112_naked_put_delta + NAKED_DELTA_BAND,
+            )
+        else:
+            long_ = chain.strike_at_or_beyond(expiry, Right.PUT, s.lt112_long_put_moneyness * price, upward=False)
+            naked = chain.strike_at_or_beyond(expiry, Right.PUT, s.lt112_naked_moneyness * price, upward=False)
+        if isinstance(long_, NotFound):
+            return NotFound(f"long put: {long_.reason}")
+        long_strike = float(chain.strike[long_.value])
+        short = chain.strike_at_or_beyond(expiry, Right.PUT, long_strike - width, upward=False)
+        if isinstance(short, NotFound):
+            return NotFound(f"short put: {short.reason}")
+        short_strike = float(chain.strike[short.value])
+        if long_strike - short_strike > 2 * width:
+            return NotFound(
+                f"no put listed {width:g}-{2 * width:g} points below the {long_strike:g} long put "
+                f"(next {short_strike:g})"
+            )
+        if isinstance(naked, NotFound):
+            return NotFound(f"naked puts: {naked.reason}")
+        naked_strike = float(chain.strike[naked.value])
+        if naked_strike >= short_strike:
+            return NotFound(f"the naked put ({naked_strike:g}) is not below the spread's short put ({short_strike:g})")
+        return Found((long_.value, short.value, naked.value))
+
+    # ------------------------------------------------------------------ exits
+
+    def manage(self, structure: Structure, snapshot: MarketSnapshot) -> OrderIntent | None:
+        s = self.settings
+        valued = value_structure(structure, snapshot, s)
+        if isinstance(valued, NotFound):
+            return None
+        view = valued.value
+        naked = [
+            i for i, leg in enumerate(structure.legs) if leg.ratio < -1 or (leg.ratio < 0 and len(structure.legs) == 1)
+        ]
+        if naked and structure.leg_entry_prices:
+            i = naked[0]
+            strike = structure.legs[i].contract.strike or 0.0
+            price = view.underlying_price
+            if price - strike <= s.lt112_danger_distance * price:
+                return closing(
+                    view,
+                    f"{NAME}: underlying {price:g} within {s.lt112_danger_distance:.1%} of the naked {strike:g} put",
+                )
+            credit = structure.leg_entry_prices[i]
+            cost = view.legs[i].mid
+            if cost >= s.lt112_naked_stop_multiple * credit - 1e-9:
+                return closing(
+                    view,
+                    f"{NAME}: naked puts cost {cost:.2f}, {s.lt112_naked_stop_multiple:g} x their {credit:.2f} credit",
+                )
+            if cost <= (1.0 - s.lt112_naked_profit_target) * credit + 1e-9:
+                part = part_of(structure, [NAKED_LEG], "naked")
+                return closing(
+                    view,
+                    f"{NAME}: naked puts at {1 - cost / credit:.0%} of their credit: close them, keep the spread",
+                    part,
+                )
+        return manage_common(structure, snapshot, s, None, None)

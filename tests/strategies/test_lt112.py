@@ -1,0 +1,209 @@
+"""strategies/lt112 on constructed chains (every entry condition and exit) and on the real SPX chain of
+2015-12-22."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import date, datetime, time
+
+import numpy as np
+import pytest
+
+from core.calendar import Calendars
+from core.model import Chain, ChainRow, DailyBars, Decision, IntentAction, MarketSnapshot, OrderIntent, Right, Structure
+from core.settings import Settings
+from strategies.lt112 import Lt112
+from tests.fakes import market as m
+from tests.fakes.book import FakeBook
+from tests.leandata import read_universe, require_lean_data
+
+S = Settings()
+CAL = Calendars()
+WED = date(2024, 1, 3)  # the first Wednesday of January 2024
+EXPIRIES = [date(2024, 4, 19), date(2024, 5, 3), date(2024, 5, 17)]  # 107, 121 and 135 DTE
+
+
+def market(clock: time = time(10, 0), spy: float = 470.0, es: float = 4750.0, day: date = WED) -> MarketSnapshot:
+    now = datetime.combine(day, clock, tzinfo=m.NY)
+    return m.snapshot(
+        now,
+        14.0,
+        [
+            m.priced_chain("SPY", spy, now, EXPIRIES, [float(k) for k in range(380, 520)], 0.14, 0.3),
+            m.priced_chain("ES", es, now, EXPIRIES, [float(k) for k in range(3800, 5600, 25)], 0.14, 0.3),
+        ],
+    )
+
+
+def ask(
+    snap: MarketSnapshot, net: float = 60_000.0, held: list[Structure] | None = None, settings: Settings = S
+) -> OrderIntent | Decision:
+    [answer] = Lt112(settings, CAL.equity).propose(snap, FakeBook(held or [], net))
+    return answer
+
+
+def strikes(intent: OrderIntent | Decision) -> list[tuple[float, int]]:
+    assert isinstance(intent, OrderIntent), intent
+    return [(leg.contract.strike or 0.0, leg.ratio) for leg in intent.structure.legs]
+
+
+def test_first_wednesday_moves_past_new_years_day() -> None:
+    lt = Lt112(S, CAL.equity)
+    assert [t.time() for t in lt.entry_times(CAL.equity, WED)] == [time(10, 0)]
+    assert lt.entry_times(CAL.equity, date(2025, 1, 1)) == []  # New Year's Day: no session
+    assert [t.date() for t in lt.entry_times(CAL.equity, date(2025, 1, 2))] == [date(2025, 1, 2)]
+    assert lt.entry_times(CAL.equity, date(2024, 1, 10)) == []
+
+
+def test_spy_below_full_size_with_the_rulebook_strikes() -> None:
+    intent = ask(market())
+    assert isinstance(intent, OrderIntent)
+    assert strikes(intent) == [(437.0, 1), (432.0, -1), (413.0, -2)]  # 0.93 × 470, 5 lower, 0.88 × 470
+    assert all(
+        leg.contract.expiry == date(2024, 5, 3) and leg.contract.right is Right.PUT for leg in intent.structure.legs
+    )
+    assert len(intent.structure.leg_entry_prices) == 3
+    assert intent.reason == "lt112: SPY 2024-05-03 put spread 437/432 + 2 x 413 put (price 470)"
+
+
+def test_es_future_options_from_full_size() -> None:
+    intent = ask(market(), net=80_000.0)
+    assert strikes(intent) == [
+        (4400.0, 1),
+        (4350.0, -1),
+        (4175.0, -2),
+    ]  # 0.93 × 4750 = 4417.5; 50 lower; 0.88 × 4750 = 4180
+    assert isinstance(intent, OrderIntent) and intent.structure.legs[0].contract.multiplier == 50
+
+
+def test_delta_mode() -> None:
+    settings = Settings.from_parameters({"lt112_strike_mode": "delta"})
+    intent = ask(market(), settings=settings)
+    chain = market().chains["SPY"]
+    assert isinstance(intent, OrderIntent)
+    deltas = [
+        abs(chain.delta[chain.find(date(2024, 5, 3), leg.contract.strike or 0, Right.PUT) or 0])
+        for leg in intent.structure.legs
+    ]
+    assert abs(deltas[0] - 0.25) < 0.02 and abs(deltas[2] - 0.05) < 0.01
+
+
+@pytest.mark.parametrize(
+    ("clock", "net", "expected"),
+    [
+        (time(10, 11), 60_000.0, "lt112: outside the 10:00-10:10 entry window"),
+        (time(9, 59), 60_000.0, "lt112: outside the 10:00-10:10 entry window"),
+        (time(10, 0), 50_000.0, "lt112: phase 1 (net liq 50,000) does not trade LT112"),
+    ],
+)
+def test_no_trade_reasons(clock: time, net: float, expected: str) -> None:
+    answer = ask(market(clock=clock), net)
+    assert isinstance(answer, Decision) and answer.reason == expected
+
+
+def test_no_expiry_in_the_window_says_which_is_nearest() -> None:
+    snap = market()
+    chain = snap.chains["SPY"]
+    keep = chain.expiry != date(2024, 5, 3).toordinal() - date(1970, 1, 1).toordinal()
+    only = Chain(
+        chain.root,
+        chain.underlying_price,
+        chain.time,
+        chain.expiry[keep],
+        chain.strike[keep],
+        chain.is_call[keep],
+        chain.bid[keep],
+        chain.ask[keep],
+        chain.iv[keep],
+        chain.delta[keep],
+        chain.gamma[keep],
+        chain.vega[keep],
+        chain.theta[keep],
+    )
+    answer = ask(dataclasses.replace(snap, chains={**snap.chains, "SPY": only}))
+    assert isinstance(answer, Decision) and answer.reason == "lt112: no expiry within 110-130 DTE (nearest 107)"
+
+
+def test_skips_at_a_52_week_high_and_an_expiry_already_used() -> None:
+    closes = np.linspace(400, 470, 252)
+    high = DailyBars(tuple(date(2023, 1, 1) for _ in closes), closes, closes, closes, closes)
+    answer = ask(dataclasses.replace(market(), daily={"SPY": high}))
+    assert isinstance(answer, Decision) and answer.reason == "lt112: SPY closed at a 52-week high (470)"
+    first = ask(market())
+    assert isinstance(first, OrderIntent)
+    again = ask(market(), held=[first.structure])
+    assert isinstance(again, Decision) and "already uses the 2024-05-03 expiry" in again.reason
+
+
+def entered(price_factor: float = 1.0) -> tuple[Lt112, Structure]:
+    intent = ask(market())
+    assert isinstance(intent, OrderIntent)
+    s = intent.structure
+    return Lt112(S, CAL.equity), dataclasses.replace(
+        s, leg_entry_prices=tuple(p * price_factor for p in s.leg_entry_prices)
+    )
+
+
+def test_exits_of_the_naked_puts() -> None:
+    lt, s = entered()
+    assert lt.manage(s, market()) is None
+    # The naked puts now cost 3× what they were sold for: close everything.
+    lt_, cheap = entered()
+    cheap = dataclasses.replace(
+        cheap, leg_entry_prices=(cheap.leg_entry_prices[0], cheap.leg_entry_prices[1], cheap.leg_entry_prices[2] / 3.0)
+    )
+    close = lt_.manage(cheap, market())
+    assert close is not None and close.structure.id == s.id and "naked puts cost" in close.reason
+    # They were sold for 10× today's price: 90% kept, close them alone and keep the spread.
+    rich = dataclasses.replace(
+        s, leg_entry_prices=(s.leg_entry_prices[0], s.leg_entry_prices[1], s.leg_entry_prices[2] * 10.0)
+    )
+    close = lt.manage(rich, market())
+    assert close is not None and close.structure.id == f"{s.id}:naked" and close.action is IntentAction.CLOSE
+    assert [(leg.contract.strike, leg.ratio) for leg in close.structure.legs] == [(413.0, -2)]
+
+
+def test_danger_near_the_naked_strike_closes_all() -> None:
+    lt, s = entered()
+    close = lt.manage(s, market(spy=415.0))
+    assert close is not None and close.structure.id == s.id and "within 0.6% of the naked 413 put" in close.reason
+
+
+# ------------------------------------------------------------------------------------------ real data
+
+
+def test_the_real_spx_chain_of_2015_12_22() -> None:
+    """The sample's 2016-04-15 expiry (115 DTE, the only one in 110-130) lists just the 900 and 1725 puts:
+    the long put is 1725 and nothing is listed 50-100 points below it, so LT112 refuses and says why."""
+    path = require_lean_data() / "indexoption" / "usa" / "universes" / "spx" / "20151222.csv"
+    rows = read_universe(path)
+    now = datetime(2015, 12, 22, 10, 0, tzinfo=m.NY)
+    # The 2015 snapshot has no underlying line: the SPX level comes from put-call parity at the January
+    # expiry (24 days; discounting changes it by well under a point).
+    by_key = {(e, k, r): close for e, k, r, close, _, _ in rows}
+    parity = [
+        k + by_key[(e, k, "C")] - by_key[(e, k, "P")]
+        for (e, k, r) in by_key
+        if r == "C" and e == "20160115" and (e, k, "P") in by_key
+    ]
+    assert parity, "no call/put pair on 2016-01-15"
+    spx = float(np.median(parity))
+    assert 2000 < spx < 2080
+    chain = Chain.from_rows(
+        "SPX",
+        spx,
+        now,
+        [
+            ChainRow(
+                date(int(e[:4]), int(e[4:6]), int(e[6:])), k, Right.CALL if r == "C" else Right.PUT, c, c, iv, delta
+            )
+            for e, k, r, c, iv, delta in rows
+            if math.isfinite(c) and c > 0
+        ],
+    )
+    settings = Settings.from_parameters({"lt112_underlying_small": "SPX"})
+    snap = m.snapshot(now, 17.0, [chain], {"SPX": spx})
+    answer = ask(snap, net=60_000.0, settings=settings)
+    assert isinstance(answer, Decision)
+    assert answer.reason == "lt112: SPX 2016-04-15: no put listed 50-100 points below the 1725 long put (next 900)"
