@@ -54,3 +54,27 @@ def read_universe(path: Path) -> list[tuple[str, float, str, float, float, float
         delta = float(f[10]) if f[10] else float("nan")
         rows.append((f[0], float(f[1]), f[2], float(f[6]), iv, delta))
     return rows
+
+
+def read_future_option_quotes_at(zip_path: Path, ms_utc: int) -> list[tuple[str, float, str, float, float]]:
+    """(right, strike, expiry YYYYMMDD, bid, ask) of each contract's latest minute quote at or before
+    `ms_utc` milliseconds after midnight UTC, from a LEAN future-option quote zip (prices plain)."""
+    import csv
+    import io
+    import zipfile
+
+    out = []
+    with zipfile.ZipFile(zip_path) as archive:
+        for name in archive.namelist():
+            parts = name[:-4].split("_")
+            right, strike, expiry = parts[5], int(parts[6]) / 10_000, parts[7]
+            last = None
+            for row in csv.reader(io.TextIOWrapper(archive.open(name))):
+                if int(row[0]) > ms_utc:
+                    break
+                last = row
+            if last is not None:
+                bid = float(last[4]) if last[4] else float("nan")
+                ask = float(last[9]) if last[9] else float("nan")
+                out.append((right, strike, expiry, bid, ask))
+    return out

@@ -1,0 +1,197 @@
+"""strategies/strangles on constructed chains and on the real ES future-option quotes of 2020-01-06."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, time
+
+import numpy as np
+import pytest
+
+from core.calendar import Calendars
+from core.model import Chain, ChainRow, DailyBars, Decision, FloatArray, MarketSnapshot, OrderIntent, Right, Structure
+from core.settings import Settings
+from strategies.strangles import Strangles
+from tests.fakes import market as m
+from tests.fakes.book import FakeBook
+from tests.leandata import read_future_option_quotes_at, require_lean_data
+
+S = Settings()
+CAL = Calendars()
+TUE = date(2024, 1, 9)  # the second Tuesday of January 2024
+EXPIRY = date(2024, 4, 19)  # 101 DTE; 2024-03-15 is 66 and 2024-05-17 is 129
+
+
+def quiet_bars(close: float, days: int = 30, spread: float = 0.02) -> DailyBars:
+    closes = np.full(days, close)
+    return DailyBars(
+        tuple(date(2023, 12, 1) for _ in range(days)),
+        closes,
+        closes * (1 + spread / 2),
+        closes * (1 - spread / 2),
+        closes,
+    )
+
+
+RISING_IV = np.linspace(0.10, 0.30, 252)  # today's IV is the year's highest: rank 100
+
+
+def market(
+    vix: float = 16.0,
+    gld: float = 190.0,
+    clock: time = time(10, 15),
+    iv: FloatArray | None = RISING_IV,
+    spread: float = 0.02,
+) -> MarketSnapshot:
+    now = datetime.combine(TUE, clock, tzinfo=m.NY)
+    chains = [
+        m.priced_chain(
+            root,
+            price,
+            now,
+            [date(2024, 3, 15), EXPIRY, date(2024, 5, 17)],
+            [base * k / 200 for k in range(120, 280)],
+            vol,
+            0.2,
+        )
+        for root, price, base, vol in (("GLD", gld, 190.0, 0.16), ("TLT", 95.0, 95.0, 0.18), ("USO", 70.0, 70.0, 0.35))
+    ]
+    snap = m.snapshot(now, vix, chains)
+    daily = {root: quiet_bars(c.underlying_price, spread=spread) for root, c in snap.chains.items()}
+    history = {root: iv for root in snap.chains} if iv is not None else {}
+    return dataclasses.replace(snap, daily=daily, iv_history=history)
+
+
+def answers(
+    snap: MarketSnapshot, net: float = 45_000.0, held: list[Structure] | None = None, settings: Settings = S
+) -> list[OrderIntent | Decision]:
+    return list(Strangles(settings, CAL.equity).propose(snap, FakeBook(held or [], net)))
+
+
+def by_root(items: list[OrderIntent | Decision], root: str) -> OrderIntent | Decision:
+    for item in items:
+        text = item.reason if isinstance(item, Decision) else item.structure.legs[0].contract.root
+        if root in text:
+            return item
+    raise AssertionError(f"nothing about {root}: {items}")
+
+
+def test_second_tuesday_and_products_by_account() -> None:
+    st = Strangles(S, CAL.equity)
+    assert [t.time() for t in st.entry_times(CAL.equity, TUE)] == [time(10, 15)]
+    assert st.entry_times(CAL.equity, date(2024, 1, 2)) == []
+    assert st.products(45_000.0) == ("GLD", "TLT", "USO")
+    assert st.products(60_000.0) == ("GLD", "TLT", "USO", "SLV", "XOP")
+    assert st.products(70_000.0) == ("ES", "CL", "GC", "6E", "ZB")
+
+
+def test_a_strangle_per_product_with_shorts_in_their_delta_bands() -> None:
+    items = answers(market())
+    assert len(items) == 3 and all(isinstance(i, OrderIntent) for i in items)
+    chain = market().chains["GLD"]
+    gld = by_root(items, "GLD")
+    assert isinstance(gld, OrderIntent)
+    for leg in gld.structure.legs:
+        row = chain.find(EXPIRY, leg.contract.strike or 0, leg.contract.right or Right.PUT)
+        assert row is not None and leg.ratio == -1 and leg.contract.expiry == EXPIRY
+        band = (0.05, 0.07) if leg.contract.right is Right.PUT else (0.05, 0.06)
+        assert band[0] <= abs(chain.delta[row]) <= band[1]
+    assert gld.structure.entry_price < 0 and "IV rank 100 (252-day IV rank)" in gld.reason
+
+
+@pytest.mark.parametrize(("vix", "qty"), [(13.0, 1), (17.99, 1), (18.0, 1), (25.0, 1), (25.01, 2)])
+def test_size_scales_with_vix(vix: float, qty: int) -> None:
+    gld = by_root(answers(market(vix=vix)), "GLD")
+    assert isinstance(gld, OrderIntent) and gld.quantity == qty
+
+
+def test_no_trade_reasons() -> None:
+    [low] = answers(market(vix=12.99))
+    assert isinstance(low, Decision) and low.reason == "strangles: VIX 12.99 < 13"
+    falling = answers(market(iv=np.linspace(0.30, 0.10, 252)))
+    assert "GLD: IV rank 0 < 30 (252-day IV rank)" in by_root(falling, "GLD").reason
+    wide = answers(market(spread=0.10))
+    assert "GLD: 20-day range 10.0% > 8%: not consolidating" in by_root(wide, "GLD").reason
+    no_history = market(iv=None)
+    fallback = by_root(answers(no_history), "GLD")
+    assert isinstance(fallback, Decision) and "realised vol" in fallback.reason  # quiet bars: a flat RV, rank 0
+    first = by_root(answers(market()), "GLD")
+    assert isinstance(first, OrderIntent)
+    again = by_root(answers(market(), held=[first.structure]), "GLD")
+    assert isinstance(again, Decision) and again.reason == "strangles: GLD: a strangle is already open"
+
+
+def entered() -> Structure:
+    gld = by_root(answers(market()), "GLD")
+    assert isinstance(gld, OrderIntent)
+    return gld.structure
+
+
+@pytest.mark.parametrize(("gld", "expected"), [(205.0, "close the strangle"), (203.0, "close that side")])
+def test_a_tested_side(gld: float, expected: str) -> None:
+    s = entered()
+    close = Strangles(S, CAL.equity).manage(s, market(gld=gld))
+    assert close is not None and expected in close.reason
+    if expected == "close that side":
+        assert close.structure.id == f"{s.id}:call" and [leg.contract.right for leg in close.structure.legs] == [
+            Right.CALL
+        ]
+
+
+def test_profit_and_stop() -> None:
+    s = entered()
+    st = Strangles(S, CAL.equity)
+    assert st.manage(s, market()) is None
+    assert (
+        "profit target"
+        in (st.manage(dataclasses.replace(s, entry_price=s.entry_price * 2.1), market()) or m.opening(s)).reason
+    )
+    assert (
+        "stop (cost to close"
+        in (st.manage(dataclasses.replace(s, entry_price=s.entry_price / 3.0), market()) or m.opening(s)).reason
+    )
+
+
+# ------------------------------------------------------------------------------------------ real data
+
+
+def real_es_market() -> MarketSnapshot:
+    folder = require_lean_data() / "futureoption" / "cme" / "minute" / "es" / "202003"
+    ms = (15 * 60 + 15) * 60_000  # 10:15 New York on 2020-01-06 is 15:15 UTC
+    quotes = read_future_option_quotes_at(folder / "20200106_quote_american.zip", ms)
+    now = datetime(2020, 1, 6, 10, 15, tzinfo=m.NY)
+    rows = [ChainRow(date(int(e[:4]), int(e[4:6]), int(e[6:])), k, Right(r), b, a) for r, k, e, b, a in quotes]
+    chain = Chain.from_rows("ES", 3230.0, now, rows)  # the ES March future traded near 3230 at 15:15 UTC
+    snap = m.snapshot(now, 14.0, [chain])
+    return dataclasses.replace(snap, daily={"ES": quiet_bars(3230.0)}, iv_history={"ES": RISING_IV})
+
+
+def test_real_es_options_of_2020_01_06_refuse_the_74_dte_expiry() -> None:
+    answer = by_root(answers(real_es_market(), net=80_000.0), "ES")
+    assert isinstance(answer, Decision)
+    assert answer.reason == "strangles: ES: no expiry within 75-105 DTE (nearest 74)"
+
+
+def test_real_es_options_pass_the_widened_window_and_stop_at_the_strikes_the_sample_lists() -> None:
+    """With the window widened the 74-DTE expiry is taken; the sample's lowest put (3000) is still an
+    18-delta put, so no 5-7 delta put exists and the strangle says so."""
+    wider = Settings.from_parameters({"strangle_min_dte": "70"})
+    answer = by_root(answers(real_es_market(), net=80_000.0, settings=wider), "ES")
+    assert isinstance(answer, Decision)
+    assert answer.reason == "strangles: ES 2020-03-20 put: no |delta| within 0.050-0.070 (nearest 0.181)"
+
+
+def test_real_es_options_are_accepted_when_the_window_and_the_put_band_are_widened() -> None:
+    """The sample has no IV history and no month of daily bars: the test supplies a rising IV history and
+    quiet bars, so what it checks is the expiry window and the strikes the real quotes give."""
+    wider = Settings.from_parameters(
+        {"strangle_min_dte": "70", "strangle_put_delta": "0.18", "strangle_put_delta_max": "0.2"}
+    )
+    answer = by_root(answers(real_es_market(), net=80_000.0, settings=wider), "ES")
+    assert isinstance(answer, OrderIntent), answer
+    legs = {leg.contract.right: leg.contract.strike for leg in answer.structure.legs}
+    assert all(
+        leg.contract.expiry == date(2020, 3, 20) and leg.contract.multiplier == 50 for leg in answer.structure.legs
+    )
+    assert (legs[Right.PUT], legs[Right.CALL]) == (3000.0, 3460.0)
+    assert answer.reason.startswith("strangles: ES 2020-03-20 3000/3460 x1")
