@@ -269,6 +269,8 @@ class Settings:
     ladder_delta_min: float = _p(0.12, 0.0, 1.0, "put |delta| band, lower end")
     ladder_delta_max: float = _p(0.14, 0.0, 1.0, "put |delta| band, upper end")
     ladder_target_dte: int = _p(365, 30, 1_200, "expiry closest to this DTE")
+    ladder_min_dte: int = _p(180, 30, 1_200, "rung expiry window, lower end (leaves time before the roll DTE)")
+    ladder_max_dte: int = _p(540, 30, 1_200, "rung expiry window, upper end")
     ladder_max_rungs: int = _p(10, 1, 100, "rungs at most")
     ladder_skip_vix_below: float = _p(15.0, 0.0, 200.0, "skip the week below this VIX")
     ladder_double_vix_above: float = _p(20.0, 0.0, 200.0, "2 contracts above this VIX")
@@ -482,6 +484,10 @@ class Settings:
         need(
             self.ladder_delta_min <= self.ladder_delta_max,
             "ladder_delta_min must not exceed ladder_delta_max",
+        )
+        need(
+            self.ladder_roll_dte < self.ladder_min_dte <= self.ladder_target_dte <= self.ladder_max_dte,
+            "ladder_roll_dte < ladder_min_dte <= ladder_target_dte <= ladder_max_dte must hold",
         )
         need(
             self.strangle_tested_delta_side <= self.strangle_tested_delta_all,

@@ -31,7 +31,7 @@ def counted(structures: tuple[Structure, ...], group: str, s: Settings) -> list[
     for st in structures:
         if group_of(st.legs[0].contract.underlying, s) != group:
             continue
-        if st.strategy == "zero_dte" and s.zero_dte_correlation_exempt:
+        if st.strategy == "futures" or (st.strategy == "zero_dte" and s.zero_dte_correlation_exempt):
             continue
         if st.strategy == "leap_ladder":
             if ladder_seen:
@@ -44,8 +44,8 @@ def counted(structures: tuple[Structure, ...], group: str, s: Settings) -> list[
 def check(c: Candidate, ctx: ReviewContext) -> Verdict:
     s = ctx.settings
     structure = c.intent.structure
-    if structure.strategy == "zero_dte" and s.zero_dte_correlation_exempt:
-        return None
+    if structure.strategy == "futures" or (structure.strategy == "zero_dte" and s.zero_dte_correlation_exempt):
+        return None  # a hedge offsets the group's risk; 0DTE closes the same day
     group = group_of(structure.legs[0].contract.underlying, s)
     if group is None:
         return None

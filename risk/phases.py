@@ -14,6 +14,8 @@ from core.settings import STRATEGY_NAMES, Settings
 
 from risk.verdict import Candidate, Reduce, Refuse, ReviewContext, Verdict
 
+HEDGE = "futures"
+
 
 def phase_of(net_liq: float, s: Settings) -> int:
     return s.phase(net_liq)
@@ -61,6 +63,8 @@ def check(c: Candidate, ctx: ReviewContext) -> Verdict:
     s, net = ctx.settings, ctx.account.net_liq
     structure = c.intent.structure
     strategy = structure.strategy
+    if strategy == HEDGE:
+        return None  # a futures hedge is not a position of its own: buying power and Greeks still apply
     if strategy not in STRATEGY_NAMES:
         return Refuse("phase", f"unknown strategy '{strategy}' (known: {', '.join(STRATEGY_NAMES)})")
     if net < s.start_small_below:

@@ -3,7 +3,7 @@ rung is one structure here; the correlation rule counts the ladder once."""
 
 from __future__ import annotations
 
-from risk.phases import max_positions, phase_of
+from risk.phases import HEDGE, max_positions, phase_of
 from risk.verdict import Candidate, Refuse, ReviewContext, Verdict
 
 
@@ -11,6 +11,8 @@ def check(c: Candidate, ctx: ReviewContext) -> Verdict:
     s = ctx.settings
     phase = phase_of(ctx.account.net_liq, s)
     strategy = c.intent.structure.strategy
+    if strategy == HEDGE:
+        return None
     limit = max_positions(strategy, phase, s)
     open_now = ctx.book.count(strategy)
     if open_now >= limit:

@@ -1,0 +1,37 @@
+"""The strategy modules (RULEBOOK "Strategies"). `build` returns the enabled ones, wired identically for the
+LEAN shell and the replay.
+
+Not built yet: the IPMCC (`NOT_BUILT`); enabling it changes nothing and the shells say so at start."""
+
+from __future__ import annotations
+
+from core.calendar import Calendars
+from core.ports import Strategy
+from core.settings import Settings
+
+from strategies.futures import Futures
+from strategies.leaps import LeapPutLadder
+from strategies.lt112 import Lt112
+from strategies.strangles import Strangles
+from strategies.zero_dte import ZeroDte
+
+NOT_BUILT = ("ipmcc",)
+
+
+def build(settings: Settings, calendars: Calendars) -> tuple[list[Strategy], Futures]:
+    futures = Futures(settings, calendars)
+    out: list[Strategy] = []
+    if settings.enable_zero_dte:
+        out.append(ZeroDte(settings, calendars.equity))
+    if settings.enable_strangles:
+        out.append(Strangles(settings, calendars.equity, futures))
+    if settings.enable_lt112:
+        out.append(Lt112(settings, calendars.equity, futures))
+    if settings.enable_leap_ladder:
+        out.append(LeapPutLadder(settings, calendars.equity))
+    return out, futures
+
+
+def not_built(settings: Settings) -> list[str]:
+    """Enabled strategies that have no module yet (for the start-up warning)."""
+    return [name for name in NOT_BUILT if getattr(settings, f"enable_{name}")]

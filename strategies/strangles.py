@@ -43,6 +43,7 @@ from strategies.base import (
     today,
     with_greeks,
 )
+from strategies.futures import Futures
 
 NAME = "strangles"
 RV_DAYS = 20
@@ -51,9 +52,10 @@ RV_DAYS = 20
 class Strangles:
     name = NAME
 
-    def __init__(self, settings: Settings, calendar: Calendar) -> None:
+    def __init__(self, settings: Settings, calendar: Calendar, futures: Futures | None = None) -> None:
         self.settings = settings
         self.calendar = calendar
+        self.futures = futures  # closes future options whose underlying future is about to expire
 
     def entry_times(self, calendar: Calendar, day: date) -> Sequence[datetime]:
         s = self.settings
@@ -148,6 +150,10 @@ class Strangles:
 
     def manage(self, structure: Structure, snapshot: MarketSnapshot) -> OrderIntent | None:
         s = self.settings
+        if self.futures is not None:
+            expiring = self.futures.expiry_close(structure, snapshot)
+            if expiring is not None:
+                return expiring
         valued = value_structure(structure, snapshot, s)
         if isinstance(valued, NotFound):
             return None

@@ -1,0 +1,175 @@
+"""strategies/leaps (the LEAP put ladder), strategies/futures, and strategies.build."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import date, datetime, time
+
+import pytest
+
+from core.book_view import BookView
+from core.calendar import Calendars
+from core.model import (
+    AccountState,
+    Chain,
+    ChainRow,
+    Contract,
+    ContractKind,
+    Decision,
+    IntentAction,
+    MarketSnapshot,
+    OrderIntent,
+    Right,
+)
+from core.settings import Settings
+from strategies import build, not_built
+from strategies.futures import Futures
+from strategies.leaps import LeapPutLadder
+from tests.fakes import market as m
+from tests.fakes.book import FakeBook
+from tests.leandata import read_universe, require_lean_data
+
+S = Settings()
+CAL = Calendars()
+MONDAY = date(2024, 1, 8)
+LEAPS = [date(2024, 12, 20), date(2025, 1, 17), date(2025, 6, 20)]  # 347, 375 and 529 DTE
+
+
+def spy(vix: float = 17.0, price: float = 470.0, day: date = MONDAY) -> MarketSnapshot:
+    now = datetime.combine(day, time(10, 0), tzinfo=m.NY)
+    return m.snapshot(
+        now, vix, [m.priced_chain("SPY", price, now, LEAPS, [float(k) for k in range(300, 520)], 0.16, 0.4)]
+    )
+
+
+def ladder(snap: MarketSnapshot, rungs: int = 0) -> OrderIntent | Decision:
+    held = [
+        dataclasses.replace(
+            m.structure(f"r{i}", "leap_ladder", m.short_put("SPY", LEAPS[1], 400.0 - i), spy()), id=f"r{i}"
+        )
+        for i in range(rungs)
+    ]
+    [answer] = LeapPutLadder(S, CAL.equity).propose(snap, FakeBook(held))
+    return answer
+
+
+def test_weekly_on_the_first_session_of_the_week() -> None:
+    lad = LeapPutLadder(S, CAL.equity)
+    assert [t.time() for t in lad.entry_times(CAL.equity, MONDAY)] == [time(10, 0)]
+    assert lad.entry_times(CAL.equity, date(2024, 1, 9)) == []
+    assert lad.entry_times(CAL.equity, date(2024, 1, 15)) == []  # Martin Luther King Jr. Day
+    assert [t.date() for t in lad.entry_times(CAL.equity, date(2024, 1, 16))] == [date(2024, 1, 16)]
+
+
+def test_a_rung_is_a_12_to_14_delta_put_near_365_days() -> None:
+    intent = ladder(spy())
+    assert isinstance(intent, OrderIntent) and intent.quantity == 1
+    [leg] = intent.structure.legs
+    chain = spy().chains["SPY"]
+    row = chain.find(LEAPS[1], leg.contract.strike or 0, Right.PUT)
+    assert leg.ratio == -1 and leg.contract.expiry == LEAPS[1] and row is not None
+    assert 0.12 <= abs(chain.delta[row]) <= 0.14
+    assert intent.reason.startswith("leap_ladder: rung 1: SPY 2025-01-17")
+
+
+@pytest.mark.parametrize(("vix", "expected"), [(14.99, "skip the week"), (15.0, 1), (20.0, 1), (20.01, 2)])
+def test_vix_decides_skip_and_size(vix: float, expected: int | str) -> None:
+    answer = ladder(spy(vix=vix))
+    if isinstance(expected, str):
+        assert isinstance(answer, Decision) and expected in answer.reason
+    else:
+        assert isinstance(answer, OrderIntent) and answer.quantity == expected
+
+
+def test_at_most_ten_rungs() -> None:
+    answer = ladder(spy(), rungs=10)
+    assert isinstance(answer, Decision) and answer.reason == "leap_ladder: 10 of 10 rungs open"
+    assert isinstance(ladder(spy(), rungs=9), OrderIntent)
+
+
+def test_rung_exits() -> None:
+    intent = ladder(spy())
+    assert isinstance(intent, OrderIntent)
+    rung = intent.structure
+    lad = LeapPutLadder(S, CAL.equity)
+    assert lad.manage(rung, spy()) is None
+    kept = lad.manage(dataclasses.replace(rung, entry_price=rung.entry_price / 0.69), spy())
+    assert kept is not None and "profit target" in kept.reason
+    late = spy(day=date(2024, 8, 19), price=415.0)  # 151 DTE, not profitable: nothing; 150: roll
+    assert lad.manage(rung, late) is None
+    rolled = lad.manage(rung, spy(day=date(2024, 8, 20), price=415.0))
+    assert rolled is not None and rolled.reason == "leap_ladder: 150 DTE ≤ 150: close (roll)"
+
+
+def test_the_real_spy_chain_of_2024_01_08() -> None:
+    """The sample's long-dated SPY expiries that day are 2024-09-30 (266 DTE) and 2026-12-18, one call each:
+    the ladder takes 2024-09-30 and finds no put there to sell."""
+    path = require_lean_data() / "option" / "usa" / "universes" / "spy" / "20240108.csv"
+    spy_close = float(path.read_text().splitlines()[1].split(",")[6])  # the underlying's own line
+    now = datetime(2024, 1, 8, 10, 0, tzinfo=m.NY)
+    rows = [
+        ChainRow(date(int(e[:4]), int(e[4:6]), int(e[6:])), k, Right.CALL if r == "C" else Right.PUT, c, c, iv, d)
+        for e, k, r, c, iv, d in read_universe(path)
+        if math.isfinite(c) and c > 0
+    ]
+    snap = m.snapshot(now, 17.0, [Chain.from_rows("SPY", spy_close, now, rows)])
+    answer = ladder(snap)
+    assert isinstance(answer, Decision)
+    assert answer.reason == "leap_ladder: SPY 2024-09-30 put: no usable quotes with a delta"
+
+
+# ------------------------------------------------------------------------------------------ futures
+
+
+def test_front_contract_needs_ten_sessions() -> None:
+    f = Futures(S, CAL)
+    assert f.front_contract(date(2024, 2, 20)) == date(2024, 3, 15)
+    assert f.front_contract(date(2024, 3, 4)) == date(2024, 6, 21)
+
+
+def test_held_futures_roll_and_future_options_close_before_expiry() -> None:
+    f = Futures(S, CAL)
+    mes = Contract("MES", "MES", ContractKind.FUTURE, 5.0, "CME", underlying_expiry=date(2024, 3, 15))
+    day = date(2024, 3, 8)  # 5 sessions to 03-15
+    snap = m.snapshot(datetime.combine(day, time(10, 0), tzinfo=m.NY), 15.0, [], {"MES": 5100.0})
+    hedge = m.structure("h1", "futures", [(mes, 1)], snap)
+    close = f.expiry_close(hedge, snap)
+    assert (
+        close is not None
+        and close.action is IntentAction.CLOSE
+        and "MES future trades until 2024-03-15 (5 sessions): roll" in close.reason
+    )
+    earlier = m.snapshot(datetime.combine(date(2024, 3, 7), time(10, 0), tzinfo=m.NY), 15.0, [], {"MES": 5100.0})
+    assert f.expiry_close(hedge, earlier) is None
+    fop = dataclasses.replace(m.option("ES", date(2024, 3, 15), 5000.0, Right.PUT), underlying_expiry=date(2024, 3, 15))
+    chain = m.priced_chain("ES", 5100.0, snap.time, [date(2024, 3, 15)], [5000.0], 0.15)
+    fsnap = m.snapshot(snap.time, 15.0, [chain])
+    held = m.structure("s1", "strangles", [(fop, -1)], fsnap)
+    close = f.expiry_close(held, fsnap)
+    assert close is not None and "future option's underlying trades until 2024-03-15" in close.reason
+
+
+def test_the_delta_hedge_is_off_by_default_and_sizes_mes_to_half_the_limit() -> None:
+    snap = m.snapshot(datetime.combine(MONDAY, time(11, 0), tzinfo=m.NY), 15.0, [], {"MES": 4800.0})
+    book = BookView((), (), (), 0.0, 2_400.0, 0.0, 0.0)  # +2,400 USD per 1% SPX: past the 1,000 limit
+    account = AccountState(100_000.0, 100_000.0, 100_000.0, 0.0)
+    assert Futures(S, CAL).hedge(book, account, snap) is None
+    on = Futures(Settings.from_parameters({"enable_delta_hedge": "true"}), CAL)
+    intent = on.hedge(book, account, snap)
+    assert intent is not None
+    [leg] = intent.structure.legs
+    assert leg.contract.root == "MES" and leg.ratio == -1 and intent.quantity == 8  # (500 − 2,400) / 240 per contract
+    within = BookView((), (), (), 0.0, 900.0, 0.0, 0.0)
+    assert on.hedge(within, account, snap) is None
+
+
+def test_build_returns_the_enabled_strategies_and_names_what_is_missing() -> None:
+    strategies, futures = build(S, CAL)
+    assert [s.name for s in strategies] == ["zero_dte", "strangles", "lt112", "leap_ladder"]
+    assert isinstance(futures, Futures)
+    only = Settings.from_parameters(
+        {"enable_strangles": "false", "enable_lt112": "false", "enable_leap_ladder": "false"}
+    )
+    assert [s.name for s in build(only, CAL)[0]] == ["zero_dte"]
+    assert not_built(S) == ["ipmcc"] and not_built(Settings.from_parameters({"enable_ipmcc": "false"})) == []
