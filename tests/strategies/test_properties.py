@@ -68,9 +68,12 @@ def consistent(s: Structure, snap: MarketSnapshot) -> None:
     assert isinstance(valued, Found), valued
     chain = snap.chains[s.legs[0].contract.root]
     shorts = [leg for leg in s.legs if leg.ratio < 0]
-    deltas = [
-        abs(chain.delta[chain.find(leg.contract.expiry, leg.contract.strike, leg.contract.right)]) for leg in shorts
-    ]  # type: ignore[arg-type, index]
+    rows = [
+        chain.find(leg.contract.expiry or FRIDAY, leg.contract.strike or 0.0, leg.contract.right or Right.PUT)
+        for leg in shorts
+    ]
+    assert all(r is not None for r in rows)
+    deltas = [abs(float(chain.delta[r])) for r in rows if r is not None]
     if s.strategy == "zero_dte":
         _, naked = split_naked(margin_legs(s, valued.value.legs, FRIDAY))
         assert not naked, "a 0DTE structure must be defined risk"
