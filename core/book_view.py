@@ -55,4 +55,5 @@ class BookView:
         )
 
     def count(self, strategy: str | None = None) -> int:
-        return sum(1 for s in self.structures if strategy is None or s.strategy == strategy)
+        """Positions: structures that are not parts of another (an IPMCC's weekly call is its IPMCC)."""
+        return sum(1 for s in self.structures if not s.parent and (strategy is None or s.strategy == strategy))

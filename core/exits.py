@@ -73,8 +73,8 @@ def threat(view: StructureView, s: Settings) -> str | None:
 def time_and_dte21_exit(view: StructureView, s: Settings) -> ExitSignal | None:
     """The shared time exits and 21-DTE defence for one open structure, or None to leave it alone."""
     dte = exit_dte(view)
-    if view.structure.strategy in DTE21_EXEMPT or dte is None:
-        return None
+    if view.structure.strategy in DTE21_EXEMPT or view.structure.parent or dte is None:
+        return None  # a part (an IPMCC's weekly call) follows its strategy's own rules
     profit = view.pnl_fraction
     for under, least in (
         (s.time_exit_late_dte, s.time_exit_profit_late),

@@ -320,6 +320,8 @@ class Structure:
     entry_time: datetime
     tag: str = ""
     leg_entry_prices: tuple[float, ...] = ()  # each leg's price per contract at entry (exits of parts need them)
+    parent: str = ""  # set on a part of another structure (an IPMCC's weekly call, a side being closed)
+    entry_underlying: float = 0.0  # the underlying's price at entry (0 when unknown)
 
     def __post_init__(self) -> None:
         _require_aware("Structure.entry_time", self.entry_time)

@@ -29,8 +29,8 @@ def counted(structures: tuple[Structure, ...], group: str, s: Settings) -> list[
     out: list[Structure] = []
     ladder_seen = False
     for st in structures:
-        if group_of(st.legs[0].contract.underlying, s) != group:
-            continue
+        if st.parent or group_of(st.legs[0].contract.underlying, s) != group:
+            continue  # a part counts with its parent
         if st.strategy == "futures" or (st.strategy == "zero_dte" and s.zero_dte_correlation_exempt):
             continue
         if st.strategy == "leap_ladder":
@@ -44,6 +44,8 @@ def counted(structures: tuple[Structure, ...], group: str, s: Settings) -> list[
 def check(c: Candidate, ctx: ReviewContext) -> Verdict:
     s = ctx.settings
     structure = c.intent.structure
+    if structure.parent:
+        return None  # an adjustment of an open structure, which is already counted
     if structure.strategy == "futures" or (structure.strategy == "zero_dte" and s.zero_dte_correlation_exempt):
         return None  # a hedge offsets the group's risk; 0DTE closes the same day
     group = group_of(structure.legs[0].contract.underlying, s)

@@ -11,8 +11,8 @@ def check(c: Candidate, ctx: ReviewContext) -> Verdict:
     s = ctx.settings
     phase = phase_of(ctx.account.net_liq, s)
     strategy = c.intent.structure.strategy
-    if strategy == HEDGE:
-        return None
+    if strategy == HEDGE or c.intent.structure.parent:
+        return None  # a hedge, or an adjustment of an open structure (already counted)
     limit = max_positions(strategy, phase, s)
     open_now = ctx.book.count(strategy)
     if open_now >= limit:

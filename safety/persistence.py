@@ -91,6 +91,8 @@ def structure_to_dict(s: Structure) -> dict[str, Any]:
         "entry_time": s.entry_time.isoformat(),
         "tag": s.tag,
         "leg_entry_prices": list(s.leg_entry_prices),
+        "parent": s.parent,
+        "entry_underlying": s.entry_underlying,
     }
 
 
@@ -107,6 +109,8 @@ def structure_from_dict(d: dict[str, Any]) -> Structure:
         entry_time=entry_time,
         tag=str(d.get("tag", "")),
         leg_entry_prices=tuple(float(x) for x in d.get("leg_entry_prices", [])),
+        parent=str(d.get("parent", "")),
+        entry_underlying=float(d.get("entry_underlying", 0.0)),
     )
 
 

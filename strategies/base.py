@@ -97,19 +97,20 @@ def mids(chain: Chain, rows: Sequence[tuple[int, int]]) -> list[float]:
 
 
 def part_of(structure: Structure, indexes: Sequence[int], name: str) -> Structure:
-    """Some legs of a structure, to close them alone (id `<id>:<name>`, tagged with the parent's id)."""
+    """Some legs of a structure, to trade them alone (id `<id>:<name>`, `parent` the structure's id)."""
     prices = tuple(structure.leg_entry_prices[i] for i in indexes) if structure.leg_entry_prices else ()
     entry = sum(structure.legs[i].ratio * p for i, p in zip(indexes, prices, strict=True)) if prices else 0.0
-    legs = tuple(structure.legs[i] for i in indexes)
     return Structure(
         f"{structure.id}:{name}",
         structure.strategy,
-        legs,
+        tuple(structure.legs[i] for i in indexes),
         structure.quantity,
         entry,
         structure.entry_time,
         f"part of {structure.id}",
         prices,
+        parent=structure.id,
+        entry_underlying=structure.entry_underlying,
     )
 
 
