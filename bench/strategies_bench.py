@@ -3,7 +3,7 @@
 `strategies_step`: every built strategy's `propose` at its own entry time plus `manage` of 20 open
 structures, on a snapshot of about 30,000 contracts (a 0DTE SPXW chain, ES future options, SPY and QQQ
 chains out to LEAPs, ETF chains). Chains carry Greeks, as LEAN's do after warm-up. Target ≤ 5 ms median
-(the IPMCC, not built yet, is not in it).
+(all five strategies).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ WHEN = {
     "strangles": datetime(2024, 1, 9, 10, 15, tzinfo=m.NY),
     "lt112": datetime(2024, 1, 3, 10, 0, tzinfo=m.NY),
     "leap_ladder": datetime(2024, 1, 8, 10, 0, tzinfo=m.NY),
+    "ipmcc": datetime(2024, 1, 12, 9, 45, tzinfo=m.NY),
 }
 EXPIRIES = [
     date(2024, 1, 19),

@@ -22,7 +22,10 @@ class OpenBook:
         ]
 
     def add_units(self, structure: Structure, units: int, price: float) -> Structure:
-        """Opened `units` more of a structure at `price` per unit (the entry price becomes the average)."""
+        """Opened `units` more of a structure at `price` per unit (the entry price becomes the average).
+        A part of a held structure (an IPMCC's weekly call) is merged into it instead."""
+        if structure.parent and structure.parent in self.structures:
+            return self._merge_part(structure, units, price)
         held = self.structures.get(structure.id)
         if held is None:
             added = dataclasses.replace(structure, quantity=units, entry_price=price)
@@ -44,6 +47,42 @@ class OpenBook:
         else:
             self.structures[structure_id] = dataclasses.replace(held, quantity=held.quantity - units)
         return closed
+
+    def _merge_part(self, part: Structure, units: int, price: float) -> Structure:
+        parent = self.structures[part.parent]
+        per_unit = units / parent.quantity  # the part's contracts per unit of the parent
+        legs = list(parent.legs)
+        prices = list(parent.leg_entry_prices) if parent.leg_entry_prices else [0.0] * len(legs)
+        part_prices = part.leg_entry_prices or tuple(0.0 for _ in part.legs)
+        for leg, leg_price in zip(part.legs, part_prices, strict=True):
+            ratio = round(leg.ratio * per_unit)
+            legs.append(dataclasses.replace(leg, ratio=ratio))
+            prices.append(leg_price)
+        merged = dataclasses.replace(
+            parent, legs=tuple(legs), entry_price=parent.entry_price + price * per_unit, leg_entry_prices=tuple(prices)
+        )
+        self.structures[parent.id] = merged
+        return merged
+
+    def remove_part(self, part: Structure) -> Structure | None:
+        """Closed a part (some legs) of a held structure: those legs leave it; the rest stays open."""
+        parent = self.structures.get(part.parent)
+        if parent is None:
+            return None
+        closing = {leg.contract for leg in part.legs}
+        keep = [i for i, leg in enumerate(parent.legs) if leg.contract not in closing]
+        if not keep:
+            del self.structures[parent.id]
+            return parent
+        prices = parent.leg_entry_prices
+        remaining = dataclasses.replace(
+            parent,
+            legs=tuple(parent.legs[i] for i in keep),
+            leg_entry_prices=tuple(prices[i] for i in keep) if prices else (),
+            entry_price=sum(parent.legs[i].ratio * prices[i] for i in keep) if prices else parent.entry_price,
+        )
+        self.structures[parent.id] = remaining
+        return remaining
 
     def positions(self) -> dict[Contract, int]:
         """Signed contracts the book implies, per contract."""

@@ -9,6 +9,7 @@ reductions chain (a halved size is then fitted into the buying power left).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from core.model import (
     AccountState,
     Approval,
     Decision,
+    Found,
     IntentAction,
     MarketSnapshot,
     NotFound,
@@ -75,7 +77,7 @@ class RiskManager:
             if intent.quantity <= 0:
                 out.append(Refusal(intent, "quantity", f"quantity {intent.quantity} is not a positive number"))
                 continue
-            valued = value_structure(intent.structure, snapshot, self.settings)
+            valued = self._value_candidate(intent, book, snapshot)
             if isinstance(valued, NotFound):
                 out.append(Refusal(intent, "valuation", valued.reason))
                 continue
@@ -85,6 +87,29 @@ class RiskManager:
             if isinstance(answer, Approval):
                 book = book.with_added(_at_quantity(valued.value, answer.intent))
         return out
+
+    def _value_candidate(
+        self, intent: OrderIntent, book: BookView, snapshot: MarketSnapshot
+    ) -> Found[StructureView] | NotFound:
+        """A part of a held structure (an IPMCC's weekly call) is valued with its parent: its buying power is
+        what it adds to the parent's (a covered call is not a naked one); its Greeks are its own."""
+        valued = value_structure(intent.structure, snapshot, self.settings)
+        parent_id = intent.structure.parent
+        if isinstance(valued, NotFound) or not parent_id:
+            return valued
+        parent = next((v for v in book.views if v.structure.id == parent_id), None)
+        if parent is None:
+            return valued
+        scale = intent.structure.quantity / parent.structure.quantity
+        legs = parent.structure.legs + tuple(
+            dataclasses.replace(leg, ratio=round(leg.ratio * scale)) for leg in intent.structure.legs
+        )
+        merged = value_structure(
+            dataclasses.replace(parent.structure, legs=legs, leg_entry_prices=()), snapshot, self.settings
+        )
+        if isinstance(merged, NotFound):
+            return merged
+        return Found(dataclasses.replace(valued.value, bp=max(merged.value.bp - parent.bp, 0.0)))
 
     def _review_one(self, candidate: Candidate, ctx: ReviewContext) -> Approval | Refusal:
         notes: list[str] = []

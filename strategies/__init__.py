@@ -1,7 +1,5 @@
 """The strategy modules (RULEBOOK "Strategies"). `build` returns the enabled ones, wired identically for the
-LEAN shell and the replay.
-
-Not built yet: the IPMCC (`NOT_BUILT`); enabling it changes nothing and the shells say so at start."""
+LEAN shell and the replay."""
 
 from __future__ import annotations
 
@@ -10,12 +8,12 @@ from core.ports import Strategy
 from core.settings import Settings
 
 from strategies.futures import Futures
-from strategies.leaps import LeapPutLadder
+from strategies.leaps import Ipmcc, LeapPutLadder
 from strategies.lt112 import Lt112
 from strategies.strangles import Strangles
 from strategies.zero_dte import ZeroDte
 
-NOT_BUILT = ("ipmcc",)
+NOT_BUILT: tuple[str, ...] = ()  # strategies named in the settings that have no module yet
 
 
 def build(settings: Settings, calendars: Calendars) -> tuple[list[Strategy], Futures]:
@@ -27,6 +25,8 @@ def build(settings: Settings, calendars: Calendars) -> tuple[list[Strategy], Fut
         out.append(Strangles(settings, calendars.equity, futures))
     if settings.enable_lt112:
         out.append(Lt112(settings, calendars.equity, futures))
+    if settings.enable_ipmcc:
+        out.append(Ipmcc(settings, calendars.equity))
     if settings.enable_leap_ladder:
         out.append(LeapPutLadder(settings, calendars.equity))
     return out, futures

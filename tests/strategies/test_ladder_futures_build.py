@@ -166,10 +166,10 @@ def test_the_delta_hedge_is_off_by_default_and_sizes_mes_to_half_the_limit() -> 
 
 def test_build_returns_the_enabled_strategies_and_names_what_is_missing() -> None:
     strategies, futures = build(S, CAL)
-    assert [s.name for s in strategies] == ["zero_dte", "strangles", "lt112", "leap_ladder"]
+    assert [s.name for s in strategies] == ["zero_dte", "strangles", "lt112", "ipmcc", "leap_ladder"]
     assert isinstance(futures, Futures)
     only = Settings.from_parameters(
-        {"enable_strangles": "false", "enable_lt112": "false", "enable_leap_ladder": "false"}
+        {"enable_strangles": "false", "enable_lt112": "false", "enable_leap_ladder": "false", "enable_ipmcc": "false"}
     )
     assert [s.name for s in build(only, CAL)[0]] == ["zero_dte"]
-    assert not_built(S) == ["ipmcc"] and not_built(Settings.from_parameters({"enable_ipmcc": "false"})) == []
+    assert not_built(S) == []

@@ -29,7 +29,8 @@ WHEN = {
     "zero_dte": datetime(2024, 1, 12, 10, 30, tzinfo=m.NY),  # a Friday
     "strangles": datetime(2024, 1, 9, 10, 15, tzinfo=m.NY),  # the second Tuesday
     "lt112": datetime(2024, 1, 3, 10, 0, tzinfo=m.NY),  # the first Wednesday
-    "leap_ladder": datetime(2024, 1, 8, 10, 0, tzinfo=m.NY),  # a Monday
+    "leap_ladder": datetime(2024, 1, 8, 10, 0, tzinfo=m.NY),
+    "ipmcc": datetime(2024, 1, 12, 9, 45, tzinfo=m.NY),  # a Monday
 }
 EXPIRIES = [date(2024, 1, 12), date(2024, 2, 16), date(2024, 4, 12), date(2024, 5, 3), date(2025, 1, 17)]
 
@@ -42,6 +43,7 @@ def snapshot(
         ("SPXW", price, 5.0),
         ("ES", price, 25.0),
         ("SPY", price / 10, 1.0),
+        ("QQQ", price / 12, 1.0),
         ("GLD", 190.0, 1.0),
         ("TLT", 95.0, 1.0),
         ("USO", 70.0, 0.5),
@@ -95,6 +97,9 @@ def consistent(s: Structure, snap: MarketSnapshot) -> None:
     elif s.strategy == "lt112":
         strikes = [leg.contract.strike or 0 for leg in s.legs]
         assert strikes[0] > strikes[1] > strikes[2] and [leg.ratio for leg in s.legs] == [1, -1, -2]
+    elif s.strategy == "ipmcc":
+        assert len(s.legs) == 1 and s.legs[0].ratio == 1 and s.legs[0].contract.right is Right.CALL
+        assert s.entry_underlying > 0
     elif s.strategy == "leap_ladder":
         assert len(s.legs) == 1 and s.legs[0].ratio == -1 and 0.12 <= deltas[0] <= 0.14
 

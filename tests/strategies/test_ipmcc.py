@@ -1,0 +1,202 @@
+"""strategies/leaps: the IPMCC: the LEAP, the weekly call as a part, its exits, the book merge, risk's view."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import date, datetime, time
+
+import numpy as np
+import pytest
+
+from core.book import OpenBook
+from core.book_view import BookView
+from core.calendar import Calendars
+from core.model import (
+    AccountState,
+    Chain,
+    ChainRow,
+    DailyBars,
+    Decision,
+    IntentAction,
+    MarketSnapshot,
+    OrderIntent,
+    Right,
+    Structure,
+)
+from core.settings import Settings
+from risk.manager import RiskManager
+from strategies.leaps import Ipmcc
+from tests.fakes import market as m
+from tests.fakes.book import FakeBook
+from tests.leandata import read_universe, require_lean_data
+
+S = Settings()
+CAL = Calendars()
+FRIDAY = date(2024, 1, 12)
+WEEKLY = date(2024, 1, 19)
+LEAP = date(2025, 1, 17)
+
+
+def qqq(price: float = 400.0, day: date = FRIDAY, ema_trend: float = 0.0, vol: float = 0.10) -> MarketSnapshot:
+    now = datetime.combine(day, time(9, 45), tzinfo=m.NY)
+    chain = m.priced_chain(
+        "QQQ",
+        price,
+        now,
+        [WEEKLY, date(2024, 2, 16), LEAP, date(2025, 6, 20)],
+        [float(k) for k in range(250, 520, 5)],
+        vol,
+        0.2,
+    )
+    closes = np.linspace(price * (1 - ema_trend), price, 40)
+    bars = DailyBars(tuple(day for _ in closes), closes, closes, closes, closes)
+    return dataclasses.replace(m.snapshot(now, 16.0, [chain]), daily={"QQQ": bars})
+
+
+def propose(snap: MarketSnapshot, held: list[Structure] | None = None) -> list[OrderIntent | Decision]:
+    return list(Ipmcc(S, CAL.equity).propose(snap, FakeBook(held or [])))
+
+
+def leap_structure() -> Structure:
+    [buy] = propose(qqq())
+    assert isinstance(buy, OrderIntent)
+    return buy.structure
+
+
+def test_fridays_at_0945() -> None:
+    ip = Ipmcc(S, CAL.equity)
+    assert [t.time() for t in ip.entry_times(CAL.equity, FRIDAY)] == [time(9, 45)]
+    assert ip.entry_times(CAL.equity, date(2024, 3, 29)) == []  # Good Friday
+
+
+def test_the_leap_is_an_80_delta_call_near_a_year_with_little_extrinsic() -> None:
+    [buy] = propose(qqq())
+    assert isinstance(buy, OrderIntent) and buy.action is IntentAction.OPEN
+    [leg] = buy.structure.legs
+    chain = qqq().chains["QQQ"]
+    row = chain.find(LEAP, leg.contract.strike or 0, Right.CALL)
+    assert row is not None and leg.ratio == 1 and leg.contract.expiry == LEAP
+    assert 0.70 <= chain.delta[row] <= 0.90
+    extrinsic = float(chain.mid[row]) - max(400.0 - (leg.contract.strike or 0), 0.0)
+    assert extrinsic < 0.05 * (leg.contract.strike or 0)
+    assert buy.structure.entry_underlying == 400.0 and buy.structure.tag == "LEAP"
+
+
+def test_a_leap_too_rich_in_extrinsic_is_refused() -> None:
+    [answer] = propose(qqq(vol=0.6))
+    assert isinstance(answer, Decision) and "extrinsic over 5% of its strike" in answer.reason
+
+
+@pytest.mark.parametrize(
+    ("closes", "expected"),
+    [
+        ([400.0] * 40, 400.0),  # flat: at the money
+        (list(np.linspace(440.0, 400.0, 40)), 395.0),  # falling: EMA8 under EMA21, one strike in the money
+        ([380.0] * 39 + [400.0], 390.0),  # a jump: price over 1.02 × EMA8, two strikes in the money
+    ],
+)
+def test_the_weekly_call_never_out_of_the_money_and_in_the_money_by_the_emas(
+    closes: list[float], expected: float
+) -> None:
+    c = np.array(closes)
+    snap = dataclasses.replace(qqq(), daily={"QQQ": DailyBars(tuple(FRIDAY for _ in c), c, c, c, c)})
+    [sell] = propose(snap, [leap_structure()])
+    assert isinstance(sell, OrderIntent) and sell.action is IntentAction.OPEN
+    [leg] = sell.structure.legs
+    assert leg.ratio == -1 and leg.contract.expiry == WEEKLY and leg.contract.strike == expected
+    assert sell.structure.parent == leap_structure().id and sell.structure.leg_entry_prices
+
+
+def test_never_below_the_leap_strike() -> None:
+    leap = leap_structure()
+    high = dataclasses.replace(
+        leap,
+        legs=(dataclasses.replace(leap.legs[0], contract=dataclasses.replace(leap.legs[0].contract, strike=398.0)),),
+    )
+    jump = np.array([380.0] * 39 + [400.0])
+    [sell] = propose(
+        dataclasses.replace(qqq(), daily={"QQQ": DailyBars(tuple(FRIDAY for _ in jump), jump, jump, jump, jump)}),
+        [high],
+    )
+    assert isinstance(sell, OrderIntent) and sell.structure.legs[0].contract.strike == 400.0  # 390 would be below 398
+
+
+def test_one_call_at_a_time() -> None:
+    book = OpenBook()
+    leap = leap_structure()
+    book.add_units(leap, 1, leap.entry_price)
+    [sell] = propose(qqq(), [leap])
+    assert isinstance(sell, OrderIntent)
+    merged = book.add_units(sell.structure, 1, sell.structure.entry_price)
+    assert [leg.ratio for leg in merged.legs] == [1, -1] and merged.id == leap.id
+    [again] = propose(qqq(), [merged])
+    assert isinstance(again, Decision) and "already has a short call" in again.reason
+
+
+def held_with_call(call_entry_factor: float = 1.0, leap_entry_factor: float = 1.0, quantity: int = 1) -> Structure:
+    book = OpenBook()
+    leap = dataclasses.replace(leap_structure(), quantity=quantity)
+    leap = dataclasses.replace(leap, leg_entry_prices=(leap.leg_entry_prices[0] * leap_entry_factor,))
+    book.add_units(leap, quantity, leap.entry_price)
+    [sell] = propose(qqq(), [leap])
+    assert isinstance(sell, OrderIntent)
+    part = dataclasses.replace(
+        sell.structure, leg_entry_prices=(sell.structure.leg_entry_prices[0] * call_entry_factor,)
+    )
+    return book.add_units(part, quantity, part.entry_price)
+
+
+def test_the_call_is_bought_back_on_its_expiry_day_or_at_90_percent_of_its_extrinsic() -> None:
+    ip = Ipmcc(S, CAL.equity)
+    held = held_with_call()
+    assert ip.manage(held, qqq()) is None
+    expiry_day = ip.manage(held, qqq(day=WEEKLY))
+    assert (
+        expiry_day is not None and "on its expiry day" in expiry_day.reason and expiry_day.structure.parent == held.id
+    )
+    rich = held_with_call(call_entry_factor=20.0)  # sold for far more extrinsic than it has now
+    back = ip.manage(rich, qqq())
+    assert back is not None and "of its extrinsic captured" in back.reason
+    assert [leg.ratio for leg in back.structure.legs] == [-1]
+
+
+def test_the_leap_losing_15_then_30_percent() -> None:
+    ip = Ipmcc(S, CAL.equity)
+    one = held_with_call(leap_entry_factor=1 / 0.84)  # the LEAP is 16% below its entry
+    assert ip.manage(one, qqq()) is None  # a 1-lot has no half
+    two = held_with_call(leap_entry_factor=1 / 0.84, quantity=2)
+    half = ip.manage(two, qqq())
+    assert half is not None and half.quantity == 1 and "sell half (1 of 2)" in half.reason
+    assert len(half.structure.legs) == 2  # LEAP and call together: no call left uncovered
+    out = ip.manage(held_with_call(leap_entry_factor=1 / 0.69), qqq())
+    assert out is not None and "exit at 30%" in out.reason and len(out.structure.legs) == 2
+
+
+def test_risk_charges_the_covered_call_only_what_it_adds() -> None:
+    leap = leap_structure()
+    [sell] = propose(qqq(), [leap])
+    assert isinstance(sell, OrderIntent)
+    market = qqq()
+    book = BookView.build([leap], market, S)
+    account = AccountState(100_000.0, 100_000.0, 100_000.0, 0.0)
+    [answer] = RiskManager(S).review([sell], book, market, account)
+    assert type(answer).__name__ == "Approval", answer  # counted with its IPMCC: no second position
+    naked = BookView.build([dataclasses.replace(sell.structure, parent="")], market, S).bp_in_use
+    assert naked > 5_000  # alone it would be a naked call
+
+
+def test_the_real_spy_chain_of_2024_01_08() -> None:
+    path = require_lean_data() / "option" / "usa" / "universes" / "spy" / "20240108.csv"
+    spy_close = float(path.read_text().splitlines()[1].split(",")[6])
+    now = datetime(2024, 1, 12, 9, 45, tzinfo=m.NY)  # the snapshot of Monday 2024-01-08, asked as on a Friday
+    rows = [
+        ChainRow(date(int(e[:4]), int(e[4:6]), int(e[6:])), k, Right.CALL if r == "C" else Right.PUT, c, c, iv, d)
+        for e, k, r, c, iv, d in read_universe(path)
+        if math.isfinite(c) and c > 0
+    ]
+    snap = m.snapshot(now, 17.0, [Chain.from_rows("SPY", spy_close, now, rows)])
+    settings = Settings.from_parameters({"ipmcc_underlying": "SPY"})
+    [answer] = Ipmcc(settings, CAL.equity).propose(snap, FakeBook())
+    assert isinstance(answer, OrderIntent), answer
+    assert answer.reason == "ipmcc: buy the SPY 2024-09-30 404 call (delta 0.85) as the LEAP"
