@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.calendar import Calendars
-from core.model import DailyBars, Decision, IntentAction, MarketSnapshot, OrderIntent, Right
+from core.model import Chain, ChainRow, DailyBars, Decision, IntentAction, MarketSnapshot, OrderIntent, Right
 from core.ports import Book
 from core.settings import Settings
 from strategies.zero_dte import ZeroDte
@@ -171,3 +171,44 @@ def test_an_early_close_friday_exits_an_hour_before_it() -> None:
     assert isinstance(intent, OrderIntent)
     close = z.manage(intent.structure, snap)
     assert close is not None and close.reason == "zero_dte: time exit at 12:00"
+
+
+# ------------------------------------------------------------------------------------------ real data
+
+
+def test_the_real_spxw_quotes_of_2021_01_08() -> None:
+    """Only the 3700 and 3800 strikes exist in the sample. The SPX level at 09:31 and 10:30 comes from
+    put-call parity on the 3800 pair; the sample has no 14 days of SPX bars, so the test supplies an ATR of
+    40 points. A flat morning (−0.42%) asks for an iron condor 20 points out: the nearest put is the 3700,
+    far too cheap for the delta band, so no trade, and the reason says so."""
+    from tests.leandata import read_option_minute_quotes, require_lean_data
+
+    folder = require_lean_data() / "indexoption" / "usa" / "minute" / "spxw"
+    rows = read_option_minute_quotes(folder / "20210108_quote_european.zip")
+    day = date(2021, 1, 8)
+
+    def spx_at(minute: int) -> float:
+        quotes = {(r[1], r[2], r[3]): 0.5 * (r[4] + r[5]) for r in rows if r[0] == minute}
+        return 3800.0 + quotes[("call", 3800.0, "20210108")] - quotes[("put", 3800.0, "20210108")]
+
+    opened, price = spx_at(9 * 60 + 31), spx_at(10 * 60 + 30)
+    assert abs(price / opened - 1) < 0.005
+    now = datetime.combine(day, time(10, 30), tzinfo=m.NY)
+    at_1030 = [r for r in rows if r[0] == 10 * 60 + 30]
+    chain = Chain.from_rows(
+        "SPXW",
+        price,
+        now,
+        [ChainRow(date(int(e[:4]), int(e[4:6]), int(e[6:])), k, Right(r), b, a) for _, r, k, e, b, a in at_1030],
+    )
+    snap = dataclasses.replace(
+        m.snapshot(now, 22.0, [chain], {"SPX": price}),
+        daily={"SPX": bars(atr=40.0, close=price)},
+        session_open={"SPX": opened},
+    )
+    answer = propose(snap)
+    assert isinstance(answer, Decision)
+    assert answer.reason == REAL_REASON
+
+
+REAL_REASON = "zero_dte: iron condor: short put 3700 |delta| 0.011 under 0.15 at 20.0 points out: too little premium"
