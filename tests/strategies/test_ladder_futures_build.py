@@ -173,3 +173,19 @@ def test_build_returns_the_enabled_strategies_and_names_what_is_missing() -> Non
     )
     assert [s.name for s in build(only, CAL)[0]] == ["zero_dte"]
     assert not_built(S) == []
+
+
+def test_entry_times_stay_at_new_york_clock_time_across_the_dst_change() -> None:
+    """The Fridays either side of 2024-03-10: 10:30 New York is 15:30 UTC, then 14:30 UTC."""
+    from datetime import UTC
+
+    strategies, _ = build(S, CAL)
+    zero_dte = next(s for s in strategies if s.name == "zero_dte")
+    before, after = (
+        zero_dte.entry_times(CAL.equity, date(2024, 3, 8)),
+        zero_dte.entry_times(CAL.equity, date(2024, 3, 15)),
+    )
+    assert [t.time() for t in before] == [t.time() for t in after] == [time(9, 30), time(10, 0), time(10, 30)]
+    assert before[-1].astimezone(UTC).hour == 15 and after[-1].astimezone(UTC).hour == 14
+    ladder = next(s for s in strategies if s.name == "leap_ladder")
+    assert [t.astimezone(UTC).hour for t in ladder.entry_times(CAL.equity, date(2024, 3, 11))] == [14]  # 10:00 EDT
