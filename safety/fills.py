@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core.model import Contract, Fill, IntentAction, Leg, OrderIntent, Structure
+from core.orders import CancelOrder, Command, Filled, SubmitOrder
 from core.ports import AlertLevel
 from core.ports import AlertMessage as Alert
 from core.products import option_tick
@@ -42,34 +43,6 @@ Quote = Callable[[Contract], "tuple[float, float] | None"]  # (bid, ask) now, or
 
 
 # ---------------------------------------------------------------------------------------------- commands
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitOrder:
-    order_id: str
-    structure: Structure
-    side: int  # +1 open, −1 close
-    quantity: int  # structures
-    limit_price: float  # per unit of the structure as written, + debit
-    safety: bool
-
-
-@dataclass(frozen=True, slots=True)
-class CancelOrder:
-    order_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Filled:
-    """Whole structures done: opened (side +1) or closed (side −1), at an average net price per unit."""
-
-    structure_id: str
-    side: int
-    units: int
-    average_price: float
-
-
-Command = SubmitOrder | CancelOrder | Alert | Filled
 
 
 class Phase(StrEnum):

@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.model import Contract, IntentAction, Leg, OrderIntent, Structure
+from core.orders import SubmitOrder
 from core.ports import AlertLevel
 from core.settings import Settings
-from safety.fills import FillTracker, SubmitOrder
+from safety.fills import FillTracker
 from tests.fakes import market as m
 from tests.fakes.broker import SimBroker
 

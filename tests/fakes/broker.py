@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from core.model import Contract, Fill
+from core.orders import CancelOrder, Command, Filled, SubmitOrder
 from core.ports import AlertMessage as Alert
-from safety.fills import CancelOrder, Command, Filled, FillTracker, SubmitOrder
+from safety.fills import FillTracker
 
 
 @dataclass
