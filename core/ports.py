@@ -6,14 +6,31 @@ The core never imports a shell. The LEAN shell (lean_bridge/), the replay (repla
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from core.book import OpenBook
 from core.book_view import BookView
-from core.model import AccountState, Approval, Decision, Fill, MarketSnapshot, OrderIntent, Position, Refusal, Structure
+from core.model import (
+    AccountState,
+    Approval,
+    Contract,
+    Decision,
+    Fill,
+    MarketSnapshot,
+    OrderIntent,
+    Position,
+    Refusal,
+    Structure,
+)
+
+if TYPE_CHECKING:
+    from core.orders import Command
+
+Quote = Callable[[Contract], "tuple[float, float] | None"]  # (bid, ask) of a contract now, or None when unquoted
 
 # ---------------------------------------------------------------------- called by the pipeline
 
@@ -62,13 +79,37 @@ class RiskReviewer(Protocol):
 
 
 class SafetyGate(Protocol):
-    def review(
-        self, intents: Sequence[OrderIntent], book: Book, snapshot: MarketSnapshot
-    ) -> Sequence[OrderIntent | Decision]: ...
+    """The last gate (safety/checks): trading state, market hours, data, risk per trade; daily limits."""
 
-    def on_fill(self, fill: Fill) -> Sequence[OrderIntent]:
-        """Book a fill; return orphan-leg closes if the fill left a leg out of ratio."""
+    def review(
+        self, intents: Sequence[OrderIntent], snapshot: MarketSnapshot, account: AccountState
+    ) -> Sequence[Approval | Refusal]: ...
+
+    def evaluate(self, now: datetime, account: AccountState) -> Sequence[object]:
+        """Apply the daily limits; returns the state transitions it made (for the log)."""
         ...
+
+    def on_close(self, now: datetime, structure_id: str, pnl: float, account: AccountState) -> Sequence[object]: ...
+
+
+class OrderTracker(Protocol):
+    """Works orders to fills (safety/fills); answers every event with commands for the shell."""
+
+    def submit(self, intent: OrderIntent, quote: Quote, now: datetime) -> list[Command]: ...
+
+    def tick(self, quote: Quote, now: datetime) -> list[Command]: ...
+
+    def on_fill(self, order_id: str, fill: Fill, quote: Quote) -> list[Command]: ...
+
+    def on_cancel_confirmed(self, order_id: str, quote: Quote, now: datetime) -> list[Command]: ...
+
+    def on_reject(self, order_id: str, reason: str, quote: Quote, now: datetime) -> list[Command]: ...
+
+    def working_structure_ids(self) -> set[str]: ...
+
+
+class AssignmentWatch(Protocol):
+    def check(self, now: datetime, book: OpenBook, snapshot: MarketSnapshot) -> list[OrderIntent]: ...
 
 
 # ---------------------------------------------------------------------- supplied by the shells

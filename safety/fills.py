@@ -26,21 +26,17 @@ their ratios say) and −1 to close (the opposite trades); prices are per unit o
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from core.model import Contract, Fill, IntentAction, Leg, OrderIntent, Structure
+from core.model import Fill, IntentAction, Leg, OrderIntent, Structure
 from core.orders import CancelOrder, Command, Filled, SubmitOrder
-from core.ports import AlertLevel
+from core.ports import AlertLevel, Quote
 from core.ports import AlertMessage as Alert
 from core.products import option_tick
 from core.settings import Settings
 from core.valuation import describe
-
-Quote = Callable[[Contract], "tuple[float, float] | None"]  # (bid, ask) now, or None when unquoted
-
 
 # ---------------------------------------------------------------------------------------------- commands
 
@@ -172,6 +168,13 @@ class FillTracker:
 
     def working(self) -> list[TrackedOrder]:
         return [o for o in self.tracked.values() if o.phase is not Phase.DONE]
+
+    def working_structure_ids(self) -> set[str]:
+        """Structures with an order (or an orphan close) still working: not to be sent again yet."""
+        out = set()
+        for o in self.working():
+            out.add(self.tracked[o.parent].structure.id if o.parent else o.structure.id)
+        return out
 
     # ------------------------------------------------------------------ attempts
 

@@ -32,6 +32,7 @@ from core.timeutil import elapsed
 from core.valuation import value_structure
 
 from strategies.base import (
+    NEW_YORK,
     at,
     closing,
     make_structure,
@@ -104,8 +105,13 @@ class ZeroDte:
             return [no_trade(snapshot, NAME, f"fewer than {s.zdte_atr_days + 1} daily bars for the ATR")]
         if not (chain.expiry == day.toordinal() - date(1970, 1, 1).toordinal()).any():
             return [no_trade(snapshot, NAME, f"no SPXW expiry today ({day})")]
-        chain = with_greeks(chain, s)
         move = price / opened - 1.0
+        local = snapshot.time.astimezone(NEW_YORK).time()
+        if local < s.zdte_entry_time:
+            # 09:30 records the open, 10:00 is the analysis: say what is seen, enter at the entry time.
+            seen = f"move {move:+.2%} since the open, ATR {range_:.1f}, VIX {vix:.2f}"
+            return [no_trade(snapshot, NAME, f"analysis at {local:%H:%M}: {seen}; entry at {s.zdte_entry_time:%H:%M}")]
+        chain = with_greeks(chain, s)
         sides: list[Right]
         if move > s.zdte_move_threshold:
             kind, sides, distance = "bear call spread", [Right.CALL], s.zdte_spread_atr

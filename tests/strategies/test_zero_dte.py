@@ -212,3 +212,11 @@ def test_the_real_spxw_quotes_of_2021_01_08() -> None:
 
 
 REAL_REASON = "zero_dte: iron condor: short put 3700 |delta| 0.011 under 0.15 at 20.0 points out: too little premium"
+
+
+def test_before_the_entry_time_it_only_reports_its_analysis() -> None:
+    answer = propose(market(clock=time(10, 0)))
+    assert isinstance(answer, Decision)
+    assert (
+        answer.reason == "zero_dte: analysis at 10:00: move +0.00% since the open, ATR 40.0, VIX 16.00; entry at 10:30"
+    )

@@ -1,0 +1,113 @@
+"""core/pipeline with every real component wired (strategies, risk, safety) and a broker that fills at mid:
+a Friday on which the 0DTE opens at 10:30 and closes at its 15:00 time exit."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, time
+
+import numpy as np
+
+import risk
+import safety
+import strategies
+from core.calendar import Calendars
+from core.model import AccountState, Contract, DailyBars, Fill, MarketSnapshot, Right
+from core.orders import SubmitOrder
+from core.pipeline import Pipeline, StepResult
+from core.settings import Settings
+from tests.fakes import market as m
+from tests.fakes.ports import RecordingAlerts
+
+S = Settings.from_parameters(
+    {"enable_strangles": "false", "enable_lt112": "false", "enable_ipmcc": "false", "enable_leap_ladder": "false"}
+)
+CAL = Calendars()
+FRIDAY = date(2024, 1, 12)
+ACCOUNT = AccountState(60_000.0, 60_000.0, 60_000.0, 0.0)  # phase 2: 10-point wings fit the 2% rule
+
+
+def market(clock: time, price: float = 4750.0) -> MarketSnapshot:
+    now = datetime.combine(FRIDAY, clock, tzinfo=m.NY)
+    chain = m.priced_chain("SPXW", price, now, [FRIDAY], [float(k) for k in range(4500, 5000, 5)], 0.25)
+    closes = np.full(20, 4750.0)
+    bars = DailyBars(tuple(FRIDAY for _ in closes), closes, closes + 20.0, closes - 20.0, closes)
+    return dataclasses.replace(
+        m.snapshot(now, 16.0, [chain], {"SPX": price}), daily={"SPX": bars}, session_open={"SPX": 4750.0}
+    )
+
+
+def wire() -> Pipeline:
+    built, futures = strategies.build(S, CAL)
+    systems = safety.build(S, CAL.equity, CAL.cme, RecordingAlerts())
+    systems.checks.new_session(datetime.combine(FRIDAY, time(9, 30), tzinfo=m.NY), ACCOUNT)
+    return Pipeline(
+        S,
+        CAL.equity,
+        built,
+        risk.build(S, CAL.equity),
+        systems.checks,
+        systems.fills,
+        systems.assignment,
+        extra_manage=None,
+        hedge=futures.hedge,
+    )
+
+
+def fill_at_mid(pipeline: Pipeline, result: StepResult, snap: MarketSnapshot) -> StepResult:
+    out = StepResult()
+    chain = snap.chains["SPXW"]
+
+    def quote(c: Contract) -> tuple[float, float] | None:
+        row = chain.find(c.expiry or FRIDAY, c.strike or 0.0, c.right or Right.PUT)
+        return None if row is None else (float(chain.bid[row]), float(chain.ask[row]))
+
+    for command in result.commands:
+        if isinstance(command, SubmitOrder):
+            for leg in command.structure.legs:
+                bid, ask = quote(leg.contract) or (0.0, 0.0)
+                q = leg.ratio * command.side * command.quantity
+                out.extend(
+                    pipeline.on_fill(
+                        command.order_id,
+                        Fill(command.structure.id, leg.contract, q, (bid + ask) / 2, snap.time),
+                        quote,
+                        ACCOUNT,
+                    )
+                )
+    return out
+
+
+def test_a_friday_through_the_whole_pipeline() -> None:
+    pipeline = wire()
+    assert [s.name for s in pipeline.entries_due(datetime.combine(FRIDAY, time(10, 30), tzinfo=m.NY))] == ["zero_dte"]
+    quiet = pipeline.step(market(time(10, 0)), ACCOUNT, lambda c: (1.0, 1.1))
+    assert quiet.commands == [] and not pipeline.book.structures
+    entry_market = market(time(10, 30))
+    entry = pipeline.step(entry_market, ACCOUNT, lambda c: (1.0, 1.1))
+    assert [a.intent.structure.strategy for a in entry.approvals] == ["zero_dte"]
+    [submit] = [c for c in entry.commands if isinstance(c, SubmitOrder)]
+    assert submit.side == 1 and len(submit.structure.legs) == 4
+    filled = fill_at_mid(pipeline, entry, entry_market)
+    assert len(filled.opened) == 1 and list(pipeline.book.structures) == [submit.structure.id]
+    held = pipeline.step(market(time(12, 0)), ACCOUNT, lambda c: (1.0, 1.1))
+    assert not [c for c in held.commands if isinstance(c, SubmitOrder)]  # nothing to do at noon
+    exit_market = market(time(15, 0), price=4760.0)
+    closing = pipeline.step(exit_market, ACCOUNT, lambda c: (1.0, 1.1))
+    [close] = [c for c in closing.commands if isinstance(c, SubmitOrder)]
+    assert close.side == -1 and close.structure.id == submit.structure.id
+    done = fill_at_mid(pipeline, closing, exit_market)
+    [trade] = done.closed
+    assert trade.strategy == "zero_dte" and trade.units == submit.quantity and not pipeline.book.structures
+    assert trade.pnl > 0  # most of the credit decays by 15:00 on a quiet day
+
+
+def test_phase_four_wings_can_exceed_the_two_percent_rule() -> None:
+    """At 100,000 (phase 4) the 0DTE uses 30-point wings: a condor for a 6.80 credit risks 2,320 a contract,
+    over 2% of net liq, so the safety gate refuses it with the rule's name. (A RULEBOOK tension, noted.)"""
+    pipeline = wire()
+    rich = AccountState(100_000.0, 100_000.0, 100_000.0, 0.0)
+    result = pipeline.step(market(time(10, 30)), rich, lambda c: (1.0, 1.1))
+    assert [a.intent.structure.strategy for a in result.approvals] == ["zero_dte"]  # risk passed it
+    [refusal] = result.refusals
+    assert refusal.rule == "risk per trade" and "one contract risks" in refusal.reason
