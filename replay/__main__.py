@@ -1,17 +1,57 @@
-"""`make backtest` entry point. The offline replay engine is issue #6; until it lands this says so plainly
-instead of pretending to run a backtest."""
+"""`python -m replay` (and `make backtest`): replay the whole decision pipeline over modelled sessions and
+write a report folder. The LEAN-format data source, fault injection and restarts are not built yet (issue #6)."""
 
+from __future__ import annotations
+
+import argparse
 import sys
+import time as clock
+from datetime import date
+from pathlib import Path
+
+from core.settings import Settings, SettingsError
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m replay", description=__doc__)
+    parser.add_argument("--source", choices=["modelled"], default="modelled", help="market data (only modelled so far)")
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2014, 1, 2))
+    parser.add_argument("--end", type=date.fromisoformat, default=date(2018, 12, 31))
+    parser.add_argument("--capital", type=float, default=100_000.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
+    parser.add_argument("--out", type=Path, default=Path("reports/latest"))
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        name, eq, value = item.partition("=")
+        if not eq:
+            parser.error(f"--set needs NAME=VALUE, got '{item}'")
+        overrides[name] = value
+    try:
+        settings = Settings.from_parameters(overrides)
+    except SettingsError as err:
+        print(err, file=sys.stderr)
+        return 2
+    from replay.engine import ReplayEngine
+
+    started = clock.perf_counter()
+    engine = ReplayEngine(settings, args.start, args.end, args.capital, args.seed)
+    engine.run(progress=not args.quiet)
+    summary = engine.write(args.out)
+    seconds = clock.perf_counter() - started
     print(
-        "make backtest: the offline replay engine (replay/, issue #6) is not built yet.\n"
-        "When it is, this command replays the whole decision pipeline over LEAN-format data in\n"
-        "../shared/lean-data and over modelled chains, and writes a report folder.\n"
-        "With Docker and the lean CLI you can already run the LEAN project itself: `lean backtest .`"
+        f"{summary['source']} ({summary['prices']}) {summary['start']}..{summary['end']}:"
+        f" net liq {summary['capital']:,.0f} → {summary['final_net_liq']:,.0f},"
+        f" max drawdown {summary['max_drawdown_pct']}%"
     )
-    return 2
+    for name, st in summary["strategies"].items():
+        rate = "" if st["win_rate"] is None else format(st["win_rate"], ".0%")
+        print(f"  {name:12s} trades {st['trades']:5d}  win rate {rate:>5s}  P&L {st['pnl']:12,.2f}")
+    print(f"  invariants: {summary['invariants']}")
+    print(f"report: {args.out} ({seconds:.0f} s)")
+    return 0
 
 
 if __name__ == "__main__":

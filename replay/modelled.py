@@ -1,0 +1,267 @@
+"""The modelled market: real daily paths, option chains priced by core/pricing. Every output that uses it
+says "modelled prices".
+
+Paths (from the `arch` package, real daily data): the S&P 500 (1999-2018) as SPX and ES (no basis) and,
+divided by 10, as SPY; the NASDAQ Composite divided by `QQQ_DIVISOR` as QQQ; WTI crude as CL and, divided by
+`USO_DIVISOR`, as USO; VIX closes (2014-01-03 onward) where they exist, else 20-day realised volatility of
+the S&P 500. GLD, TLT and the other products have no path here and so no chain: strategies that want them
+say "no chain".
+
+Inside a day the price follows a path bridged through the day's open, high, low and close (the order of
+high and low drawn from the seed), linear between them: 09:30 open, the first extreme at 11:00, the second
+at 13:30, the close at 16:00.
+
+Volatility: σ(K, T) = base × term(T) × (1 − skew × ln(K/F)), floored at 5%, where base is VIX/100 for the
+equity indices (× `QQQ_VOL_RATIO` for QQQ) and 30-day realised volatility × 1.1 for crude; term(T) =
+(T / 30 days)^`term_slope`. Quotes: the model price ± a half-spread of max(0.025, 2.5% of the price),
+rounded to the tick. Listed strikes and expiries follow the products: SPXW every session, SPY/QQQ/USO
+monthlies (third Friday) out to two years (LEAPs), ES quarterly and CL monthly future options.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from core import pricing
+from core.calendar import QUARTERLY_MONTHS, Calendars, third_friday
+from core.model import _EPOCH_ORDINAL, Chain, Contract, ContractKind, DailyBars, FloatArray, MarketSnapshot, Right
+
+NEW_YORK = ZoneInfo("America/New_York")
+QQQ_DIVISOR = 41.0
+USO_DIVISOR = 5.0
+QQQ_VOL_RATIO = 1.2
+RATE = 0.02
+LABEL = "modelled prices"
+
+
+@dataclass
+class SurfaceParameters:
+    skew: float = 0.25
+    term_slope: float = 0.05
+
+
+@dataclass
+class Path:
+    """Daily OHLC of one underlying, indexed by session date."""
+
+    days: list[date]
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+    index: dict[date, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.index = {d: i for i, d in enumerate(self.days)}
+
+
+def _path(frame: pd.DataFrame, divisor: float = 1.0, close_only: str | None = None) -> Path:
+    days = [ts.date() for ts in frame.index]
+    if close_only is not None:
+        close = frame[close_only].to_numpy(dtype=np.float64) / divisor
+        return Path(days, close, close, close, close)
+    return Path(
+        days,
+        frame["Open"].to_numpy(dtype=np.float64) / divisor,
+        frame["High"].to_numpy(dtype=np.float64) / divisor,
+        frame["Low"].to_numpy(dtype=np.float64) / divisor,
+        frame["Close"].to_numpy(dtype=np.float64) / divisor,
+    )
+
+
+def load_paths() -> dict[str, Path]:
+    """The real daily histories shipped with `arch` (loaded once; a few milliseconds)."""
+    import arch.data.nasdaq
+    import arch.data.sp500
+    import arch.data.vix
+    import arch.data.wti
+
+    sp = arch.data.sp500.load()
+    nasdaq = arch.data.nasdaq.load()
+    wti = arch.data.wti.load().dropna()
+    wti = wti[wti["DCOILWTICO"] > 0]
+    return {
+        "SPX": _path(sp),
+        "ES": _path(sp),
+        "SPY": _path(sp, 10.0),
+        "QQQ": _path(nasdaq, QQQ_DIVISOR),
+        "CL": _path(wti, 1.0, "DCOILWTICO"),
+        "USO": _path(wti, USO_DIVISOR, "DCOILWTICO"),
+        "VIX": _path(arch.data.vix.load(), 1.0, "vix"),
+    }
+
+
+# Strikes: (step, half-width as a share of price) for short-dated and long-dated expiries.
+STRIKES = {
+    "SPXW": ((5.0, 0.05), (5.0, 0.05)),
+    "SPY": ((1.0, 0.20), (5.0, 0.45)),
+    "QQQ": ((1.0, 0.20), (5.0, 0.45)),
+    "USO": ((0.5, 0.40), (0.5, 0.60)),
+    "ES": ((25.0, 0.25), (25.0, 0.35)),
+    "CL": ((0.5, 0.40), (0.5, 0.60)),
+}
+UNDERLYING = {"SPXW": "SPX", "SPY": "SPY", "QQQ": "QQQ", "USO": "USO", "ES": "ES", "CL": "CL"}
+FUTURE_ROOTS = {"ES", "CL"}
+
+
+class ModelledMarket:
+    def __init__(self, calendars: Calendars, seed: int = 7, surface: SurfaceParameters | None = None) -> None:
+        self.calendars = calendars
+        self.paths = load_paths()
+        self.seed = seed
+        self.surface = surface or SurfaceParameters()
+        self._first = {d: random.Random(f"{seed}-{d}").random() < 0.5 for d in self.paths["SPX"].days}
+
+    # ------------------------------------------------------------------ prices
+
+    def price(self, root: str, moment: datetime) -> float | None:
+        """The modelled price of an underlying at a moment of a session (None when the path has no day)."""
+        path = self.paths.get(root)
+        local = moment.astimezone(NEW_YORK)
+        if path is None or local.date() not in path.index:
+            return None
+        i = path.index[local.date()]
+        o, h, lo, c = path.open[i], path.high[i], path.low[i], path.close[i]
+        high_first = self._first.get(local.date(), True)
+        points = [(9.5, o), (11.0, h if high_first else lo), (13.5, lo if high_first else h), (16.0, c)]
+        hour = min(max(local.hour + local.minute / 60.0, 9.5), 16.0)
+        for (h0, p0), (h1, p1) in itertools.pairwise(points):
+            if hour <= h1:
+                return float(p0 + (p1 - p0) * (hour - h0) / (h1 - h0))
+        return float(c)
+
+    def vix(self, moment: datetime) -> float:
+        day = moment.astimezone(NEW_YORK).date()
+        path = self.paths["VIX"]
+        if day in path.index:
+            return float(path.close[path.index[day]])
+        return 100.0 * self.realised_vol("SPX", day)
+
+    def realised_vol(self, root: str, day: date, days: int = 20) -> float:
+        path = self.paths[root]
+        i = path.index.get(day)
+        if i is None or i < days + 1:
+            return 0.2
+        closes = path.close[i - days - 1 : i]
+        return float(np.std(np.diff(np.log(closes)), ddof=1) * math.sqrt(252))
+
+    def daily_bars(self, root: str, day: date, days: int = 300) -> DailyBars | None:
+        """Completed sessions before `day`, oldest first."""
+        path = self.paths.get("SPX" if root == "SPXW" else root)
+        if path is None or day not in path.index:
+            return None
+        i = path.index[day]
+        lo = max(0, i - days)
+        return DailyBars(tuple(path.days[lo:i]), path.open[lo:i], path.high[lo:i], path.low[lo:i], path.close[lo:i])
+
+    # ------------------------------------------------------------------ chains
+
+    def expiries(self, root: str, day: date) -> list[date]:
+        cal = self.calendars.equity
+        if root == "SPXW":
+            return [day]
+        out: list[date] = []
+        year, month = day.year, day.month
+        for _ in range(26):
+            if root == "ES":
+                if month in QUARTERLY_MONTHS:
+                    out.append(self.calendars.es_quarterly_expiry(year, month))
+            else:
+                out.append(cal.expiry_on_or_before(third_friday(year, month)))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        limit = 400 if root in FUTURE_ROOTS else 760
+        return [e for e in out if 0 < (e - day).days <= limit]
+
+    def chain(self, root: str, moment: datetime) -> Chain | None:
+        underlying = UNDERLYING[root]
+        spot = self.price(underlying, moment)
+        if spot is None:
+            return None
+        day = moment.astimezone(NEW_YORK).date()
+        base = self.vix(moment) / 100.0
+        if root == "QQQ":
+            base *= QQQ_VOL_RATIO
+        elif root in ("CL", "USO"):
+            base = 1.1 * self.realised_vol("CL", day)
+        expiries = self.expiries(root, day)
+        strikes_e, strikes_k, calls = [], [], []
+        (short_step, short_width), (long_step, long_width) = STRIKES[root]
+        for e in expiries:
+            step, width = (short_step, short_width) if (e - day).days <= 60 else (long_step, long_width)
+            lo, hi = math.ceil(spot * (1 - width) / step) * step, math.floor(spot * (1 + width) / step) * step
+            ks = np.arange(lo, hi + step / 2, step)
+            for is_call in (True, False):
+                strikes_e.append(np.full(ks.size, e.toordinal() - _EPOCH_ORDINAL, dtype=np.int64))
+                strikes_k.append(ks)
+                calls.append(np.full(ks.size, is_call))
+        if not strikes_k:
+            return None
+        expiry = np.concatenate(strikes_e)
+        strike = np.concatenate(strikes_k).astype(np.float64)
+        is_call = np.concatenate(calls)
+        settle = {e: datetime.combine(e, time(16, 0), tzinfo=NEW_YORK) for e in expiries}
+        t_by = {
+            e.toordinal() - _EPOCH_ORDINAL: max(pricing.year_fraction(moment, settle[e]), 1.0 / (365 * 24 * 60))
+            for e in expiries
+        }
+        t = (
+            np.array([t_by[int(x)] for x in expiry])
+            if len(t_by) > 1
+            else np.full(expiry.size, next(iter(t_by.values())))
+        )
+        forward = spot if root in FUTURE_ROOTS else spot * np.exp(RATE * t)
+        term = np.power(np.maximum(t * 365.0 / 30.0, 1e-3), self.surface.term_slope)
+        sigma = np.maximum(base * term * (1.0 - self.surface.skew * np.log(strike / forward)), 0.05)
+        if root in FUTURE_ROOTS:
+            g = pricing.black76_greeks(spot, strike, t, sigma, RATE, is_call)
+        else:
+            g = pricing.bs_greeks(spot, strike, t, sigma, RATE, 0.0, is_call)
+        tick = 0.05 if root == "SPXW" else 0.01
+        half = np.maximum(0.025, 0.025 * g.price)
+        bid = np.maximum(np.floor((g.price - half) / tick) * tick, 0.0)
+        ask = np.maximum(np.ceil((g.price + half) / tick) * tick, tick)
+        return Chain(root, spot, moment, expiry, strike, is_call, bid, ask, sigma, g.delta, g.gamma, g.vega, g.theta)
+
+    def snapshot(self, moment: datetime, roots: set[str]) -> MarketSnapshot:
+        day = moment.astimezone(NEW_YORK).date()
+        chains = {}
+        for root in sorted(roots):
+            if root in UNDERLYING:
+                c = self.chain(root, moment)
+                if c is not None:
+                    chains[root] = c
+        prices = {}
+        for name in ("SPX", "ES", "SPY", "QQQ", "CL", "USO"):
+            p = self.price(name, moment)
+            if p is not None:
+                prices[name] = p
+        prices["MES"] = prices.get("ES", 0.0)
+        daily = {}
+        for name in ("SPX", "SPY", "QQQ", "USO", "ES", "CL"):
+            bars = self.daily_bars(name, day)
+            if bars is not None:
+                daily[name] = bars
+        opened = {"SPX": self.price("SPX", datetime.combine(day, time(9, 30), tzinfo=NEW_YORK)) or 0.0}
+        return MarketSnapshot(moment, prices, self.vix(moment), chains, daily, opened, {})
+
+    def sessions(self, start: date, end: date) -> list[date]:
+        days = self.paths["SPX"].days
+        return [d for d in days if start <= d <= end and self.calendars.equity.is_session(d)]
+
+    def next_day(self, day: date) -> date:
+        return day + timedelta(days=1)
+
+
+def intrinsic_value(contract: Contract, price: float) -> float:
+    """An option's value at expiry per unit (0 for anything that is not an option)."""
+    if contract.kind is not ContractKind.OPTION or contract.strike is None:
+        return 0.0
+    return max(price - contract.strike, 0.0) if contract.right is Right.CALL else max(contract.strike - price, 0.0)

@@ -1,0 +1,105 @@
+"""The report folder: summary.json (written by the engine), report.md, trades.csv, decisions.csv and PNG
+charts (equity and drawdown, buying power against the VIX-regime ceiling, P&L by strategy). Every file says
+when its prices are modelled."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from replay.engine import RunRecord
+
+
+def write_report(out: Path, summary: dict[str, Any], record: RunRecord) -> None:
+    label = summary.get("prices", "")
+    with (out / "trades.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["closed", "strategy", "structure", "units", "entry", "exit", "pnl_before_fees", "prices"])
+        for t in record.trades:
+            w.writerow(
+                [
+                    t.time.isoformat(),
+                    t.strategy,
+                    t.structure.id,
+                    t.units,
+                    round(t.entry_price, 4),
+                    round(t.exit_price, 4),
+                    round(t.pnl, 2),
+                    label,
+                ]
+            )
+    with (out / "decisions.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["time", "kind", "rule", "reason", "prices"])
+        for when, kind, rule, reason in record.decisions:
+            w.writerow([when.isoformat(), kind, rule, reason, label])
+    lines = [
+        f"# Replay {summary['start']} to {summary['end']} ({label})",
+        "",
+        f"Capital {summary['capital']:,.0f} → final net liq {summary['final_net_liq']:,.0f};"
+        f" max drawdown {summary['max_drawdown_pct']}%.",
+        "",
+        "| strategy | trades | win rate | expected | P&L after fees | fees | worst trade |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, st in summary["strategies"].items():
+        rate = "" if st["win_rate"] is None else f"{st['win_rate']:.0%}"
+        expected = "" if st["expected_win_rate"] is None else f"{st['expected_win_rate']:.0%}"
+        lines.append(
+            f"| {name} | {st['trades']} | {rate} | {expected} | {st['pnl']:,.2f} | {st['fees']:,.2f}"
+            f" | {st['worst_trade']:,.2f} |"
+        )
+    lines += ["", "## Refusals by rule", ""] + [f"- {rule}: {n}" for rule, n in summary["refusals"].items()]
+    lines += ["", "## Safety events", ""] + [f"- {event}: {n}" for event, n in summary["safety_events"].items()]
+    lines += ["", "## Invariants (violations; the goal is 0)", ""] + [
+        f"- {name}: {n}" for name, n in summary["invariants"].items()
+    ]
+    lines += ["", f"Faults injected: {summary['faults_injected'] or 'none'}; restarts: {summary['restarts']}.", ""]
+    (out / "report.md").write_text("\n".join(lines))
+    _charts(out, record, str(label))
+
+
+def _charts(out: Path, record: RunRecord, label: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not record.equity:
+        return
+    import numpy as np
+
+    days = np.array([d for d, _ in record.equity], dtype="datetime64[D]")
+    equity = [v for _, v in record.equity]
+    peak, drawdown = equity[0], []
+    for v in equity:
+        peak = max(peak, v)
+        drawdown.append(100 * (v / peak - 1))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    top.plot(days, equity)
+    top.set_title(f"Net liq ({label})")
+    bottom.fill_between(days, drawdown, 0, color="tab:red", alpha=0.4)
+    bottom.set_title("Drawdown from peak, %")
+    fig.tight_layout()
+    fig.savefig(out / "equity_drawdown.png", dpi=90)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(10, 3.5))
+    bp_days = np.array([d for d, _, _ in record.bp], dtype="datetime64[D]")
+    ax.plot(bp_days, [b for _, b, _ in record.bp], label="BP in use")
+    ax.plot(bp_days, [c for _, _, c in record.bp], label="VIX-regime ceiling", linestyle="--")
+    ax.set_title(f"Buying power ({label})")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "buying_power.png", dpi=90)
+    plt.close(fig)
+    by: dict[str, float] = {}
+    for t in record.trades:
+        by[t.strategy] = by.get(t.strategy, 0.0) + t.pnl
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.bar(list(by), list(by.values()))
+    ax.set_title(f"P&L by strategy before fees ({label})")
+    fig.tight_layout()
+    fig.savefig(out / "pnl_by_strategy.png", dpi=90)
+    plt.close(fig)
