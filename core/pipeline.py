@@ -174,7 +174,8 @@ class Pipeline:
                 result.refusals.append(verdict)
         to_gate = [a.intent for a in result.approvals] + [c for key, c in closes.items() if key not in busy]
         final: list[OrderIntent] = []
-        for gated in self.gate.review(to_gate, snapshot, account):
+        held = {structure.id: structure for structure in view.structures}
+        for gated in self.gate.review(to_gate, snapshot, account, held):
             if isinstance(gated, Approval):
                 final.append(gated.intent)
             else:

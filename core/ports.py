@@ -6,7 +6,7 @@ The core never imports a shell. The LEAN shell (lean_bridge/), the replay (repla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
@@ -82,8 +82,14 @@ class SafetyGate(Protocol):
     """The last gate (safety/checks): trading state, market hours, data, risk per trade; daily limits."""
 
     def review(
-        self, intents: Sequence[OrderIntent], snapshot: MarketSnapshot, account: AccountState
-    ) -> Sequence[Approval | Refusal]: ...
+        self,
+        intents: Sequence[OrderIntent],
+        snapshot: MarketSnapshot,
+        account: AccountState,
+        held: Mapping[str, Structure] | None = None,
+    ) -> Sequence[Approval | Refusal]:
+        """`held` maps open structure ids to structures, so a part (a covered call) is judged with its parent."""
+        ...
 
     def evaluate(self, now: datetime, account: AccountState) -> Sequence[object]:
         """Apply the daily limits; returns the state transitions it made (for the log)."""

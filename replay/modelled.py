@@ -15,7 +15,8 @@ Volatility: σ(K, T) = base × term(T) × (1 − skew × ln(K/F)), floored at 5%
 equity indices (× `QQQ_VOL_RATIO` for QQQ) and 30-day realised volatility × 1.1 for crude; term(T) =
 (T / 30 days)^`term_slope`. Quotes: the model price ± a half-spread of max(0.025, 2.5% of the price),
 rounded to the tick. Listed strikes and expiries follow the products: SPXW every session, SPY/QQQ/USO
-monthlies (third Friday) out to two years (LEAPs), ES quarterly and CL monthly future options.
+monthlies (third Friday) out to two years (LEAPs) and, for SPY/QQQ, six Friday weeklies; ES quarterly and CL
+monthly future options.
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ STRIKES = {
 }
 UNDERLYING = {"SPXW": "SPX", "SPY": "SPY", "QQQ": "QQQ", "USO": "USO", "ES": "ES", "CL": "CL"}
 FUTURE_ROOTS = {"ES", "CL"}
+WEEKLY_ROOTS = {"SPY", "QQQ"}  # both list Friday weeklies throughout the replay years
+WEEKLY_COUNT = 6
 
 
 class ModelledMarket:
@@ -177,8 +180,11 @@ class ModelledMarket:
             else:
                 out.append(cal.expiry_on_or_before(third_friday(year, month)))
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        if root in WEEKLY_ROOTS:  # Friday weeklies, moved to Thursday when Friday is a holiday
+            first_friday = day + timedelta(days=(4 - day.weekday()) % 7)
+            out.extend(cal.expiry_on_or_before(first_friday + timedelta(weeks=k)) for k in range(WEEKLY_COUNT))
         limit = 400 if root in FUTURE_ROOTS else 760
-        return [e for e in out if 0 < (e - day).days <= limit]
+        return sorted({e for e in out if 0 < (e - day).days <= limit})
 
     def chain(self, root: str, moment: datetime) -> Chain | None:
         underlying = UNDERLYING[root]

@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from core.model import (
     NotFound,
     OrderIntent,
     Refusal,
+    Structure,
 )
 from core.ports import Calendar
 from core.products import AssetKind, UnknownProductError, product
@@ -67,6 +68,13 @@ def trade_risk(view: StructureView, s: Settings) -> float | None:
             return None
         per_unit += (multiple - 1.0) * sum(-leg.ratio * leg.premium for leg in naked)
     return per_unit * structure.legs[0].contract.multiplier * structure.quantity
+
+
+def with_parent(part: Structure, parent: Structure) -> Structure:
+    """The parent with the part's legs added at the parent's quantity (what the account holds once it fills)."""
+    scale = part.quantity / parent.quantity
+    legs = parent.legs + tuple(replace(leg, ratio=round(leg.ratio * scale)) for leg in part.legs)
+    return replace(parent, legs=legs, leg_entry_prices=())
 
 
 @dataclass
@@ -140,8 +148,13 @@ class SafetyChecks:
     # ------------------------------------------------------------------ the gate
 
     def review(
-        self, intents: Sequence[OrderIntent], snapshot: MarketSnapshot, account: AccountState
+        self,
+        intents: Sequence[OrderIntent],
+        snapshot: MarketSnapshot,
+        account: AccountState,
+        held: Mapping[str, Structure] | None = None,
     ) -> list[Approval | Refusal]:
+        """`held`: the open structures by id, so a part is judged with its parent."""
         out: list[Approval | Refusal] = []
         for intent in intents:
             if intent.action is IntentAction.CLOSE:
@@ -150,10 +163,12 @@ class SafetyChecks:
                 else:
                     out.append(Refusal(intent, "trading state", f"HALTED ({self.state.reason}): only safety closes"))
                 continue
-            out.append(self._review_entry(intent, snapshot, account))
+            out.append(self._review_entry(intent, snapshot, account, held or {}))
         return out
 
-    def _review_entry(self, intent: OrderIntent, snapshot: MarketSnapshot, account: AccountState) -> Approval | Refusal:
+    def _review_entry(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, account: AccountState, held: Mapping[str, Structure]
+    ) -> Approval | Refusal:
         s = self.settings
         if not self.state.allows_entries():
             return Refusal(intent, "trading state", f"{self.state.state.value}: {self.state.reason}")
@@ -163,10 +178,20 @@ class SafetyChecks:
         quotes = self.data.check_structure(intent.structure, snapshot)
         if quotes:
             return Refusal(intent, "data", quotes)
-        valued = value_structure(replace(intent.structure, quantity=intent.quantity), snapshot, s)
+        sized = replace(intent.structure, quantity=intent.quantity)
+        parent = held.get(sized.parent) if sized.parent else None
+        valued = value_structure(sized if parent is None else with_parent(sized, parent), snapshot, s)
         if isinstance(valued, NotFound):
             return Refusal(intent, "valuation", valued.reason)
         risk = trade_risk(valued.value, s)
+        if parent is not None and risk is not None:
+            # A part (an IPMCC's weekly call) risks what it adds to its held parent: a call covered by the
+            # LEAP adds nothing, so it is not refused as a naked short.
+            alone = value_structure(parent, snapshot, s)
+            if isinstance(alone, NotFound):
+                return Refusal(intent, "valuation", alone.reason)
+            parent_risk = trade_risk(alone.value, s)
+            risk = None if parent_risk is None else max(risk - parent_risk, 0.0)
         if risk is None:
             return Refusal(
                 intent, "risk per trade", f"{intent.structure.strategy} has naked shorts and no stop to measure them"

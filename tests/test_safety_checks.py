@@ -118,6 +118,20 @@ def test_naked_shorts_without_a_stop_are_refused() -> None:
     assert isinstance(answer, Refusal) and answer.rule == "risk per trade" and "no stop" in answer.reason
 
 
+def test_a_covered_call_is_judged_with_its_held_leap() -> None:
+    leap, short = m.ipmcc("QQQ", date(2025, 1, 17), 330.0, date(2024, 1, 12), 400.0)
+    parent = m.structure("c55", "ipmcc", [leap], MARKET)
+    part = dataclasses.replace(m.structure("c55-w1", "ipmcc", [short], MARKET), parent="c55")
+    alone = gate(checks(), opening(part))
+    assert isinstance(alone, Refusal) and "no stop" in alone.reason  # without its LEAP it is a naked call
+    [covered] = checks().review([opening(part)], MARKET, acct(), {"c55": parent})
+    assert isinstance(covered, Approval) and covered.intent.quantity == 1
+    # Twice the calls the LEAP covers leaves one naked: refused again, now with the parent in view.
+    doubled = dataclasses.replace(part, quantity=2)
+    [naked] = checks().review([opening(doubled)], MARKET, acct(), {"c55": parent})
+    assert isinstance(naked, Refusal) and "no stop" in naked.reason
+
+
 # ------------------------------------------------------------------------------------------ market hours
 
 
