@@ -10,6 +10,22 @@ from dataclasses import dataclass, field
 from core.model import Contract, Structure
 
 
+def filled_leg_prices(structure: Structure, price: float) -> tuple[float, ...]:
+    """The structure's per-leg prices (the mids it was planned at) moved so that they add up to the net
+    price it actually filled at: the slippage is shared in proportion to each leg's size. The book's cost
+    basis after a part leaves (an IPMCC's weekly call) comes from these, so they must match the money paid."""
+    planned = structure.leg_entry_prices
+    if not planned:
+        return ()
+    ratios = [leg.ratio for leg in structure.legs]
+    gap = price - sum(r * p for r, p in zip(ratios, planned, strict=True))
+    weights = [abs(r * p) for r, p in zip(ratios, planned, strict=True)]
+    total = sum(weights)
+    if total == 0.0:
+        weights, total = [1.0 if i == 0 else 0.0 for i in range(len(ratios))], 1.0
+    return tuple(p + gap * w / total / r for r, p, w in zip(ratios, planned, weights, strict=True))
+
+
 @dataclass
 class OpenBook:
     structures: dict[str, Structure] = field(default_factory=dict)
@@ -26,13 +42,20 @@ class OpenBook:
         A part of a held structure (an IPMCC's weekly call) is merged into it instead."""
         if structure.parent and structure.parent in self.structures:
             return self._merge_part(structure, units, price)
+        legs_at = filled_leg_prices(structure, price)
         held = self.structures.get(structure.id)
         if held is None:
-            added = dataclasses.replace(structure, quantity=units, entry_price=price)
+            added = dataclasses.replace(structure, quantity=units, entry_price=price, leg_entry_prices=legs_at)
         else:
             total = held.quantity + units
             average = (held.entry_price * held.quantity + price * units) / total
-            added = dataclasses.replace(held, quantity=total, entry_price=average)
+            before = held.leg_entry_prices
+            legs_average = (
+                tuple((a * held.quantity + b * units) / total for a, b in zip(before, legs_at, strict=True))
+                if before and legs_at
+                else ()
+            )
+            added = dataclasses.replace(held, quantity=total, entry_price=average, leg_entry_prices=legs_average)
         self.structures[structure.id] = added
         return added
 
@@ -53,7 +76,7 @@ class OpenBook:
         per_unit = units / parent.quantity  # the part's contracts per unit of the parent
         legs = list(parent.legs)
         prices = list(parent.leg_entry_prices) if parent.leg_entry_prices else [0.0] * len(legs)
-        part_prices = part.leg_entry_prices or tuple(0.0 for _ in part.legs)
+        part_prices = filled_leg_prices(part, price) or tuple(0.0 for _ in part.legs)
         for leg, leg_price in zip(part.legs, part_prices, strict=True):
             ratio = round(leg.ratio * per_unit)
             legs.append(dataclasses.replace(leg, ratio=ratio))

@@ -147,6 +147,10 @@ class ReplayEngine:
         orphans = [o for o in self.safety.fills.working() if o.parent is not None]
         self.record.invariants["orphan legs open past the timeout"] += len(orphans)
         self.record.invariants["closes larger than positions"] = self.broker.oversized_closes
+        # The book and the broker must agree on every contract once the step's orders are done.
+        if not self.safety.fills.working():
+            held = {c: q for c, q in self.broker.holdings.items() if q}
+            self.record.invariants["book differs from the broker"] += int(held != self.pipeline.book.positions())
         if step.opened:  # limits are promises about entries: check them when something was opened
             s = self.settings
             phase = s.phase(account.net_liq)
@@ -210,8 +214,7 @@ class ReplayEngine:
                 "fees": fees,
                 "worst_trade": round(min((t.pnl for t in trades), default=0.0), 2),
             }
-        for event, count in Counter(a.title for a in self.alerts.sent).items():
-            self.record.safety_events[event] += count
+        events = self.record.safety_events + Counter(a.title for a in self.alerts.sent)  # a copy: summary() is pure
         return {
             "source": "modelled",
             "prices": LABEL,
@@ -223,7 +226,7 @@ class ReplayEngine:
             "max_drawdown_pct": round(100 * worst, 2),
             "strategies": per,
             "refusals": dict(sorted(self.record.refusals.items())),
-            "safety_events": dict(sorted(self.record.safety_events.items())),
+            "safety_events": dict(sorted(events.items())),
             "invariants": dict(sorted(self.record.invariants.items())),
             "faults_injected": {},
             "restarts": 0,

@@ -170,10 +170,15 @@ class FillTracker:
         return [o for o in self.tracked.values() if o.phase is not Phase.DONE]
 
     def working_structure_ids(self) -> set[str]:
-        """Structures with an order (or an orphan close) still working: not to be sent again yet."""
+        """Structures with an order (or an orphan close) still working: not to be sent again yet. A working
+        order for a part (an IPMCC's weekly call) makes its parent busy too: closing the parent meanwhile
+        would close the part's legs twice."""
         out = set()
         for o in self.working():
-            out.add(self.tracked[o.parent].structure.id if o.parent else o.structure.id)
+            structure = self.tracked[o.parent].structure if o.parent else o.structure
+            out.add(structure.id)
+            if structure.parent:
+                out.add(structure.parent)
         return out
 
     # ------------------------------------------------------------------ attempts

@@ -281,3 +281,13 @@ def test_prices_are_on_the_tick() -> None:
     limit = b.submissions[0].limit_price
     assert abs(limit / 0.05 - round(limit / 0.05)) < 1e-9
     assert isinstance(b.submissions[0], SubmitOrder)
+
+
+def test_a_working_part_keeps_its_parent_busy() -> None:
+    # The replay found it: a weekly call's buy-back still working when the assignment check closed the whole
+    # IPMCC, so the call was bought back twice and the account ended long a call the book did not know.
+    _, short = m.ipmcc("QQQ", date(2025, 1, 17), 330.0, date(2024, 1, 12), 400.0)
+    part = Structure("c55:call", "ipmcc", (Leg(*short),), 1, -1.0, NOW, parent="c55")
+    tracker = FillTracker(S)
+    tracker.submit(close_intent(part), lambda c: (1.0, 1.1), NOW)
+    assert tracker.working_structure_ids() == {"c55:call", "c55"}

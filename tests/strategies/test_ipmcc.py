@@ -138,13 +138,13 @@ def held_with_call(call_entry_factor: float = 1.0, leap_entry_factor: float = 1.
     book = OpenBook()
     leap = dataclasses.replace(leap_structure(), quantity=quantity)
     leap = dataclasses.replace(leap, leg_entry_prices=(leap.leg_entry_prices[0] * leap_entry_factor,))
-    book.add_units(leap, quantity, leap.entry_price)
+    book.add_units(leap, quantity, leap.entry_price * leap_entry_factor)  # the book keeps what was paid
     [sell] = propose(qqq(), [leap])
     assert isinstance(sell, OrderIntent)
     part = dataclasses.replace(
         sell.structure, leg_entry_prices=(sell.structure.leg_entry_prices[0] * call_entry_factor,)
     )
-    return book.add_units(part, quantity, part.entry_price)
+    return book.add_units(part, quantity, part.entry_price * call_entry_factor)
 
 
 def test_the_call_is_bought_back_on_its_expiry_day_or_at_90_percent_of_its_extrinsic() -> None:

@@ -1,0 +1,143 @@
+"""replay/: the modelled market, the engine's accounting and invariants, the report folder and the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from core.calendar import Calendars
+from core.model import Right
+from core.pipeline import StepResult
+from core.settings import Settings
+from replay.__main__ import main
+from replay.engine import ReplayEngine
+from replay.modelled import LABEL, NEW_YORK, ModelledMarket, intrinsic_value
+from tests.fakes import market as m
+
+START, END = date(2018, 1, 2), date(2018, 3, 29)  # VIX from 9 to 37: the February 2018 spike is inside
+
+
+@pytest.fixture(scope="module")
+def engine() -> ReplayEngine:
+    run = ReplayEngine(Settings(), START, END, 100_000.0, seed=7)
+    run.run(progress=False)
+    return run
+
+
+@pytest.fixture(scope="module")
+def summary(engine: ReplayEngine) -> dict[str, Any]:
+    return engine.summary()
+
+
+# ------------------------------------------------------------------------------------------ the market
+
+
+def test_weeklies_move_to_thursday_on_good_friday() -> None:
+    market = ModelledMarket(Calendars())
+    expiries = market.expiries("QQQ", date(2018, 3, 26))
+    assert date(2018, 3, 29) in expiries and date(2018, 3, 30) not in expiries  # Good Friday 2018
+    assert expiries == sorted(set(expiries)) and all(e > date(2018, 3, 26) for e in expiries)
+    assert market.expiries("SPXW", date(2018, 3, 26)) == [date(2018, 3, 26)]
+
+
+def test_modelled_quotes_are_ordered_and_keep_put_call_parity() -> None:
+    market = ModelledMarket(Calendars())
+    moment = datetime(2018, 2, 6, 11, 0, tzinfo=NEW_YORK)
+    chain = market.chain("SPY", moment)
+    assert chain is not None
+    assert np.all(chain.bid <= chain.ask) and np.all(chain.bid >= 0) and np.all(chain.ask > 0)
+    expiry = min(market.expiries("SPY", moment.date()))
+    k = float(round(chain.underlying_price))
+    call, put = chain.find(expiry, k, Right.CALL), chain.find(expiry, k, Right.PUT)
+    assert call is not None and put is not None
+    mid = (chain.bid + chain.ask) / 2
+    t = (expiry - moment.date()).days / 365
+    parity = chain.underlying_price - k * np.exp(-0.02 * t)
+    assert mid[call] - mid[put] == pytest.approx(parity, abs=float(chain.ask[call] - chain.bid[call]))
+
+
+def test_intrinsic_value_at_settlement() -> None:
+    put = m.option("SPXW", date(2018, 1, 5), 2700.0, Right.PUT)
+    call = m.option("SPXW", date(2018, 1, 5), 2700.0, Right.CALL)
+    assert intrinsic_value(put, 2650.0) == 50.0 and intrinsic_value(put, 2750.0) == 0.0
+    assert intrinsic_value(call, 2750.0) == 50.0 and intrinsic_value(call, 2700.0) == 0.0
+
+
+# ------------------------------------------------------------------------------------------ the run
+
+
+def test_a_quarter_runs_with_no_invariant_broken(summary: dict[str, Any]) -> None:
+    assert summary["invariants"]["book differs from the broker"] == 0
+    assert all(n == 0 for n in summary["invariants"].values()), summary["invariants"]
+    assert sum(st["trades"] for st in summary["strategies"].values()) > 0
+    assert summary["prices"] == LABEL
+
+
+def test_net_liq_is_cash_plus_the_open_book(engine: ReplayEngine, summary: dict[str, Any]) -> None:
+    close = engine.market.snapshot(datetime.combine(END, time(16, 0), tzinfo=NEW_YORK), {"SPY", "QQQ", "SPXW", "ES"})
+    account = engine.account(close)
+    assert summary["final_net_liq"] == pytest.approx(account.net_liq, abs=0.01)
+    realised = sum(t.pnl for t in engine.record.trades) - sum(engine.broker.fees_by_strategy.values())
+    open_value = account.net_liq - engine.broker.cash
+    # Cash moved only by closed trades, fees and the premiums of what is still open.
+    open_cost = sum(
+        s.entry_price * s.legs[0].contract.multiplier * s.quantity for s in engine.pipeline.book.open_structures()
+    )
+    assert engine.broker.cash == pytest.approx(100_000.0 + realised - open_cost, abs=0.05)
+    assert open_value == pytest.approx(account.net_liq - engine.broker.cash)
+
+
+def test_every_refusal_names_its_rule_and_a_reason(engine: ReplayEngine) -> None:
+    refusals = [d for d in engine.record.decisions if d[1] == "refusal"]
+    assert refusals, "a quarter at 100k meets the 2% rule at least once"
+    assert all(rule and len(reason) > 10 for _, _, rule, reason in refusals)
+    assert sum(engine.summary()["refusals"].values()) == len(refusals)
+
+
+def test_the_summary_is_the_same_every_time(engine: ReplayEngine, summary: dict[str, Any]) -> None:
+    assert engine.summary() == summary  # reading it changes nothing
+    again = ReplayEngine(Settings(), START, date(2018, 1, 31), 100_000.0, seed=7)
+    other = ReplayEngine(Settings(), START, date(2018, 1, 31), 100_000.0, seed=7)
+    again.run(progress=False)
+    other.run(progress=False)
+    assert again.summary() == other.summary()
+
+
+def test_a_book_that_drifts_from_the_broker_is_counted(engine: ReplayEngine) -> None:
+    before = engine.record.invariants["book differs from the broker"]
+    stray = m.option("SPY", date(2019, 1, 18), 100.0, Right.PUT)
+    engine.broker.holdings[stray] = 1
+    try:
+        snapshot = engine.market.snapshot(datetime.combine(END, time(11, 0), tzinfo=NEW_YORK), set())
+        engine._check_invariants(snapshot, engine.account(snapshot), StepResult())
+    finally:
+        del engine.broker.holdings[stray]
+    assert engine.record.invariants["book differs from the broker"] == before + 1
+    engine.record.invariants["book differs from the broker"] = before
+
+
+# ------------------------------------------------------------------------------------------ report and CLI
+
+
+def test_the_cli_writes_a_labelled_report(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    assert main(["--start", "2018-01-02", "--end", "2018-01-31", "--out", str(out), "--quiet"]) == 0
+    written = json.loads((out / "summary.json").read_text())
+    assert written["start"] == "2018-01-02" and written["source"] == "modelled"
+    report = (out / "report.md").read_text()
+    assert "modelled prices" in report and "## Refusals by rule" in report
+    trades = (out / "trades.csv").read_text().splitlines()
+    assert len(trades) - 1 == sum(st["trades"] for st in written["strategies"].values())
+    for chart in ("equity_drawdown.png", "buying_power.png", "pnl_by_strategy.png"):
+        assert (out / chart).stat().st_size > 1000
+
+
+def test_the_cli_refuses_a_bad_parameter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--set", "risk_per_trade=1.5", "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    assert "risk_per_trade" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
