@@ -53,6 +53,7 @@ class ClosedTrade:
     exit_price: float
     pnl: float  # USD, before fees
     time: datetime
+    reason: str = ""  # why it was closed (the closing intent's reason)
 
 
 @dataclass
@@ -230,7 +231,9 @@ class Pipeline:
             entry = held.entry_price if held is not None else structure.entry_price
         multiplier = structure.legs[0].contract.multiplier
         pnl = (done.average_price - entry) * multiplier * done.units
-        trade = ClosedTrade(structure, structure.strategy, done.units, entry, done.average_price, pnl, now)
+        trade = ClosedTrade(
+            structure, structure.strategy, done.units, entry, done.average_price, pnl, now, intent.reason
+        )
         result.closed.append(trade)
         for change in self.gate.on_close(now, structure.parent or structure.id, pnl, account):
             result.decisions.append(Decision(now, "trading state", False, str(getattr(change, "reason", change))))

@@ -186,7 +186,16 @@ class ReplayEngine:
             self.pipeline.book.remove_units(structure.id, structure.quantity)
             pnl = (value - structure.entry_price) * multiplier * structure.quantity
             self.record.trades.append(
-                ClosedTrade(structure, structure.strategy, structure.quantity, structure.entry_price, value, pnl, close)
+                ClosedTrade(
+                    structure,
+                    structure.strategy,
+                    structure.quantity,
+                    structure.entry_price,
+                    value,
+                    pnl,
+                    close,
+                    f"settled at expiry ({'in' if value else 'out of'} the money)",
+                )
             )
             if value != 0 and structure.strategy != "zero_dte":
                 self.record.safety_events["expired in the money"] += 1

@@ -16,7 +16,7 @@ def write_report(out: Path, summary: dict[str, Any], record: RunRecord) -> None:
     label = summary.get("prices", "")
     with (out / "trades.csv").open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["closed", "strategy", "structure", "units", "entry", "exit", "pnl_before_fees", "prices"])
+        w.writerow(["closed", "strategy", "structure", "units", "entry", "exit", "pnl_before_fees", "why", "prices"])
         for t in record.trades:
             w.writerow(
                 [
@@ -27,6 +27,7 @@ def write_report(out: Path, summary: dict[str, Any], record: RunRecord) -> None:
                     round(t.entry_price, 4),
                     round(t.exit_price, 4),
                     round(t.pnl, 2),
+                    t.reason,
                     label,
                 ]
             )
