@@ -4,8 +4,8 @@ says "modelled prices".
 Paths (from the `arch` package, real daily data): the S&P 500 (1999-2018) as SPX and ES (no basis) and,
 divided by 10, as SPY; the NASDAQ Composite divided by `QQQ_DIVISOR` as QQQ; WTI crude as CL and, divided by
 `USO_DIVISOR`, as USO; VIX closes (2014-01-03 onward) where they exist, else 20-day realised volatility of
-the S&P 500. GLD, TLT and the other products have no path here and so no chain: strategies that want them
-say "no chain".
+the S&P 500; inside a day VIX moves linearly from the previous close to the day's close. GLD, TLT and the
+other products have no path here and so no chain: strategies that want them say "no chain".
 
 Inside a day the price follows a path bridged through the day's open, high, low and close (the order of
 high and low drawn from the seed), linear between them: 09:30 open, the first extreme at 11:00, the second
@@ -142,11 +142,20 @@ class ModelledMarket:
         return float(c)
 
     def vix(self, moment: datetime) -> float:
-        day = moment.astimezone(NEW_YORK).date()
+        """VIX through the session: from the previous close at 09:30 to the day's close at 16:00, linear, so
+        a morning decision does not see the afternoon's close (2018-02-05 opened near 18 and closed at 37)."""
+        local = moment.astimezone(NEW_YORK)
+        day = local.date()
         path = self.paths["VIX"]
-        if day in path.index:
-            return float(path.close[path.index[day]])
-        return 100.0 * self.realised_vol("SPX", day)
+        i = path.index.get(day)
+        if i is None:
+            return 100.0 * self.realised_vol("SPX", day)
+        close = float(path.close[i])
+        if i == 0:
+            return close
+        previous = float(path.close[i - 1])
+        hour = min(max(local.hour + local.minute / 60.0, 9.5), 16.0)
+        return previous + (close - previous) * (hour - 9.5) / 6.5
 
     def realised_vol(self, root: str, day: date, days: int = 20) -> float:
         path = self.paths[root]

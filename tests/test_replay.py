@@ -141,3 +141,25 @@ def test_the_cli_refuses_a_bad_parameter(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["--set", "risk_per_trade=1.5", "--out", str(tmp_path / "x"), "--quiet"]) == 2
     assert "risk_per_trade" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+# ------------------------------------------------------------------------------------------ the VIX spike
+
+
+def test_the_february_2018_vix_spike_drives_the_regime_rules(engine: ReplayEngine) -> None:
+    run = engine
+    vix_at = run.market.vix
+    regime_refusals = [d for d in run.record.decisions if d[1] == "refusal" and d[2] == "vix regime"]
+    assert regime_refusals, "VIX closed at 37 on 2018-02-05 and 33 on 2018-02-08: something must be refused"
+    assert all(vix_at(when) > 30 and "only short-put structures" in why for when, _, _, why in regime_refusals)
+    for when, kind, strategy, _ in run.record.decisions:
+        if kind == "approval" and vix_at(when) > 30:
+            assert strategy == "leap_ladder", f"{strategy} opened at VIX {vix_at(when):.1f}"
+    # RULEBOOK's table, not the code's: VIX < 13 → 45% of net liq, 25-30 → 50%, > 30 → 80%.
+    net = dict(run.record.equity)
+    ceiling = {day: c / net[day] for day, _, c in run.record.bp}
+    assert ceiling[date(2018, 1, 22)] == pytest.approx(0.45)  # VIX closed at 11.03
+    assert ceiling[date(2018, 2, 5)] == pytest.approx(0.80)  # 37.32
+    assert ceiling[date(2018, 2, 7)] == pytest.approx(0.50)  # 27.73
+    calm = [(day, bp, c) for day, bp, c in run.record.bp if vix_at(datetime.combine(day, time(16), NEW_YORK)) < 25]
+    assert calm and all(bp <= c + 1e-6 for _, bp, c in calm)  # entries never push BP over the ceiling
