@@ -1,5 +1,5 @@
 """`python -m replay` (and `make backtest`): replay the whole decision pipeline over modelled sessions and
-write a report folder. The LEAN-format data source, fault injection and restarts are not built yet (issue #6)."""
+write a report folder. The LEAN-format data source is not built yet (issue #6)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from core.settings import Settings, SettingsError
+from replay.faults import Faults, FaultSpecError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--capital", type=float, default=100_000.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
+    parser.add_argument("--faults", default="", metavar="SPEC", help="e.g. reject=0.05,partial=0.10,restart=daily")
     parser.add_argument("--out", type=Path, default=Path("reports/latest"))
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -34,10 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         print(err, file=sys.stderr)
         return 2
+    try:
+        faults = Faults.parse(args.faults)
+    except FaultSpecError as err:
+        print(err, file=sys.stderr)
+        return 2
     from replay.engine import ReplayEngine
 
     started = clock.perf_counter()
-    engine = ReplayEngine(settings, args.start, args.end, args.capital, args.seed)
+    engine = ReplayEngine(settings, args.start, args.end, args.capital, args.seed, faults)
     engine.run(progress=not args.quiet)
     summary = engine.write(args.out)
     seconds = clock.perf_counter() - started
@@ -50,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         rate = "" if st["win_rate"] is None else format(st["win_rate"], ".0%")
         print(f"  {name:12s} trades {st['trades']:5d}  win rate {rate:>5s}  P&L {st['pnl']:12,.2f}")
     print(f"  invariants: {summary['invariants']}")
+    print(f"  faults: {faults.describe()}; injected {summary['faults_injected']}; restarts {summary['restarts']}")
     print(f"report: {args.out} ({seconds:.0f} s)")
     return 0
 

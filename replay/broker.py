@@ -2,11 +2,14 @@
 
 A combo limit order fills at once and whole when it is marketable (its limit at or through the natural price
 of the structure in its direction), at its limit; otherwise it waits until the tracker reprices or cancels it.
-A cancel is confirmed at once. Fees come from core/fees; cash moves with every fill. It checks every order
+A cancel is confirmed at once. Fees come from core/fees; cash moves with every fill. Faults (replay/faults.py)
+turn some marketable orders into rejects or partial fills. It checks every order
 that reduces a position against the holding it reduces (an invariant of the run), and keeps the holdings."""
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from dataclasses import dataclass, field
 
 from core.fees import fee_kind, leg_fees
@@ -15,6 +18,7 @@ from core.orders import CancelOrder, Command, SubmitOrder
 from core.pipeline import Pipeline, StepResult
 from core.ports import AlertMessage, Quote
 from core.settings import Settings
+from replay.faults import Faults
 
 
 @dataclass
@@ -26,6 +30,13 @@ class ReplayBroker:
     fees_by_strategy: dict[str, float] = field(default_factory=dict)
     alerts: list[AlertMessage] = field(default_factory=list)
     oversized_closes: int = 0
+    faults: Faults = field(default_factory=Faults)
+    seed: int = 7
+    faults_injected: Counter[str] = field(default_factory=Counter)
+    stuck: set[str] = field(default_factory=set)  # partly filled orders whose rest never fills
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
 
     def quote_from(self, snapshot: MarketSnapshot) -> Quote:
         def quote(contract: Contract) -> tuple[float, float] | None:
@@ -54,6 +65,7 @@ class ReplayBroker:
                 self.working[command.order_id] = command
                 result = self._try(command, snapshot, pipeline, account)
             elif isinstance(command, CancelOrder):
+                self.stuck.discard(command.order_id)
                 if self.working.pop(command.order_id, None) is None:
                     continue
                 result = pipeline.on_cancel_confirmed(command.order_id, quote, snapshot.time, account)
@@ -69,7 +81,7 @@ class ReplayBroker:
     def retry(self, snapshot: MarketSnapshot, pipeline: Pipeline, account: AccountState) -> StepResult:
         """Working orders meet the new quotes."""
         out = StepResult()
-        for order in list(self.working.values()):
+        for order in [o for o in self.working.values() if o.order_id not in self.stuck]:
             result = self._try(order, snapshot, pipeline, account)
             out.extend(self.execute(result.commands, snapshot, pipeline, account))
             result.commands = []
@@ -94,12 +106,28 @@ class ReplayBroker:
         marketable = order.limit_price >= natural - 1e-9 if order.side > 0 else order.limit_price <= natural + 1e-9
         if not marketable:
             return StepResult()
-        self.working.pop(order.order_id, None)
+        draw = self.rng.random() if self.faults.reject or self.faults.partial else 1.0
+        if draw < self.faults.reject:
+            self.working.pop(order.order_id, None)
+            self.faults_injected["leg rejects"] += 1
+            reason = "fault injected: a leg was rejected"
+            return pipeline.on_reject(order.order_id, reason, quote, snapshot.time, account)
+        filling = list(enumerate(legs))
+        units = order.quantity
+        if draw < self.faults.reject + self.faults.partial and (len(legs) > 1 or order.quantity > 1):
+            self.faults_injected["partial fills"] += 1
+            self.stuck.add(order.order_id)  # stays working until the tracker cancels it
+            if len(legs) > 1:
+                filling = filling[: self.rng.randint(1, len(legs) - 1)]  # some legs: orphans to close
+            else:
+                units = order.quantity // 2
+        else:
+            self.working.pop(order.order_id, None)
         # Fill at the limit: the improvement over natural goes to the first leg.
         improvement = (order.limit_price - natural) / order.structure.legs[0].ratio
         out = StepResult()
-        for i, (leg, price) in enumerate(legs):
-            contracts = leg.ratio * order.side * order.quantity
+        for i, (leg, price) in filling:
+            contracts = leg.ratio * order.side * units
             fill_price = price + (improvement if i == 0 else 0.0)
             self._book_fill(order, leg.contract, contracts, fill_price)
             fill = Fill(order.structure.id, leg.contract, contracts, fill_price, snapshot.time)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -28,14 +28,18 @@ from core.model import AccountState, ContractKind, MarketSnapshot
 from core.pipeline import ClosedTrade, Pipeline, StepResult
 from core.settings import Settings
 from replay.broker import ReplayBroker
+from replay.faults import Faults
 from replay.modelled import LABEL, ModelledMarket, intrinsic_value
-from replay.ports import ListAlerts
+from replay.ports import FolderStore, ListAlerts, MemoryStore
 from risk.buying_power import regime
+from risk.state import RiskState
 from safety.performance import EXPECTED_RATE_PARAMETER
+from safety.persistence import TradingRecord, restore, save, tracker_orders
 
 NEW_YORK = ZoneInfo("America/New_York")
 MANAGE_TIMES = (time(10, 45), time(12, 30), time(15, 0), time(15, 30), time(15, 50))
 ROOTS = {"SPXW", "SPY", "QQQ", "ES", "USO", "CL"}
+STATE_KEY = "trading_state"
 SUMMARY_STRATEGIES = ("zero_dte", "strangles", "lt112", "ipmcc", "leap_ladder", "futures")
 
 
@@ -51,15 +55,40 @@ class RunRecord:
 
 
 class ReplayEngine:
-    def __init__(self, settings: Settings, start: date, end: date, capital: float, seed: int = 7) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        start: date,
+        end: date,
+        capital: float,
+        seed: int = 7,
+        faults: Faults | None = None,
+    ) -> None:
         self.settings = settings
         self.start, self.end, self.capital, self.seed = start, end, capital, seed
+        self.faults = faults or Faults()
         self.calendars = Calendars()
         self.market = ModelledMarket(self.calendars, seed)
-        built, self.futures = strategies.build(settings, self.calendars)
         self.alerts = ListAlerts()
-        self.safety = safety.build(settings, self.calendars.equity, self.calendars.cme, self.alerts)
+        self.store = MemoryStore()
+        self.broker = ReplayBroker(settings, capital, faults=self.faults, seed=seed)
+        self.record = RunRecord()
+        self.peak = capital
+        self.restarts = 0
+        self._wire(None)
+
+    def _wire(self, saved: TradingRecord | None) -> None:
+        """Build the algorithm's objects, fresh or from a restored record (as a restart of the process would)."""
+        settings = self.settings
+        built, self.futures = strategies.build(settings, self.calendars)
+        self.safety = safety.build(
+            settings, self.calendars.equity, self.calendars.cme, self.alerts, state=saved.state if saved else None
+        )
         self.risk = risk.build(settings, self.calendars.equity)
+        if saved is not None:
+            self.safety.checks.daily = saved.daily
+            self.risk.state = RiskState.from_dict(saved.risk) if saved.risk else RiskState()
+            self.peak = max(saved.peak_net_liq, 0.0) or self.peak
         self.pipeline = Pipeline(
             settings,
             self.calendars.equity,
@@ -68,11 +97,42 @@ class ReplayEngine:
             self.safety.checks,
             self.safety.fills,
             self.safety.assignment,
+            book=saved.book if saved else None,
             hedge=self.futures.hedge,
         )
-        self.broker = ReplayBroker(settings, capital)
-        self.record = RunRecord()
-        self.peak = capital
+
+    # ------------------------------------------------------------------ state and restarts
+
+    def trading_record(self) -> TradingRecord:
+        return TradingRecord(
+            book=self.pipeline.book,
+            orders=tracker_orders(self.safety.fills),
+            daily=self.safety.checks.daily,
+            state=self.safety.state,
+            risk=self.risk.state.to_dict(),
+            peak_net_liq=self.peak,
+            performance=self.safety.performance.to_dict(),
+        )
+
+    def save(self, now: datetime) -> None:
+        save(self.store, STATE_KEY, self.trading_record(), now)
+
+    def restart(self, now: datetime) -> bool:
+        """Throw the algorithm away and rebuild it from the saved state, reconciled with the broker's holdings.
+        Only between orders: an order in flight would need the broker's order ids, which a restart of the
+        replay does not model; such a day's restart is skipped and counted."""
+        if self.safety.fills.working() or self.broker.working:
+            self.record.safety_events["restart skipped: orders in flight"] += 1
+            return False
+        before = self.pipeline.book.positions()
+        saved, alerts = restore(self.store, STATE_KEY, dict(self.broker.holdings), now, self.settings)
+        self._wire(saved)
+        for alert in alerts:
+            if alert.title != "no saved state":
+                self.alerts.send(alert.level, alert.title, alert.body)
+        self.record.invariants["positions lost across restarts"] += int(self.pipeline.book.positions() != before)
+        self.restarts += 1
+        return True
 
     # ------------------------------------------------------------------ accounting
 
@@ -112,6 +172,8 @@ class ReplayEngine:
 
     def _session(self, day: date) -> None:
         opening = self.market.snapshot(datetime.combine(day, time(9, 30), tzinfo=NEW_YORK), set())
+        if self.faults.restart_daily and self.record.equity:
+            self.restart(opening.time)
         self.safety.checks.new_session(opening.time, self.account(opening))
         for moment in self._times(day):
             snapshot = self.market.snapshot(moment, ROOTS)
@@ -122,11 +184,14 @@ class ReplayEngine:
             result.extend(self.broker.execute(step.commands, snapshot, self.pipeline, account))
             self._collect(result, snapshot)
             self._check_invariants(snapshot, account, step)
+            if result.opened or result.closed or step.commands or result.commands:
+                self.save(moment)  # after every change, as the live algorithm does
         self._settle(day)
         close = self.market.snapshot(datetime.combine(day, time(16, 0), tzinfo=NEW_YORK), ROOTS)
         account = self.account(close)
         view = BookView.build(self.pipeline.book.open_structures(), close, self.settings)
         self.record.equity.append((day, account.net_liq))
+        self.save(close.time)  # expiries settled, the day's counters final
         ceiling = min(regime(close.vix or 20.0, self.settings)[1], self.settings.bp_reserve_ceiling) * account.net_liq
         self.record.bp.append((day, view.bp_in_use, ceiling))
 
@@ -162,40 +227,53 @@ class ReplayEngine:
         self.record.invariants.setdefault("positions lost across restarts", 0)
 
     def _settle(self, day: date) -> None:
-        """Structures whose options expire today settle at intrinsic value at the close."""
+        """Options expiring today settle at intrinsic value, in cash, at the close (equity options too: the
+        replay does not deliver shares, see the README). Only the expiring legs go: an IPMCC's LEAP stays
+        open when its weekly call expires."""
         close = datetime.combine(day, time(16, 0), tzinfo=NEW_YORK)
         for structure in list(self.pipeline.book.open_structures()):
-            expiries = {leg.contract.expiry for leg in structure.legs if leg.contract.kind is ContractKind.OPTION}
-            if not expiries or min(e for e in expiries if e is not None) > day:
+            expiring = [
+                i
+                for i, leg in enumerate(structure.legs)
+                if leg.contract.kind is ContractKind.OPTION
+                and leg.contract.expiry is not None
+                and leg.contract.expiry <= day
+            ]
+            if not expiring:
                 continue
-            if any(e is not None and e > day for e in expiries):
-                self.record.safety_events["settled a leg of a longer structure at expiry"] += 1
+            legs = tuple(structure.legs[i] for i in expiring)
             value = 0.0
-            for leg in structure.legs:
+            for leg in legs:
                 underlying = "SPX" if leg.contract.root == "SPXW" else leg.contract.root
                 price = self.market.price(underlying, close) or 0.0
                 value += leg.ratio * intrinsic_value(leg.contract, price)
             multiplier = structure.legs[0].contract.multiplier
             self.broker.cash += value * multiplier * structure.quantity
-            for leg in structure.legs:
+            for leg in legs:
                 left = self.broker.holdings.get(leg.contract, 0) - leg.ratio * structure.quantity
                 if left:
                     self.broker.holdings[leg.contract] = left
                 else:
                     self.broker.holdings.pop(leg.contract, None)
-            self.pipeline.book.remove_units(structure.id, structure.quantity)
-            pnl = (value - structure.entry_price) * multiplier * structure.quantity
-            self.record.trades.append(
-                ClosedTrade(
+            if len(legs) == len(structure.legs):
+                settled, entry = structure, structure.entry_price
+                self.pipeline.book.remove_units(structure.id, structure.quantity)
+            else:
+                prices = structure.leg_entry_prices
+                entry = sum(structure.legs[i].ratio * prices[i] for i in expiring) if prices else 0.0
+                settled = replace(
                     structure,
-                    structure.strategy,
-                    structure.quantity,
-                    structure.entry_price,
-                    value,
-                    pnl,
-                    close,
-                    f"settled at expiry ({'in' if value else 'out of'} the money)",
+                    id=f"{structure.id}:expired-{day:%Y%m%d}",
+                    legs=legs,
+                    parent=structure.id,
+                    entry_price=entry,
+                    leg_entry_prices=(),
                 )
+                self.pipeline.book.remove_part(settled)
+            pnl = (value - entry) * multiplier * structure.quantity
+            why = f"settled at expiry ({'in' if value else 'out of'} the money)"
+            self.record.trades.append(
+                ClosedTrade(settled, structure.strategy, structure.quantity, entry, value, pnl, close, why)
             )
             if value != 0 and structure.strategy != "zero_dte":
                 self.record.safety_events["expired in the money"] += 1
@@ -223,7 +301,8 @@ class ReplayEngine:
                 "fees": fees,
                 "worst_trade": round(min((t.pnl for t in trades), default=0.0), 2),
             }
-        events = self.record.safety_events + Counter(a.title for a in self.alerts.sent)  # a copy: summary() is pure
+        alerts = self.alerts.sent + self.broker.alerts  # the safety systems' and the fill tracker's
+        events = self.record.safety_events + Counter(a.title for a in alerts)  # a copy: summary() is pure
         return {
             "source": "modelled",
             "prices": LABEL,
@@ -237,8 +316,8 @@ class ReplayEngine:
             "refusals": dict(sorted(self.record.refusals.items())),
             "safety_events": dict(sorted(events.items())),
             "invariants": dict(sorted(self.record.invariants.items())),
-            "faults_injected": {},
-            "restarts": 0,
+            "faults_injected": dict(sorted(self.broker.faults_injected.items())),
+            "restarts": self.restarts,
         }
 
     def write(self, out: Path) -> dict[str, Any]:
@@ -247,5 +326,9 @@ class ReplayEngine:
         summary = self.summary()
         out.mkdir(parents=True, exist_ok=True)
         (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        FolderStore(out).save(STATE_KEY, self.store.load(STATE_KEY) or self.trading_record().to_text(self._end_time()))
         write_report(out, summary, self.record)
         return summary
+
+    def _end_time(self) -> datetime:
+        return datetime.combine(self.end, time(16, 0), tzinfo=NEW_YORK)

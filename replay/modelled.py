@@ -21,6 +21,7 @@ monthly future options.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
@@ -34,6 +35,7 @@ import pandas as pd
 from core import pricing
 from core.calendar import QUARTERLY_MONTHS, Calendars, third_friday
 from core.model import _EPOCH_ORDINAL, Chain, Contract, ContractKind, DailyBars, FloatArray, MarketSnapshot, Right
+from core.products import option_tick
 
 NEW_YORK = ZoneInfo("America/New_York")
 QQQ_DIVISOR = 41.0
@@ -239,7 +241,7 @@ class ModelledMarket:
             g = pricing.black76_greeks(spot, strike, t, sigma, RATE, is_call)
         else:
             g = pricing.bs_greeks(spot, strike, t, sigma, RATE, 0.0, is_call)
-        tick = 0.05 if root == "SPXW" else 0.01
+        tick = tick_array(root, g.price)
         half = np.maximum(0.025, 0.025 * g.price)
         bid = np.maximum(np.floor((g.price - half) / tick) * tick, 0.0)
         ask = np.maximum(np.ceil((g.price + half) / tick) * tick, tick)
@@ -273,6 +275,26 @@ class ModelledMarket:
 
     def next_day(self, day: date) -> date:
         return day + timedelta(days=1)
+
+
+@functools.cache
+def _tick_steps(root: str) -> tuple[float, float, float]:
+    """(tick below, threshold, tick at and above) of core.products.option_tick, found once per root."""
+    low, high = option_tick(root, 0.0), option_tick(root, 1e6)
+    if low == high:
+        return low, math.inf, high
+    lo, hi = 0.0, 1e6
+    for _ in range(60):  # bisect to the price where the tick changes
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if option_tick(root, mid) == low else (lo, mid)
+    return low, round(hi, 6), high
+
+
+def tick_array(root: str, prices: FloatArray) -> FloatArray:
+    """The listed tick of each price, as the exchange quotes it (the fill checks round limits to the same
+    ticks, so a quote off the tick would never be met)."""
+    low, threshold, high = _tick_steps(root)
+    return np.where(prices < threshold, low, high)
 
 
 def intrinsic_value(contract: Contract, price: float) -> float:

@@ -1,5 +1,5 @@
 """The shell ports for the replay: alerts kept for the report (and written to alerts.log), and a Store on a
-folder (one file per key)."""
+folder (one file per key) or in memory (the run's state between restarts)."""
 
 from __future__ import annotations
 
@@ -31,3 +31,16 @@ class FolderStore:
     def load(self, key: str) -> str | None:
         path = self.folder / f"{key}.json"
         return path.read_text() if path.exists() else None
+
+
+@dataclass
+class MemoryStore:
+    texts: dict[str, str] = field(default_factory=dict)
+    saves: int = 0
+
+    def save(self, key: str, text: str) -> None:
+        self.texts[key] = text
+        self.saves += 1
+
+    def load(self, key: str) -> str | None:
+        return self.texts.get(key)

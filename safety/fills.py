@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from core.model import Fill, IntentAction, Leg, OrderIntent, Structure
 from core.orders import CancelOrder, Command, Filled, SubmitOrder
@@ -37,6 +38,8 @@ from core.ports import AlertMessage as Alert
 from core.products import option_tick
 from core.settings import Settings
 from core.valuation import describe
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 # ---------------------------------------------------------------------------------------------- commands
 
@@ -153,8 +156,15 @@ class FillTracker:
     def tick(self, quote: Quote, now: datetime) -> list[Command]:
         out: list[Command] = []
         timeout = timedelta(seconds=self.settings.fill_timeout_seconds)
+        today = now.astimezone(NEW_YORK).date()
         for order in list(self.tracked.values()):
             if order.phase is Phase.WAITING_QUOTES:
+                gone = [leg for leg in order.structure.legs if leg.contract.expiry and leg.contract.expiry < today]
+                if gone:  # an expired contract is never quoted again: waiting would block the structure forever
+                    order.phase = Phase.DONE
+                    body = f"{order.structure.id}: {describe(gone[0].contract)} expired before it could be priced"
+                    out.append(Alert(AlertLevel.WARNING, "order dropped: a leg expired", body))
+                    continue
                 out.extend(self._send(order, quote, now))
             elif order.phase is Phase.WORKING and order.deadline is not None and now >= order.deadline:
                 order.phase, order.deadline, order.cancel_sent = Phase.CANCELLING, now + timeout, 1

@@ -16,7 +16,9 @@ from core.pipeline import StepResult
 from core.settings import Settings
 from replay.__main__ import main
 from replay.engine import ReplayEngine
+from replay.faults import Faults, FaultSpecError
 from replay.modelled import LABEL, NEW_YORK, ModelledMarket, intrinsic_value
+from safety.persistence import TradingRecord
 from tests.fakes import market as m
 
 START, END = date(2018, 1, 2), date(2018, 3, 29)  # VIX from 9 to 37: the February 2018 spike is inside
@@ -163,3 +165,41 @@ def test_the_february_2018_vix_spike_drives_the_regime_rules(engine: ReplayEngin
     assert ceiling[date(2018, 2, 7)] == pytest.approx(0.50)  # 27.73
     calm = [(day, bp, c) for day, bp, c in run.record.bp if vix_at(datetime.combine(day, time(16), NEW_YORK)) < 25]
     assert calm and all(bp <= c + 1e-6 for _, bp, c in calm)  # entries never push BP over the ceiling
+
+
+# ------------------------------------------------------------------------------------------ faults and restarts
+
+
+def test_faults_parse_and_refuse_nonsense() -> None:
+    faults = Faults.parse("reject=0.05,partial=0.10,restart=daily")
+    assert (faults.reject, faults.partial, faults.restart_daily) == (0.05, 0.10, True)
+    assert Faults.parse("") == Faults()
+    for bad in ("reject=2", "partial=x", "restart=weekly", "reject=0.6,partial=0.6", "lag=1"):
+        with pytest.raises(FaultSpecError):
+            Faults.parse(bad)
+
+
+def test_restarts_alone_change_no_decision(summary: dict[str, Any]) -> None:
+    restarted = ReplayEngine(Settings(), START, END, 100_000.0, seed=7, faults=Faults(restart_daily=True))
+    restarted.run(progress=False)
+    again = restarted.summary()
+    assert again["restarts"] > 40
+    same = {k: v for k, v in again.items() if k not in ("restarts", "safety_events")}
+    assert same == {k: v for k, v in summary.items() if k not in ("restarts", "safety_events")}
+
+
+def test_a_faulty_broker_and_daily_restarts_leave_the_book_and_the_state_file_in_agreement(tmp_path: Path) -> None:
+    faults = Faults(reject=0.15, partial=0.25, restart_daily=True)
+    # Seed 3 draws both kinds of fault in this quarter; before ES quotes sat on ES ticks, its orphan close of
+    # a strangle's put never filled (the limit rounded passively below an off-tick ask).
+    run = ReplayEngine(Settings(), START, END, 100_000.0, seed=3, faults=faults)
+    run.run(progress=False)
+    written = run.write(tmp_path)
+    assert (
+        written["faults_injected"].get("leg rejects", 0) > 0 and written["faults_injected"].get("partial fills", 0) > 0
+    )
+    assert written["restarts"] > 0
+    assert all(n == 0 for n in written["invariants"].values()), written["invariants"]
+    saved = TradingRecord.from_text((tmp_path / "trading_state.json").read_text())
+    held = {c: q for c, q in run.broker.holdings.items() if q}
+    assert saved.expected_positions() == run.pipeline.book.positions() == held

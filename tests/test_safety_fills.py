@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from core.model import Contract, IntentAction, Leg, OrderIntent, Structure
 from core.orders import SubmitOrder
-from core.ports import AlertLevel
+from core.ports import AlertLevel, AlertMessage
 from core.settings import Settings
 from safety.fills import FillTracker
 from tests.fakes import market as m
@@ -291,3 +291,18 @@ def test_a_working_part_keeps_its_parent_busy() -> None:
     tracker = FillTracker(S)
     tracker.submit(close_intent(part), lambda c: (1.0, 1.1), NOW)
     assert tracker.working_structure_ids() == {"c55:call", "c55"}
+
+
+def test_an_order_waiting_for_quotes_on_an_expired_leg_is_dropped_with_an_alert() -> None:
+    # The replay found it: a safety close sent at 15:30 on a weekly call's expiry day went unfilled, the call
+    # expired, and the close waited for quotes that never come, keeping its IPMCC busy for good.
+    ic = condor()  # expires on DAY
+    tracker = FillTracker(S)
+    urgent = dataclasses.replace(close_intent(ic), safety=True)  # a safety close waits for quotes; others give up
+    [waiting] = tracker.submit(urgent, lambda c: None, NOW)
+    assert isinstance(waiting, AlertMessage) and waiting.title == "no usable quotes"
+    assert [o.phase.value for o in tracker.working()] == ["waiting for quotes"]
+    assert tracker.tick(lambda c: None, m.at(DAY, 15, 50)) == [] and tracker.working()  # still today: keeps waiting
+    [alert] = tracker.tick(lambda c: None, m.at(date(2024, 1, 9), 9, 45))
+    assert isinstance(alert, AlertMessage) and alert.title == "order dropped: a leg expired"
+    assert "SPXW 2024-01-08" in alert.body and not tracker.working()
