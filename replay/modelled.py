@@ -15,8 +15,9 @@ Volatility: σ(K, T) = base × term(T) × (1 − skew × ln(K/F)), floored at 5%
 equity indices (× `QQQ_VOL_RATIO` for QQQ) and 30-day realised volatility × 1.1 for crude; term(T) =
 (T / 30 days)^`term_slope`. Quotes: the model price ± a half-spread of max(0.025, 2.5% of the price),
 rounded to the tick. Listed strikes and expiries follow the products: SPXW every session, SPY/QQQ/USO
-monthlies (third Friday) out to two years (LEAPs) and, for SPY/QQQ, six Friday weeklies; ES quarterly and CL
-monthly future options.
+monthlies (third Friday) out to two years (LEAPs) and, for SPY/QQQ, six Friday weeklies; ES quarterly and
+serial-month and CL monthly future options. Every option settles in cash at intrinsic value at its expiry's
+close (no delivery of shares or futures).
 """
 
 from __future__ import annotations
@@ -185,10 +186,9 @@ class ModelledMarket:
         out: list[date] = []
         year, month = day.year, day.month
         for _ in range(26):
-            if root == "ES":
-                if month in QUARTERLY_MONTHS:
-                    out.append(self.calendars.es_quarterly_expiry(year, month))
-            else:
+            if root == "ES" and month in QUARTERLY_MONTHS:
+                out.append(self.calendars.es_quarterly_expiry(year, month))
+            else:  # equity monthlies, and ES serial-month options (on the next quarterly future)
                 out.append(cal.expiry_on_or_before(third_friday(year, month)))
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         if root in WEEKLY_ROOTS:  # Friday weeklies, moved to Thursday when Friday is a holiday
