@@ -1,9 +1,10 @@
 """`python -m replay` (and `make backtest`): replay the whole decision pipeline over modelled sessions and
-write a report folder. The LEAN-format data source is not built yet (issue #6)."""
+write a report folder. `--source lean` reads SPX and SPXW from a folder in LEAN's format so far (issue #6)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time as clock
 from datetime import date
@@ -15,7 +16,13 @@ from replay.faults import Faults, FaultSpecError
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m replay", description=__doc__)
-    parser.add_argument("--source", choices=["modelled"], default="modelled", help="market data (only modelled so far)")
+    parser.add_argument("--source", choices=["modelled", "lean"], default="modelled", help="market data")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(os.environ.get("LEAN_DATA_DIR", "data")),
+        help="a folder in LEAN's format, for --source lean (default $LEAN_DATA_DIR, else ./data)",
+    )
     parser.add_argument("--start", type=date.fromisoformat, default=date(2014, 1, 2))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2018, 12, 31))
     parser.add_argument("--capital", type=float, default=100_000.0)
@@ -41,10 +48,22 @@ def main(argv: list[str] | None = None) -> int:
     except FaultSpecError as err:
         print(err, file=sys.stderr)
         return 2
-    from replay.engine import ReplayEngine
+    from core.calendar import Calendars
+    from replay.engine import Market, ReplayEngine
+    from replay.lean_source import LeanSource
+
+    market: Market | None = None
+    if args.source == "lean":
+        if not args.data.is_dir():
+            print(
+                f"--data {args.data}: no such folder (a folder in LEAN's format, e.g. ../shared/lean-data)",
+                file=sys.stderr,
+            )
+            return 2
+        market = LeanSource(args.data, Calendars())
 
     started = clock.perf_counter()
-    engine = ReplayEngine(settings, args.start, args.end, args.capital, args.seed, faults)
+    engine = ReplayEngine(settings, args.start, args.end, args.capital, args.seed, faults, market)
     engine.run(progress=not args.quiet)
     summary = engine.write(args.out)
     seconds = clock.perf_counter() - started

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import risk
@@ -29,7 +29,7 @@ from core.pipeline import ClosedTrade, Pipeline, StepResult
 from core.settings import Settings
 from replay.broker import ReplayBroker
 from replay.faults import Faults
-from replay.modelled import LABEL, ModelledMarket, intrinsic_value
+from replay.modelled import ModelledMarket, intrinsic_value
 from replay.ports import FolderStore, ListAlerts, MemoryStore
 from risk.buying_power import regime
 from risk.state import RiskState
@@ -41,6 +41,32 @@ MANAGE_TIMES = (time(10, 45), time(12, 30), time(15, 0), time(15, 30), time(15, 
 ROOTS = {"SPXW", "SPY", "QQQ", "ES", "USO", "CL"}
 STATE_KEY = "trading_state"
 SUMMARY_STRATEGIES = ("zero_dte", "strangles", "lt112", "ipmcc", "leap_ladder", "futures")
+
+
+class Market(Protocol):
+    """Where the replay's snapshots come from: replay/modelled.py or replay/lean_source.py."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def problems(self) -> list[str]:
+        """Odd files reported and skipped."""
+        ...
+
+    @property
+    def price_notes(self) -> set[str]:
+        """How prices were found where they were not read directly."""
+        ...
+
+    def sessions(self, start: date, end: date) -> list[date]: ...
+
+    def snapshot(self, moment: datetime, roots: set[str]) -> MarketSnapshot: ...
+
+    def price(self, root: str, moment: datetime) -> float | None: ...
 
 
 @dataclass
@@ -63,12 +89,13 @@ class ReplayEngine:
         capital: float,
         seed: int = 7,
         faults: Faults | None = None,
+        market: Market | None = None,
     ) -> None:
         self.settings = settings
         self.start, self.end, self.capital, self.seed = start, end, capital, seed
         self.faults = faults or Faults()
         self.calendars = Calendars()
-        self.market = ModelledMarket(self.calendars, seed)
+        self.market: Market = market or ModelledMarket(self.calendars, seed)
         self.alerts = ListAlerts()
         self.store = MemoryStore()
         self.broker = ReplayBroker(settings, capital, faults=self.faults, seed=seed)
@@ -304,8 +331,10 @@ class ReplayEngine:
         alerts = self.alerts.sent + self.broker.alerts  # the safety systems' and the fill tracker's
         events = self.record.safety_events + Counter(a.title for a in alerts)  # a copy: summary() is pure
         return {
-            "source": "modelled",
-            "prices": LABEL,
+            "source": self.market.source,
+            "prices": self.market.label,
+            "data_problems": list(self.market.problems),
+            "price_notes": sorted(self.market.price_notes),
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "capital": self.capital,

@@ -119,6 +119,11 @@ WEEKLY_COUNT = 6
 
 
 class ModelledMarket:
+    source = "modelled"
+    label = LABEL
+    problems: list[str] = []  # noqa: RUF012 - a modelled market reads no files, so it never has any
+    price_notes: set[str] = set()  # noqa: RUF012
+
     def __init__(self, calendars: Calendars, seed: int = 7, surface: SurfaceParameters | None = None) -> None:
         self.calendars = calendars
         self.paths = load_paths()

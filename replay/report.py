@@ -5,6 +5,8 @@ when its prices are modelled."""
 from __future__ import annotations
 
 import csv
+import re
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +54,11 @@ def write_report(out: Path, summary: dict[str, Any], record: RunRecord) -> None:
             f"| {name} | {st['trades']} | {rate} | {expected} | {st['pnl']:,.2f} | {st['fees']:,.2f}"
             f" | {st['worst_trade']:,.2f} |"
         )
+    lines += ["", "## Data", ""] + [f"- {note}" for note in summary.get("price_notes", [])]
+    lines += [f"- {problem}" for problem in summary.get("data_problems", [])] or ["- no odd files"]
+    lines += ["", "## What each strategy decided (most frequent reasons)", ""]
+    for strategy, reasons in _reasons(record).items():
+        lines += [f"- {strategy}: " + "; ".join(f"{why} ({n}×)" for why, n in reasons)]
     lines += ["", "## Refusals by rule", ""] + [f"- {rule}: {n}" for rule, n in summary["refusals"].items()]
     lines += ["", "## Safety events", ""] + [f"- {event}: {n}" for event, n in summary["safety_events"].items()]
     lines += ["", "## Invariants (violations; the goal is 0)", ""] + [
@@ -60,6 +67,21 @@ def write_report(out: Path, summary: dict[str, Any], record: RunRecord) -> None:
     lines += ["", f"Faults injected: {summary['faults_injected'] or 'none'}; restarts: {summary['restarts']}.", ""]
     (out / "report.md").write_text("\n".join(lines))
     _charts(out, record, str(label))
+
+
+def _reasons(record: RunRecord, most: int = 4) -> dict[str, list[tuple[str, int]]]:
+    """The most frequent decision and refusal reasons per strategy, numbers folded (so "VIX 11.2 < 13" and
+    "VIX 12.0 < 13" count together), the analysis notes of the 0DTE left out."""
+    counts: dict[str, Counter[str]] = {}
+    for _, kind, rule, reason in record.decisions:
+        if kind == "approval" or "analysis at" in reason:
+            continue
+        strategy, _, text = reason.partition(": ")
+        if kind == "refusal":
+            text = f"refused by {rule}: {text}"
+        folded = re.sub(r"\d[\d,.]*", "#", text)
+        counts.setdefault(strategy, Counter())[folded] += 1
+    return {k: v.most_common(most) for k, v in sorted(counts.items())}
 
 
 def _charts(out: Path, record: RunRecord, label: str) -> None:

@@ -150,6 +150,7 @@ def test_the_cli_refuses_a_bad_parameter(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_the_february_2018_vix_spike_drives_the_regime_rules(engine: ReplayEngine) -> None:
     run = engine
+    assert isinstance(run.market, ModelledMarket)
     vix_at = run.market.vix
     regime_refusals = [d for d in run.record.decisions if d[1] == "refusal" and d[2] == "vix regime"]
     assert regime_refusals, "VIX closed at 37 on 2018-02-05 and 33 on 2018-02-08: something must be refused"

@@ -1,0 +1,267 @@
+"""The `lean` data source: market snapshots read from a folder in LEAN's format (a `lean data download`
+folder or ../shared/lean-data), for the replay.
+
+Built so far: SPX and its SPXW options (REFERENCE.md "LEAN data format"):
+- SPX from index minute trades (`index/usa/minute/spx/<day>_trade.zip`, America/Chicago, plain prices), else
+  the latest completed hour bar (`index/usa/hour/spx.zip`), else, when the day has no index data at all,
+  put-call parity on the SPXW pair nearest the money (labelled so in the report);
+- SPX daily bars (`index/usa/daily/spx.zip`) for ATRs and ranges;
+- SPXW minute quotes (`indexoption/usa/minute/spxw/<day>_quote_european.zip`, America/New_York, ×10000),
+  each contract's latest quote at or before the moment, with model Greeks from core/chain_greeks.
+No VIX is read (the sample has none): snapshots carry `vix=None` and the rules that need it say so.
+Not built yet: equities and equity options, futures and future options (ES), universes.
+
+Odd files are reported once each and skipped: a `*.zip.zip` name, a zip that cannot be opened (truncated),
+a CSV with no rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from core.calendar import Calendars
+from core.chain_greeks import PricingModel, with_model_greeks
+from core.model import Chain, ChainRow, DailyBars, MarketSnapshot, Right
+
+NEW_YORK = ZoneInfo("America/New_York")
+CHICAGO = ZoneInfo("America/Chicago")
+RATE = 0.02
+SPX_DIVIDEND_YIELD = 0.015
+MINUTE_MS = 60_000
+
+# One contract's minute quotes: (ms since midnight New York, bid close, ask close), in time order.
+Quotes = list[tuple[int, float, float]]
+
+
+@dataclass
+class LeanSource:
+    folder: Path
+    calendars: Calendars
+    problems: list[str] = field(default_factory=list)  # odd files, reported once each
+    price_notes: set[str] = field(default_factory=set)  # how prices were found where not read directly
+    _quotes: dict[date, dict[tuple[date, float, Right], Quotes]] = field(default_factory=dict)
+    _minutes: dict[date, list[tuple[datetime, float, float]]] = field(default_factory=dict)  # end, open, close
+    _daily: DailyBars | None = None
+    _hours: list[tuple[datetime, float, float]] | None = None  # bar end, open, close
+
+    source = "lean"
+
+    def __post_init__(self) -> None:
+        for sub in ("index/usa/minute/spx", "index/usa/hour", "index/usa/daily", "indexoption/usa/minute/spxw"):
+            for twin in sorted((self.folder / sub).glob("*.zip.zip")):
+                self._problem(f"{twin.relative_to(self.folder)}: named *.zip.zip, skipped")
+
+    @property
+    def label(self) -> str:
+        return f"LEAN data ({self.folder})"
+
+    # ------------------------------------------------------------------ files
+
+    def _problem(self, text: str) -> None:
+        if text not in self.problems:
+            self.problems.append(text)
+
+    def _csv_members(self, path: Path) -> list[tuple[str, list[list[str]]]]:
+        """(member name, rows) of every CSV in a zip; odd files are reported and give nothing."""
+        if not path.exists():
+            return []
+        try:
+            with zipfile.ZipFile(path) as archive:
+                out = []
+                for name in archive.namelist():
+                    rows = list(csv.reader(io.TextIOWrapper(archive.open(name))))
+                    if not rows:
+                        self._problem(f"{path.relative_to(self.folder)}: {name} is empty, skipped")
+                        continue
+                    out.append((name, rows))
+                return out
+        except (zipfile.BadZipFile, EOFError, OSError) as err:
+            self._problem(f"{path.relative_to(self.folder)}: cannot be read ({err}), skipped")
+            return []
+
+    # ------------------------------------------------------------------ SPX
+
+    def _spx_minutes(self, day: date) -> list[tuple[datetime, float, float]]:
+        if day not in self._minutes:
+            path = self.folder / "index" / "usa" / "minute" / "spx" / f"{day:%Y%m%d}_trade.zip"
+            bars = []
+            midnight = datetime.combine(day, time(0), tzinfo=CHICAGO)
+            for _, rows in self._csv_members(path):
+                for row in rows:
+                    start = midnight + timedelta(milliseconds=int(row[0]))
+                    bars.append((start + timedelta(minutes=1), float(row[1]), float(row[4])))
+            self._minutes[day] = sorted(bars)
+        return self._minutes[day]
+
+    def _spx_hours(self) -> list[tuple[datetime, float, float]]:
+        if self._hours is None:
+            path = self.folder / "index" / "usa" / "hour" / "spx.zip"
+            bars = []
+            for _, rows in self._csv_members(path):
+                for row in rows:
+                    start = datetime.strptime(row[0], "%Y%m%d %H:%M").replace(tzinfo=CHICAGO)
+                    bars.append((start + timedelta(hours=1), float(row[1]), float(row[4])))
+            self._hours = sorted(bars)
+        return self._hours
+
+    def daily_bars(self, day: date) -> DailyBars | None:
+        """SPX sessions before `day`, oldest first."""
+        if self._daily is None:
+            import numpy as np
+
+            rows = [r for _, rs in self._csv_members(self.folder / "index" / "usa" / "daily" / "spx.zip") for r in rs]
+            rows.sort(key=lambda r: r[0])
+            self._daily = DailyBars(
+                tuple(_ymd(r[0]) for r in rows),
+                np.array([float(r[1]) for r in rows]),
+                np.array([float(r[2]) for r in rows]),
+                np.array([float(r[3]) for r in rows]),
+                np.array([float(r[4]) for r in rows]),
+            )
+        bars = self._daily
+        n = sum(1 for d in bars.day if d < day)
+        if n == 0:
+            return None
+        return DailyBars(bars.day[:n], bars.open[:n], bars.high[:n], bars.low[:n], bars.close[:n])
+
+    def price(self, root: str, moment: datetime) -> float | None:
+        """SPX at a moment (the only underlying this source reads so far)."""
+        if root != "SPX":
+            return None
+        day = moment.astimezone(NEW_YORK).date()
+        done = [close for end, _, close in self._spx_minutes(day) if end <= moment]
+        if done:
+            return done[-1]
+        hours = [
+            close for end, _, close in self._spx_hours() if end <= moment and end.astimezone(NEW_YORK).date() == day
+        ]
+        if hours:
+            self.price_notes.add("SPX from hour bars where minute bars are missing")
+            return hours[-1]
+        return self._parity(day, moment)
+
+    def _open(self, day: date) -> float | None:
+        minutes = self._spx_minutes(day)
+        if minutes:
+            return minutes[0][1]
+        hours = [o for end, o, _ in self._spx_hours() if end.astimezone(NEW_YORK).date() == day]
+        if hours:
+            return hours[0]
+        return self._parity(day, datetime.combine(day, time(9, 31), tzinfo=NEW_YORK))
+
+    def _parity(self, day: date, moment: datetime) -> float | None:
+        """SPX from the SPXW call and put nearest the money: C − P = S·e^(−qT) − K·e^(−rT), taken at T ≈ 0
+        (same-day expiries), so S ≈ K + C − P."""
+        quotes = self._spxw(day)
+        minute = _minute_of(moment)
+        pairs: dict[float, dict[Right, float]] = {}
+        for (expiry, strike, right), rows in quotes.items():
+            if expiry != day:
+                continue
+            quote = _latest(rows, minute)
+            if quote is not None and quote[0] > 0 and quote[1] >= quote[0]:
+                pairs.setdefault(strike, {})[right] = 0.5 * (quote[0] + quote[1])
+        both = [(k, v[Right.CALL] - v[Right.PUT]) for k, v in pairs.items() if len(v) == 2]
+        if not both:
+            return None
+        strike, difference = min(both, key=lambda kv: abs(kv[1]))
+        self.price_notes.add("SPX from SPXW put-call parity on days without index data")
+        return float(strike + difference)
+
+    # ------------------------------------------------------------------ SPXW
+
+    def _spxw(self, day: date) -> dict[tuple[date, float, Right], Quotes]:
+        if day not in self._quotes:
+            path = self.folder / "indexoption" / "usa" / "minute" / "spxw" / f"{day:%Y%m%d}_quote_european.zip"
+            contracts: dict[tuple[date, float, Right], Quotes] = {}
+            for name, rows in self._csv_members(path):
+                parts = name.rsplit(".", 1)[0].split("_")
+                right = Right.CALL if parts[-3] == "call" else Right.PUT
+                strike, expiry = int(parts[-2]) / 10_000, _ymd(parts[-1])
+                contracts[(expiry, strike, right)] = [
+                    (
+                        int(r[0]),
+                        int(r[4]) / 10_000 if r[4] else float("nan"),
+                        int(r[9]) / 10_000 if r[9] else float("nan"),
+                    )
+                    for r in rows
+                ]
+            self._quotes[day] = contracts
+        return self._quotes[day]
+
+    def chain(self, moment: datetime) -> Chain | None:
+        day = moment.astimezone(NEW_YORK).date()
+        spot = self.price("SPX", moment)
+        quotes = self._spxw(day)
+        if spot is None or not quotes:
+            return None
+        minute = _minute_of(moment)
+        rows = []
+        for (expiry, strike, right), series in sorted(quotes.items()):
+            quote = _latest(series, minute)
+            if quote is not None:
+                rows.append(ChainRow(expiry, strike, right, quote[0], quote[1]))
+        if not rows:
+            return None
+        chain = Chain.from_rows("SPXW", spot, moment, rows)
+        priced, _ = with_model_greeks(chain, PricingModel.SPOT, RATE, SPX_DIVIDEND_YIELD, time(16, 0))
+        return priced
+
+    # ------------------------------------------------------------------ the replay's market interface
+
+    def sessions(self, start: date, end: date) -> list[date]:
+        """Equity sessions in the range with SPXW quotes or SPX index data."""
+        out = []
+        days = (start + timedelta(days=n) for n in range((end - start).days + 1))
+        for day in (d for d in days if self.calendars.equity.is_session(d)):
+            if (
+                self._spxw(day)
+                or self._spx_minutes(day)
+                or any(e.astimezone(NEW_YORK).date() == day for e, _, _ in self._spx_hours())
+            ):
+                out.append(day)
+        return out
+
+    def snapshot(self, moment: datetime, roots: set[str]) -> MarketSnapshot:
+        day = moment.astimezone(NEW_YORK).date()
+        chains = {}
+        if "SPXW" in roots:
+            chain = self.chain(moment)
+            if chain is not None:
+                chains["SPXW"] = chain
+        prices = {}
+        spx = self.price("SPX", moment)
+        if spx is not None:
+            prices["SPX"] = spx
+        daily = {}
+        bars = self.daily_bars(day)
+        if bars is not None:
+            daily["SPX"] = bars
+        opened = self._open(day)
+        return MarketSnapshot(moment, prices, None, chains, daily, {"SPX": opened} if opened else {}, {})
+
+
+def _ymd(text: str) -> date:
+    """The date of a LEAN `YYYYMMDD[ HH:mm]` field."""
+    return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+
+
+def _minute_of(moment: datetime) -> int:
+    local = moment.astimezone(NEW_YORK)
+    return (local.hour * 60 + local.minute) * MINUTE_MS
+
+
+def _latest(series: Quotes, ms: int) -> tuple[float, float] | None:
+    """The last quote whose minute bar has closed by `ms` (a bar stamped t covers t to t + 1 minute)."""
+    last = None
+    for t, bid, ask in series:
+        if t + MINUTE_MS > ms:
+            break
+        last = (bid, ask)
+    return last

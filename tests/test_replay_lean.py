@@ -1,0 +1,86 @@
+"""replay/lean_source: snapshots from LEAN-format data (../shared/lean-data; skipped when absent)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from core.calendar import Calendars
+from core.model import Right
+from replay.__main__ import main
+from replay.lean_source import NEW_YORK, LeanSource
+from tests.leandata import read_option_minute_quotes, require_lean_data
+
+
+@pytest.fixture(scope="module")
+def source() -> LeanSource:
+    return LeanSource(require_lean_data(), Calendars())
+
+
+def test_sessions_are_the_days_with_data(source: LeanSource) -> None:
+    assert source.sessions(date(2021, 1, 1), date(2021, 1, 10)) == [date(2021, 1, d) for d in (4, 5, 6, 7, 8)]
+
+
+def test_spx_comes_from_the_last_closed_minute_bar_in_chicago_time(source: LeanSource) -> None:
+    with zipfile.ZipFile(require_lean_data() / "index/usa/minute/spx/20210104_trade.zip") as z:
+        rows = z.read(z.namelist()[0]).decode().splitlines()
+    bar_0929_ct = next(r for r in rows if r.startswith(f"{(9 * 60 + 29) * 60_000},"))  # 10:29-10:30 New York
+    at = datetime(2021, 1, 4, 10, 30, tzinfo=NEW_YORK)
+    assert source.price("SPX", at) == float(bar_0929_ct.split(",")[4])
+    assert source.snapshot(at, set()).session_open["SPX"] == float(rows[0].split(",")[1])
+
+
+def test_without_index_data_spx_comes_from_spxw_parity(source: LeanSource) -> None:
+    at = datetime(2021, 1, 8, 10, 30, tzinfo=NEW_YORK)
+    rows = read_option_minute_quotes(require_lean_data() / "indexoption/usa/minute/spxw/20210108_quote_european.zip")
+    mids = {(r[1], r[2]): 0.5 * (r[4] + r[5]) for r in rows if r[0] == 10 * 60 + 29 and r[3] == "20210108"}
+    assert source.price("SPX", at) == pytest.approx(3800.0 + mids[("call", 3800.0)] - mids[("put", 3800.0)])
+    assert any("parity" in note for note in source.price_notes)
+
+
+def test_the_spxw_chain_has_quotes_and_model_deltas(source: LeanSource) -> None:
+    chain = source.snapshot(datetime(2021, 1, 8, 10, 30, tzinfo=NEW_YORK), {"SPXW"}).chains["SPXW"]
+    put = chain.find(date(2021, 1, 8), 3700.0, Right.PUT)
+    assert put is not None and 0 < chain.bid[put] <= chain.ask[put]
+    assert -0.05 < chain.delta[put] < 0  # far out of the money on its expiry day: the 0DTE test's 0.011
+    call = chain.find(date(2021, 1, 8), 3800.0, Right.CALL)
+    assert call is not None and 0.4 < chain.delta[call] < 0.7
+
+
+def test_odd_files_are_reported_and_skipped(tmp_path: Path) -> None:
+    data = require_lean_data()
+    folder = tmp_path / "data"
+    spxw = folder / "indexoption/usa/minute/spxw"
+    spxw.mkdir(parents=True)
+    good = (data / "indexoption/usa/minute/spxw/20210108_quote_european.zip").read_bytes()
+    (spxw / "20210107_quote_european.zip").write_bytes(good[: len(good) // 2])  # truncated
+    with zipfile.ZipFile(spxw / "20210106_quote_european.zip", "w") as z:
+        z.writestr("20210106_spxw_minute_quote_european_call_38000000_20210106.csv", "")
+    shutil.copy(data / "indexoption/usa/minute/spxw/20210104_trade_european.zip.zip", spxw)
+    odd = LeanSource(folder, Calendars())
+    assert odd.sessions(date(2021, 1, 6), date(2021, 1, 7)) == []
+    assert odd.snapshot(datetime(2021, 1, 7, 10, 30, tzinfo=NEW_YORK), {"SPXW"}).chains == {}
+    text = "\n".join(odd.problems)
+    assert "20210107_quote_european.zip: cannot be read" in text
+    assert "is empty, skipped" in text and "named *.zip.zip, skipped" in text
+
+
+def test_replaying_the_sample_week_reports_what_it_could_not_trade(tmp_path: Path) -> None:
+    data = require_lean_data()
+    out = tmp_path / "lean"
+    args = ["--source", "lean", "--data", str(data), "--start", "2021-01-04", "--end", "2021-01-08"]
+    assert main([*args, "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["source"] == "lean" and all(n == 0 for n in summary["invariants"].values())
+    report = (out / "report.md").read_text()
+    assert "zero_dte: no VIX" in report and "*.zip.zip" in report
+
+
+def test_a_missing_data_folder_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--source", "lean", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    assert "no such folder" in capsys.readouterr().err
