@@ -8,8 +8,11 @@ Built so far: SPX and its SPXW options (REFERENCE.md "LEAN data format"):
 - SPX daily bars (`index/usa/daily/spx.zip`) for ATRs and ranges;
 - SPXW minute quotes (`indexoption/usa/minute/spxw/<day>_quote_european.zip`, America/New_York, ×10000),
   each contract's latest quote at or before the moment, with model Greeks from core/chain_greeks.
+- ES: the front quarterly future's minute trades (`future/cme/minute/es/<UTC day>_trade.zip`, one CSV per
+  contract month, UTC, plain prices) and its options' minute quotes
+  (`futureoption/cme/minute/es/<YYYYMM>/<UTC day>_quote_american.zip`), with Black-76 model Greeks.
 No VIX is read (the sample has none): snapshots carry `vix=None` and the rules that need it say so.
-Not built yet: equities and equity options, futures and future options (ES), universes.
+Not built yet: equities and equity options (SPY, QQQ), daily futures bars, universes.
 
 Odd files are reported once each and skipped: a `*.zip.zip` name, a zip that cannot be opened (truncated),
 a CSV with no rows.
@@ -31,6 +34,7 @@ from core.model import Chain, ChainRow, DailyBars, MarketSnapshot, Right
 
 NEW_YORK = ZoneInfo("America/New_York")
 CHICAGO = ZoneInfo("America/Chicago")
+UTC = ZoneInfo("UTC")
 RATE = 0.02
 SPX_DIVIDEND_YIELD = 0.015
 MINUTE_MS = 60_000
@@ -49,11 +53,19 @@ class LeanSource:
     _minutes: dict[date, list[tuple[datetime, float, float]]] = field(default_factory=dict)  # end, open, close
     _daily: DailyBars | None = None
     _hours: list[tuple[datetime, float, float]] | None = None  # bar end, open, close
+    _es: dict[date, dict[str, list[tuple[datetime, float]]]] = field(default_factory=dict)  # UTC day → month → bars
+    _es_quotes: dict[tuple[str, date], dict[tuple[date, float, Right], Quotes]] = field(default_factory=dict)
 
     source = "lean"
 
     def __post_init__(self) -> None:
-        for sub in ("index/usa/minute/spx", "index/usa/hour", "index/usa/daily", "indexoption/usa/minute/spxw"):
+        for sub in (
+            "index/usa/minute/spx",
+            "index/usa/hour",
+            "index/usa/daily",
+            "indexoption/usa/minute/spxw",
+            "future/cme/minute/es",
+        ):
             for twin in sorted((self.folder / sub).glob("*.zip.zip")):
                 self._problem(f"{twin.relative_to(self.folder)}: named *.zip.zip, skipped")
 
@@ -131,7 +143,10 @@ class LeanSource:
         return DailyBars(bars.day[:n], bars.open[:n], bars.high[:n], bars.low[:n], bars.close[:n])
 
     def price(self, root: str, moment: datetime) -> float | None:
-        """SPX at a moment (the only underlying this source reads so far)."""
+        """SPX, or the front ES future, at a moment."""
+        if root in ("ES", "MES"):
+            front = self._es_front(moment)
+            return None if front is None else front[1]
         if root != "SPX":
             return None
         day = moment.astimezone(NEW_YORK).date()
@@ -213,6 +228,69 @@ class LeanSource:
         priced, _ = with_model_greeks(chain, PricingModel.SPOT, RATE, SPX_DIVIDEND_YIELD, time(16, 0))
         return priced
 
+    # ------------------------------------------------------------------ ES
+
+    def _es_bars(self, utc_day: date) -> dict[str, list[tuple[datetime, float]]]:
+        """Contract month (YYYYMM) → (bar end, close) minute trades of one UTC day's file."""
+        if utc_day not in self._es:
+            path = self.folder / "future" / "cme" / "minute" / "es" / f"{utc_day:%Y%m%d}_trade.zip"
+            months: dict[str, list[tuple[datetime, float]]] = {}
+            midnight = datetime.combine(utc_day, time(0), tzinfo=UTC)
+            for name, rows in self._csv_members(path):
+                month = name.rsplit(".", 1)[0].split("_")[-1]
+                months[month] = [(midnight + timedelta(milliseconds=int(r[0]) + MINUTE_MS), float(r[4])) for r in rows]
+            self._es[utc_day] = months
+        return self._es[utc_day]
+
+    def _es_front(self, moment: datetime) -> tuple[str, float] | None:
+        """(contract month, last price) of the nearest ES quarterly not yet expired that traded by `moment`."""
+        utc_day = moment.astimezone(UTC).date()
+        day = moment.astimezone(NEW_YORK).date()
+        for month, bars in sorted(self._es_bars(utc_day).items()):
+            if self.calendars.es_quarterly_expiry(int(month[:4]), int(month[4:])) < day:
+                continue
+            done = [close for end, close in bars if end <= moment]
+            if done:
+                return month, done[-1]
+        return None
+
+    def _es_option_quotes(self, month: str, utc_day: date) -> dict[tuple[date, float, Right], Quotes]:
+        key = (month, utc_day)
+        if key not in self._es_quotes:
+            name = f"{utc_day:%Y%m%d}_quote_american.zip"
+            path = self.folder / "futureoption" / "cme" / "minute" / "es" / month / name
+            contracts: dict[tuple[date, float, Right], Quotes] = {}
+            for member, rows in self._csv_members(path):
+                parts = member.rsplit(".", 1)[0].split("_")
+                right = Right.CALL if parts[-3] == "call" else Right.PUT
+                strike, expiry = int(parts[-2]) / 10_000, _ymd(parts[-1])
+                contracts[(expiry, strike, right)] = [
+                    (int(r[0]), float(r[4]) if r[4] else float("nan"), float(r[9]) if r[9] else float("nan"))
+                    for r in rows
+                ]
+            self._es_quotes[key] = contracts
+        return self._es_quotes[key]
+
+    def es_chain(self, moment: datetime) -> Chain | None:
+        """The front ES future's options (prices plain, times UTC), with Black-76 model Greeks."""
+        front = self._es_front(moment)
+        if front is None:
+            return None
+        month, price = front
+        utc = moment.astimezone(UTC)
+        quotes = self._es_option_quotes(month, utc.date())
+        ms = (utc.hour * 60 + utc.minute) * MINUTE_MS
+        rows = []
+        for (expiry, strike, right), series in sorted(quotes.items()):
+            quote = _latest(series, ms)
+            if quote is not None:
+                rows.append(ChainRow(expiry, strike, right, quote[0], quote[1]))
+        if not rows:
+            return None
+        chain = Chain.from_rows("ES", price, moment, rows)
+        priced, _ = with_model_greeks(chain, PricingModel.FUTURE, RATE, 0.0, time(9, 30))
+        return priced
+
     # ------------------------------------------------------------------ the replay's market interface
 
     def sessions(self, start: date, end: date) -> list[date]:
@@ -223,6 +301,7 @@ class LeanSource:
             if (
                 self._spxw(day)
                 or self._spx_minutes(day)
+                or self._es_bars(day)
                 or any(e.astimezone(NEW_YORK).date() == day for e, _, _ in self._spx_hours())
             ):
                 out.append(day)
@@ -235,10 +314,15 @@ class LeanSource:
             chain = self.chain(moment)
             if chain is not None:
                 chains["SPXW"] = chain
+        if "ES" in roots:
+            es_chain = self.es_chain(moment)
+            if es_chain is not None:
+                chains["ES"] = es_chain
         prices = {}
-        spx = self.price("SPX", moment)
-        if spx is not None:
-            prices["SPX"] = spx
+        for name in ("SPX", "ES", "MES"):
+            value = self.price(name, moment)
+            if value is not None:
+                prices[name] = value
         daily = {}
         bars = self.daily_bars(day)
         if bars is not None:

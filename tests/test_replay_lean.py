@@ -84,3 +84,17 @@ def test_replaying_the_sample_week_reports_what_it_could_not_trade(tmp_path: Pat
 def test_a_missing_data_folder_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--source", "lean", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_es_is_the_front_quarterly_in_utc_and_its_options_are_black76_priced(source: LeanSource) -> None:
+    at = datetime(2020, 1, 6, 10, 15, tzinfo=NEW_YORK)  # 15:15 UTC
+    with zipfile.ZipFile(require_lean_data() / "future/cme/minute/es/20200106_trade.zip") as z:
+        rows = z.read("20200106_es_minute_trade_202003.csv").decode().splitlines()
+    bar = next(r for r in rows if r.startswith(f"{(15 * 60 + 14) * 60_000},"))  # 15:14-15:15 UTC
+    snap = source.snapshot(at, {"ES"})
+    assert snap.prices["ES"] == float(bar.split(",")[4]) == snap.prices["MES"]
+    chain = snap.chains["ES"]
+    assert chain.underlying_price == snap.prices["ES"] and set(chain.expiries()) == {date(2020, 3, 20)}
+    puts = [i for i in range(len(chain.strike)) if not chain.is_call[i] and chain.flags[i] == 0]
+    assert len(puts) > 30 and all(-1 < chain.delta[i] < 0 for i in puts)  # one-sided quotes are flagged, not priced
+    assert source.sessions(date(2020, 1, 4), date(2020, 1, 7)) == [date(2020, 1, 6)]  # Sunday's file is no session
