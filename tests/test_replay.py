@@ -137,6 +137,9 @@ def test_the_cli_writes_a_labelled_report(tmp_path: Path) -> None:
     assert len(trades) - 1 == sum(st["trades"] for st in written["strategies"].values())
     for chart in ("equity_drawdown.png", "buying_power.png", "pnl_by_strategy.png"):
         assert (out / chart).stat().st_size > 1000
+    again = tmp_path / "again"
+    assert main(["--start", "2018-01-02", "--end", "2018-01-31", "--out", str(again), "--quiet"]) == 0
+    assert (again / "summary.json").read_bytes() == (out / "summary.json").read_bytes()  # the same seed, byte for byte
 
 
 def test_the_cli_refuses_a_bad_parameter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
