@@ -188,6 +188,11 @@ class Pipeline:
         result.commands += self.tracker.tick(quote, now)
         return self._absorb(result, account, now)
 
+    def tick(self, snapshot: MarketSnapshot, account: AccountState, quote: Quote) -> StepResult:
+        """Only the fill checks' clock (reprices, cancels, orphan retries): what a shell runs every minute
+        while an order works, between the scheduled steps."""
+        return self._absorb(StepResult(commands=self.tracker.tick(quote, snapshot.time)), account, snapshot.time)
+
     # ------------------------------------------------------------------ broker events
 
     def on_fill(self, order_id: str, fill: Fill, quote: Quote, account: AccountState) -> StepResult:

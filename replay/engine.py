@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -102,6 +102,7 @@ class ReplayEngine:
         self.record = RunRecord()
         self.peak = capital
         self.restarts = 0
+        self.minute_ticks = 0  # fill-check steps between the scheduled ones
         self._wire(None)
 
     def _wire(self, saved: TradingRecord | None) -> None:
@@ -202,17 +203,18 @@ class ReplayEngine:
         if self.faults.restart_daily and self.record.equity:
             self.restart(opening.time)
         self.safety.checks.new_session(opening.time, self.account(opening))
-        for moment in self._times(day):
-            snapshot = self.market.snapshot(moment, ROOTS)
-            account = self.account(snapshot)
-            result = self.broker.retry(snapshot, self.pipeline, account)
-            step = self.pipeline.step(snapshot, account, self.broker.quote_from(snapshot))
-            result.extend(step)
-            result.extend(self.broker.execute(step.commands, snapshot, self.pipeline, account))
-            self._collect(result, snapshot)
-            self._check_invariants(snapshot, account, step)
-            if result.opened or result.closed or step.commands or result.commands:
-                self.save(moment)  # after every change, as the live algorithm does
+        scheduled = self._times(day)
+        session = self.calendars.equity.open_close(day)
+        last = session[1] if session else datetime.combine(day, time(16, 0), tzinfo=NEW_YORK)
+        for n, moment in enumerate(scheduled):
+            self._moment(moment, full=True)
+            # While an order works, the fill checks tick every minute until the next scheduled step, as the
+            # live algorithm's minute data would drive them: reprices, cancels and orphan closes play out.
+            until = scheduled[n + 1] if n + 1 < len(scheduled) else last
+            minute = moment + timedelta(minutes=1)
+            while self.safety.fills.working() and minute < until:
+                self._moment(minute, full=False)
+                minute += timedelta(minutes=1)
         self._settle(day)
         close = self.market.snapshot(datetime.combine(day, time(16, 0), tzinfo=NEW_YORK), ROOTS)
         account = self.account(close)
@@ -221,6 +223,21 @@ class ReplayEngine:
         self.save(close.time)  # expiries settled, the day's counters final
         ceiling = min(regime(close.vix or 20.0, self.settings)[1], self.settings.bp_reserve_ceiling) * account.net_liq
         self.record.bp.append((day, view.bp_in_use, ceiling))
+
+    def _moment(self, moment: datetime, full: bool) -> None:
+        """A scheduled step (strategies, risk, safety, fill checks) or, with full=False, the fill checks only."""
+        snapshot = self.market.snapshot(moment, ROOTS)
+        account = self.account(snapshot)
+        quote = self.broker.quote_from(snapshot)
+        result = self.broker.retry(snapshot, self.pipeline, account)
+        step = self.pipeline.step(snapshot, account, quote) if full else self.pipeline.tick(snapshot, account, quote)
+        result.extend(step)
+        result.extend(self.broker.execute(step.commands, snapshot, self.pipeline, account))
+        self._collect(result, snapshot)
+        self._check_invariants(snapshot, account, step)
+        if result.opened or result.closed or step.commands or result.commands:
+            self.save(moment)  # after every change, as the live algorithm does
+        self.minute_ticks += 0 if full else 1
 
     def _collect(self, result: StepResult, snapshot: MarketSnapshot) -> None:
         self.record.trades += result.closed

@@ -203,6 +203,7 @@ def test_a_faulty_broker_and_daily_restarts_leave_the_book_and_the_state_file_in
         written["faults_injected"].get("leg rejects", 0) > 0 and written["faults_injected"].get("partial fills", 0) > 0
     )
     assert written["restarts"] > 0
+    assert run.minute_ticks > 0  # cancels and reprices played out minute by minute between the steps
     assert all(n == 0 for n in written["invariants"].values()), written["invariants"]
     saved = TradingRecord.from_text((tmp_path / "trading_state.json").read_text())
     held = {c: q for c, q in run.broker.holdings.items() if q}
