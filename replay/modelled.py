@@ -200,7 +200,7 @@ class ModelledMarket:
             first_friday = day + timedelta(days=(4 - day.weekday()) % 7)
             out.extend(cal.expiry_on_or_before(first_friday + timedelta(weeks=k)) for k in range(WEEKLY_COUNT))
         limit = 400 if root in FUTURE_ROOTS else 760
-        return sorted({e for e in out if 0 < (e - day).days <= limit})
+        return sorted({e for e in out if 0 <= (e - day).days <= limit})  # quoted on expiry day until the close
 
     def chain(self, root: str, moment: datetime) -> Chain | None:
         underlying = UNDERLYING[root]

@@ -45,6 +45,10 @@ def test_weeklies_move_to_thursday_on_good_friday() -> None:
     assert date(2018, 3, 29) in expiries and date(2018, 3, 30) not in expiries  # Good Friday 2018
     assert expiries == sorted(set(expiries)) and all(e > date(2018, 3, 26) for e in expiries)
     assert market.expiries("SPXW", date(2018, 3, 26)) == [date(2018, 3, 26)]
+    # Listed until their own close: the replay once dropped them on expiry morning, so an in-the-money short
+    # call could not be bought back by the assignment check that afternoon.
+    assert date(2018, 1, 19) in market.expiries("QQQ", date(2018, 1, 19))
+    assert date(2018, 3, 16) in market.expiries("ES", date(2018, 3, 16))
 
 
 def test_modelled_quotes_are_ordered_and_keep_put_call_parity() -> None:
