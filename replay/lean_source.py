@@ -97,6 +97,24 @@ class LeanSource:
             self._problem(f"{path.relative_to(self.folder)}: cannot be read ({err}), skipped")
             return []
 
+    def _option_quotes(self, path: Path, scale: float) -> dict[tuple[date, float, Right], Quotes]:
+        """(expiry, strike, right) → minute quotes of an option quote zip: one CSV per contract, named
+        `..._<call|put>_<strike×10000>_<expiry>.csv`, rows `t,bidO,bidH,bidL,bidC,bidSize,askO,...,askC,...`."""
+        contracts: dict[tuple[date, float, Right], Quotes] = {}
+        for member, rows in self._csv_members(path):
+            parts = member.rsplit(".", 1)[0].split("_")
+            right = Right.CALL if parts[-3] == "call" else Right.PUT
+            strike, expiry = int(parts[-2]) / 10_000, _ymd(parts[-1])
+            contracts[(expiry, strike, right)] = [
+                (
+                    int(r[0]),
+                    float(r[4]) / scale if r[4] else float("nan"),
+                    float(r[9]) / scale if r[9] else float("nan"),
+                )
+                for r in rows
+            ]
+        return contracts
+
     # ------------------------------------------------------------------ SPX
 
     def _spx_minutes(self, day: date) -> list[tuple[datetime, float, float]]:
@@ -194,19 +212,7 @@ class LeanSource:
     def _spxw(self, day: date) -> dict[tuple[date, float, Right], Quotes]:
         if day not in self._quotes:
             path = self.folder / "indexoption" / "usa" / "minute" / "spxw" / f"{day:%Y%m%d}_quote_european.zip"
-            contracts: dict[tuple[date, float, Right], Quotes] = {}
-            for name, rows in self._csv_members(path):
-                parts = name.rsplit(".", 1)[0].split("_")
-                right = Right.CALL if parts[-3] == "call" else Right.PUT
-                strike, expiry = int(parts[-2]) / 10_000, _ymd(parts[-1])
-                contracts[(expiry, strike, right)] = [
-                    (
-                        int(r[0]),
-                        int(r[4]) / 10_000 if r[4] else float("nan"),
-                        int(r[9]) / 10_000 if r[9] else float("nan"),
-                    )
-                    for r in rows
-                ]
+            contracts = self._option_quotes(path, scale=10_000.0)  # index option prices are ×10000
             self._quotes[day] = contracts
         return self._quotes[day]
 
@@ -216,17 +222,7 @@ class LeanSource:
         quotes = self._spxw(day)
         if spot is None or not quotes:
             return None
-        minute = _minute_of(moment)
-        rows = []
-        for (expiry, strike, right), series in sorted(quotes.items()):
-            quote = _latest(series, minute)
-            if quote is not None:
-                rows.append(ChainRow(expiry, strike, right, quote[0], quote[1]))
-        if not rows:
-            return None
-        chain = Chain.from_rows("SPXW", spot, moment, rows)
-        priced, _ = with_model_greeks(chain, PricingModel.SPOT, RATE, SPX_DIVIDEND_YIELD, time(16, 0))
-        return priced
+        return _priced_chain("SPXW", spot, moment, quotes, _minute_of(moment), PricingModel.SPOT, time(16, 0))
 
     # ------------------------------------------------------------------ ES
 
@@ -259,15 +255,7 @@ class LeanSource:
         if key not in self._es_quotes:
             name = f"{utc_day:%Y%m%d}_quote_american.zip"
             path = self.folder / "futureoption" / "cme" / "minute" / "es" / month / name
-            contracts: dict[tuple[date, float, Right], Quotes] = {}
-            for member, rows in self._csv_members(path):
-                parts = member.rsplit(".", 1)[0].split("_")
-                right = Right.CALL if parts[-3] == "call" else Right.PUT
-                strike, expiry = int(parts[-2]) / 10_000, _ymd(parts[-1])
-                contracts[(expiry, strike, right)] = [
-                    (int(r[0]), float(r[4]) if r[4] else float("nan"), float(r[9]) if r[9] else float("nan"))
-                    for r in rows
-                ]
+            contracts = self._option_quotes(path, scale=1.0)  # future option prices are plain
             self._es_quotes[key] = contracts
         return self._es_quotes[key]
 
@@ -280,16 +268,7 @@ class LeanSource:
         utc = moment.astimezone(UTC)
         quotes = self._es_option_quotes(month, utc.date())
         ms = (utc.hour * 60 + utc.minute) * MINUTE_MS
-        rows = []
-        for (expiry, strike, right), series in sorted(quotes.items()):
-            quote = _latest(series, ms)
-            if quote is not None:
-                rows.append(ChainRow(expiry, strike, right, quote[0], quote[1]))
-        if not rows:
-            return None
-        chain = Chain.from_rows("ES", price, moment, rows)
-        priced, _ = with_model_greeks(chain, PricingModel.FUTURE, RATE, 0.0, time(9, 30))
-        return priced
+        return _priced_chain("ES", price, moment, quotes, ms, PricingModel.FUTURE, time(9, 30))
 
     # ------------------------------------------------------------------ the replay's market interface
 
@@ -329,6 +308,28 @@ class LeanSource:
             daily["SPX"] = bars
         opened = self._open(day)
         return MarketSnapshot(moment, prices, None, chains, daily, {"SPX": opened} if opened else {}, {})
+
+
+def _priced_chain(
+    root: str,
+    underlying: float,
+    moment: datetime,
+    quotes: dict[tuple[date, float, Right], Quotes],
+    ms: int,
+    model: PricingModel,
+    expiry_time: time,
+) -> Chain | None:
+    """Each contract's latest closed quote at `ms` (in the file's clock) as a chain with model Greeks."""
+    rows = []
+    for (expiry, strike, right), series in sorted(quotes.items()):
+        quote = _latest(series, ms)
+        if quote is not None:
+            rows.append(ChainRow(expiry, strike, right, quote[0], quote[1]))
+    if not rows:
+        return None
+    dividend = SPX_DIVIDEND_YIELD if model is PricingModel.SPOT else 0.0
+    priced, _ = with_model_greeks(Chain.from_rows(root, underlying, moment, rows), model, RATE, dividend, expiry_time)
+    return priced
 
 
 def _ymd(text: str) -> date:
