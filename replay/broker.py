@@ -34,6 +34,7 @@ class ReplayBroker:
     seed: int = 7
     faults_injected: Counter[str] = field(default_factory=Counter)
     stuck: set[str] = field(default_factory=set)  # partly filled orders whose rest never fills
+    delayed: set[str] = field(default_factory=set)  # marketable orders whose fill comes after the cancel
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -66,6 +67,16 @@ class ReplayBroker:
                 result = self._try(command, snapshot, pipeline, account)
             elif isinstance(command, CancelOrder):
                 self.stuck.discard(command.order_id)
+                late = self.working.get(command.order_id) if command.order_id in self.delayed else None
+                self.delayed.discard(command.order_id)
+                if late is not None:  # the fill was already on its way: it arrives, the cancel does nothing
+                    result = self._try(late, snapshot, pipeline, account, late=True)
+                    if command.order_id not in self.working:
+                        self.faults_injected["fills after the cancel"] += 1
+                        queue += result.commands
+                        result.commands = []
+                        out.extend(result)
+                        continue
                 if self.working.pop(command.order_id, None) is None:
                     continue
                 result = pipeline.on_cancel_confirmed(command.order_id, quote, snapshot.time, account)
@@ -81,7 +92,7 @@ class ReplayBroker:
     def retry(self, snapshot: MarketSnapshot, pipeline: Pipeline, account: AccountState) -> StepResult:
         """Working orders meet the new quotes."""
         out = StepResult()
-        for order in [o for o in self.working.values() if o.order_id not in self.stuck]:
+        for order in [o for o in self.working.values() if o.order_id not in self.stuck | self.delayed]:
             result = self._try(order, snapshot, pipeline, account)
             out.extend(self.execute(result.commands, snapshot, pipeline, account))
             result.commands = []
@@ -89,7 +100,12 @@ class ReplayBroker:
         return out
 
     def _try(
-        self, order: SubmitOrder, snapshot: MarketSnapshot, pipeline: Pipeline, account: AccountState
+        self,
+        order: SubmitOrder,
+        snapshot: MarketSnapshot,
+        pipeline: Pipeline,
+        account: AccountState,
+        late: bool = False,
     ) -> StepResult:
         quote = self.quote_from(snapshot)
         legs = []
@@ -106,12 +122,20 @@ class ReplayBroker:
         marketable = order.limit_price >= natural - 1e-9 if order.side > 0 else order.limit_price <= natural + 1e-9
         if not marketable:
             return StepResult()
-        draw = self.rng.random() if self.faults.reject or self.faults.partial else 1.0
+        faulty = self.faults.reject or self.faults.partial or self.faults.delay
+        draw = self.rng.random() if faulty and not late else 1.0
         if draw < self.faults.reject:
             self.working.pop(order.order_id, None)
             self.faults_injected["leg rejects"] += 1
             reason = "fault injected: a leg was rejected"
             return pipeline.on_reject(order.order_id, reason, quote, snapshot.time, account)
+        if (
+            self.faults.reject + self.faults.partial
+            <= draw
+            < self.faults.reject + self.faults.partial + self.faults.delay
+        ):
+            self.delayed.add(order.order_id)  # marketable, but its fill arrives only after the tracker cancels
+            return StepResult()
         filling = list(enumerate(legs))
         units = order.quantity
         if draw < self.faults.reject + self.faults.partial and (len(legs) > 1 or order.quantity > 1):

@@ -1,8 +1,10 @@
-"""Faults the replay broker injects, by parameter (`--faults reject=0.05,partial=0.10,restart=daily`).
+"""Faults the replay broker injects, by parameter (`--faults reject=0.05,partial=0.10,delay=0.05,restart=daily`).
 
 - reject: the share of marketable orders the broker rejects (a leg refused) instead of filling;
 - partial: the share of marketable orders that fill only part: some legs of a combo (orphan legs for the
   fill checks to close) or, for one leg, half the quantity; the rest never fills and waits for the cancel;
+- delay: the share of marketable orders whose fill arrives only after the fill checks have timed out and
+  sent the cancel (the cancel then does nothing: a late fill);
 - restart=daily: before every session the algorithm is thrown away and rebuilt from its saved state,
   reconciled with the broker's holdings.
 All draws come from a generator seeded by the run's seed, so a run with faults is repeatable.
@@ -21,6 +23,7 @@ class FaultSpecError(ValueError):
 class Faults:
     reject: float = 0.0
     partial: float = 0.0
+    delay: float = 0.0
     restart_daily: bool = False
 
     @classmethod
@@ -32,7 +35,7 @@ class Faults:
             name, eq, value = item.partition("=")
             if name == "restart" and eq and value == "daily":
                 restart = True
-            elif name in ("reject", "partial") and eq:
+            elif name in ("reject", "partial", "delay") and eq:
                 try:
                     share = float(value)
                 except ValueError:
@@ -41,15 +44,18 @@ class Faults:
                     raise FaultSpecError(f"--faults {name}={value}: a share from 0 to 1")
                 values[name] = share
             else:
-                raise FaultSpecError(f"--faults '{item}': use reject=SHARE, partial=SHARE or restart=daily")
-        if values.get("reject", 0.0) + values.get("partial", 0.0) > 1.0:
-            raise FaultSpecError("--faults: reject + partial must not exceed 1")
-        return cls(values.get("reject", 0.0), values.get("partial", 0.0), restart)
+                raise FaultSpecError(
+                    f"--faults '{item}': use reject=SHARE, partial=SHARE, delay=SHARE or restart=daily"
+                )
+        if sum(values.values()) > 1.0:
+            raise FaultSpecError("--faults: reject + partial + delay must not exceed 1")
+        return cls(values.get("reject", 0.0), values.get("partial", 0.0), values.get("delay", 0.0), restart)
 
     def describe(self) -> str:
         parts = [
             f"reject {self.reject:.0%}" if self.reject else "",
             f"partial {self.partial:.0%}" if self.partial else "",
+            f"delay {self.delay:.0%}" if self.delay else "",
         ]
         parts.append("a restart before every session" if self.restart_daily else "")
         return ", ".join(p for p in parts if p) or "none"
