@@ -35,6 +35,7 @@ class ReplayBroker:
     faults_injected: Counter[str] = field(default_factory=Counter)
     stuck: set[str] = field(default_factory=set)  # partly filled orders whose rest never fills
     delayed: set[str] = field(default_factory=set)  # marketable orders whose fill comes after the cancel
+    down: bool = False  # the connection is lost: nothing goes out, nothing fills
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -62,7 +63,10 @@ class ReplayBroker:
         quote = self.quote_from(snapshot)
         while queue:
             command = queue.pop(0)
-            if isinstance(command, SubmitOrder):
+            if isinstance(command, SubmitOrder) and self.down:
+                reason = "broker disconnected: order not sent"
+                result = pipeline.on_reject(command.order_id, reason, quote, snapshot.time, account)
+            elif isinstance(command, SubmitOrder):
                 self.working[command.order_id] = command
                 result = self._try(command, snapshot, pipeline, account)
             elif isinstance(command, CancelOrder):
@@ -92,6 +96,8 @@ class ReplayBroker:
     def retry(self, snapshot: MarketSnapshot, pipeline: Pipeline, account: AccountState) -> StepResult:
         """Working orders meet the new quotes."""
         out = StepResult()
+        if self.down:
+            return out
         for order in [o for o in self.working.values() if o.order_id not in self.stuck | self.delayed]:
             result = self._try(order, snapshot, pipeline, account)
             out.extend(self.execute(result.commands, snapshot, pipeline, account))

@@ -12,6 +12,7 @@ open book at mid.
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -28,13 +29,13 @@ from core.model import AccountState, ContractKind, MarketSnapshot
 from core.pipeline import ClosedTrade, Pipeline, StepResult
 from core.settings import Settings
 from replay.broker import ReplayBroker
-from replay.faults import Faults
+from replay.faults import DISCONNECT_MINUTES, Faults
 from replay.modelled import ModelledMarket, intrinsic_value
 from replay.ports import FolderStore, ListAlerts, MemoryStore
 from risk.buying_power import regime
 from risk.state import RiskState
 from safety.performance import EXPECTED_RATE_PARAMETER
-from safety.persistence import TradingRecord, restore, save, tracker_orders
+from safety.persistence import TradingRecord, reconcile, restore, save, tracker_orders
 
 NEW_YORK = ZoneInfo("America/New_York")
 MANAGE_TIMES = (time(10, 45), time(12, 30), time(15, 0), time(15, 30), time(15, 50))
@@ -103,6 +104,10 @@ class ReplayEngine:
         self.peak = capital
         self.restarts = 0
         self.minute_ticks = 0  # fill-check steps between the scheduled ones
+        self.fault_rng = random.Random(seed + 1)  # the engine's own faults (disconnects)
+        self.down_until = datetime.min.replace(tzinfo=NEW_YORK)
+        self.faults_disconnects = 0
+        self.steps_per_day = len(MANAGE_TIMES) + 3  # roughly: so `disconnect` is a share of sessions
         self._wire(None)
 
     def _wire(self, saved: TradingRecord | None) -> None:
@@ -212,9 +217,11 @@ class ReplayEngine:
             # live algorithm's minute data would drive them: reprices, cancels and orphan closes play out.
             until = scheduled[n + 1] if n + 1 < len(scheduled) else last
             minute = moment + timedelta(minutes=1)
-            while self.safety.fills.working() and minute < until:
+            while (self.safety.fills.working() or self.broker.down) and minute < until:
                 self._moment(minute, full=False)
                 minute += timedelta(minutes=1)
+        if self.broker.down:
+            self._connection(last, full=False)
         self._settle(day)
         close = self.market.snapshot(datetime.combine(day, time(16, 0), tzinfo=NEW_YORK), ROOTS)
         account = self.account(close)
@@ -224,8 +231,33 @@ class ReplayEngine:
         ceiling = min(regime(close.vix or 20.0, self.settings)[1], self.settings.bp_reserve_ceiling) * account.net_liq
         self.record.bp.append((day, view.bp_in_use, ceiling))
 
+    def _connection(self, moment: datetime, full: bool) -> None:
+        """The disconnect fault: drop at a scheduled step, reconnect (and reconcile) DISCONNECT_MINUTES later."""
+        monitor = self.safety.connection
+        if self.broker.down and moment >= self.down_until:
+            self.broker.down = False
+
+            def agrees() -> bool:
+                return not reconcile(self.trading_record(), dict(self.broker.holdings), moment)
+
+            alerts, _ = monitor.on_reconnect(moment, agrees)
+        elif self.broker.down:
+            alerts = monitor.tick(moment)
+        elif full and self.faults.disconnect and self.fault_rng.random() < self.faults.disconnect / self.steps_per_day:
+            close = self.calendars.equity.open_close(moment.astimezone(NEW_YORK).date())
+            back = moment + timedelta(minutes=DISCONNECT_MINUTES)
+            # Back by the close at the latest: a restart overnight would otherwise forget the outage.
+            self.broker.down, self.down_until = True, min(back, close[1]) if close else back
+            self.faults_disconnects += 1
+            alerts, _ = monitor.on_disconnect(moment, "fault injected: connection lost")
+        else:
+            return
+        for alert in alerts:
+            self.alerts.send(alert.level, alert.title, alert.body)
+
     def _moment(self, moment: datetime, full: bool) -> None:
         """A scheduled step (strategies, risk, safety, fill checks) or, with full=False, the fill checks only."""
+        self._connection(moment, full)
         snapshot = self.market.snapshot(moment, ROOTS)
         account = self.account(snapshot)
         quote = self.broker.quote_from(snapshot)
@@ -253,7 +285,8 @@ class ReplayEngine:
 
     def _check_invariants(self, snapshot: MarketSnapshot, account: AccountState, step: StepResult) -> None:
         # Orphan closes still working after the step that created them (the replay fills marketable orders at once).
-        orphans = [o for o in self.safety.fills.working() if o.parent is not None]
+        # (While the connection is down nothing can close them: not counted then.)
+        orphans = [o for o in self.safety.fills.working() if o.parent is not None and not self.broker.down]
         self.record.invariants["orphan legs open past the timeout"] += len(orphans)
         self.record.invariants["closes larger than positions"] = self.broker.oversized_closes
         # The book and the broker must agree on every contract once the step's orders are done.
@@ -362,7 +395,9 @@ class ReplayEngine:
             "refusals": dict(sorted(self.record.refusals.items())),
             "safety_events": dict(sorted(events.items())),
             "invariants": dict(sorted(self.record.invariants.items())),
-            "faults_injected": dict(sorted(self.broker.faults_injected.items())),
+            "faults_injected": dict(
+                sorted((self.broker.faults_injected + Counter({"disconnects": self.faults_disconnects})).items())
+            ),
             "restarts": self.restarts,
         }
 

@@ -179,8 +179,9 @@ def test_the_february_2018_vix_spike_drives_the_regime_rules(engine: ReplayEngin
 
 
 def test_faults_parse_and_refuse_nonsense() -> None:
-    faults = Faults.parse("reject=0.05,partial=0.10,delay=0.02,restart=daily")
-    assert (faults.reject, faults.partial, faults.delay, faults.restart_daily) == (0.05, 0.10, 0.02, True)
+    faults = Faults.parse("reject=0.05,partial=0.10,delay=0.02,disconnect=0.1,restart=daily")
+    assert (faults.reject, faults.partial, faults.delay, faults.disconnect) == (0.05, 0.10, 0.02, 0.1)
+    assert faults.restart_daily
     assert Faults.parse("") == Faults()
     for bad in ("reject=2", "partial=x", "restart=weekly", "reject=0.6,partial=0.6", "lag=1"):
         with pytest.raises(FaultSpecError):
@@ -197,7 +198,7 @@ def test_restarts_alone_change_no_decision(summary: dict[str, Any]) -> None:
 
 
 def test_a_faulty_broker_and_daily_restarts_leave_the_book_and_the_state_file_in_agreement(tmp_path: Path) -> None:
-    faults = Faults(reject=0.15, partial=0.25, delay=0.15, restart_daily=True)
+    faults = Faults(reject=0.15, partial=0.25, delay=0.15, disconnect=0.2, restart_daily=True)
     # Seed 3 draws every kind of fault in this quarter; before ES quotes sat on ES ticks, its orphan close of
     # a strangle's put never filled (the limit rounded passively below an off-tick ask).
     run = ReplayEngine(Settings(), START, END, 100_000.0, seed=3, faults=faults)
@@ -205,6 +206,8 @@ def test_a_faulty_broker_and_daily_restarts_leave_the_book_and_the_state_file_in
     written = run.write(tmp_path)
     injected = written["faults_injected"]
     assert injected.get("leg rejects") and injected.get("partial fills") and injected.get("fills after the cancel")
+    events = written["safety_events"]
+    assert injected.get("disconnects") and events["broker reconnected"] == injected["disconnects"]  # reconciled
     assert written["restarts"] > 0
     assert run.minute_ticks > 0  # cancels and reprices played out minute by minute between the steps
     assert all(n == 0 for n in written["invariants"].values()), written["invariants"]
