@@ -11,7 +11,8 @@ Built so far: SPX and its SPXW options (REFERENCE.md "LEAN data format"):
 - ES: the front quarterly future's minute trades (`future/cme/minute/es/<UTC day>_trade.zip`, one CSV per
   contract month, UTC, plain prices) and its options' minute quotes
   (`futureoption/cme/minute/es/<YYYYMM>/<UTC day>_quote_american.zip`), with Black-76 model Greeks.
-No VIX is read (the sample has none): snapshots carry `vix=None` and the rules that need it say so.
+- VIX from `index/usa/{minute,hour,daily}/vix` when the folder has it (the sample does not: its snapshots
+  carry `vix=None` and the rules that need it say so).
 Not built yet: equities and equity options (SPY, QQQ), daily futures bars, universes.
 
 Odd files are reported once each and skipped: a `*.zip.zip` name, a zip that cannot be opened (truncated),
@@ -50,9 +51,10 @@ class LeanSource:
     problems: list[str] = field(default_factory=list)  # odd files, reported once each
     price_notes: set[str] = field(default_factory=set)  # how prices were found where not read directly
     _quotes: dict[date, dict[tuple[date, float, Right], Quotes]] = field(default_factory=dict)
-    _minutes: dict[date, list[tuple[datetime, float, float]]] = field(default_factory=dict)  # end, open, close
-    _daily: DailyBars | None = None
-    _hours: list[tuple[datetime, float, float]] | None = None  # bar end, open, close
+    # Index bars by ticker: (bar end, open, close), in time order.
+    _minutes: dict[tuple[str, date], list[tuple[datetime, float, float]]] = field(default_factory=dict)
+    _hours: dict[str, list[tuple[datetime, float, float]]] = field(default_factory=dict)
+    _daily: dict[str, DailyBars] = field(default_factory=dict)
     _es: dict[date, dict[str, list[tuple[datetime, float]]]] = field(default_factory=dict)  # UTC day → month → bars
     _es_quotes: dict[tuple[str, date], dict[tuple[date, float, Right], Quotes]] = field(default_factory=dict)
 
@@ -61,6 +63,7 @@ class LeanSource:
     def __post_init__(self) -> None:
         for sub in (
             "index/usa/minute/spx",
+            "index/usa/minute/vix",
             "index/usa/hour",
             "index/usa/daily",
             "indexoption/usa/minute/spxw",
@@ -115,46 +118,73 @@ class LeanSource:
             ]
         return contracts
 
-    # ------------------------------------------------------------------ SPX
+    # ------------------------------------------------------------------ indices (SPX, VIX)
 
-    def _spx_minutes(self, day: date) -> list[tuple[datetime, float, float]]:
-        if day not in self._minutes:
-            path = self.folder / "index" / "usa" / "minute" / "spx" / f"{day:%Y%m%d}_trade.zip"
+    def _index_minutes(self, ticker: str, day: date) -> list[tuple[datetime, float, float]]:
+        if (ticker, day) not in self._minutes:
+            path = self.folder / "index" / "usa" / "minute" / ticker / f"{day:%Y%m%d}_trade.zip"
             bars = []
             midnight = datetime.combine(day, time(0), tzinfo=CHICAGO)
             for _, rows in self._csv_members(path):
                 for row in rows:
                     start = midnight + timedelta(milliseconds=int(row[0]))
                     bars.append((start + timedelta(minutes=1), float(row[1]), float(row[4])))
-            self._minutes[day] = sorted(bars)
-        return self._minutes[day]
+            self._minutes[(ticker, day)] = sorted(bars)
+        return self._minutes[(ticker, day)]
 
-    def _spx_hours(self) -> list[tuple[datetime, float, float]]:
-        if self._hours is None:
-            path = self.folder / "index" / "usa" / "hour" / "spx.zip"
+    def _index_hours(self, ticker: str) -> list[tuple[datetime, float, float]]:
+        if ticker not in self._hours:
+            path = self.folder / "index" / "usa" / "hour" / f"{ticker}.zip"
             bars = []
             for _, rows in self._csv_members(path):
                 for row in rows:
                     start = datetime.strptime(row[0], "%Y%m%d %H:%M").replace(tzinfo=CHICAGO)
                     bars.append((start + timedelta(hours=1), float(row[1]), float(row[4])))
-            self._hours = sorted(bars)
-        return self._hours
+            self._hours[ticker] = sorted(bars)
+        return self._hours[ticker]
 
-    def daily_bars(self, day: date) -> DailyBars | None:
-        """SPX sessions before `day`, oldest first."""
-        if self._daily is None:
+    def _index_level(self, ticker: str, moment: datetime) -> float | None:
+        """The last closed minute bar of the day, else the last closed hour bar of the day."""
+        day = moment.astimezone(NEW_YORK).date()
+        done = [close for end, _, close in self._index_minutes(ticker, day) if end <= moment]
+        if done:
+            return done[-1]
+        hours = [
+            close
+            for end, _, close in self._index_hours(ticker)
+            if end <= moment and end.astimezone(NEW_YORK).date() == day
+        ]
+        if hours:
+            self.price_notes.add(f"{ticker.upper()} from hour bars where minute bars are missing")
+            return hours[-1]
+        return None
+
+    def vix(self, moment: datetime) -> float | None:
+        """VIX from index/usa/*/vix when the folder has it: intraday bars, else the previous daily close."""
+        level = self._index_level("vix", moment)
+        if level is not None:
+            return level
+        bars = self.daily_bars(moment.astimezone(NEW_YORK).date(), "vix")
+        if bars is None:
+            return None
+        self.price_notes.add("VIX from the previous daily close where intraday bars are missing")
+        return float(bars.close[-1])
+
+    def daily_bars(self, day: date, ticker: str = "spx") -> DailyBars | None:
+        """An index's sessions before `day`, oldest first."""
+        if ticker not in self._daily:
             import numpy as np
 
-            rows = [r for _, rs in self._csv_members(self.folder / "index" / "usa" / "daily" / "spx.zip") for r in rs]
-            rows.sort(key=lambda r: r[0])
-            self._daily = DailyBars(
+            path = self.folder / "index" / "usa" / "daily" / f"{ticker}.zip"
+            rows = sorted((r for _, rs in self._csv_members(path) for r in rs), key=lambda r: r[0])
+            self._daily[ticker] = DailyBars(
                 tuple(_ymd(r[0]) for r in rows),
                 np.array([float(r[1]) for r in rows]),
                 np.array([float(r[2]) for r in rows]),
                 np.array([float(r[3]) for r in rows]),
                 np.array([float(r[4]) for r in rows]),
             )
-        bars = self._daily
+        bars = self._daily[ticker]
         n = sum(1 for d in bars.day if d < day)
         if n == 0:
             return None
@@ -167,23 +197,14 @@ class LeanSource:
             return None if front is None else front[1]
         if root != "SPX":
             return None
-        day = moment.astimezone(NEW_YORK).date()
-        done = [close for end, _, close in self._spx_minutes(day) if end <= moment]
-        if done:
-            return done[-1]
-        hours = [
-            close for end, _, close in self._spx_hours() if end <= moment and end.astimezone(NEW_YORK).date() == day
-        ]
-        if hours:
-            self.price_notes.add("SPX from hour bars where minute bars are missing")
-            return hours[-1]
-        return self._parity(day, moment)
+        level = self._index_level("spx", moment)
+        return level if level is not None else self._parity(moment.astimezone(NEW_YORK).date(), moment)
 
     def _open(self, day: date) -> float | None:
-        minutes = self._spx_minutes(day)
+        minutes = self._index_minutes("spx", day)
         if minutes:
             return minutes[0][1]
-        hours = [o for end, o, _ in self._spx_hours() if end.astimezone(NEW_YORK).date() == day]
+        hours = [o for end, o, _ in self._index_hours("spx") if end.astimezone(NEW_YORK).date() == day]
         if hours:
             return hours[0]
         return self._parity(day, datetime.combine(day, time(9, 31), tzinfo=NEW_YORK))
@@ -279,9 +300,9 @@ class LeanSource:
         for day in (d for d in days if self.calendars.equity.is_session(d)):
             if (
                 self._spxw(day)
-                or self._spx_minutes(day)
+                or self._index_minutes("spx", day)
                 or self._es_bars(day)
-                or any(e.astimezone(NEW_YORK).date() == day for e, _, _ in self._spx_hours())
+                or any(e.astimezone(NEW_YORK).date() == day for e, _, _ in self._index_hours("spx"))
             ):
                 out.append(day)
         return out
@@ -307,7 +328,7 @@ class LeanSource:
         if bars is not None:
             daily["SPX"] = bars
         opened = self._open(day)
-        return MarketSnapshot(moment, prices, None, chains, daily, {"SPX": opened} if opened else {}, {})
+        return MarketSnapshot(moment, prices, self.vix(moment), chains, daily, {"SPX": opened} if opened else {}, {})
 
 
 def _priced_chain(

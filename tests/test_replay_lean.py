@@ -98,3 +98,28 @@ def test_es_is_the_front_quarterly_in_utc_and_its_options_are_black76_priced(sou
     puts = [i for i in range(len(chain.strike)) if not chain.is_call[i] and chain.flags[i] == 0]
     assert len(puts) > 30 and all(-1 < chain.delta[i] < 0 for i in puts)  # one-sided quotes are flagged, not priced
     assert source.sessions(date(2020, 1, 4), date(2020, 1, 7)) == [date(2020, 1, 6)]  # Sunday's file is no session
+
+
+def _zip(path: Path, member: str, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(member, text)
+
+
+def test_vix_is_read_where_the_folder_has_it(tmp_path: Path) -> None:
+    # LEAN's index layout, written here because the sample has no VIX: daily bars and one day of minutes.
+    _zip(
+        tmp_path / "index/usa/daily/vix.zip",
+        "vix.csv",
+        "20210104 00:00,22,27,21,26.97,0\n20210105 00:00,27,28,24,25.34,0\n",
+    )
+    minutes = (
+        f"{8 * 3_600_000 + 30 * 60_000},25.3,25.6,25.1,25.5,0\n{8 * 3_600_000 + 31 * 60_000},25.5,25.9,25.4,25.8,0\n"
+    )
+    _zip(tmp_path / "index/usa/minute/vix/20210105_trade.zip", "20210105_vix_minute_trade.csv", minutes)
+    folder = LeanSource(tmp_path, Calendars())
+    assert folder.vix(datetime(2021, 1, 5, 9, 31, tzinfo=NEW_YORK)) == 25.5  # 08:30 CT bar closed at 08:31 CT
+    assert folder.vix(datetime(2021, 1, 5, 9, 45, tzinfo=NEW_YORK)) == 25.8
+    assert folder.vix(datetime(2021, 1, 6, 10, 0, tzinfo=NEW_YORK)) == 25.34  # no minutes: the previous close
+    assert any("previous daily close" in note for note in folder.price_notes)
+    assert folder.vix(datetime(2021, 1, 4, 10, 0, tzinfo=NEW_YORK)) is None  # nothing before the first close
