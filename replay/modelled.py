@@ -99,7 +99,7 @@ def load_paths() -> dict[str, Path]:
         "QQQ": _path(nasdaq, QQQ_DIVISOR),
         "CL": _path(wti, 1.0, "DCOILWTICO"),
         "USO": _path(wti, USO_DIVISOR, "DCOILWTICO"),
-        "VIX": _path(arch.data.vix.load(), 1.0, "vix"),
+        "VIX": _path(arch.data.vix.load().dropna(), 1.0, "vix"),  # holidays are NaN rows in the source
     }
 
 

@@ -214,3 +214,25 @@ def test_a_faulty_broker_and_daily_restarts_leave_the_book_and_the_state_file_in
     saved = TradingRecord.from_text((tmp_path / "trading_state.json").read_text())
     held = {c: q for c, q in run.broker.holdings.items() if q}
     assert saved.expected_positions() == run.pipeline.book.positions() == held
+
+
+def test_vix_is_finite_on_every_session_even_after_a_holiday() -> None:
+    # The source has NaN rows on holidays; the morning after one (2018-11-23, after Thanksgiving) once had no
+    # VIX, and every rule that needs it refused.
+    market = ModelledMarket(Calendars())
+    for day in market.sessions(date(2014, 1, 2), date(2018, 12, 31)):
+        assert np.isfinite(market.vix(datetime.combine(day, time(9, 45), NEW_YORK))), day
+    assert market.vix(datetime(2018, 11, 23, 9, 30, tzinfo=NEW_YORK)) == pytest.approx(20.80)  # Wednesday's close
+
+
+def test_the_mes_delta_hedge_trades_when_enabled_and_the_book_passes_its_limit() -> None:
+    settings = Settings.from_parameters({"enable_delta_hedge": "true", "max_abs_delta": "0.001"})
+    run = ReplayEngine(settings, START, END, 100_000.0, seed=7)
+    run.run(progress=False)
+    hedges = [
+        reason for _, kind, strategy, reason in run.record.decisions if kind == "approval" and strategy == "futures"
+    ]
+    assert hedges and all("MES to" in reason for reason in hedges)
+    mes = {c: q for c, q in run.broker.holdings.items() if c.root == "MES"}
+    assert mes == {c: q for c, q in run.pipeline.book.positions().items() if c.root == "MES"}
+    assert all(n == 0 for n in run.summary()["invariants"].values())
