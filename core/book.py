@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from core.model import Contract, Structure
+from core.model import Contract, Leg, Structure
 
 
 def filled_leg_prices(structure: Structure, price: float) -> tuple[float, ...]:
@@ -24,6 +24,18 @@ def filled_leg_prices(structure: Structure, price: float) -> tuple[float, ...]:
     if total == 0.0:
         weights, total = [1.0 if i == 0 else 0.0 for i in range(len(ratios))], 1.0
     return tuple(p + gap * w / total / r for r, p, w in zip(ratios, planned, weights, strict=True))
+
+
+def part_legs(part: Structure, units: int, parent: Structure) -> tuple[Leg, ...]:
+    """A part's legs per unit of its parent: `units` of the part spread over the parent's quantity."""
+    per_unit = units / parent.quantity
+    return tuple(dataclasses.replace(leg, ratio=round(leg.ratio * per_unit)) for leg in part.legs)
+
+
+def with_part(parent: Structure, part: Structure) -> Structure:
+    """The parent with the part's legs added (what the account holds once the part fills), to value a part
+    (an IPMCC's weekly call) with what covers it; leg prices are dropped, the result is for valuation."""
+    return dataclasses.replace(parent, legs=parent.legs + part_legs(part, part.quantity, parent), leg_entry_prices=())
 
 
 @dataclass
@@ -74,13 +86,9 @@ class OpenBook:
     def _merge_part(self, part: Structure, units: int, price: float) -> Structure:
         parent = self.structures[part.parent]
         per_unit = units / parent.quantity  # the part's contracts per unit of the parent
-        legs = list(parent.legs)
-        prices = list(parent.leg_entry_prices) if parent.leg_entry_prices else [0.0] * len(legs)
-        part_prices = filled_leg_prices(part, price) or tuple(0.0 for _ in part.legs)
-        for leg, leg_price in zip(part.legs, part_prices, strict=True):
-            ratio = round(leg.ratio * per_unit)
-            legs.append(dataclasses.replace(leg, ratio=ratio))
-            prices.append(leg_price)
+        legs = list(parent.legs) + list(part_legs(part, units, parent))
+        prices = list(parent.leg_entry_prices) if parent.leg_entry_prices else [0.0] * len(parent.legs)
+        prices += filled_leg_prices(part, price) or tuple(0.0 for _ in part.legs)
         merged = dataclasses.replace(
             parent, legs=tuple(legs), entry_price=parent.entry_price + price * per_unit, leg_entry_prices=tuple(prices)
         )

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from core.book import with_part
 from core.book_view import BookView
 from core.exits import ExitAction, time_and_dte21_exit
 from core.model import (
@@ -100,13 +101,7 @@ class RiskManager:
         parent = next((v for v in book.views if v.structure.id == parent_id), None)
         if parent is None:
             return valued
-        scale = intent.structure.quantity / parent.structure.quantity
-        legs = parent.structure.legs + tuple(
-            dataclasses.replace(leg, ratio=round(leg.ratio * scale)) for leg in intent.structure.legs
-        )
-        merged = value_structure(
-            dataclasses.replace(parent.structure, legs=legs, leg_entry_prices=()), snapshot, self.settings
-        )
+        merged = value_structure(with_part(parent.structure, intent.structure), snapshot, self.settings)
         if isinstance(merged, NotFound):
             return merged
         return Found(dataclasses.replace(valued.value, bp=max(merged.value.bp - parent.bp, 0.0)))

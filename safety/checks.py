@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from core.book import with_part
 from core.margin import defined_risk, split_naked
 from core.model import (
     AccountState,
@@ -68,13 +69,6 @@ def trade_risk(view: StructureView, s: Settings) -> float | None:
             return None
         per_unit += (multiple - 1.0) * sum(-leg.ratio * leg.premium for leg in naked)
     return per_unit * structure.legs[0].contract.multiplier * structure.quantity
-
-
-def with_parent(part: Structure, parent: Structure) -> Structure:
-    """The parent with the part's legs added at the parent's quantity (what the account holds once it fills)."""
-    scale = part.quantity / parent.quantity
-    legs = parent.legs + tuple(replace(leg, ratio=round(leg.ratio * scale)) for leg in part.legs)
-    return replace(parent, legs=legs, leg_entry_prices=())
 
 
 @dataclass
@@ -180,7 +174,7 @@ class SafetyChecks:
             return Refusal(intent, "data", quotes)
         sized = replace(intent.structure, quantity=intent.quantity)
         parent = held.get(sized.parent) if sized.parent else None
-        valued = value_structure(sized if parent is None else with_parent(sized, parent), snapshot, s)
+        valued = value_structure(sized if parent is None else with_part(parent, sized), snapshot, s)
         if isinstance(valued, NotFound):
             return Refusal(intent, "valuation", valued.reason)
         risk = trade_risk(valued.value, s)
