@@ -319,11 +319,13 @@ class ReplayEngine:
             if not expiring:
                 continue
             legs = tuple(structure.legs[i] for i in expiring)
-            value = 0.0
-            for leg in legs:
-                underlying = "SPX" if leg.contract.root == "SPXW" else leg.contract.root
-                price = self.market.price(underlying, close) or 0.0
-                value += leg.ratio * intrinsic_value(leg.contract, price)
+            found = {leg.contract.underlying: self.market.price(leg.contract.underlying, close) for leg in legs}
+            at = {name: price for name, price in found.items() if price is not None}
+            if len(at) < len(found):  # never settle on a made-up price: the structure stays open, the report says so
+                missing = ", ".join(sorted(set(found) - set(at)))
+                self.record.safety_events[f"no settlement price for {missing}: left open"] += 1
+                continue
+            value = sum(leg.ratio * intrinsic_value(leg.contract, at[leg.contract.underlying]) for leg in legs)
             multiplier = structure.legs[0].contract.multiplier
             self.broker.cash += value * multiplier * structure.quantity
             for leg in legs:
@@ -336,8 +338,8 @@ class ReplayEngine:
                 settled, entry = structure, structure.entry_price
                 self.pipeline.book.remove_units(structure.id, structure.quantity)
             else:
-                prices = structure.leg_entry_prices
-                entry = sum(structure.legs[i].ratio * prices[i] for i in expiring) if prices else 0.0
+                paid = structure.leg_entry_prices
+                entry = sum(structure.legs[i].ratio * paid[i] for i in expiring) if paid else 0.0
                 settled = replace(
                     structure,
                     id=f"{structure.id}:expired-{day:%Y%m%d}",

@@ -121,8 +121,14 @@ WEEKLY_COUNT = 6
 class ModelledMarket:
     source = "modelled"
     label = LABEL
-    problems: list[str] = []  # noqa: RUF012 - a modelled market reads no files, so it never has any
-    price_notes: set[str] = set()  # noqa: RUF012
+
+    @property
+    def problems(self) -> list[str]:
+        return []  # it reads no files, so it never meets an odd one
+
+    @property
+    def price_notes(self) -> set[str]:
+        return set()
 
     def __init__(self, calendars: Calendars, seed: int = 7, surface: SurfaceParameters | None = None) -> None:
         self.calendars = calendars

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from core.calendar import Calendars
-from core.model import Right
+from core.model import Leg, Right, Structure
 from core.pipeline import StepResult
 from core.settings import Settings
 from replay.__main__ import main
@@ -89,13 +89,21 @@ def test_net_liq_is_cash_plus_the_open_book(engine: ReplayEngine, summary: dict[
     account = engine.account(close)
     assert summary["final_net_liq"] == pytest.approx(account.net_liq, abs=0.01)
     realised = sum(t.pnl for t in engine.record.trades) - sum(engine.broker.fees_by_strategy.values())
-    open_value = account.net_liq - engine.broker.cash
     # Cash moved only by closed trades, fees and the premiums of what is still open.
     open_cost = sum(
         s.entry_price * s.legs[0].contract.multiplier * s.quantity for s in engine.pipeline.book.open_structures()
     )
     assert engine.broker.cash == pytest.approx(100_000.0 + realised - open_cost, abs=0.05)
-    assert open_value == pytest.approx(account.net_liq - engine.broker.cash)
+    # The rest of net liq is the broker's holdings at mid, priced here leg by leg from the chains.
+    assert engine.broker.holdings, "the quarter ends with positions open (the LEAP and ladder rungs)"
+    held = 0.0
+    for contract, quantity in engine.broker.holdings.items():
+        chain = close.chains[contract.root]
+        assert contract.expiry is not None and contract.strike is not None and contract.right is not None
+        row = chain.find(contract.expiry, contract.strike, contract.right)
+        assert row is not None
+        held += quantity * float(chain.mid[row]) * contract.multiplier
+    assert account.net_liq - engine.broker.cash == pytest.approx(held, abs=0.01)
 
 
 def test_every_refusal_names_its_rule_and_a_reason(engine: ReplayEngine) -> None:
@@ -236,3 +244,22 @@ def test_the_mes_delta_hedge_trades_when_enabled_and_the_book_passes_its_limit()
     mes = {c: q for c, q in run.broker.holdings.items() if c.root == "MES"}
     assert mes == {c: q for c, q in run.pipeline.book.positions().items() if c.root == "MES"}
     assert all(n == 0 for n in run.summary()["invariants"].values())
+
+
+def test_an_expiring_leg_without_a_settlement_price_is_left_open_and_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run = ReplayEngine(Settings(), date(2018, 1, 2), date(2018, 1, 5), 100_000.0, seed=7)
+    day = date(2018, 1, 5)
+    put = m.option("SPXW", day, 2700.0, Right.PUT)
+    short = Structure("z1", "zero_dte", (Leg(put, -1),), 1, -1.0, m.at(day), leg_entry_prices=(1.0,))
+    run.pipeline.book.add_units(short, 1, -1.0)
+    run.broker.holdings[put] = -1
+    cash = run.broker.cash
+    monkeypatch.setattr(run.market, "price", lambda root, moment: None)  # the data has no SPX close
+    run._settle(day)
+    assert run.pipeline.book.positions() == {put: -1} and run.broker.cash == cash
+    assert run.record.safety_events["no settlement price for SPX: left open"] == 1
+    monkeypatch.setattr(run.market, "price", lambda root, moment: 2650.0 if root == "SPX" else None)
+    run._settle(day)  # with a price it settles: 50 points in the money against the short
+    assert run.pipeline.book.positions() == {} and run.broker.cash == pytest.approx(cash - 50 * 100)
