@@ -12,6 +12,7 @@ open book at mid.
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -225,11 +226,14 @@ class ReplayEngine:
         self._settle(day)
         close = self.market.snapshot(datetime.combine(day, time(16, 0), tzinfo=NEW_YORK), ROOTS)
         account = self.account(close)
-        view = BookView.build(self.pipeline.book.open_structures(), close, self.settings)
         self.record.equity.append((day, account.net_liq))
         self.save(close.time)  # expiries settled, the day's counters final
-        ceiling = min(regime(close.vix or 20.0, self.settings)[1], self.settings.bp_reserve_ceiling) * account.net_liq
-        self.record.bp.append((day, view.bp_in_use, ceiling))
+        share = (
+            math.nan
+            if close.vix is None
+            else min(regime(close.vix, self.settings)[1], self.settings.bp_reserve_ceiling)
+        )
+        self.record.bp.append((day, account.bp_in_use, share * account.net_liq))  # no VIX: no ceiling to draw
 
     def _connection(self, moment: datetime, full: bool) -> None:
         """The disconnect fault: drop at a scheduled step, reconnect (and reconcile) DISCONNECT_MINUTES later."""
