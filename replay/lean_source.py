@@ -21,6 +21,7 @@ a CSV with no rows.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import zipfile
@@ -364,10 +365,7 @@ def _minute_of(moment: datetime) -> int:
 
 
 def _latest(series: Quotes, ms: int) -> tuple[float, float] | None:
-    """The last quote whose minute bar has closed by `ms` (a bar stamped t covers t to t + 1 minute)."""
-    last = None
-    for t, bid, ask in series:
-        if t + MINUTE_MS > ms:
-            break
-        last = (bid, ask)
-    return last
+    """The last quote whose minute bar has closed by `ms` (a bar stamped t covers t to t + 1 minute). A
+    binary search: a full day of SPXW has thousands of contracts, each asked at every step."""
+    n = bisect.bisect_right(series, ms - MINUTE_MS, key=lambda row: row[0])
+    return None if n == 0 else (series[n - 1][1], series[n - 1][2])
