@@ -5,8 +5,9 @@
   fill checks to close) or, for one leg, half the quantity; the rest never fills and waits for the cancel;
 - delay: the share of marketable orders whose fill arrives only after the fill checks have timed out and
   sent the cancel (the cancel then does nothing: a late fill);
-- disconnect: the share of sessions in which the broker connection drops for `DISCONNECT_MINUTES` at a
-  scheduled step: no orders go out or fill, the connection safety halts entries, and on reconnect the
+- disconnect: about the share of sessions in which the broker connection drops for `DISCONNECT_MINUTES` at
+  a scheduled step (drawn at each step with the share spread over a day's steps, so a session may see none
+  or, rarely, two): no orders go out or fill, the connection safety halts entries, and on reconnect the
   book is reconciled with the broker's holdings before trading resumes;
 - restart=daily: before every session the algorithm is thrown away and rebuilt from its saved state,
   reconciled with the broker's holdings.
