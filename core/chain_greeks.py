@@ -18,6 +18,7 @@ import numpy as np
 
 from core import pricing
 from core.model import _EPOCH_ORDINAL, Chain
+from core.products import AssetKind, product
 from core.timeutil import elapsed
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -82,3 +83,19 @@ def with_model_greeks(
     filled = int(np.count_nonzero(implied.status == pricing.IVStatus.OK))
     report = GreeksReport(filled, int(own.sum()), implied.counts())
     return dataclasses.replace(chain, **columns), report
+
+
+def ensure_greeks(chain: Chain, rate: float, expiry_time: time = time(16, 0)) -> Chain:
+    """The chain itself when (nearly) every usable quote carries a delta, otherwise the chain with model
+    Greeks where they are missing: LEAN's are zero during warm-up and some data has none. Options on futures
+    are priced with Black-76, the rest with Black-Scholes (no dividend yield: a small bias for SPY deltas,
+    on the conservative side for the short puts)."""
+    usable = chain.usable
+    if not usable.any():
+        return chain
+    has = np.isfinite(chain.delta) & (chain.delta != 0.0) & usable
+    if has.sum() >= 0.9 * usable.sum():
+        return chain
+    model = PricingModel.FUTURE if product(chain.root).kind is AssetKind.FUTURE else PricingModel.SPOT
+    filled, _ = with_model_greeks(chain, model, rate, 0.0, expiry_time)
+    return filled

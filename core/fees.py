@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from core.model import Contract, ContractKind
 from core.products import AssetKind, product
 from core.settings import Settings
 
@@ -103,3 +104,12 @@ def leg_fees(
         return FeeBreakdown(commission, s.fee_clearing_option * q, 0.0, regulatory)
     commission = s.fee_index_option_open * q if opening else 0.0
     return FeeBreakdown(commission, s.fee_clearing_option * q, s.fee_index_option_exchange * q, regulatory)
+
+
+def contract_fees(settings: Settings, contract: Contract, contracts: int, opening: bool, price: float) -> FeeBreakdown:
+    """Fees for one fill of `contracts` (signed: + bought, − sold) of a contract at `price` per unit: what the
+    replay's broker charges and what LEAN's fee model returns for the same order."""
+    is_option = contract.kind is ContractKind.OPTION
+    kind = fee_kind(contract.underlying if is_option else contract.root, is_option)
+    proceeds = abs(contracts) * price * contract.multiplier
+    return leg_fees(settings, kind, contract.root, abs(contracts), opening, contracts < 0, proceeds)

@@ -3,11 +3,13 @@ Vectorised, pure, and explicit about what they stand on (an IV rank built from t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
-from core.model import DailyBars, FloatArray
+from core.model import _EPOCH_ORDINAL, Chain, DailyBars, FloatArray
 
 TRADING_DAYS = 252
 
@@ -81,3 +83,22 @@ def at_52_week_high(bars: DailyBars) -> bool:
     """The last close is the highest close of the last 252 sessions."""
     closes = bars.close[-TRADING_DAYS:]
     return len(closes) > 0 and float(closes[-1]) >= float(closes.max())
+
+
+def atm_iv(chain: Chain, today: date, target_days: int = 30) -> float | None:
+    """The at-the-money implied volatility of the listed expiry nearest `target_days` out: the mean IV of
+    the usable call and put at the strike nearest the underlying (one value a day builds the IV history the
+    strangles' IV rank reads). None when the chain has no usable quote with a positive IV."""
+    with np.errstate(invalid="ignore"):
+        ok = chain.usable & np.isfinite(chain.iv) & (chain.iv > 0.0)
+    if not ok.any() or not math.isfinite(chain.underlying_price):
+        return None
+    days = chain.expiry[ok] - (today.toordinal() - _EPOCH_ORDINAL)
+    future = days[days >= 1]
+    if future.size == 0:
+        return None
+    best = int(future[np.argmin(np.abs(future - target_days))])
+    rows = np.flatnonzero(ok & (chain.expiry == today.toordinal() - _EPOCH_ORDINAL + best))
+    distance = np.abs(chain.strike[rows] - chain.underlying_price)
+    nearest = rows[distance == distance.min()]
+    return float(chain.iv[nearest].mean())

@@ -39,10 +39,12 @@ def _p(
     hi: float | None = None,
     doc: str = "",
     choices: tuple[str, ...] = (),
+    secret: bool = False,
 ) -> Any:
     """A settings field: its default, inclusive bounds (for numbers, or for every number in a list or map),
-    choices (for strings and string lists) and a description for the effective-config log."""
-    meta = {"lo": lo, "hi": hi, "doc": doc, "choices": choices}
+    choices (for strings and string lists) and a description for the effective-config log. A `secret` value
+    (an alert address or URL) is never printed: the log says only whether it is set."""
+    meta = {"lo": lo, "hi": hi, "doc": doc, "choices": choices, "secret": secret}
     if isinstance(default, list | dict):
         raise TypeError("use tuples for list defaults and _map for maps")
     return field(default=default, metadata=meta)
@@ -161,6 +163,20 @@ class Settings:
     performance_min_trades: int = _p(20, 5, 10_000, "trades before a win rate is compared with the expected one")
     performance_alpha: float = _p(0.05, 0.0001, 0.5, "significance of the win-rate test (one-sided binomial)")
     disconnect_critical_minutes: int = _p(5, 1, 120, "a disconnect this long raises a CRITICAL alert")
+    alert_notify_level: str = _p(
+        "WARNING",
+        doc="live: alerts at or above this level also go out by notify",
+        choices=("INFO", "WARNING", "CRITICAL", "OFF"),
+    )
+    alert_email: str = _p("", doc="live: email address for alerts (empty: none)", secret=True)
+    alert_sms: str = _p("", doc="live: phone number for SMS alerts (empty: none)", secret=True)
+    alert_telegram_id: str = _p(
+        "", doc="live: Telegram chat id for alerts, QuantConnect's bot (empty: none)", secret=True
+    )
+    alert_webhook_url: str = _p("", doc="live: URL alerts are POSTed to as JSON (empty: none)", secret=True)
+    manage_interval_minutes: int = _p(15, 1, 390, "LEAN: open structures are managed this often in market hours")
+    cancel_confirm_seconds: int = _p(60, 5, 3_600, "LEAN: a cancel not confirmed by its event this long is sent again")
+    warm_up_days: int = _p(380, 0, 2_000, "LEAN: calendar days of daily history before trading (ATR, EMA, IV rank)")
     no_data_minutes: int = _p(5, 1, 120, "no data this long in market hours counts as a disconnect")
 
     # ------------------------------------------------------------------ 0DTE
@@ -550,6 +566,9 @@ class Settings:
         lines = []
         for f in dataclasses.fields(self):
             text = _format(getattr(self, f.name), f.name)
+            if f.metadata.get("secret"):
+                lines.append(f"{f.name} = {'(set, not shown)' if text else '(empty)'}")
+                continue
             mark = "" if text == defaults[f.name] else "   (changed from " + defaults[f.name] + ")"
             lines.append(f"{f.name} = {text}{mark}")
         return lines

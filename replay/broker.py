@@ -12,7 +12,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from core.fees import fee_kind, leg_fees
+from core.fees import contract_fees
 from core.model import AccountState, Contract, ContractKind, Fill, MarketSnapshot
 from core.orders import CancelOrder, Command, SubmitOrder
 from core.pipeline import Pipeline, StepResult
@@ -174,20 +174,7 @@ class ReplayBroker:
             del self.holdings[contract]
         self.cash -= contracts * price * contract.multiplier
         opening = order.side > 0 and not order.safety
-        kind = fee_kind(
-            contract.underlying if contract.kind is ContractKind.OPTION else contract.root,
-            contract.kind is ContractKind.OPTION,
-        )
-        sold = contracts < 0
-        fees = leg_fees(
-            self.settings,
-            kind,
-            contract.root,
-            abs(contracts),
-            opening,
-            sold,
-            abs(contracts) * price * contract.multiplier,
-        )
+        fees = contract_fees(self.settings, contract, contracts, opening, price)
         self.cash -= fees.total
         name = order.structure.strategy
         self.fees_by_strategy[name] = self.fees_by_strategy.get(name, 0.0) + fees.total

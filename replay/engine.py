@@ -15,7 +15,7 @@ import json
 import math
 import random
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,12 +26,13 @@ import safety
 import strategies
 from core.book_view import BookView
 from core.calendar import Calendars
-from core.model import AccountState, ContractKind, MarketSnapshot
+from core.expiry import settle_expired
+from core.model import AccountState, MarketSnapshot
 from core.pipeline import ClosedTrade, Pipeline, StepResult
 from core.settings import Settings
 from replay.broker import ReplayBroker
 from replay.faults import DISCONNECT_MINUTES, Faults
-from replay.modelled import ModelledMarket, intrinsic_value
+from replay.modelled import ModelledMarket
 from replay.ports import FolderStore, ListAlerts, MemoryStore
 from risk.buying_power import regime
 from risk.state import RiskState
@@ -308,57 +309,24 @@ class ReplayEngine:
         self.record.invariants.setdefault("positions lost across restarts", 0)
 
     def _settle(self, day: date) -> None:
-        """Options expiring today settle at intrinsic value, in cash, at the close (equity options too: the
-        replay does not deliver shares, see the README). Only the expiring legs go: an IPMCC's LEAP stays
-        open when its weekly call expires."""
+        """Options expiring today settle at intrinsic value, in cash, at the close (core/expiry; equity options
+        too: the replay does not deliver shares, see the README). Only the expiring legs go: an IPMCC's LEAP
+        stays open when its weekly call expires."""
         close = datetime.combine(day, time(16, 0), tzinfo=NEW_YORK)
-        for structure in list(self.pipeline.book.open_structures()):
-            expiring = [
-                i
-                for i, leg in enumerate(structure.legs)
-                if leg.contract.kind is ContractKind.OPTION
-                and leg.contract.expiry is not None
-                and leg.contract.expiry <= day
-            ]
-            if not expiring:
-                continue
-            legs = tuple(structure.legs[i] for i in expiring)
-            found = {leg.contract.underlying: self.market.price(leg.contract.underlying, close) for leg in legs}
-            at = {name: price for name, price in found.items() if price is not None}
-            if len(at) < len(found):  # never settle on a made-up price: the structure stays open, the report says so
-                missing = ", ".join(sorted(set(found) - set(at)))
-                self.record.safety_events[f"no settlement price for {missing}: left open"] += 1
-                continue
-            value = sum(leg.ratio * intrinsic_value(leg.contract, at[leg.contract.underlying]) for leg in legs)
-            multiplier = structure.legs[0].contract.multiplier
-            self.broker.cash += value * multiplier * structure.quantity
-            for leg in legs:
-                left = self.broker.holdings.get(leg.contract, 0) - leg.ratio * structure.quantity
+        settled, missing = settle_expired(self.pipeline.book, day, close, lambda root: self.market.price(root, close))
+        for names in missing:  # never settled on a made-up price: left open, and the report says so
+            self.record.safety_events[f"no settlement price for {names}: left open"] += 1
+        for done in settled:
+            multiplier = done.legs[0].contract.multiplier
+            self.broker.cash += done.value * multiplier * done.units
+            for leg in done.legs:
+                left = self.broker.holdings.get(leg.contract, 0) - leg.ratio * done.units
                 if left:
                     self.broker.holdings[leg.contract] = left
                 else:
                     self.broker.holdings.pop(leg.contract, None)
-            if len(legs) == len(structure.legs):
-                settled, entry = structure, structure.entry_price
-                self.pipeline.book.remove_units(structure.id, structure.quantity)
-            else:
-                paid = structure.leg_entry_prices
-                entry = sum(structure.legs[i].ratio * paid[i] for i in expiring) if paid else 0.0
-                settled = replace(
-                    structure,
-                    id=f"{structure.id}:expired-{day:%Y%m%d}",
-                    legs=legs,
-                    parent=structure.id,
-                    entry_price=entry,
-                    leg_entry_prices=(),
-                )
-                self.pipeline.book.remove_part(settled)
-            pnl = (value - entry) * multiplier * structure.quantity
-            why = f"settled at expiry ({'in' if value else 'out of'} the money)"
-            self.record.trades.append(
-                ClosedTrade(settled, structure.strategy, structure.quantity, entry, value, pnl, close, why)
-            )
-            if value != 0 and structure.strategy != "zero_dte":
+            self.record.trades.append(done.trade)
+            if done.value != 0 and done.trade.strategy != "zero_dte":
                 self.record.safety_events["expired in the money"] += 1
 
     # ------------------------------------------------------------------ the report

@@ -35,7 +35,7 @@ import pandas as pd
 
 from core import pricing
 from core.calendar import QUARTERLY_MONTHS, Calendars, third_friday
-from core.model import _EPOCH_ORDINAL, Chain, Contract, ContractKind, DailyBars, FloatArray, MarketSnapshot, Right
+from core.model import _EPOCH_ORDINAL, Chain, DailyBars, FloatArray, MarketSnapshot
 from core.products import option_tick
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -306,10 +306,3 @@ def tick_array(root: str, prices: FloatArray) -> FloatArray:
     ticks, so a quote off the tick would never be met)."""
     low, threshold, high = _tick_steps(root)
     return np.where(prices < threshold, low, high)
-
-
-def intrinsic_value(contract: Contract, price: float) -> float:
-    """An option's value at expiry per unit (0 for anything that is not an option)."""
-    if contract.kind is not ContractKind.OPTION or contract.strike is None:
-        return 0.0
-    return max(price - contract.strike, 0.0) if contract.right is Right.CALL else max(contract.strike - price, 0.0)

@@ -24,6 +24,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from core.book import OpenBook
+from core.expiry import intrinsic_value
 from core.model import Contract, ContractKind, Found, IntentAction, Leg, MarketSnapshot, OrderIntent, Right, Structure
 from core.ports import AlertLevel, Calendar, EventCalendar, EventKind
 from core.ports import AlertMessage as AssignmentAlert
@@ -55,11 +56,6 @@ def underlying_price(contract: Contract, snapshot: MarketSnapshot) -> float | No
     return price if price is not None and price > 0 else None
 
 
-def intrinsic(contract: Contract, price: float) -> float:
-    assert contract.strike is not None
-    return max(price - contract.strike, 0.0) if contract.right is Right.CALL else max(contract.strike - price, 0.0)
-
-
 class AssignmentCheck:
     def __init__(self, settings: Settings, calendar: Calendar, events: EventCalendar | None = None) -> None:
         self.settings = settings
@@ -86,7 +82,7 @@ class AssignmentCheck:
             price = underlying_price(c, snapshot)
             if price is None:
                 return f"short {describe(c)} cannot be checked: no underlying price"
-            itm = intrinsic(c, price)
+            itm = intrinsic_value(c, price)
             days = (c.expiry - today).days
             if c.settlement is Settlement.CASH:
                 if (
@@ -154,7 +150,7 @@ class AssignmentCheck:
             value = 0.0
             for leg in holder.legs:
                 if leg.contract == event.option:
-                    value += leg.ratio * intrinsic(event.option, event.price)
+                    value += leg.ratio * intrinsic_value(event.option, event.price)
                     remaining_ratio = leg.ratio * holder.quantity + event.option_quantity
                     if remaining_ratio:
                         rest.append(Leg(leg.contract, remaining_ratio))

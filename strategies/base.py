@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-import numpy as np
-from core.chain_greeks import PricingModel, with_model_greeks
+from core.chain_greeks import ensure_greeks
 from core.exits import ExitAction, time_and_dte21_exit
 from core.model import (
     Chain,
@@ -28,7 +27,7 @@ from core.model import (
     Right,
     Structure,
 )
-from core.products import AssetKind, option_tick, product
+from core.products import option_tick, product
 from core.settings import Settings
 from core.valuation import StructureView, value_structure
 
@@ -124,17 +123,8 @@ def closing(view: StructureView, reason: str, structure: Structure | None = None
 
 
 def with_greeks(chain: Chain, settings: Settings, expiry_time: time = PM_SETTLEMENT) -> Chain:
-    """The chain itself when its quotes carry deltas, otherwise with model Greeks from core/pricing (LEAN's
-    are zero during warm-up; some data has none)."""
-    usable = chain.usable
-    if not usable.any():
-        return chain
-    has = np.isfinite(chain.delta) & (chain.delta != 0.0) & usable
-    if has.sum() >= 0.9 * usable.sum():
-        return chain
-    model = PricingModel.FUTURE if product(chain.root).kind is AssetKind.FUTURE else PricingModel.SPOT
-    filled, _ = with_model_greeks(chain, model, settings.risk_free_rate, 0.0, expiry_time)
-    return filled
+    """The chain with model Greeks where its own are missing (core/chain_greeks.ensure_greeks)."""
+    return ensure_greeks(chain, settings.risk_free_rate, expiry_time)
 
 
 def manage_common(

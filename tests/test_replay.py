@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 
 from core.calendar import Calendars
+from core.expiry import intrinsic_value
 from core.model import Leg, Right, Structure
 from core.pipeline import StepResult
 from core.settings import Settings
 from replay.__main__ import main
 from replay.engine import ReplayEngine
 from replay.faults import Faults, FaultSpecError
-from replay.modelled import LABEL, NEW_YORK, ModelledMarket, intrinsic_value
+from replay.modelled import LABEL, NEW_YORK, ModelledMarket
 from safety.persistence import TradingRecord
 from tests.fakes import market as m
 

@@ -1,0 +1,84 @@
+"""LEAN symbols ⇄ core contracts.
+
+The core keys everything by `Contract`; LEAN by `Symbol`. A contract is built from a symbol's identifier
+(root, right, strike, expiry) with the product facts of core/products, exactly as the strategies build one
+from a chain row (strategies/base.option_at), so the two compare equal. The way back goes through the
+registry: every symbol the shell has seen in a chain or a holding is remembered under the contract's key,
+and an order for a contract the registry has never seen is refused (never a guessed symbol).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from AlgorithmImports import OptionRight, SecurityType, Symbol
+from core.model import Contract, ContractKind, Right
+from core.products import UnknownProductError, product
+
+OPTION_TYPES = (SecurityType.OPTION, SecurityType.INDEX_OPTION, SecurityType.FUTURE_OPTION)
+
+Key = tuple[str, date | None, float | None, bool | None]  # root, expiry (or the future's), strike, is call
+
+
+def key_of(contract: Contract) -> Key:
+    if contract.kind is ContractKind.OPTION:
+        return contract.root, contract.expiry, contract.strike, contract.right is Right.CALL
+    if contract.kind is ContractKind.FUTURE:
+        return contract.root, contract.underlying_expiry, None, None
+    return contract.root, None, None, None
+
+
+def root_of(symbol: Symbol) -> str:
+    """The option or future root (SPXW, ES, QQQ) or the ticker of an equity or index."""
+    return str(symbol.id.symbol).upper()
+
+
+def contract_of(symbol: Symbol) -> Contract | None:
+    """The core contract of a LEAN symbol, or None for a product the core does not know (never a guess)."""
+    root = root_of(symbol)
+    try:
+        facts = product(root)
+    except UnknownProductError:
+        return None
+    kind = symbol.security_type
+    if kind in OPTION_TYPES:
+        return Contract(
+            root=root,
+            underlying=root_of(symbol.underlying),
+            kind=ContractKind.OPTION,
+            multiplier=facts.option_multiplier,
+            right=Right.CALL if symbol.id.option_right == OptionRight.CALL else Right.PUT,
+            strike=float(symbol.id.strike_price),
+            expiry=symbol.id.date.date(),
+            style=facts.option_style,
+            settlement=facts.option_settlement,
+        )
+    if kind == SecurityType.FUTURE:
+        return Contract(
+            root, root, ContractKind.FUTURE, facts.multiplier, "CME", underlying_expiry=symbol.id.date.date()
+        )
+    if kind == SecurityType.EQUITY:
+        return Contract(root, root, ContractKind.EQUITY, 1.0)
+    return None
+
+
+class SymbolRegistry:
+    """Every symbol seen, by contract key (the way from a core contract back to LEAN)."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[Key, Symbol] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def remember(self, key: Key, symbol: Symbol) -> None:
+        self._by_key[key] = symbol
+
+    def remember_symbol(self, symbol: Symbol) -> Contract | None:
+        contract = contract_of(symbol)
+        if contract is not None:
+            self._by_key[key_of(contract)] = symbol
+        return contract
+
+    def symbol(self, contract: Contract) -> Symbol | None:
+        return self._by_key.get(key_of(contract))
