@@ -174,19 +174,35 @@ class Pipeline:
             else:
                 result.refusals.append(verdict)
         to_gate = [a.intent for a in result.approvals] + [c for key, c in closes.items() if key not in busy]
-        final: list[OrderIntent] = []
-        held = {structure.id: structure for structure in view.structures}
-        for gated in self.gate.review(to_gate, snapshot, account, held):
-            if isinstance(gated, Approval):
-                final.append(gated.intent)
-            else:
-                result.refusals.append(gated)
-        for intent in final:
-            side = 1 if intent.action is IntentAction.OPEN else -1
-            self.sent[(intent.structure.id, side)] = intent
-            result.commands += self.tracker.submit(intent, quote, now)
+        self._gate_and_submit(to_gate, snapshot, account, quote, result)
         result.commands += self.tracker.tick(quote, now)
         return self._absorb(result, account, now)
+
+    def send(
+        self, intents: Sequence[OrderIntent], snapshot: MarketSnapshot, account: AccountState, quote: Quote
+    ) -> StepResult:
+        """Intents raised outside a step (an assignment's flattening closes): the safety gate, then the tracker."""
+        result = StepResult()
+        self._gate_and_submit(intents, snapshot, account, quote, result)
+        return self._absorb(result, account, snapshot.time)
+
+    def _gate_and_submit(
+        self,
+        intents: Sequence[OrderIntent],
+        snapshot: MarketSnapshot,
+        account: AccountState,
+        quote: Quote,
+        result: StepResult,
+    ) -> None:
+        held = {structure.id: structure for structure in self.book.open_structures()}
+        for gated in self.gate.review(intents, snapshot, account, held):
+            if isinstance(gated, Approval):
+                intent = gated.intent
+                side = 1 if intent.action is IntentAction.OPEN else -1
+                self.sent[(intent.structure.id, side)] = intent
+                result.commands += self.tracker.submit(intent, quote, snapshot.time)
+            else:
+                result.refusals.append(gated)
 
     def tick(self, snapshot: MarketSnapshot, account: AccountState, quote: Quote) -> StepResult:
         """Only the fill checks' clock (reprices, cancels, orphan retries): what a shell runs every minute

@@ -3,7 +3,16 @@ TastytradeFeeModel, which leaves out clearing and index fees and charges futures
 
 from __future__ import annotations
 
-from AlgorithmImports import CashAmount, FeeModel, OrderFee, OrderFeeParameters
+from AlgorithmImports import (
+    BrokerageModelSecurityInitializer,
+    CashAmount,
+    FeeModel,
+    IBrokerageModel,
+    ISecuritySeeder,
+    OrderFee,
+    OrderFeeParameters,
+    Security,
+)
 from core.fees import contract_fees
 from core.settings import Settings
 
@@ -29,3 +38,17 @@ class TastytradeFees(FeeModel):
         opening = is_opening(float(security.holdings.quantity), quantity)
         fees = contract_fees(self.settings, contract, quantity, opening, float(security.price))
         return OrderFee(CashAmount(round(fees.total, 2), "USD"))
+
+
+class TastytradeSecurities(BrokerageModelSecurityInitializer):
+    """Every security LEAN adds (option contracts as their universes select them, too) gets the brokerage
+    model's defaults, a seed price, and our fee model: LEAN's documented way to change one model of every
+    security without losing the others."""
+
+    def __init__(self, brokerage_model: IBrokerageModel, seeder: ISecuritySeeder, settings: Settings) -> None:
+        super().__init__(brokerage_model, seeder)
+        self.fees = TastytradeFees(settings)
+
+    def initialize(self, security: Security) -> None:
+        super().initialize(security)
+        security.set_fee_model(self.fees)

@@ -173,7 +173,9 @@ class OrderRouter:
         out: list[BrokerEvent] = []
         if status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED) and event.fill_quantity != 0:
             when = event.utc_time.replace(tzinfo=UTC)
-            fill = Fill(routed.structure_id, contract, int(event.fill_quantity), float(event.fill_price), when)
+            fee = float(event.order_fee.value.amount)
+            price = float(event.fill_price)
+            fill = Fill(routed.structure_id, contract, int(event.fill_quantity), price, when, fee)
             out.append(LegFilled(routed.order_id, fill))
             if status == OrderStatus.FILLED:
                 routed.closed.add(lean_id)

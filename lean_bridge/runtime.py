@@ -1,0 +1,499 @@
+"""The algorithm at run time inside LEAN: the core pipeline, the risk manager and the safety systems wired the
+way the replay wires them, driven by main.py's schedules and event handlers.
+
+The clock:
+- `on_minute` (scheduled every minute) is the safety tick: a new session's bookkeeping (expired legs leave
+  the book, the book is reconciled with LEAN's holdings, daily counters reset), the no-data watchdog, the
+  disconnect alerts, unconfirmed cancels, and deciding whether a step is due (a strategy's entry time,
+  the management interval, the 15:00/15:30 assignment checks).
+- `on_data` runs a due step on the slice it is given (chains converted only then) and, while orders work,
+  the fill checks every minute on quotes alone.
+- Order events go to the router and from it to the pipeline; events that LEAN raises while we are inside a
+  call to it (a synchronous fill) wait in a queue until that call returns.
+- State is saved after every change and at the end of the day; `start` loads it and reconciles it with the
+  holdings LEAN reports before anything trades.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import risk
+import safety
+import strategies
+from AlgorithmImports import OrderEvent, QCAlgorithm, Slice, TradeBar
+from core.book_view import BookView
+from core.calendar import Calendars
+from core.expiry import settle_expired
+from core.model import AccountState, Chain, Contract, ContractKind, MarketSnapshot, Right
+from core.orders import CancelOrder, Command, SubmitOrder
+from core.pipeline import ClosedTrade, Pipeline, StepResult
+from core.ports import AlertLevel, AlertMessage
+from core.products import Settlement
+from core.settings import Settings
+from core.timeutil import elapsed
+from risk.state import RiskState
+from safety.assignment import AssignmentEvent
+from safety.persistence import TradingRecord, reconcile, restore, save, tracker_orders
+
+from lean_bridge.calendar import LeanCalendar
+from lean_bridge.market import DailyHistory, chains_from, snapshot
+from lean_bridge.notify import LeanAlerts
+from lean_bridge.orders import LegFilled, OrderCanceled, OrderRejected, OrderRouter
+from lean_bridge.store import ObjectStoreStore
+from lean_bridge.subscriptions import Subscribed
+from lean_bridge.symbols import SymbolRegistry
+
+NEW_YORK = ZoneInfo("America/New_York")
+STATE_KEY = "trading_state"
+
+
+@dataclass
+class Due:
+    why: str
+    entries: bool
+
+
+class LeanRuntime:
+    def __init__(self, algorithm: QCAlgorithm, settings: Settings, subscribed: Subscribed) -> None:
+        self.algorithm = algorithm
+        self.settings = settings
+        self.subscribed = subscribed
+        self.calendars = Calendars()  # expiry rules (exchange_calendars is in the LEAN image)
+        self.equity_calendar = LeanCalendar(subscribed.equity_hours)
+        self.cme_calendar = LeanCalendar(subscribed.cme_hours) if subscribed.cme_hours else self.calendars.cme
+        self.sink = LeanAlerts(algorithm, settings)
+        self.store = ObjectStoreStore(algorithm.object_store)
+        self.registry = SymbolRegistry()
+        self.router = OrderRouter(algorithm, self.registry, settings.cancel_confirm_seconds)
+        self.history = DailyHistory()
+        self.peak = 0.0
+        self.started = False
+        self.due: Due | None = None
+        self.session_day: date | None = None
+        self.session_open: dict[str, float] = {}
+        self.last_snapshot: MarketSnapshot | None = None
+        self.closed: list[ClosedTrade] = []
+        self.fees: dict[str, float] = {}  # structure id (the parent's for a part) → fees LEAN charged so far
+        self._events: deque[OrderEvent] = deque()
+        self._busy = False
+        self.silent = False  # the no-data watchdog has declared a disconnect
+        self._wire(None)
+
+    # ------------------------------------------------------------------ wiring and state
+
+    def _wire(self, saved: TradingRecord | None) -> None:
+        s = self.settings
+        built, self.futures = strategies.build(s, self.calendars)
+        self.safety = safety.build(
+            s, self.equity_calendar, self.cme_calendar, self.sink, state=saved.state if saved else None
+        )
+        self.risk = risk.build(s, self.equity_calendar)
+        if saved is not None:
+            self.safety.checks.daily = saved.daily
+            self.risk.state = RiskState.from_dict(saved.risk) if saved.risk else RiskState()
+            self.peak = max(saved.peak_net_liq, self.peak)
+        self.pipeline = Pipeline(
+            s,
+            self.equity_calendar,
+            built,
+            self.risk,
+            self.safety.checks,
+            self.safety.fills,
+            self.safety.assignment,
+            book=saved.book if saved else None,
+            hedge=self.futures.hedge,
+        )
+
+    def trading_record(self) -> TradingRecord:
+        return TradingRecord(
+            book=self.pipeline.book,
+            orders=tracker_orders(self.safety.fills),
+            daily=self.safety.checks.daily,
+            state=self.safety.state,
+            risk=self.risk.state.to_dict(),
+            peak_net_liq=self.peak,
+            performance=self.safety.performance.to_dict(),
+        )
+
+    def save(self, now: datetime) -> None:
+        save(self.store, STATE_KEY, self.trading_record(), now)
+
+    def now(self) -> datetime:
+        """The algorithm's clock, aware (LEAN's `time` is naive in the algorithm's zone, New York)."""
+        return self.algorithm.time.replace(tzinfo=NEW_YORK)
+
+    def start(self) -> None:
+        """Load the saved state and reconcile it with LEAN's holdings (after warm-up: live holdings are loaded
+        by then). A person's `clear_halt` is applied here, once, and said in an alert."""
+        if self.started:
+            return
+        self.started = True
+        now = self.now()
+        for order in self.algorithm.transactions.get_open_orders():  # from before a restart: not ours to work
+            self.algorithm.transactions.cancel_order(order.id, "open at start: cancelled, holdings reconciled")
+            self.alert(now, AlertLevel.WARNING, "open order at start", f"{order.symbol} x{order.quantity} cancelled")
+        saved, alerts = restore(self.store, STATE_KEY, self.holdings(), now, self.settings)
+        self._wire(saved)
+        for found in alerts:
+            self.alert(now, found.level, found.title, found.body)
+        if self.settings.clear_halt:
+            moved = self.safety.state.clear(now, "the clear_halt parameter")
+            if moved is not None:
+                self.alert(now, AlertLevel.WARNING, "halt cleared", "by the clear_halt parameter: set it back to false")
+        self.save(now)
+
+    def alert(self, now: datetime, level: AlertLevel, title: str, body: str) -> None:
+        self.safety.alerts.send(now, level, title, body)
+        self.safety.journal.events.append(f"{level.value} {title}: {body}")
+
+    # ------------------------------------------------------------------ the broker's view
+
+    def holdings(self) -> dict[Contract, int]:
+        out: dict[Contract, int] = {}
+        for holding in self.algorithm.portfolio.values():
+            quantity = int(holding.quantity)
+            if not quantity:
+                continue
+            contract = self.registry.remember_symbol(holding.symbol)
+            if contract is not None:
+                out[contract] = out.get(contract, 0) + quantity
+        return out
+
+    def quote(self, contract: Contract) -> tuple[float, float] | None:
+        symbol = self.registry.symbol(contract)
+        if symbol is None or not self.algorithm.securities.contains_key(symbol):
+            return None
+        security = self.algorithm.securities[symbol]
+        bid, ask = float(security.bid_price), float(security.ask_price)
+        if contract.kind is not ContractKind.OPTION and bid <= 0 and ask <= 0:
+            price = float(security.price)
+            return (price, price) if price > 0 else None
+        return bid, ask
+
+    def prices(self) -> dict[str, float]:
+        out = {root: float(self.algorithm.securities[s].price) for root, s in self.subscribed.prices.items()}
+        if "MES" not in out and "ES" in out:
+            out["MES"] = out["ES"]  # the same index: the hedge sizes from it
+        return out
+
+    def vix(self) -> float | None:
+        level = float(self.algorithm.securities[self.subscribed.vix].price)
+        return level if level > 0 else None
+
+    def account(self, market: MarketSnapshot) -> AccountState:
+        net = float(self.algorithm.portfolio.total_portfolio_value)
+        self.peak = max(self.peak, net)
+        view = BookView.build(self.pipeline.book.open_structures(), market, self.settings)
+        start = self.safety.checks.daily.start_of_day_net_liq or net
+        return AccountState(net, start, self.peak, view.bp_in_use)
+
+    def light_snapshot(self, now: datetime) -> MarketSnapshot:
+        """Prices and the last chains seen: what fill checks and event handling need between steps."""
+        chains = self.last_snapshot.chains if self.last_snapshot is not None else {}
+        return snapshot(now, chains, self.prices(), self.vix(), self.history, self.session_open)
+
+    # ------------------------------------------------------------------ data
+
+    def on_daily_bar(self, root: str, bar: TradeBar) -> None:
+        day = bar.time.date()
+        self.history.add_bar(root, day, float(bar.open), float(bar.high), float(bar.low), float(bar.close))
+
+    def on_data(self, data: Slice) -> None:
+        now = self.now()
+        self.safety.watchdog.observe(now)
+        if self.silent:  # data is back after the no-data watchdog called it a disconnect
+            self.silent = False
+            self.on_reconnect()
+        wants_iv = now.astimezone(NEW_YORK).time() >= time(15, 45) and not self.history.has_iv("SPXW", now.date())
+        if self.algorithm.is_warming_up:
+            if wants_iv and data.option_chains.count:
+                self.history.sample_iv(self._chains(data, now), now)
+            return
+        if not self.started:
+            self.start()
+        self._record_open(now)
+        if self.due is not None:
+            due, self.due = self.due, None
+            market = snapshot(now, self._chains(data, now), self.prices(), self.vix(), self.history, self.session_open)
+            self.last_snapshot = market
+            self.history.sample_iv(market.chains, now)
+            self._guarded(lambda: self._step(market, due))
+        elif self.safety.fills.working():
+            market = self.light_snapshot(now)
+            self._guarded(lambda: self._absorb(self.pipeline.tick(market, self.account(market), self.quote), market))
+        elif wants_iv and data.option_chains.count:
+            self.history.sample_iv(self._chains(data, now), now)
+
+    def _chains(self, data: Slice, now: datetime) -> dict[str, Chain]:
+        return chains_from(data.option_chains.values(), now, self.registry, self.settings.risk_free_rate)
+
+    def _record_open(self, now: datetime) -> None:
+        if now.date() in (self.session_day,) and self.session_open:
+            return
+        if not self.equity_calendar.is_open(now):
+            return
+        for root, symbol in self.subscribed.prices.items():
+            opened = float(self.algorithm.securities[symbol].open)
+            if opened > 0:
+                self.session_open.setdefault(root, opened)
+
+    # ------------------------------------------------------------------ the clock
+
+    def request_step(self, why: str) -> None:
+        """A step is due: it runs on the next slice."""
+        self.due = self.due or Due(why, entries=True)
+
+    def request_scheduled_step(self) -> None:
+        self.request_step("schedule")
+
+    def on_minute(self) -> None:
+        if self.algorithm.is_warming_up:
+            return
+        if not self.started:
+            self.start()
+        now = self.now()
+        open_now = self.equity_calendar.is_open(now)
+        if open_now and self.session_day != now.date():
+            self._guarded(lambda: self._new_session(now))
+        if open_now and self.safety.watchdog.silent(now, open_now) and self.safety.connection.connected:
+            self.silent = True
+            self.on_disconnect(f"no data for {self.settings.no_data_minutes} minutes in market hours")
+        for alert in self.safety.connection.tick(now):
+            self.alert(now, alert.level, alert.title, alert.body)
+        for order_id, tries in self.router.overdue_cancels(now):
+            level = AlertLevel.CRITICAL if tries > 2 else AlertLevel.WARNING
+            self.alert(now, level, "cancel not confirmed", f"order {order_id}: cancel sent again (try {tries})")
+        if not open_now:
+            return
+        local = now.astimezone(NEW_YORK)
+        session = self.equity_calendar.open_close(local.date())
+        minutes = int(elapsed(session[0], now).total_seconds() // 60) if session else 0
+        if self.pipeline.entries_due(now):
+            self.request_step("entry time")
+        elif local.time().replace(second=0, microsecond=0) in (
+            self.settings.assignment_check_time,
+            self.settings.index_expiry_check_time,
+        ):
+            self.request_step("assignment check")
+        elif minutes > 0 and minutes % self.settings.manage_interval_minutes == 0 and self.pipeline.book.structures:
+            self.request_step("management")
+
+    def _new_session(self, now: datetime) -> None:
+        """Expired legs leave the book at their settlement (LEAN has moved the cash already), the book is
+        reconciled with the holdings, the daily counters start again."""
+        self.session_day = now.date()
+        self.session_open = {}
+        previous = self.equity_calendar.previous_session(now.date())
+        close = datetime.combine(previous, time(16, 0), tzinfo=NEW_YORK)
+
+        def settlement_price(root: str) -> float | None:
+            bars = self.history.bars(root)
+            if bars is None or previous not in bars.day:
+                return None
+            return float(bars.close[bars.day.index(previous)])
+
+        settled, missing = settle_expired(self.pipeline.book, previous, close, settlement_price)
+        for done in settled:
+            self._closed(done.trade, now)
+        for names in missing:
+            self.alert(now, AlertLevel.CRITICAL, "no settlement price", f"{names}: expired legs left in the book")
+        if not self.safety.fills.working():
+            self.reconcile(now)
+        market = self.light_snapshot(now)
+        for change in self.safety.checks.new_session(now, self.account(market)):
+            self.algorithm.log(f"trading state: {getattr(change, 'reason', change)}")
+        self.safety.journal.new_day(now.date())
+        self.save(now)
+
+    def reconcile(self, now: datetime) -> bool:
+        """Book against LEAN's holdings; on a difference the book is rebuilt from the holdings (orphans
+        adopted), trading HALTS for a person, and each difference is a CRITICAL alert."""
+        record = self.trading_record()
+        alerts = reconcile(record, self.holdings(), now)
+        if not alerts:
+            return True
+        self.pipeline.book = record.book
+        for found in alerts:
+            self.alert(now, found.level, found.title, found.body)
+        self.save(now)
+        return False
+
+    # ------------------------------------------------------------------ steps and commands
+
+    def _step(self, market: MarketSnapshot, due: Due) -> None:
+        result = self.pipeline.step(market, self.account(market), self.quote)
+        self._absorb(result, market)
+
+    def _absorb(self, result: StepResult, market: MarketSnapshot) -> None:
+        """Log what was decided, carry out the commands, book the closes, save."""
+        now = market.time
+        for decision in result.decisions:
+            self.algorithm.log(f"{decision.rule}: {decision.reason}")
+        for refusal in result.refusals:
+            text = f"refused [{refusal.rule}] {refusal.intent.structure.strategy}: {refusal.reason}"
+            self.algorithm.log(text)
+            self.safety.journal.refusals.append(text)
+        for approval in result.approvals:
+            self.algorithm.log(f"approved {approval.intent.structure.strategy}: {approval.intent.reason}")
+        for trade in result.closed:
+            self._closed(trade, now)
+        changed = bool(result.opened or result.closed or result.commands)
+        self._execute(result.commands, market)
+        if changed:
+            self.save(now)
+
+    def _owner(self, structure_id: str) -> str:
+        """The structure a fill's fees belong to: a part's parent (an IPMCC call belongs to its LEAP)."""
+        sent = self.pipeline.sent.get((structure_id, 1)) or self.pipeline.sent.get((structure_id, -1))
+        return sent.structure.parent or structure_id if sent is not None else structure_id
+
+    def _closed(self, trade: ClosedTrade, now: datetime) -> None:
+        """A closed trade reaches the day's journal and the performance ledger, after the fees LEAN charged
+        (a whole structure takes its accumulated fees; a part's stay with its parent until it closes)."""
+        self.closed.append(trade)
+        self.safety.journal.record_close(trade.strategy, trade.pnl)
+        fees = 0.0 if trade.structure.parent else self.fees.pop(trade.structure.id, 0.0)
+        warning = self.safety.performance.record(trade.strategy, trade.pnl - fees, fees)
+        self.algorithm.log(
+            f"closed {trade.strategy} {trade.structure.id} x{trade.units}: {trade.pnl:+,.2f} ({trade.reason})"
+        )
+        if warning:
+            self.alert(now, AlertLevel.WARNING, "performance", warning)
+
+    def _execute(self, commands: list[Command], market: MarketSnapshot) -> None:
+        now = market.time
+        queue = list(commands)
+        while queue:
+            command = queue.pop(0)
+            if isinstance(command, SubmitOrder):
+                why = None if self.safety.connection.connected else "broker disconnected: order not sent"
+                why = why or self.router.send(command, self.holdings())
+                if why is None:
+                    continue
+                self.algorithm.log(f"order {command.order_id} not sent: {why}")
+                account = self.account(market)
+                rejected = self.pipeline.on_reject(command.order_id, why, self.quote, now, account)
+                self._book_events(rejected, now)
+                queue += rejected.commands
+            elif isinstance(command, CancelOrder):
+                self.router.cancel(command.order_id, now)
+            elif isinstance(command, AlertMessage):
+                self.alert(now, command.level, command.title, command.body)
+
+    def _book_events(self, result: StepResult, now: datetime) -> None:
+        for trade in result.closed:
+            self._closed(trade, now)
+
+    def _guarded(self, work: Callable[[], None]) -> None:
+        """Run `work`, then the order events LEAN raised meanwhile, in order; never re-entered."""
+        if self._busy:
+            work()
+            return
+        self._busy = True
+        try:
+            work()
+            while self._events:
+                self._order_event(self._events.popleft())
+        finally:
+            self._busy = False
+
+    # ------------------------------------------------------------------ events
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        if self._busy:
+            self._events.append(event)
+            return
+        self._guarded(lambda: self._order_event(event))
+
+    def _order_event(self, event: OrderEvent) -> None:
+        now = self.now()
+        market = self.light_snapshot(now)
+        for happened in self.router.translate(event):
+            account = self.account(market)
+            if isinstance(happened, LegFilled):
+                owner = self._owner(happened.fill.structure_id)
+                self.fees[owner] = self.fees.get(owner, 0.0) + happened.fill.fees
+                result = self.pipeline.on_fill(happened.order_id, happened.fill, self.quote, account)
+            elif isinstance(happened, OrderCanceled):
+                result = self.pipeline.on_cancel_confirmed(happened.order_id, self.quote, now, account)
+            elif isinstance(happened, OrderRejected):
+                result = self.pipeline.on_reject(happened.order_id, happened.reason, self.quote, now, account)
+            self._absorb(result, market)
+            self.save(now)
+
+    def on_assignment(self, event: OrderEvent) -> None:
+        """An option was assigned or exercised. A cash-settled index option at its expiry is the normal end
+        of a 0DTE: the next session's settlement books it. Anything else delivered stock or a future: it is
+        flattened at once, the rest of its structure closed, a CRITICAL alert sent (safety/assignment)."""
+        now = self.now()
+        option = self.registry.remember_symbol(event.symbol)
+        if option is None or option.kind is not ContractKind.OPTION:
+            self.alert(now, AlertLevel.CRITICAL, "assignment", f"{event.symbol}: not a product the algorithm knows")
+            return
+        if option.settlement is Settlement.CASH:
+            self.algorithm.log(f"cash settlement of {event.symbol} x{event.fill_quantity}: booked at the next session")
+            return
+        underlying_symbol = event.symbol.underlying
+        delivered = self.registry.remember_symbol(underlying_symbol)
+        sign = 1 if option.right is Right.PUT else -1
+        per_option = int(option.multiplier) if delivered is not None and delivered.kind is ContractKind.EQUITY else 1
+        quantity = int(event.fill_quantity) * per_option * sign
+        price = float(self.algorithm.securities[underlying_symbol].price)
+        happened = AssignmentEvent(now, option, int(event.fill_quantity), delivered, quantity, price)
+        market = self.light_snapshot(now)
+        intents, alerts, _ = self.safety.assignment.on_assignment(happened, self.pipeline.book, market)
+        for found in alerts:
+            self.alert(now, found.level, found.title, found.body)
+
+        def flatten() -> None:
+            self._absorb(self.pipeline.send(intents, market, self.account(market), self.quote), market)
+
+        self._guarded(flatten)
+        self.save(now)
+
+    def on_disconnect(self, reason: str = "LEAN reported a brokerage disconnect") -> None:
+        now = self.now()
+        alerts, _ = self.safety.connection.on_disconnect(now, reason)
+        for found in alerts:
+            self.alert(now, found.level, found.title, found.body)
+        self.save(now)
+
+    def on_reconnect(self) -> None:
+        now = self.now()
+
+        def agrees() -> bool:
+            return bool(self.safety.fills.working()) or self.reconcile(now)  # orders in flight: next session
+
+        alerts, _ = self.safety.connection.on_reconnect(now, agrees)
+        for found in alerts:
+            self.alert(now, found.level, found.title, found.body)
+        self.save(now)
+
+    def on_brokerage_message(self, code: str, text: str, is_error: bool) -> None:
+        if is_error:
+            self.alert(self.now(), AlertLevel.WARNING, "brokerage message", f"{code}: {text}")
+        else:
+            self.algorithm.log(f"brokerage: {code}: {text}")
+
+    def end_of_day(self) -> None:
+        """The daily summary (one alert, INFO) and the state saved."""
+        now = self.now()
+        market = self.last_snapshot or self.light_snapshot(now)
+        view = BookView.build(self.pipeline.book.open_structures(), market, self.settings)
+        text = self.safety.journal.daily_summary(view, self.account(market), self.safety.alerts.held_back)
+        self.alert(now, AlertLevel.INFO, "daily summary", text)
+        self.save(now)
+
+    def final_summary(self) -> str:
+        pnl = sum(t.pnl for t in self.closed)
+        by: dict[str, float] = {}
+        for trade in self.closed:
+            by[trade.strategy] = by.get(trade.strategy, 0.0) + trade.pnl
+        parts = ", ".join(f"{k} {v:+,.0f}" for k, v in sorted(by.items()))
+        state = self.safety.state.state.value
+        return f"final: {len(self.closed)} closed trades, P&L before fees {pnl:+,.2f} ({parts}); trading state {state}"
