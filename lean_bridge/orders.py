@@ -7,7 +7,7 @@ and rejects.
   side: LEAN sums leg ratio × price and fills a buy below the limit and a sell above it, the tracker's own
   convention. A limit of exactly 0 would make LEAN send a combo *market* order, so it goes out one tick
   toward marketable.
-- A close (or a safety order) never asks for more than the algorithm holds of any leg it reduces: a closing
+- A close (or a safety order) only reduces what LEAN's portfolio holds, never by more than it holds: a closing
   sell larger than the holding can reach the broker as "sell to open" (REFERENCE.md).
 - Every LEAN order carries the tag "<structure id> <tracker order id>", so after a restart the open orders
   are mapped back (`adopt_open_orders`).
@@ -103,8 +103,9 @@ class OrderRouter:
             for leg in order.structure.legs:
                 change = leg.ratio * order.side * order.quantity
                 held = holdings.get(leg.contract, 0)
-                reduces = held != 0 and (held > 0) != (change > 0)
-                if reduces and abs(change) > abs(held):
+                if held == 0 or (held > 0) == (change > 0):
+                    return f"close of {describe(leg.contract)}: none held that way, so it would open a position"
+                if abs(change) > abs(held):
                     return (
                         f"close of {abs(change)} {describe(leg.contract)} is larger than the {abs(held)} held: "
                         "not sent (it could open a new position)"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from core.calendar import Calendars, ExchangeCalendar
 
@@ -131,11 +132,16 @@ class Symbol:
 
 
 class SecurityExchangeHours:
-    """Regular hours from core/calendar's exchange_calendars tables (LEAN's come from its database)."""
+    """Sessions from core/calendar's exchange_calendars tables (LEAN's come from its market-hours database),
+    as naive times in the exchange's zone; `regular` replaces the table's hours with fixed clock times in
+    that zone (CME's regular day session, 08:30-15:15 Chicago, where the table has Globex's overnight one)."""
 
-    def __init__(self, calendar: ExchangeCalendar, zone: str = "America/New_York") -> None:
+    def __init__(
+        self, calendar: ExchangeCalendar, zone: str = "America/New_York", regular: tuple[time, time] | None = None
+    ) -> None:
         self.calendar = calendar
         self.time_zone = zone
+        self.regular = regular
         self.early_closes: dict[datetime, timedelta] = {}
 
     def is_date_open(self, local: datetime, extended_market_hours: bool = False) -> bool:
@@ -145,7 +151,10 @@ class SecurityExchangeHours:
         found = self.calendar.open_close(day)
         if found is None:
             return None
-        return found[0].replace(tzinfo=None), found[1].replace(tzinfo=None)
+        if self.regular is not None:
+            return datetime.combine(day, self.regular[0]), datetime.combine(day, self.regular[1])
+        zone = ZoneInfo(self.time_zone)
+        return found[0].astimezone(zone).replace(tzinfo=None), found[1].astimezone(zone).replace(tzinfo=None)
 
     def get_next_market_open(self, local: datetime, extended_market_hours: bool) -> datetime:
         day = local.date()

@@ -1,0 +1,301 @@
+"""main.py and lean_bridge/ on the fake AlgorithmImports: what LEAN would be asked to do, and what the
+algorithm does with what LEAN tells it (issue #7's done-means, one test each)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from core.model import Contract, ContractKind, Leg, Right, Structure
+from core.products import ExerciseStyle, Settlement
+from core.settings import Settings
+from safety.state import TradingState
+from tests.fakes import algorithm_imports as fake
+from tests.lean_day import LeanDay
+
+NEW_YORK_OPEN = time(9, 31)
+
+
+@pytest.fixture
+def main() -> Iterator[ModuleType]:
+    fake.install()
+    try:
+        yield importlib.import_module("main")
+    finally:
+        fake.uninstall()
+
+
+def friday_with_condor(main: ModuleType, **overrides: str) -> LeanDay:
+    day = LeanDay(main, overrides)
+    day.warm_up()
+    day.run(NEW_YORK_OPEN, time(10, 30), chains_at=(time(10, 0), time(10, 30)))
+    return day
+
+
+def combo_orders(day: LeanDay) -> list[Any]:
+    combos: list[Any] = day.algo.calls.get("combo", [])
+    return combos
+
+
+# ---------------------------------------------------------------------------------------------- initialize
+
+
+def test_initialize_subscribes_what_the_strategies_need_and_sets_the_models(main: ModuleType) -> None:
+    algo = main.OptionsIncomeAlgorithm(Settings().to_parameters() | {"enable_delta_hedge": "true"})
+    algo.initialize()
+    assert algo.quit_message is None
+    assert algo.calls["brokerage"] == (fake.BrokerageName.TASTYTRADE, fake.AccountType.MARGIN)
+    assert algo.calls["time_zone"] == "America/New_York"
+    assert algo.calls["warm_up"] == (timedelta(days=380), fake.Resolution.DAILY)
+    # Every strategy's underlyings, their options, the futures with theirs, MES for the hedge.
+    for key in ("SPX", "VIX", "SPY", "QQQ", "GLD", "ES", "CL", "MES", "option:SPXW", "option:QQQ", "option:ES"):
+        assert key in algo.subscribed, key
+    assert "option:MES" not in algo.subscribed  # LEAN lists no micro future options
+    # Filters: SPXW 0DTE-capable; QQQ out to the longest IPMCC LEAP; futures listed beyond their options.
+    spxw = fake.OptionFilterUniverse()
+    algo.subscribed["option:SPXW"].filter(spxw)
+    assert ("include_weeklys", ()) in spxw.calls and ("expiration", (0, 0)) in spxw.calls
+    qqq = fake.OptionFilterUniverse()
+    algo.subscribed["option:QQQ"].filter(qqq)
+    assert ("expiration", (0, 730)) in qqq.calls
+    assert algo.subscribed["ES"].filter == (0, 230)  # LT112's 130 days + 100
+    # Our fee model on every security, through the brokerage model's initializer.
+    from lean_bridge.fees import TastytradeFees, TastytradeSecurities
+
+    assert isinstance(algo.initializer, TastytradeSecurities)
+    assert all(isinstance(s.fee_model, TastytradeFees) for s in algo.securities.values())
+    # Daily history for every underlying; the strategies' clock times and the every-minute safety tick.
+    assert {s.value for s in algo.consolidators} >= {"SPX", "SPY", "QQQ", "/ES"}
+    times = {rule[1] for _, rule, _ in algo.schedule.events if rule[0] == "at"}
+    assert {time(9, 30), time(10, 0), time(10, 30), time(10, 15), time(15, 0), time(15, 30)} <= times
+    assert len(algo.schedule.every_minute()) == 1
+    assert sum(line.startswith("effective config") for line in algo.logs) == 1
+
+
+def test_spxw_reaches_out_to_lt112_when_lt112_trades_spx(main: ModuleType) -> None:
+    from lean_bridge.subscriptions import plan
+
+    spx = plan(Settings.from_parameters({"lt112_underlying_full": "SPX"}))
+    (spxw,) = [p for p in spx.options if p.root == "SPXW"]
+    assert (spxw.underlying, spxw.max_days, spxw.strikes) == ("SPX", 130, 80)
+    assert "ES" not in {p.root for p in spx.options} or "ES" in Settings().strangle_products_future
+
+
+def test_zero_dte_only_subscribes_spxw_for_today_and_nothing_else(main: ModuleType) -> None:
+    day = LeanDay(main)
+    assert set(day.algo.subscribed) == {"SPX", "VIX", "option:SPXW"}
+    universe = fake.OptionFilterUniverse()
+    day.security("option:SPXW").filter(universe)
+    assert universe.calls == [("include_weeklys", ()), ("strikes", (-80, 80)), ("expiration", (0, 0))]
+
+
+def test_a_wrong_parameter_stops_before_anything_is_subscribed(main: ModuleType) -> None:
+    algo = main.OptionsIncomeAlgorithm({"zdte_short_delta_min": "2"})
+    algo.initialize()
+    assert algo.quit_message is not None and "zdte_short_delta_min" in algo.quit_message
+    assert not algo.subscribed and algo.runtime is None
+    algo.on_data(fake.Slice())  # handlers of a refused start do nothing
+    assert not algo.orders
+
+
+def test_secret_alert_addresses_never_reach_the_log(main: ModuleType) -> None:
+    algo = main.OptionsIncomeAlgorithm(
+        Settings().to_parameters() | {"alert_webhook_url": "https://hooks.example/T0KEN"}
+    )
+    algo.initialize()
+    assert not any("T0KEN" in line for line in algo.logs)
+    assert any("alert_webhook_url = (set, not shown)" in line for line in algo.logs)
+
+
+# ---------------------------------------------------------------------------------------------- a Friday
+
+
+def test_a_scripted_friday_sends_the_zero_dte_condor_as_one_combo_limit_order(main: ModuleType) -> None:
+    day = friday_with_condor(main)
+    combos = combo_orders(day)
+    assert len(combos) == 1
+    legs, quantity, limit, tag = combos[0]
+    described = [(leg.symbol.id.option_right, leg.symbol.id.strike_price, leg.quantity) for leg in legs]
+    put, call = fake.OptionRight.PUT, fake.OptionRight.CALL
+    # 0.5 ATR (30 points) out from 5100, 10-point wings below the start-small... (50k: the small wing).
+    assert described == [(put, 5070.0, -1), (put, 5060.0, 1), (call, 5130.0, -1), (call, 5140.0, 1)]
+    assert quantity == 1 and limit < 0  # one condor, for a credit
+    structure_id, _, order_id = tag.partition(" ")
+    assert structure_id.startswith("zero_dte-20240308") and order_id.startswith(structure_id)
+    assert any("analysis at 10:00" in line for line in day.algo.logs)
+    assert any(line.startswith("approved zero_dte") for line in day.algo.logs)
+    assert all(leg.symbol.id.date == datetime(2024, 3, 8) for leg in legs)  # noqa: DTZ001  today's expiry
+
+
+def test_no_condor_on_a_thursday(main: ModuleType) -> None:
+    day = LeanDay(main, day=date(2024, 3, 7))
+    day.warm_up()
+    day.run(NEW_YORK_OPEN, time(10, 31), chains_at=(time(10, 30),))
+    assert not combo_orders(day)
+
+
+def test_a_partial_fill_reaches_the_fill_tracker_and_the_whole_fill_the_book(main: ModuleType) -> None:
+    day = friday_with_condor(main)
+    orders = day.algo.orders
+    tracker = day.runtime.safety.fills
+    (tracked,) = tracker.tracked.values()
+    day.fill(orders[0], 3.0)
+    day.fill(orders[1], 1.0)
+    assert tracked.filled == {0: -1, 1: 1}  # the short and long put are in, the calls are not
+    assert not day.runtime.pipeline.book.structures
+    day.fill(orders[2], 2.0)
+    day.fill(orders[3], 0.6)
+    (held,) = day.runtime.pipeline.book.open_structures()
+    assert held.strategy == "zero_dte" and held.entry_price == pytest.approx(-3.4)
+    saved = json.loads(day.algo.object_store.read("trading_state"))
+    assert [s["id"] for s in saved["structures"]] == [held.id], "state is saved after the fill"
+
+
+def test_a_leg_lean_refuses_rejects_the_order_and_cancels_the_other_legs(main: ModuleType) -> None:
+    day = friday_with_condor(main)
+    orders = day.algo.orders
+    event = fake.OrderEvent(orders[2]["id"], orders[2]["symbol"], fake.OrderStatus.INVALID, message="margin")
+    day.algo.on_order_event(event)
+    assert {o["id"] for o in orders} - {orders[2]["id"]} <= set(day.algo.transactions.cancelled)
+    assert not day.runtime.safety.fills.working()
+
+
+# ---------------------------------------------------------------------------------------------- safety
+
+
+def test_a_disconnect_halts_entries_and_a_reconnect_that_reconciles_resumes(main: ModuleType) -> None:
+    day = LeanDay(main)
+    day.warm_up()
+    day.run(NEW_YORK_OPEN, time(10, 0), chains_at=(time(10, 0),))
+    day.algo.on_brokerage_disconnect()
+    assert not day.runtime.safety.state.allows_entries()
+    day.run(time(10, 1), time(10, 30), chains_at=(time(10, 30),))
+    assert not combo_orders(day)
+    assert any("refused [trading state] zero_dte" in line for line in day.algo.logs)
+    day.algo.on_brokerage_reconnect()
+    assert day.runtime.safety.state.state is TradingState.ACTIVE
+
+
+def test_no_data_for_minutes_in_market_hours_counts_as_a_disconnect(main: ModuleType) -> None:
+    day = LeanDay(main)
+    day.warm_up()
+    day.run(NEW_YORK_OPEN, time(9, 35))
+    day.at(time(9, 45))
+    for callback in day.algo.schedule.every_minute():  # the tick runs, but no slice came for 10 minutes
+        callback()
+    assert not day.runtime.safety.state.allows_entries()
+    day.minute(time(9, 46))  # data again
+    assert day.runtime.safety.state.allows_entries()
+
+
+def spy_short_put(day: LeanDay) -> tuple[Structure, Any]:
+    """A LEAP-ladder rung held: one short SPY put, known to the registry as LEAN's symbol."""
+    spy = day.security("SPY").symbol
+    expiry = date(2025, 1, 17)
+    symbol = fake.Symbol.option(spy, "SPY", fake.OptionRight.PUT, 500.0, expiry)
+    contract = Contract(
+        "SPY", "SPY", ContractKind.OPTION, 100.0, right=Right.PUT, strike=500.0, expiry=expiry,
+        style=ExerciseStyle.AMERICAN, settlement=Settlement.PHYSICAL,
+    )  # fmt: skip
+    assert day.runtime.registry.remember_symbol(symbol) == contract
+    when = datetime(2024, 3, 1, 10, 0, tzinfo=day.runtime.now().tzinfo)
+    rung = Structure("leap_ladder-rung-1", "leap_ladder", (Leg(contract, -1),), 1, -20.0, when)
+    day.runtime.pipeline.book.add_units(rung, 1, -20.0)
+    return rung, symbol
+
+
+def test_an_assignment_flattens_the_delivered_shares_and_says_so(main: ModuleType) -> None:
+    day = LeanDay(main, {"enable_leap_ladder": "true"})
+    day.warm_up()
+    day.run(NEW_YORK_OPEN, time(10, 0))
+    _, option = spy_short_put(day)
+    spy = day.security("SPY")
+    spy.price, spy.bid_price, spy.ask_price = 480.0, 479.99, 480.01
+    day.algo.portfolio[spy.symbol] = fake.SecurityHolding(spy.symbol, 100.0)  # LEAN delivered the shares
+    event = fake.OrderEvent(77, option, fake.OrderStatus.FILLED, 1.0, 0.0, datetime(2024, 3, 8, 15))  # noqa: DTZ001
+    day.algo.on_assignment_order_event(event)
+    (flatten,) = day.algo.calls["limit"]
+    symbol, quantity, price, tag = flatten
+    assert symbol == spy.symbol and quantity == -100 and price == pytest.approx(480.0, abs=0.05)
+    assert "delivered" in tag
+    assert any("[CRITICAL] assignment" in line and "assigned" in line for line in day.algo.errors)
+
+
+def test_a_close_larger_than_the_holding_is_never_sent(main: ModuleType) -> None:
+    day = LeanDay(main, {"enable_leap_ladder": "true"})
+    day.warm_up()
+    rung, option = spy_short_put(day)  # in the book, but LEAN holds none of it
+    from core.orders import SubmitOrder
+    from lean_bridge.orders import OrderRouter
+
+    router = OrderRouter(day.algo, day.runtime.registry, 60)
+    close = SubmitOrder("x#1", rung, -1, 1, -2.0, safety=False)  # buy the short put back, 2.00 at most
+    assert "would open" in (router.send(close, {}) or "")  # nothing held: it would buy to open
+    held = {rung.legs[0].contract: -1}
+    assert "larger than the 1 held" in (router.send(SubmitOrder("x#2", rung, -1, 2, -2.0, safety=False), held) or "")
+    assert "limit" not in day.algo.calls
+    assert router.send(close, held) is None
+    assert day.algo.calls["limit"] == [(option, 1, 2.0, f"{rung.id} x#1")]
+
+
+def test_a_zero_limit_goes_out_one_tick_marketable_never_as_a_combo_market_order(main: ModuleType) -> None:
+    from core.orders import SubmitOrder
+    from lean_bridge.orders import lean_limit
+
+    day = friday_with_condor(main)
+    (tracked,) = day.runtime.safety.fills.tracked.values()
+    opening = SubmitOrder("o#1", tracked.structure, 1, 1, 0.0, safety=False)
+    closing = SubmitOrder("c#1", tracked.structure, -1, 1, 0.0, safety=False)
+    assert lean_limit(opening) == 0.05 and lean_limit(closing) == -0.05  # SPXW tick under 3.00
+
+
+# ---------------------------------------------------------------------------------------------- state
+
+
+def test_state_saved_at_the_end_of_the_day_restores_in_a_new_instance(main: ModuleType) -> None:
+    day = friday_with_condor(main)
+    for order, price in zip(day.algo.orders, (3.0, 1.0, 2.0, 0.6), strict=True):
+        day.fill(order, price)
+    day.at(time(16, 0))
+    day.algo.on_end_of_day(day.security("SPX").symbol)
+    assert any("daily summary" in line for line in day.algo.logs)
+    (held,) = day.runtime.pipeline.book.open_structures()
+
+    restarted = LeanDay(main)
+    restarted.algo.object_store.data = dict(day.algo.object_store.data)
+    restarted.algo.portfolio.update(day.algo.portfolio)  # LEAN reports the same holdings
+    restarted.warm_up()
+    (restored,) = restarted.runtime.pipeline.book.open_structures()
+    assert restored == held
+    assert restarted.runtime.safety.state.state is TradingState.ACTIVE
+    assert not restarted.algo.errors
+
+
+def test_a_restart_that_finds_different_holdings_halts_and_adopts_them(main: ModuleType) -> None:
+    day = friday_with_condor(main)
+    for order, price in zip(day.algo.orders, (3.0, 1.0, 2.0, 0.6), strict=True):
+        day.fill(order, price)
+    restarted = LeanDay(main)
+    restarted.algo.object_store.data = dict(day.algo.object_store.data)
+    first = day.algo.orders[0]["symbol"]
+    restarted.algo.portfolio[first] = fake.SecurityHolding(first, -1.0)  # only one leg is still held
+    restarted.warm_up()
+    assert restarted.runtime.safety.state.state is TradingState.HALTED
+    assert any("reconciliation" in line for line in restarted.algo.errors)
+    (orphan,) = restarted.runtime.pipeline.book.open_structures()
+    assert orphan.strategy == "orphan"
+
+
+def test_a_corrupt_state_file_halts_with_a_critical_alert(main: ModuleType) -> None:
+    day = LeanDay(main)
+    day.algo.object_store.save("trading_state", "{not json")
+    day.warm_up()
+    assert day.runtime.safety.state.state is TradingState.HALTED
+    assert any("corrupt state file" in line for line in day.algo.errors)
+    assert day.algo.object_store.contains_key(next(k for k in day.algo.object_store.data if ".corrupt." in k))
