@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint bench backtest clean-venv
+.PHONY: test lint bench backtest bundle clean-venv
+TIER ?= researcher
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else "the LEAN image runs Python 3.11; $(PYTHON) is %d.%d (set PYTHON=python3.11)" % v)'
@@ -25,6 +26,10 @@ bench: $(STAMP)
 
 backtest: $(STAMP)
 	$(BIN)/python -m replay
+
+# The cloud project: only what LEAN runs, checked against QuantConnect's file quota for $(TIER).
+bundle: $(STAMP)
+	$(BIN)/python -m deploy --tier $(TIER)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,0 +1,243 @@
+"""The cloud bundle: a LEAN project folder with only what the algorithm runs, inside QuantConnect's quotas.
+
+`lean cloud push` uploads every .py, .ipynb, .cs, .html and .css file under a project, tests included, and
+QuantConnect limits each project's files by tier (REFERENCE.md): Free 25 files of at most 32 KB, Researcher
+50 of 64 KB, Team 75 of 128 KB. The bundle holds main.py, config.json, research.ipynb and the modules
+main.py imports (found by reading the imports, not by running anything), never tests/, replay/ or tasty/.
+
+Two layouts:
+- plain: the modules as they are (empty `__init__.py` files left out: Python reads those folders as
+  namespace packages). Readable in the cloud IDE; used whenever it fits the tier.
+- packed: when the plain layout has too many files for the tier, the modules' sources go into a few
+  `packed_N.py` files under the size limit, and `packed_loader.py` (imported first by main.py and the
+  notebook) serves them to `import` from memory. Each module keeps its own name and its real file name in
+  tracebacks (the source is registered with linecache), so errors in the cloud log point at `core/model.py`
+  line N as they would locally.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("core", "strategies", "risk", "safety", "lean_bridge")
+COUNTED = (".py", ".ipynb", ".cs", ".html", ".css")  # what `lean cloud push` uploads
+LOADER = "packed_loader"
+HEADROOM = 2_048  # bytes kept free under a tier's size limit in each packed file
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    name: str
+    max_files: int
+    max_bytes: int
+
+
+TIERS = {
+    "free": Tier("free", 25, 32 * 1024),
+    "researcher": Tier("researcher", 50, 64 * 1024),
+    "team": Tier("team", 75, 128 * 1024),
+}
+
+
+class BundleError(ValueError):
+    pass
+
+
+@dataclass
+class Bundle:
+    folder: Path
+    tier: Tier
+    layout: str  # "plain" or "packed"
+    files: dict[str, int] = field(default_factory=dict)  # relative path → bytes, for the counted types
+
+    @property
+    def largest(self) -> tuple[str, int]:
+        return max(self.files.items(), key=lambda kv: kv[1])
+
+
+# ---------------------------------------------------------------------------------------------- what to ship
+
+
+def module_file(name: str) -> Path | None:
+    """The file of a project module (`core.model` → core/model.py, `risk` → risk/__init__.py), if any."""
+    parts = name.split(".")
+    if parts[0] not in PACKAGES:
+        return None
+    as_module = ROOT.joinpath(*parts).with_suffix(".py")
+    if as_module.is_file():
+        return as_module
+    as_package = ROOT.joinpath(*parts, "__init__.py")
+    return as_package if as_package.is_file() else None
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The project modules one file imports (`from core import pricing` counts core.pricing)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if module_file(name) is not None}
+
+
+def modules_of(entry: Path) -> dict[str, Path]:
+    """Every project module reachable from `entry`, with its package `__init__` files."""
+    todo, seen = list(imported_modules(entry)), {}
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        path = module_file(name)
+        assert path is not None
+        seen[name] = path
+        todo += imported_modules(path)
+        parts = name.split(".")
+        todo += [".".join(parts[:n]) for n in range(1, len(parts))]  # the packages it lives in
+    return dict(sorted(seen.items()))
+
+
+def relative(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+# ---------------------------------------------------------------------------------------------- layouts
+
+
+def build(tier: Tier, out: Path) -> Bundle:
+    """Write the bundle for `tier` into `out` (replacing it): plain if it fits, packed otherwise."""
+    modules = modules_of(ROOT / "main.py")
+    plain = {relative(p): p for p in modules.values() if p.stat().st_size or p.name != "__init__.py"}
+    plain_count = len(plain) + 2  # main.py and research.ipynb
+    too_big = [f"{name} ({p.stat().st_size:,} bytes)" for name, p in plain.items() if p.stat().st_size > tier.max_bytes]
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    if plain_count <= tier.max_files and not too_big:
+        for name, path in plain.items():
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, out / name)
+        shutil.copyfile(ROOT / "main.py", out / "main.py")
+        shutil.copyfile(ROOT / "research.ipynb", out / "research.ipynb")
+        layout = "plain"
+    else:
+        _pack(modules, tier, out)
+        layout = "packed"
+    config = json.loads((ROOT / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps(config, indent=4) + "\n")
+    bundle = Bundle(out, tier, layout, counted_files(out))
+    check(bundle)
+    return bundle
+
+
+def _pack(modules: dict[str, Path], tier: Tier, out: Path) -> None:
+    limit = tier.max_bytes - HEADROOM
+    chunks: list[dict[str, tuple[str, str, bool]]] = [{}]
+    size = 0
+    for name, path in modules.items():
+        entry = (relative(path), path.read_text(), path.name == "__init__.py")
+        cost = len(repr(entry).encode()) + len(name) + 8
+        if cost > limit:
+            raise BundleError(f"{relative(path)} alone is {cost:,} bytes packed: over the {tier.name} limit")
+        if size + cost > limit:
+            chunks.append({})
+            size = 0
+        chunks[-1][name] = entry
+        size += cost
+    names = []
+    for n, chunk in enumerate(chunks, start=1):
+        names.append(f"packed_{n}")
+        body = ",\n".join(f"    {name!r}: {entry!r}" for name, entry in chunk.items())
+        (out / f"packed_{n}.py").write_text(
+            f'"""Packed sources {n} of {len(chunks)} (written by `make bundle`: do not edit)."""\n\n'
+            f"SOURCES = {{\n{body},\n}}\n"
+        )
+    (out / f"{LOADER}.py").write_text(_loader_source(names))
+    first = f"import {LOADER}  # noqa: F401  the packed modules (make bundle); must come first\n"
+    (out / "main.py").write_text(_after_docstring(ROOT / "main.py", first))
+    notebook = json.loads((ROOT / "research.ipynb").read_text())
+    notebook["cells"].insert(
+        0,
+        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": [first]},
+    )
+    (out / "research.ipynb").write_text(json.dumps(notebook, indent=1) + "\n")
+
+
+def _after_docstring(path: Path, line: str) -> str:
+    tree = ast.parse(path.read_text())
+    text = path.read_text().splitlines(keepends=True)
+    first = tree.body[0]
+    at = first.end_lineno if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) else 0
+    assert at is not None
+    return "".join([*text[:at], "\n", line, *text[at:]])
+
+
+def _loader_source(chunks: list[str]) -> str:
+    imports = "\n".join(f"from {name} import SOURCES as _{name}" for name in chunks)
+    merged = ", ".join(f"**_{name}" for name in chunks)
+    return f'''"""Serves the packed modules to `import` (written by `make bundle`: see deploy/bundle.py)."""
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import linecache
+import sys
+
+{imports}
+
+SOURCES = {{{merged}}}
+
+
+class PackedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in SOURCES:
+            return None
+        filename, _, is_package = SOURCES[fullname]
+        return importlib.util.spec_from_loader(fullname, self, origin=filename, is_package=is_package)
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        filename, source, is_package = SOURCES[module.__name__]
+        module.__file__ = filename
+        if is_package:
+            module.__path__ = []
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(compile(source, filename, "exec"), module.__dict__)
+
+
+if not any(isinstance(finder, PackedModules) for finder in sys.meta_path):
+    sys.meta_path.insert(0, PackedModules())
+'''
+
+
+# ---------------------------------------------------------------------------------------------- quotas
+
+
+def counted_files(folder: Path) -> dict[str, int]:
+    return {
+        p.relative_to(folder).as_posix(): p.stat().st_size
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.suffix in COUNTED
+    }
+
+
+def check(bundle: Bundle) -> None:
+    tier = bundle.tier
+    problems = []
+    if len(bundle.files) > tier.max_files:
+        problems.append(f"{len(bundle.files)} files, the {tier.name} tier allows {tier.max_files}")
+    problems += [
+        f"{name} is {size:,} bytes, over the {tier.name} tier's {tier.max_bytes:,}"
+        for name, size in bundle.files.items()
+        if size > tier.max_bytes
+    ]
+    if problems:
+        raise BundleError("the bundle does not fit QuantConnect's quota: " + "; ".join(problems))
