@@ -29,7 +29,7 @@ backtest: $(STAMP)
 
 # The cloud project: only what LEAN runs, checked against QuantConnect's file quota for $(TIER).
 bundle: $(STAMP)
-	$(BIN)/python -m deploy --tier $(TIER)
+	$(BIN)/python -m deploy --tier $(TIER) $(if $(PRESET),--preset $(PRESET))
 
 clean-venv:
 	rm -rf $(VENV)

@@ -23,6 +23,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.settings import Settings, SettingsError
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("core", "strategies", "risk", "safety", "lean_bridge")
 COUNTED = (".py", ".ipynb", ".cs", ".html", ".css")  # what `lean cloud push` uploads
@@ -46,6 +48,25 @@ TIERS = {
 
 class BundleError(ValueError):
     pass
+
+
+# The start-small plan (README): only the Friday 0DTE, one SPXW condor or spread with 5-point wings, at any
+# account size. (The usual smallest start, one MES option, does not exist in LEAN: no micro future options.)
+PRESETS: dict[str, dict[str, str]] = {
+    "start-small": {
+        "enable_zero_dte": "true",
+        "enable_strangles": "false",
+        "enable_lt112": "false",
+        "enable_ipmcc": "false",
+        "enable_leap_ladder": "false",
+        "enable_delta_hedge": "false",
+        "zdte_max_contracts": "1",
+        "zdte_wing_start_small": "5.0",
+        "zdte_wing_small": "5.0",
+        "zdte_wing_full": "5.0",
+        "zdte_wing_phase4": "5.0",
+    },
+}
 
 
 @dataclass
@@ -110,8 +131,22 @@ def relative(path: Path) -> str:
 # ---------------------------------------------------------------------------------------------- layouts
 
 
-def build(tier: Tier, out: Path) -> Bundle:
-    """Write the bundle for `tier` into `out` (replacing it): plain if it fits, packed otherwise."""
+def parameters_with(overrides: dict[str, str]) -> dict[str, str]:
+    """config.json's parameters with `overrides`, validated as the algorithm will at start: a wrong value
+    stops the bundle here rather than the algorithm in the cloud."""
+    config = json.loads((ROOT / "config.json").read_text())
+    parameters = {**config["parameters"], **overrides}
+    try:
+        Settings.from_parameters(parameters)
+    except SettingsError as err:
+        raise BundleError(str(err)) from None
+    return dict(parameters)
+
+
+def build(tier: Tier, out: Path, overrides: dict[str, str] | None = None) -> Bundle:
+    """Write the bundle for `tier` into `out` (replacing it): plain if it fits, packed otherwise; config.json
+    carries the parameters with `overrides` applied."""
+    parameters = parameters_with(overrides or {})
     modules = modules_of(ROOT / "main.py")
     plain = {relative(p): p for p in modules.values() if p.stat().st_size or p.name != "__init__.py"}
     plain_count = len(plain) + 2  # main.py and research.ipynb
@@ -130,6 +165,7 @@ def build(tier: Tier, out: Path) -> Bundle:
         _pack(modules, tier, out)
         layout = "packed"
     config = json.loads((ROOT / "config.json").read_text())
+    config["parameters"] = parameters
     (out / "config.json").write_text(json.dumps(config, indent=4) + "\n")
     bundle = Bundle(out, tier, layout, counted_files(out))
     check(bundle)

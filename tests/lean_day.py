@@ -34,6 +34,7 @@ class LeanDay:
         window = {"start_date": day.isoformat(), "end_date": (day + timedelta(days=7)).isoformat()}
         parameters = Settings().to_parameters() | ZDTE_ONLY | window | (overrides or {})
         self.day = day
+        self.spread = 0.10  # each SPXW quote's width
         self.algo: Any = main.OptionsIncomeAlgorithm(parameters)
         self.algo.is_warming_up = True
         self.algo.initialize()
@@ -102,12 +103,13 @@ class LeanDay:
             for strike, mid in zip(strikes, mids, strict=True):
                 symbol = fake.Symbol.option(underlying, "SPXW", right, float(strike), self.day)
                 bid = max(round(float(mid) / 0.05) * 0.05 - 0.05, 0.0)
-                contract = fake.OptionContract(symbol, bid, bid + 0.10)
+                contract = fake.OptionContract(symbol, bid, bid + self.spread)
                 contracts.append(contract)
                 security = self.algo.securities.get(symbol) or self.algo.add_security(
                     fake.Security(symbol, self.algo._hours)
                 )
-                security.bid_price, security.ask_price, security.price = bid, bid + 0.10, bid + 0.05
+                security.bid_price, security.ask_price = bid, bid + self.spread
+                security.price = bid + self.spread / 2
         chains = fake.OptionChains({canonical: fake.OptionChain(canonical, spx, contracts)})
         return fake.Slice(chains)
 

@@ -3,6 +3,7 @@ imported in a fresh interpreter that cannot see this repository, and initializes
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy.bundle import TIERS, BundleError, Tier, build, modules_of
+from core.settings import Settings
+from deploy.bundle import PRESETS, TIERS, BundleError, Tier, build, modules_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,3 +75,15 @@ def test_a_tier_too_small_says_what_does_not_fit(tmp_path: Path) -> None:
         build(TIERS["free"], tmp_path / "free")
     with pytest.raises(BundleError, match="files, the tiny tier allows 3"):
         build(Tier("tiny", 3, 64 * 1024), tmp_path / "tiny")
+
+
+def test_the_start_small_preset_is_written_into_the_bundles_config_and_a_wrong_value_stops_it(tmp_path: Path) -> None:
+    bundle = build(TIERS["researcher"], tmp_path / "small", PRESETS["start-small"])
+    parameters = json.loads((bundle.folder / "config.json").read_text())["parameters"]
+    assert parameters["enable_lt112"] == "false" and parameters["zdte_wing_full"] == "5.0"
+    assert (
+        parameters["zdte_max_contracts"] == "1"
+        and parameters["daily_loss_limit"] == Settings().to_parameters()["daily_loss_limit"]
+    )
+    with pytest.raises(BundleError, match="daily_loss_limit"):
+        build(TIERS["researcher"], tmp_path / "bad", {"daily_loss_limit": "7"})

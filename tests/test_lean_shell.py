@@ -31,8 +31,9 @@ def main() -> Iterator[ModuleType]:
         fake.uninstall()
 
 
-def friday_with_condor(main: ModuleType, **overrides: str) -> LeanDay:
+def friday_with_condor(main: ModuleType, spread: float = 0.10, **overrides: str) -> LeanDay:
     day = LeanDay(main, overrides)
+    day.spread = spread
     day.warm_up()
     day.run(NEW_YORK_OPEN, time(10, 30), chains_at=(time(10, 0), time(10, 30)))
     return day
@@ -131,6 +132,16 @@ def test_a_scripted_friday_sends_the_zero_dte_condor_as_one_combo_limit_order(ma
     assert any("analysis at 10:00" in line for line in day.algo.logs)
     assert any(line.startswith("approved zero_dte") for line in day.algo.logs)
     assert all(leg.symbol.id.date == datetime(2024, 3, 8) for leg in legs)  # noqa: DTZ001  today's expiry
+
+
+def test_the_start_small_preset_trades_one_condor_with_five_point_wings_at_any_size(main: ModuleType) -> None:
+    from deploy.bundle import PRESETS
+
+    # Narrower quotes: with 5-point wings the 0.10-wide ones fail the combined-spread check (as they should).
+    day = friday_with_condor(main, spread=0.05, **(PRESETS["start-small"] | {"starting_cash": "250000.0"}))
+    ((legs, quantity, _, _),) = combo_orders(day)
+    strikes = [leg.symbol.id.strike_price for leg in legs]
+    assert quantity == 1 and strikes == [5070.0, 5065.0, 5130.0, 5135.0]
 
 
 def test_no_condor_on_a_thursday(main: ModuleType) -> None:
