@@ -57,10 +57,11 @@ class LeanCalendar:
 
     def early_closes(self, start: date, end: date) -> dict[date, time]:
         out: dict[date, time] = {}
-        for key in self.hours.early_closes:
+        closes = self.hours.early_closes
+        for key in list(closes.keys()):  # keys() explicitly: a .NET dictionary iterates as key-value pairs
             day = key.date()
             if start <= day <= end:
-                span: timedelta = self.hours.early_closes[key]
+                span: timedelta = closes[key]
                 local = datetime.combine(day, time(0, 0), tzinfo=self.zone) + span
                 out[day] = local.astimezone(NEW_YORK).time()
         return out

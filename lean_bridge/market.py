@@ -7,8 +7,8 @@
   model has warmed up: a zero is read as "missing" and core/chain_greeks fills it.
 - Every contract converted is remembered in the symbol registry, so an order for it can name its symbol.
 - Daily bars (ATR, EMA, 52-week high, ranges) come from LEAN's daily consolidators, which also run during
-  warm-up; the daily ATM IV (the strangles' IV rank) is recorded from the chain once a day after
-  `IV_SAMPLE_TIME`.
+  warm-up; the daily ATM IV (the strangles' IV rank) is recorded from the chains once a day, after
+  `IV_SAMPLE_TIME` (or from the daily slices of the warm-up).
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ class DailyHistory:
     def __init__(self) -> None:
         self._bars: dict[str, dict[date, tuple[float, float, float, float]]] = {}
         self._iv: dict[str, dict[date, float]] = {}
+        self.sampled: date | None = None  # the day of the last IV sample
 
     def add_bar(self, root: str, day: date, open_: float, high: float, low: float, close: float) -> None:
         if not all(math.isfinite(v) and v > 0 for v in (open_, high, low, close)):
@@ -125,16 +126,21 @@ class DailyHistory:
     def has_iv(self, root: str, day: date) -> bool:
         return day in self._iv.get(root, {})
 
-    def sample_iv(self, chains: dict[str, Chain], now: datetime) -> None:
-        """Once a day after IV_SAMPLE_TIME, each chain's 30-day ATM IV."""
+    def wants_iv(self, now: datetime, warming_up: bool) -> bool:
+        """Whether today's sample is still to be taken: after IV_SAMPLE_TIME, or at any time of day during
+        warm-up (LEAN's daily warm-up slices arrive at midnight)."""
         local = now.astimezone(NEW_YORK)
-        if local.time() < IV_SAMPLE_TIME:
-            return
+        return self.sampled != local.date() and (warming_up or local.time() >= IV_SAMPLE_TIME)
+
+    def sample_iv(self, chains: dict[str, Chain], now: datetime) -> None:
+        """Each chain's 30-day ATM IV, once a day."""
+        day = now.astimezone(NEW_YORK).date()
+        self.sampled = day
         for root, chain in chains.items():
-            if not self.has_iv(root, local.date()):
-                iv = atm_iv(chain, local.date())
+            if not self.has_iv(root, day):
+                iv = atm_iv(chain, day)
                 if iv is not None:
-                    self.add_iv(root, local.date(), iv)
+                    self.add_iv(root, day, iv)
 
     def bars(self, root: str) -> DailyBars | None:
         days = self._bars.get(root)

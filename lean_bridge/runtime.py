@@ -209,9 +209,9 @@ class LeanRuntime:
         if self.silent:  # data is back after the no-data watchdog called it a disconnect
             self.silent = False
             self.on_reconnect()
-        wants_iv = now.astimezone(NEW_YORK).time() >= time(15, 45) and not self.history.has_iv("SPXW", now.date())
+        wants_iv = self.history.wants_iv(now, self.algorithm.is_warming_up) and data.option_chains.count > 0
         if self.algorithm.is_warming_up:
-            if wants_iv and data.option_chains.count:
+            if wants_iv:
                 self.history.sample_iv(self._chains(data, now), now)
             return
         if not self.started:
@@ -221,12 +221,13 @@ class LeanRuntime:
             due, self.due = self.due, None
             market = snapshot(now, self._chains(data, now), self.prices(), self.vix(), self.history, self.session_open)
             self.last_snapshot = market
-            self.history.sample_iv(market.chains, now)
+            if wants_iv:
+                self.history.sample_iv(market.chains, now)
             self._guarded(lambda: self._step(market, due))
         elif self.safety.fills.working():
             market = self.light_snapshot(now)
             self._guarded(lambda: self._absorb(self.pipeline.tick(market, self.account(market), self.quote), market))
-        elif wants_iv and data.option_chains.count:
+        elif wants_iv:
             self.history.sample_iv(self._chains(data, now), now)
 
     def _chains(self, data: Slice, now: datetime) -> dict[str, Chain]:

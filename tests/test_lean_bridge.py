@@ -109,6 +109,30 @@ def test_daily_history_keeps_bars_and_one_iv_a_day(bridge: dict[str, ModuleType]
     assert history.bars("QQQ") is None
 
 
+def test_one_atm_iv_a_day_after_the_sample_time_or_from_the_warm_up_slices(bridge: dict[str, ModuleType]) -> None:
+    market, symbols = bridge["market"], bridge["symbols"]
+    history = market.DailyHistory()
+    midnight = datetime(2024, 3, 8, 0, 0, tzinfo=NY)
+    assert history.wants_iv(midnight, warming_up=True) and not history.wants_iv(midnight, warming_up=False)
+    afternoon = datetime(2024, 3, 8, 15, 45, tzinfo=NY)
+    assert history.wants_iv(afternoon, warming_up=False)
+    expiry = date(2024, 4, 5)  # 28 days out: the one the 30-day ATM IV reads
+    rows = [
+        contract(fake.Symbol.option(SPX, "SPXW", right, k, expiry), 50.0, 51.0, delta=d, iv=iv)
+        for right, k, d, iv in (
+            (fake.OptionRight.CALL, 5100.0, 0.5, 0.14),
+            (fake.OptionRight.PUT, 5100.0, -0.5, 0.16),
+            (fake.OptionRight.PUT, 5000.0, -0.3, 0.19),
+        )
+    ]
+    chains = market.chains_from(
+        [fake.OptionChain(fake.Symbol.canonical(SPX, "SPXW"), 5101.0, rows)], afternoon, symbols.SymbolRegistry(), 0.045
+    )
+    history.sample_iv(chains, afternoon)
+    assert history.iv_history()["SPXW"].tolist() == pytest.approx([0.15])  # the ATM call and put, averaged
+    assert not history.wants_iv(afternoon + timedelta(minutes=5), warming_up=False)  # once a day
+
+
 # ---------------------------------------------------------------------------------------------- fees
 
 
