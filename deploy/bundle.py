@@ -26,7 +26,7 @@ from pathlib import Path
 from core.settings import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "strategies", "risk", "safety", "lean_bridge")
+PACKAGES = ("core", "strategies", "risk", "safety", "trading", "lean_bridge")
 COUNTED = (".py", ".ipynb", ".cs", ".html", ".css")  # what `lean cloud push` uploads
 LOADER = "packed_loader"
 HEADROOM = 2_048  # bytes kept free under a tier's size limit in each packed file

@@ -22,23 +22,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-import risk
-import safety
-import strategies
 from AlgorithmImports import OrderEvent, QCAlgorithm, Slice, TradeBar
 from core.book_view import BookView
 from core.calendar import Calendars
 from core.expiry import settle_expired
 from core.model import AccountState, Chain, Contract, ContractKind, MarketSnapshot, Right
 from core.orders import CancelOrder, Command, SubmitOrder
-from core.pipeline import ClosedTrade, Pipeline, StepResult
+from core.pipeline import ClosedTrade, StepResult
 from core.ports import AlertLevel, AlertMessage
 from core.products import Settlement
 from core.settings import Settings
 from core.timeutil import elapsed
-from risk.state import RiskState
-from safety.assignment import AssignmentEvent
-from safety.persistence import TradingRecord, reconcile, restore, save, tracker_orders
+from trading.system import STATE_KEY, TradingSystem, restored
 
 from lean_bridge.calendar import LeanCalendar
 from lean_bridge.market import DailyHistory, chains_from, snapshot
@@ -49,7 +44,6 @@ from lean_bridge.subscriptions import Subscribed
 from lean_bridge.symbols import SymbolRegistry
 
 NEW_YORK = ZoneInfo("America/New_York")
-STATE_KEY = "trading_state"
 
 
 @dataclass
@@ -71,7 +65,7 @@ class LeanRuntime:
         self.registry = SymbolRegistry()
         self.router = OrderRouter(algorithm, self.registry, settings.cancel_confirm_seconds)
         self.history = DailyHistory()
-        self.peak = 0.0
+        self.peak = float(algorithm.portfolio.total_portfolio_value)  # until a saved peak is restored
         self.started = False
         self.due: Due | None = None
         self.session_day: date | None = None
@@ -82,46 +76,17 @@ class LeanRuntime:
         self._events: deque[OrderEvent] = deque()
         self._busy = False
         self.silent = False  # the no-data watchdog has declared a disconnect
-        self._wire(None)
+        self._wire(TradingSystem(settings, self.calendars, self.equity_calendar, self.cme_calendar, self.sink))
 
     # ------------------------------------------------------------------ wiring and state
 
-    def _wire(self, saved: TradingRecord | None) -> None:
-        s = self.settings
-        built, self.futures = strategies.build(s, self.calendars)
-        self.safety = safety.build(
-            s, self.equity_calendar, self.cme_calendar, self.sink, state=saved.state if saved else None
-        )
-        self.risk = risk.build(s, self.equity_calendar)
-        if saved is not None:
-            self.safety.checks.daily = saved.daily
-            self.risk.state = RiskState.from_dict(saved.risk) if saved.risk else RiskState()
-            self.peak = max(saved.peak_net_liq, self.peak)
-        self.pipeline = Pipeline(
-            s,
-            self.equity_calendar,
-            built,
-            self.risk,
-            self.safety.checks,
-            self.safety.fills,
-            self.safety.assignment,
-            book=saved.book if saved else None,
-            hedge=self.futures.hedge,
-        )
-
-    def trading_record(self) -> TradingRecord:
-        return TradingRecord(
-            book=self.pipeline.book,
-            orders=tracker_orders(self.safety.fills),
-            daily=self.safety.checks.daily,
-            state=self.safety.state,
-            risk=self.risk.state.to_dict(),
-            peak_net_liq=self.peak,
-            performance=self.safety.performance.to_dict(),
-        )
+    def _wire(self, system: TradingSystem) -> None:
+        self.system = system
+        self.futures, self.safety, self.risk = system.futures, system.safety, system.risk
+        self.pipeline = system.pipeline
 
     def save(self, now: datetime) -> None:
-        save(self.store, STATE_KEY, self.trading_record(), now)
+        self.system.save(self.store, now, STATE_KEY)
 
     def now(self) -> datetime:
         """The algorithm's clock, aware (LEAN's `time` is naive in the algorithm's zone, New York)."""
@@ -137,8 +102,11 @@ class LeanRuntime:
         for order in self.algorithm.transactions.get_open_orders():  # from before a restart: not ours to work
             self.algorithm.transactions.cancel_order(order.id, "open at start: cancelled, holdings reconciled")
             self.alert(now, AlertLevel.WARNING, "open order at start", f"{order.symbol} x{order.quantity} cancelled")
-        saved, alerts = restore(self.store, STATE_KEY, self.holdings(), now, self.settings)
-        self._wire(saved)
+        system, alerts = restored(
+            self.settings, self.calendars, self.equity_calendar, self.cme_calendar, self.sink, self.store,
+            self.holdings(), now, self.peak,
+        )  # fmt: skip
+        self._wire(system)
         for found in alerts:
             self.alert(now, found.level, found.title, found.body)
         if self.settings.clear_halt:
@@ -187,10 +155,10 @@ class LeanRuntime:
 
     def account(self, market: MarketSnapshot) -> AccountState:
         net = float(self.algorithm.portfolio.total_portfolio_value)
-        self.peak = max(self.peak, net)
+        self.system.peak = max(self.system.peak, net)
         view = BookView.build(self.pipeline.book.open_structures(), market, self.settings)
         start = self.safety.checks.daily.start_of_day_net_liq or net
-        return AccountState(net, start, self.peak, view.bp_in_use)
+        return AccountState(net, start, self.system.peak, view.bp_in_use)
 
     def light_snapshot(self, now: datetime) -> MarketSnapshot:
         """Prices and the last chains seen: what fill checks and event handling need between steps."""
@@ -312,17 +280,14 @@ class LeanRuntime:
         self.save(now)
 
     def reconcile(self, now: datetime) -> bool:
-        """Book against LEAN's holdings; on a difference the book is rebuilt from the holdings (orphans
-        adopted), trading HALTS for a person, and each difference is a CRITICAL alert."""
-        record = self.trading_record()
-        alerts = reconcile(record, self.holdings(), now)
-        if not alerts:
-            return True
-        self.pipeline.book = record.book
+        """Book against LEAN's holdings (trading/system): on a difference the book is rebuilt from the
+        holdings, trading HALTS for a person, and each difference is a CRITICAL alert."""
+        alerts = self.system.reconcile(self.holdings(), now)
         for found in alerts:
             self.alert(now, found.level, found.title, found.body)
-        self.save(now)
-        return False
+        if alerts:
+            self.save(now)
+        return not alerts
 
     # ------------------------------------------------------------------ steps and commands
 
@@ -445,14 +410,16 @@ class LeanRuntime:
         per_option = int(option.multiplier) if delivered is not None and delivered.kind is ContractKind.EQUITY else 1
         quantity = int(event.fill_quantity) * per_option * sign
         price = float(self.algorithm.securities[underlying_symbol].price)
-        happened = AssignmentEvent(now, option, int(event.fill_quantity), delivered, quantity, price)
         market = self.light_snapshot(now)
-        intents, alerts, _ = self.safety.assignment.on_assignment(happened, self.pipeline.book, market)
-        for found in alerts:
-            self.alert(now, found.level, found.title, found.body)
 
         def flatten() -> None:
-            self._absorb(self.pipeline.send(intents, market, self.account(market), self.quote), market)
+            account = self.account(market)
+            result, alerts = self.system.on_assignment(
+                option, int(event.fill_quantity), delivered, quantity, price, market, account, self.quote
+            )
+            for found in alerts:
+                self.alert(now, found.level, found.title, found.body)
+            self._absorb(result, market)
 
         self._guarded(flatten)
         self.save(now)

@@ -21,28 +21,24 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-import risk
-import safety
-import strategies
 from core.book_view import BookView
 from core.calendar import Calendars
 from core.expiry import settle_expired
 from core.model import AccountState, MarketSnapshot
-from core.pipeline import ClosedTrade, Pipeline, StepResult
+from core.pipeline import ClosedTrade, StepResult
 from core.settings import Settings
 from replay.broker import ReplayBroker
 from replay.faults import DISCONNECT_MINUTES, Faults
 from replay.modelled import ModelledMarket
 from replay.ports import FolderStore, ListAlerts, MemoryStore
 from risk.buying_power import regime
-from risk.state import RiskState
 from safety.performance import EXPECTED_RATE_PARAMETER
-from safety.persistence import TradingRecord, reconcile, restore, save, tracker_orders
+from safety.persistence import TradingRecord, reconcile, restore
+from trading.system import STATE_KEY, TradingSystem
 
 NEW_YORK = ZoneInfo("America/New_York")
 MANAGE_TIMES = (time(10, 45), time(12, 30), time(15, 0), time(15, 30), time(15, 50))
 ROOTS = {"SPXW", "SPY", "QQQ", "ES", "USO", "CL"}
-STATE_KEY = "trading_state"
 SUMMARY_STRATEGIES = ("zero_dte", "strangles", "lt112", "ipmcc", "leap_ladder", "futures")
 
 
@@ -103,54 +99,32 @@ class ReplayEngine:
         self.store = MemoryStore()
         self.broker = ReplayBroker(settings, capital, faults=self.faults, seed=seed)
         self.record = RunRecord()
-        self.peak = capital
         self.restarts = 0
         self.minute_ticks = 0  # fill-check steps between the scheduled ones
         self.fault_rng = random.Random(seed + 1)  # the engine's own faults (disconnects)
         self.down_until = datetime.min.replace(tzinfo=NEW_YORK)
         self.faults_disconnects = 0
         self.steps_per_day = len(MANAGE_TIMES) + 3  # roughly: so `disconnect` is a share of sessions
-        self._wire(None)
+        self._wire(None, capital)
 
-    def _wire(self, saved: TradingRecord | None) -> None:
+    def _wire(self, saved: TradingRecord | None, peak: float) -> None:
         """Build the algorithm's objects, fresh or from a restored record (as a restart of the process would)."""
-        settings = self.settings
-        built, self.futures = strategies.build(settings, self.calendars)
-        self.safety = safety.build(
-            settings, self.calendars.equity, self.calendars.cme, self.alerts, state=saved.state if saved else None
-        )
-        self.risk = risk.build(settings, self.calendars.equity)
-        if saved is not None:
-            self.safety.checks.daily = saved.daily
-            self.risk.state = RiskState.from_dict(saved.risk) if saved.risk else RiskState()
-            self.peak = max(saved.peak_net_liq, 0.0) or self.peak
-        self.pipeline = Pipeline(
-            settings,
-            self.calendars.equity,
-            built,
-            self.risk,
-            self.safety.checks,
-            self.safety.fills,
-            self.safety.assignment,
-            book=saved.book if saved else None,
-            hedge=self.futures.hedge,
-        )
+        cal = self.calendars
+        self.system = TradingSystem(self.settings, cal, cal.equity, cal.cme, self.alerts, saved, peak=peak)
+        self.futures, self.safety, self.risk = self.system.futures, self.system.safety, self.system.risk
+        self.pipeline = self.system.pipeline
+
+    @property
+    def peak(self) -> float:
+        return self.system.peak
 
     # ------------------------------------------------------------------ state and restarts
 
     def trading_record(self) -> TradingRecord:
-        return TradingRecord(
-            book=self.pipeline.book,
-            orders=tracker_orders(self.safety.fills),
-            daily=self.safety.checks.daily,
-            state=self.safety.state,
-            risk=self.risk.state.to_dict(),
-            peak_net_liq=self.peak,
-            performance=self.safety.performance.to_dict(),
-        )
+        return self.system.record()
 
     def save(self, now: datetime) -> None:
-        save(self.store, STATE_KEY, self.trading_record(), now)
+        self.system.save(self.store, now, STATE_KEY)
 
     def restart(self, now: datetime) -> bool:
         """Throw the algorithm away and rebuild it from the saved state, reconciled with the broker's holdings.
@@ -161,7 +135,7 @@ class ReplayEngine:
             return False
         before = self.pipeline.book.positions()
         saved, alerts = restore(self.store, STATE_KEY, dict(self.broker.holdings), now, self.settings)
-        self._wire(saved)
+        self._wire(saved, self.system.peak)
         for alert in alerts:
             if alert.title != "no saved state":
                 self.alerts.send(alert.level, alert.title, alert.body)
@@ -175,9 +149,9 @@ class ReplayEngine:
         view = BookView.build(self.pipeline.book.open_structures(), snapshot, self.settings)
         value = sum(v.mark * v.structure.legs[0].contract.multiplier * v.structure.quantity for v in view.views)
         net = self.broker.cash + value
-        self.peak = max(self.peak, net)
+        self.system.peak = max(self.system.peak, net)
         start = self.safety.checks.daily.start_of_day_net_liq or net
-        return AccountState(net, start, self.peak, view.bp_in_use)
+        return AccountState(net, start, self.system.peak, view.bp_in_use)
 
     # ------------------------------------------------------------------ the run
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DECISION_PACKAGES = ("core", "strategies", "risk", "safety")
+DECISION_PACKAGES = ("core", "strategies", "risk", "safety", "trading")
 LEAN = {"AlgorithmImports", "QuantConnect", "clr"}
 FORBIDDEN_IN_DECISIONS = LEAN | {
     "tastytrade",
@@ -28,7 +28,7 @@ FORBIDDEN_IN_DECISIONS = LEAN | {
     "sqlite3",
     "pickle",
 }
-LAYER = {"core": 0, "strategies": 1, "risk": 1, "safety": 1}
+LAYER = {"core": 0, "strategies": 1, "risk": 1, "safety": 1, "trading": 2}
 
 
 def imported_roots(path: Path) -> set[str]:
@@ -71,6 +71,14 @@ def test_only_main_and_lean_bridge_import_lean_and_only_tasty_imports_the_sdk() 
             assert not roots & LEAN, f"{rel} imports LEAN"
         if rel.parts[0] != "tasty":
             assert "tastytrade" not in roots, f"{rel} imports tastytrade"
+
+
+def test_lean_bridge_reaches_the_decisions_only_through_core_and_the_wired_system() -> None:
+    """DESIGN's table: lean_bridge/ imports LEAN and core; the wiring of the decision packages it shares with
+    the replay lives in trading/ (so both shells build the identical set)."""
+    for path in python_files("lean_bridge"):
+        bad = imported_roots(path) & {"strategies", "risk", "safety", "replay", "tasty"}
+        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
 
 
 def test_ruff_fails_when_core_imports_lean(tmp_path: Path) -> None:

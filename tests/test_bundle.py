@@ -28,7 +28,7 @@ import main
 algo = main.OptionsIncomeAlgorithm({})
 algo.initialize()
 assert algo.quit_message is None and algo.runtime is not None, algo.errors
-ours = [m for m in sys.modules if m.split(".")[0] in ("core", "strategies", "risk", "safety", "lean_bridge")]
+ours = [m for m in sys.modules if m.split(".")[0] in ("core", "strategies", "risk", "safety", "trading", "lean_bridge")]
 assert all(not str(sys.modules[m].__file__).startswith(sys.argv[2]) for m in ours), "loaded from the repository"
 from core.settings import Settings, SettingsError
 try:

@@ -1,0 +1,1 @@
+"""The decision packages wired together, as every shell runs them (trading/system.py)."""

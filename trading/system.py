@@ -1,0 +1,123 @@
+"""The trading system as every shell runs it: the enabled strategies, the risk manager and the safety systems
+built by their own factories and wired around one pipeline, with what is saved of them.
+
+The LEAN shell (lean_bridge/runtime.py) and the replay (replay/engine.py) both build this, so they wire the
+identical set (DESIGN.md "Layers"); each supplies its own calendars, alert sink and store. No I/O here: the
+store is a port.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import risk
+import safety
+import strategies
+from core.calendar import Calendars
+from core.model import AccountState, Contract, MarketSnapshot
+from core.pipeline import Pipeline, StepResult
+from core.ports import AlertMessage, AlertSink, Calendar, Quote, Store
+from core.settings import Settings
+from risk.manager import RiskManager
+from risk.state import RiskState
+from safety import SafetySystems
+from safety.assignment import AssignmentEvent
+from safety.persistence import TradingRecord, reconcile, restore, save, tracker_orders
+
+STATE_KEY = "trading_state"
+
+
+class TradingSystem:
+    def __init__(
+        self,
+        settings: Settings,
+        calendars: Calendars,
+        equity_calendar: Calendar,
+        cme_calendar: Calendar,
+        sink: AlertSink,
+        saved: TradingRecord | None = None,
+        peak: float = 0.0,
+    ) -> None:
+        """Fresh, or rebuilt from a restored record (as a restart of the process does)."""
+        self.settings = settings
+        built, self.futures = strategies.build(settings, calendars)
+        self.safety: SafetySystems = safety.build(
+            settings, equity_calendar, cme_calendar, sink, state=saved.state if saved else None
+        )
+        self.risk: RiskManager = risk.build(settings, equity_calendar)
+        self.peak = peak
+        if saved is not None:
+            self.safety.checks.daily = saved.daily
+            self.risk.state = RiskState.from_dict(saved.risk) if saved.risk else RiskState()
+            self.peak = max(saved.peak_net_liq, 0.0) or peak
+        self.pipeline = Pipeline(
+            settings,
+            equity_calendar,
+            built,
+            self.risk,
+            self.safety.checks,
+            self.safety.fills,
+            self.safety.assignment,
+            book=saved.book if saved else None,
+            hedge=self.futures.hedge,
+        )
+
+    # ------------------------------------------------------------------ what is saved
+
+    def record(self) -> TradingRecord:
+        return TradingRecord(
+            book=self.pipeline.book,
+            orders=tracker_orders(self.safety.fills),
+            daily=self.safety.checks.daily,
+            state=self.safety.state,
+            risk=self.risk.state.to_dict(),
+            peak_net_liq=self.peak,
+            performance=self.safety.performance.to_dict(),
+        )
+
+    def save(self, store: Store, now: datetime, key: str = STATE_KEY) -> None:
+        save(store, key, self.record(), now)
+
+    def on_assignment(
+        self,
+        option: Contract,
+        option_quantity: int,
+        delivered: Contract | None,
+        delivered_quantity: int,
+        price: float,
+        snapshot: MarketSnapshot,
+        account: AccountState,
+        quote: Quote,
+    ) -> tuple[StepResult, list[AlertMessage]]:
+        """An assignment or exercise the broker reported: safety/assignment decides (flatten the delivery,
+        close the rest of the structure, a CRITICAL alert), and its closes go through the safety gate."""
+        event = AssignmentEvent(snapshot.time, option, option_quantity, delivered, delivered_quantity, price)
+        intents, alerts, _ = self.safety.assignment.on_assignment(event, self.pipeline.book, snapshot)
+        return self.pipeline.send(intents, snapshot, account, quote), alerts
+
+    def reconcile(self, holdings: dict[Contract, int], now: datetime) -> list[AlertMessage]:
+        """The book against the broker's holdings. On a difference the book is rebuilt from the holdings
+        (orphans adopted), trading HALTS until a person looks, and the differences come back as alerts."""
+        record = self.record()
+        alerts = reconcile(record, holdings, now)
+        if alerts:
+            self.pipeline.book = record.book
+        return alerts
+
+
+def restored(
+    settings: Settings,
+    calendars: Calendars,
+    equity_calendar: Calendar,
+    cme_calendar: Calendar,
+    sink: AlertSink,
+    store: Store,
+    holdings: dict[Contract, int],
+    now: datetime,
+    peak: float = 0.0,
+    key: str = STATE_KEY,
+) -> tuple[TradingSystem, list[AlertMessage]]:
+    """The system rebuilt from the store's saved state, reconciled with the broker's holdings (a corrupt
+    state or any difference halts it: safety/persistence)."""
+    saved, alerts = restore(store, key, holdings, now, settings)
+    return TradingSystem(settings, calendars, equity_calendar, cme_calendar, sink, saved, peak), alerts
