@@ -76,7 +76,9 @@ def test_initialize_subscribes_what_the_strategies_need_and_sets_the_models(main
     times = {rule[1] for _, rule, _ in algo.schedule.events if rule[0] == "at"}
     assert {time(9, 30), time(10, 0), time(10, 30), time(10, 15), time(15, 0), time(15, 30)} <= times
     assert len(algo.schedule.every_minute()) == 1
-    assert sum(line.startswith("effective config") for line in algo.logs) == 1
+    config_logs = [line for line in algo.logs if line.startswith("effective config")]
+    assert len(config_logs) == 1 and "daily_loss_limit = 0.05" in config_logs[0]
+    assert algo.calls["start_date"] == (2019, 1, 2) and algo.calls["cash"] == 50_000.0
 
 
 def test_spxw_reaches_out_to_lt112_when_lt112_trades_spx(main: ModuleType) -> None:
