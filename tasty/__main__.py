@@ -1,0 +1,102 @@
+"""`python -m tasty`: the operations tool beside a live LEAN deployment (README, "Operating it live").
+
+Credentials come from TT_SECRET and TT_REFRESH; every line printed goes through the redactor first.
+Exit codes: 0 fine, 1 a difference found (reconcile, check, metrics with unknown symbols), 2 an error
+the operator can fix (said in one line: missing credentials, an expired refresh token, the network, a
+bad argument, an unreadable state file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anyio
+import httpx2
+from tastytrade import Session
+from tastytrade.utils import TastytradeError
+
+from core.settings import Settings
+from tasty import commands
+from tasty.session import Redactor, ToolError, credentials_from, open_session
+from tasty.structures import SpecError, parse
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tasty", description="TastyTrade operations beside the algorithm")
+    p.add_argument("--sandbox", action="store_true", help="TastyTrade's certification environment")
+    p.add_argument("--account", help="account number (needed when the login has several)")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("status", help="accounts, balances, sessions, holidays, the algorithm's trading state")
+    s.add_argument("--state", type=Path, help="the algorithm's saved state (trading_state from the ObjectStore)")
+    sub.add_parser("positions", help="the broker's positions, read as core contracts")
+    r = sub.add_parser("reconcile", help="the broker's positions against the saved state; exit 1 on a difference")
+    r.add_argument("--state", type=Path, required=True)
+    m = sub.add_parser("metrics", help="IV rank, IV percentile, next earnings and ex-dividend dates")
+    m.add_argument("symbols", nargs="+")
+    m.add_argument("--write-events", type=Path, help="write the risk manager's events CSV (root,date,kind)")
+    c = sub.add_parser("check", help="dry-run a structure: the broker's BP effect and fees next to ours")
+    c.add_argument("structure", help="e.g. 'ic SPXW 2026-12-04 5800/5830/6100/6130 x1'")
+    price = c.add_mutually_exclusive_group(required=True)
+    price.add_argument("--credit", type=float, help="net credit per structure")
+    price.add_argument("--debit", type=float, help="net debit per structure")
+    c.add_argument("--underlying", type=float, required=True, help="the underlying's price (for naked margin)")
+    return p
+
+
+def command(args: argparse.Namespace, today: date) -> Callable[[Session], Awaitable[commands.Outcome]]:
+    if args.command == "status":
+        return lambda s: commands.status(s, args.state, today)
+    if args.command == "positions":
+        return lambda s: commands.positions(s, args.account, today)
+    if args.command == "reconcile":
+        return lambda s: commands.reconcile_state(s, args.state, args.account, today)
+    if args.command == "metrics":
+        return lambda s: commands.metrics(s, args.symbols, args.write_events, today)
+    spec = parse(args.structure)
+    price = -args.credit if args.credit is not None else args.debit
+    return lambda s: commands.check(s, spec, price, args.underlying, args.account, Settings())
+
+
+def main(
+    argv: list[str] | None = None,
+    environ: dict[str, str] | None = None,
+    today: date | None = None,
+    **client_kwargs: Any,
+) -> int:
+    """`environ`, `today` and `client_kwargs` (for the SDK's HTTP client) let the tests run it offline."""
+    args = parser().parse_args(argv)
+    redact = Redactor()
+    try:
+        credentials = credentials_from(environ)
+        redact.add(credentials.secret)
+        redact.add(credentials.refresh)
+        run = command(args, today or datetime.now(NEW_YORK).date())
+
+        async def go() -> commands.Outcome:
+            async with open_session(credentials, args.sandbox, redact, **client_kwargs) as session:
+                return await run(session)
+
+        outcome = anyio.run(go)
+    except (ToolError, SpecError) as err:
+        print(f"tasty: {redact(str(err))}", file=sys.stderr)
+        return 2
+    except TastytradeError as err:
+        print(f"tasty: TastyTrade said: {redact(str(err).strip())}", file=sys.stderr)
+        return 2
+    except httpx2.TransportError as err:
+        print(f"tasty: cannot reach TastyTrade ({type(err).__name__}: {redact(str(err))})", file=sys.stderr)
+        return 2
+    print(redact(outcome.text))
+    return outcome.code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

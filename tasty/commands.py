@@ -1,0 +1,230 @@
+"""The operator's commands, each `async (session, ...) -> Outcome` (text to print and an exit code).
+
+status, positions, reconcile, metrics and check talk to TastyTrade's REST API through the SDK; what they
+compare against is the core's own: the saved state (safety/persistence), core/margin and core/fees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from tastytrade import Account, Session
+from tastytrade.market_sessions import ExchangeType, get_futures_holidays, get_market_holidays, get_market_sessions
+from tastytrade.metrics import MarketMetricInfo, get_market_metrics
+from tastytrade.order import InstrumentType, LimitOrder, OrderAction
+from tastytrade.order import Leg as TastyLeg
+
+from core.calendar import Calendars
+from core.fees import contract_fees
+from core.margin import MarginLeg, option_requirement
+from core.products import product
+from core.settings import Settings
+from core.valuation import describe
+from safety.persistence import StateFileError, TradingRecord
+from tasty.reconcile import reconcile
+from tasty.session import ToolError
+from tasty.structures import Spec
+from tasty.symbols import contract_of, occ_symbol
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    text: str
+    code: int = 0
+
+
+def read_state(path: Path) -> TradingRecord:
+    try:
+        return TradingRecord.from_text(path.read_text())
+    except FileNotFoundError:
+        raise ToolError(f"{path}: no such state file (export `trading_state` from the ObjectStore)") from None
+    except StateFileError as err:
+        raise ToolError(f"{path}: not a state file the algorithm wrote ({err})") from None
+
+
+async def pick_account(session: Session, number: str | None) -> Account:
+    if number:
+        return await Account.get(session, number)
+    accounts = await Account.get(session)
+    if not accounts:
+        raise ToolError("no open accounts for this login")
+    if len(accounts) > 1:
+        listed = ", ".join(a.account_number for a in accounts)
+        raise ToolError(f"several accounts ({listed}): choose one with --account")
+    return accounts[0]
+
+
+def _money(value: Decimal | float) -> str:
+    return f"{float(value):,.2f}"
+
+
+# ---------------------------------------------------------------------------------------------- status
+
+
+async def status(session: Session, state: Path | None, today: date) -> Outcome:
+    lines = []
+    for account in await Account.get(session):
+        b = await account.get_balances(session)
+        lines.append(
+            f"account {account.account_number} ({account.margin_or_cash}): net liq {_money(b.net_liquidating_value)}, "
+            f"derivative BP {_money(b.derivative_buying_power)}, maintenance {_money(b.maintenance_requirement)}"
+        )
+    for market in await get_market_sessions(session, [ExchangeType.NYSE, ExchangeType.CME]):
+        hours = (
+            f"{market.open_at:%H:%M}-{market.close_at:%H:%M} UTC"
+            if market.open_at and market.close_at
+            else "no session"
+        )
+        lines.append(f"market {market.instrument_collection}: {market.status.value}, today {hours}")
+    equities = await get_market_holidays(session)
+    futures = await get_futures_holidays(session, ExchangeType.CME)
+    for name, calendar in (("NYSE", equities), ("CME", futures)):
+        today_is = (
+            "a holiday" if today in calendar.holidays else "an early close" if today in calendar.half_days else None
+        )
+        upcoming = sorted(d for d in calendar.holidays + calendar.half_days if d > today)[:1]
+        after = f"; next {upcoming[0]}" if upcoming else ""
+        lines.append(f"{name}: today is {today_is or 'a regular day'}{after}")
+    if state is not None:
+        record = read_state(state)
+        machine = record.state
+        lines.append(f"algorithm state ({state}): {machine.state.value}: {machine.reason}")
+    return Outcome("\n".join(lines))
+
+
+# ---------------------------------------------------------------------------------------------- positions
+
+
+async def broker_positions(session: Session, account: Account) -> list[tuple[str, int]]:
+    out = []
+    for position in await account.get_positions(session):
+        sign = -1 if position.quantity_direction.lower() == "short" else 1
+        out.append((position.symbol, sign * int(position.quantity)))
+    return out
+
+
+async def positions(session: Session, account_number: str | None, today: date) -> Outcome:
+    account = await pick_account(session, account_number)
+    calendars = Calendars()
+    lines = [f"account {account.account_number}"]
+    for symbol, quantity in await broker_positions(session, account):
+        contract = contract_of(symbol, calendars, today)
+        lines.append(f"  {symbol:<28} {quantity:+6d}  {describe(contract) if contract else '(not a product we know)'}")
+    return Outcome("\n".join(lines))
+
+
+async def reconcile_state(session: Session, state: Path, account_number: str | None, today: date) -> Outcome:
+    record = read_state(state)
+    account = await pick_account(session, account_number)
+    found = reconcile(await broker_positions(session, account), record, Calendars(), today)
+    return Outcome(f"account {account.account_number} against {state}\n" + found.text(), 1 if found.differences else 0)
+
+
+# ---------------------------------------------------------------------------------------------- metrics
+
+
+def _percent(value: str | Decimal | None) -> str:
+    return "n/a" if value is None else f"{100 * float(value):.1f}%"
+
+
+def events_csv(metrics: list[MarketMetricInfo], today: date) -> str:
+    """The risk manager's EventCalendar file (risk/events.py): root,date,kind; upcoming dates only."""
+    rows = ["root,date,kind"]
+    for m in sorted(metrics, key=lambda m: m.symbol):
+        earnings = m.earnings.expected_report_date if m.earnings else None
+        if earnings and earnings >= today:
+            rows.append(f"{m.symbol},{earnings.isoformat()},earnings")
+        if m.dividend_ex_date and m.dividend_ex_date >= today:
+            rows.append(f"{m.symbol},{m.dividend_ex_date.isoformat()},ex_dividend")
+    return "\n".join(rows) + "\n"
+
+
+async def metrics(session: Session, symbols: list[str], events: Path | None, today: date) -> Outcome:
+    wanted = [s.upper() for s in symbols]
+    found = await get_market_metrics(session, wanted)
+    by_symbol = {m.symbol.upper(): m for m in found}
+    lines = [f"{'symbol':<8} {'IV rank':>8} {'IV pct':>8} {'IV 30d':>8}  next earnings  ex-dividend"]
+    for symbol in wanted:
+        m = by_symbol.get(symbol)
+        if m is None:
+            lines.append(f"{symbol:<8} unknown symbol (no metrics)")
+            continue
+        report = m.earnings.expected_report_date if m.earnings else None
+        earnings = report.isoformat() if report else "-"  # a date's format spec is strftime's: text first
+        ex_dividend = m.dividend_ex_date.isoformat() if m.dividend_ex_date else "-"
+        iv30 = _percent(m.implied_volatility_30_day)
+        lines.append(
+            f"{symbol:<8} {_percent(m.implied_volatility_index_rank):>8} {_percent(m.implied_volatility_percentile):>8}"
+            f" {iv30:>8}  {earnings:<13}  {ex_dividend}"
+        )
+    if events is not None:
+        events.write_text(events_csv(found, today))
+        lines.append(f"events written to {events}")
+    missing = [s for s in wanted if s not in by_symbol]
+    return Outcome("\n".join(lines), 1 if missing else 0)
+
+
+# ---------------------------------------------------------------------------------------------- check
+
+
+def tasty_order(spec: Spec, price: float) -> LimitOrder:
+    """The spec as TastyTrade's limit order. `price` is the core's convention (+ debit, − credit); the
+    SDK's is the other way round (negative = debit)."""
+    legs = [
+        TastyLeg(
+            instrument_type=InstrumentType.EQUITY_OPTION,
+            symbol=occ_symbol(leg.contract),
+            action=OrderAction.BUY_TO_OPEN if leg.ratio > 0 else OrderAction.SELL_TO_OPEN,
+            quantity=abs(leg.ratio) * spec.quantity,
+        )
+        for leg in spec.legs
+    ]
+    return LimitOrder(legs=legs, price=Decimal(str(round(-price, 2))))
+
+
+def leg_premiums(spec: Spec, price: float) -> list[float]:
+    """Without quotes, the net price is spread over the short legs (a credit) or the long ones (a debit)."""
+    side = [i for i, leg in enumerate(spec.legs) if (leg.ratio < 0) == (price < 0)] or list(range(len(spec.legs)))
+    units = sum(abs(spec.legs[i].ratio) for i in side)
+    return [abs(price) / units if i in side else 0.0 for i in range(len(spec.legs))]
+
+
+def ours(spec: Spec, price: float, underlying: float, settings: Settings) -> tuple[float, float, str]:
+    """core/margin's buying power and core/fees' fees for opening the spec."""
+    premiums = leg_premiums(spec, price)
+    legs = [
+        MarginLeg(leg.contract.right, leg.contract.strike or 0.0, leg.ratio, premium, leg.contract.expiry or date.min)
+        for leg, premium in zip(spec.legs, premiums, strict=True)
+        if leg.contract.right is not None
+    ]
+    facts = product(spec.legs[0].contract.root)
+    need = option_requirement(legs, underlying, facts.option_multiplier, spec.quantity, facts.broad_index, settings)
+    fees = sum(
+        contract_fees(settings, leg.contract, leg.ratio * spec.quantity, True, premium).total
+        for leg, premium in zip(spec.legs, premiums, strict=True)
+    )
+    return need.amount, fees, need.method
+
+
+async def check(
+    session: Session, spec: Spec, price: float, underlying: float, account_number: str | None, settings: Settings
+) -> Outcome:
+    account = await pick_account(session, account_number)
+    answer = await account.place_order(session, tasty_order(spec, price), dry_run=True)
+    broker_bp = -float(answer.buying_power_effect.change_in_buying_power)  # a use of BP is a debit effect
+    broker_fees = float(answer.fee_calculation.total_fees) if answer.fee_calculation else float("nan")
+    our_bp, our_fees, method = ours(spec, price, underlying, settings)
+    what = " / ".join(f"{leg.ratio:+d} {describe(leg.contract)}" for leg in spec.legs)
+    side = "credit" if price < 0 else "debit"
+    lines = [
+        f"dry run on {account.account_number}: {spec.kind} x{spec.quantity} at {abs(price):.2f} {side}: {what}",
+        f"{'':<14}{'broker':>12}{'ours':>12}{'difference':>12}",
+        f"{'buying power':<14}{broker_bp:>12,.2f}{our_bp:>12,.2f}{our_bp - broker_bp:>+12,.2f}  ({method})",
+        f"{'fees':<14}{-broker_fees:>12,.2f}{our_fees:>12,.2f}{our_fees + broker_fees:>+12,.2f}",
+    ]
+    for message in (answer.warnings or []) + (answer.errors or []):
+        lines.append(f"broker says: {message.code}: {message.message}")
+    return Outcome("\n".join(lines), 1 if answer.errors else 0)

@@ -1,0 +1,253 @@
+"""tasty/, the operations tool, offline: every command against the fake TastyTrade API, errors an operator
+can act on, and no secret anywhere in what it prints, logs or writes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core.book import OpenBook
+from core.calendar import Calendars
+from core.model import Contract, ContractKind, Leg, Right, Structure
+from core.products import ExerciseStyle, Settlement
+from risk.events import parse_event_csv
+from safety.persistence import TradingRecord
+from tasty.__main__ import main
+from tasty.structures import SpecError, parse
+from tasty.symbols import contract_of, occ_symbol
+from tests.fakes.tastytrade_api import ACCOUNT, FakeTastytrade
+
+NY = ZoneInfo("America/New_York")
+TODAY = date(2026, 11, 25)
+ENV = {"TT_SECRET": "provider-secret-abc", "TT_REFRESH": "refresh-ok"}
+
+
+def run(api: FakeTastytrade, *argv: str, env: dict[str, str] | None = None) -> int:
+    return main(list(argv), env or ENV, TODAY, transport=api.transport())
+
+
+def option(root: str, right: Right, strike: float, expiry: date) -> Contract:
+    return Contract(
+        root, "SPX" if root == "SPXW" else root, ContractKind.OPTION, 100.0, right=right, strike=strike,
+        expiry=expiry, style=ExerciseStyle.EUROPEAN if root == "SPXW" else ExerciseStyle.AMERICAN,
+        settlement=Settlement.CASH if root == "SPXW" else Settlement.PHYSICAL,
+    )  # fmt: skip
+
+
+LADDER_PUT = option("SPY", Right.PUT, 480.0, date(2027, 12, 17))
+LEAP_CALL = option("QQQ", Right.CALL, 420.0, date(2027, 12, 17))
+WEEKLY_CALL = option("QQQ", Right.CALL, 560.0, date(2026, 12, 4))
+
+
+def state_file(tmp_path: Path, structures: list[Structure]) -> Path:
+    record = TradingRecord(book=OpenBook({s.id: s for s in structures}))
+    path = tmp_path / "trading_state.json"
+    path.write_text(record.to_text(datetime(2026, 11, 25, 16, 0, tzinfo=NY)))
+    return path
+
+
+def held(ladder_units: int = 1) -> list[Structure]:
+    when = datetime(2026, 11, 20, 10, 0, tzinfo=NY)
+    return [
+        Structure("leap_ladder-1", "leap_ladder", (Leg(LADDER_PUT, -1),), ladder_units, -20.0, when),
+        Structure("ipmcc-1", "ipmcc", (Leg(LEAP_CALL, 1), Leg(WEEKLY_CALL, -1)), 1, 114.0, when),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- symbols
+
+
+def test_tastytrade_symbols_read_as_the_contracts_the_algorithm_holds() -> None:
+    calendars = Calendars()
+    assert contract_of("SPY   271217P00480000", calendars, TODAY) == LADDER_PUT
+    assert occ_symbol(LADDER_PUT) == "SPY   271217P00480000"
+    spxw = contract_of("SPXW  261204P05800000", calendars, TODAY)
+    assert spxw == option("SPXW", Right.PUT, 5800.0, date(2026, 12, 4))
+    future = contract_of("/MESZ6", calendars, TODAY)
+    assert future is not None and (future.root, future.underlying_expiry) == ("MES", date(2026, 12, 18))
+    fop = contract_of("./ESZ6 EW4Z6 261204P5800", calendars, TODAY)
+    assert fop is not None and (fop.root, fop.strike, fop.multiplier) == ("ES", 5800.0, 50.0)
+    assert contract_of("ZZZZ  261204P05800000", calendars, TODAY) is None  # unknown root: never a guess
+    assert contract_of("/CLF7", calendars, TODAY) is None  # a monthly cycle the tool does not date
+
+
+def test_structure_specs_are_parsed_or_refused_with_the_expected_form() -> None:
+    spec = parse("ic SPXW 2026-12-04 5800/5830/6100/6130 x2")
+    assert [(leg.contract.right, leg.contract.strike, leg.ratio) for leg in spec.legs] == [
+        (Right.PUT, 5800.0, 1), (Right.PUT, 5830.0, -1), (Right.CALL, 6100.0, -1), (Right.CALL, 6130.0, 1),
+    ]  # fmt: skip
+    assert spec.quantity == 2 and spec.underlying == "SPX"
+    for bad, said in (("ic SPXW 2026-12-04 5800/5830", "needs 4"), ("fly SPY 2026-12-18 1/2/3", "not one of"),
+                      ("ic ES 2026-12-18 1/2/3/4", "OCC"), ("iron condor", "expected KIND")):  # fmt: skip
+        with pytest.raises(SpecError, match=said):
+            parse(bad)
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+
+def test_status_shows_balances_sessions_holidays_and_the_algorithms_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(FakeTastytrade(), "status", "--state", str(state_file(tmp_path, held()))) == 0
+    out = capsys.readouterr().out
+    assert f"account {ACCOUNT} (Margin): net liq 52,310.12, derivative BP 41,200.00" in out
+    assert "market Equity: Open, today 14:30-21:00 UTC" in out
+    assert "NYSE: today is a regular day; next 2026-11-26" in out
+    assert "algorithm state" in out and "active" in out.lower()
+
+
+def test_positions_are_read_as_core_contracts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(FakeTastytrade(), "positions") == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[1].split() == ["SPY", "271217P00480000", "-1", "SPY", "2027-12-17", "480", "put"]
+    assert lines[2].split()[2:] == ["+1", "QQQ", "2027-12-17", "420", "call"]
+
+
+def test_reconcile_agrees_when_the_broker_holds_what_the_state_expects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(FakeTastytrade(), "reconcile", "--state", str(state_file(tmp_path, held()))) == 0
+    out = capsys.readouterr().out
+    assert "leap_ladder leap_ladder-1 x1" in out and "ipmcc ipmcc-1 x1" in out
+    assert "the broker and the algorithm agree" in out
+
+
+@pytest.mark.parametrize(
+    ("structures", "positions", "said"),
+    [
+        ("extra", None, "missing"),  # the state expects a rung the broker does not hold
+        ("fewer", None, "unknown"),  # the broker holds the weekly call the state does not know
+        ("bigger", None, "quantity"),  # two rungs expected, one held
+        ("same", "unreadable", "not a product the algorithm knows"),
+    ],
+)
+def test_reconcile_lists_each_kind_of_difference_and_exits_non_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], structures: str, positions: str | None, said: str
+) -> None:
+    base = held(ladder_units=2 if structures == "bigger" else 1)
+    when = datetime(2026, 11, 20, 10, 0, tzinfo=NY)
+    if structures == "extra":
+        extra = option("SPY", Right.PUT, 470.0, date(2027, 12, 17))
+        base.append(Structure("leap_ladder-2", "leap_ladder", (Leg(extra, -1),), 1, -18.0, when))
+    if structures == "fewer":
+        base = [base[0], Structure("ipmcc-1", "ipmcc", (Leg(LEAP_CALL, 1),), 1, 118.0, when)]
+    api = FakeTastytrade()
+    if positions == "unreadable":
+        from tests.fakes.tastytrade_api import fixture
+
+        items = fixture("positions.json")["data"]["items"]
+        items.append({**items[0], "symbol": "ZZZZ  261204P00005000", "underlying-symbol": "ZZZZ"})
+        api.positions = items
+    assert run(api, "reconcile", "--state", str(state_file(tmp_path, base))) == 1
+    out = capsys.readouterr().out
+    assert "1 difference(s)" in out and said in out
+
+
+def test_reconcile_refuses_a_state_file_it_cannot_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "state.json"
+    bad.write_text("{not json")
+    assert run(FakeTastytrade(), "reconcile", "--state", str(bad)) == 2
+    assert "not a state file the algorithm wrote" in capsys.readouterr().err
+
+
+def test_metrics_show_iv_rank_and_write_the_risk_managers_events_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "events.csv"
+    assert run(FakeTastytrade(), "metrics", "SPY", "aapl", "--write-events", str(events)) == 0
+    out = capsys.readouterr().out
+    assert "SPY" in out and "18.2%" in out and "35.0%" in out and "2027-01-29" in out
+    calendar = parse_event_csv(events.read_text(), str(events))
+    aapl = calendar.events("AAPL", TODAY, date(2027, 12, 31))
+    assert [(d.isoformat(), k.value) for d, k in aapl] == [("2027-01-29", "earnings")]  # the past ex-date is left out
+    assert [k.value for _, k in calendar.events("SPY", TODAY, date(2027, 12, 31))] == ["ex_dividend"]
+
+
+def test_metrics_say_which_symbol_is_unknown(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(FakeTastytrade(), "metrics", "SPY", "NOPE") == 1
+    assert "NOPE     unknown symbol" in capsys.readouterr().out
+
+
+def test_check_dry_runs_the_condor_and_sets_the_brokers_numbers_beside_ours(capsys: pytest.CaptureFixture[str]) -> None:
+    api = FakeTastytrade()
+    code = run(api, "check", "ic SPXW 2026-12-04 5800/5830/6100/6130 x1", "--credit", "1.20", "--underlying", "5950")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    (sent,) = [r for r in api.requests if r.url.path.endswith("/orders/dry-run")]
+    order: dict[str, Any] = json.loads(sent.content)
+    assert order["price"] == "1.2" and order["price-effect"] == "Credit" and order["order-type"] == "Limit"
+    assert [(leg["symbol"], leg["action"]) for leg in order["legs"]] == [
+        ("SPXW  261204P05800000", "Buy to Open"), ("SPXW  261204P05830000", "Sell to Open"),
+        ("SPXW  261204C06100000", "Sell to Open"), ("SPXW  261204C06130000", "Buy to Open"),
+    ]  # fmt: skip
+    bp_line = next(line for line in out.splitlines() if line.startswith("buying power"))
+    assert bp_line.split()[2:5] == ["2,880.00", "2,880.00", "+0.00"]  # 30 points wide less the 1.20 credit
+    fee_line = next(line for line in out.splitlines() if line.startswith("fees"))
+    assert fee_line.split()[1] == "7.16"
+    assert "broker says: tif_next_valid_sesssion" in out
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+def test_missing_credentials_name_the_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(FakeTastytrade(), "status", env={"TT_SECRET": "provider-secret-abc"}) == 2
+    assert "TT_REFRESH not set" in capsys.readouterr().err
+
+
+def test_an_expired_refresh_token_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
+    api = FakeTastytrade(refresh_token="a-newer-one")
+    assert run(api, "status") == 2
+    err = capsys.readouterr().err
+    assert "refused the refresh token" in err and "invalid_grant" in err and "TT_REFRESH" in err
+
+
+def test_a_network_failure_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(FakeTastytrade(down=True), "positions") == 2
+    assert "cannot reach TastyTrade (ConnectError" in capsys.readouterr().err
+
+
+def test_an_api_error_response_is_reported_as_the_api_said_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(FakeTastytrade(), "--account", "NOSUCH1", "positions") == 2
+    assert "record_not_found: Account not found" in capsys.readouterr().err
+
+
+def test_the_session_token_is_refreshed_when_it_runs_out(capsys: pytest.CaptureFixture[str]) -> None:
+    api = FakeTastytrade(token_lifetime=30)  # inside the SDK's 60-second margin: refresh before every call
+    assert run(api, "status") == 0
+    assert len(api.tokens) >= 3
+    last = [r for r in api.requests if r.url.path != "/oauth/token"][-1]
+    assert last.headers["Authorization"] == f"Bearer {api.tokens[-1]}"
+
+
+def test_no_secret_reaches_the_output_the_logs_or_the_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    canary = {"TT_SECRET": "CANARY-SECRET-7f3a9e", "TT_REFRESH": "CANARY-REFRESH-51c2d0"}
+    caplog.set_level(logging.DEBUG)
+    events = tmp_path / "events.csv"
+    state = state_file(tmp_path, held())
+    loud = FakeTastytrade(refresh_token=canary["TT_REFRESH"], echo_secrets_in_errors=True)
+    codes = [
+        run(loud, "status", "--state", str(state), env=canary),
+        run(loud, "reconcile", "--state", str(state), env=canary),
+        run(loud, "metrics", "SPY", "--write-events", str(events), env=canary),
+        run(loud, "metrics", "NOPE", env=canary),  # the server echoes the bearer token in its error
+        run(FakeTastytrade(refresh_token="other", echo_secrets_in_errors=True), "status", env=canary),  # echoes it
+    ]
+    assert codes[0] == 0 and codes[-1] == 2
+    captured = capsys.readouterr()
+    texts = [captured.out, captured.err, caplog.text] + [p.read_text() for p in tmp_path.iterdir()]
+    secrets = [*canary.values(), *loud.tokens]
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text
+    assert "***" in captured.err  # the echoes were there, and blanked
