@@ -22,7 +22,7 @@ from tastytrade import Session
 from tastytrade.utils import TastytradeError
 
 from core.settings import Settings
-from tasty import commands
+from tasty import commands, streams
 from tasty.session import Redactor, ToolError, credentials_from, open_session
 from tasty.structures import SpecError, parse
 
@@ -48,10 +48,19 @@ def parser() -> argparse.ArgumentParser:
     price.add_argument("--credit", type=float, help="net credit per structure")
     price.add_argument("--debit", type=float, help="net debit per structure")
     c.add_argument("--underlying", type=float, required=True, help="the underlying's price (for naked margin)")
+    ch = sub.add_parser("chain", help="one expiry's quotes and Greeks from DXLink, checked as the algorithm would")
+    ch.add_argument("root", help="option root, e.g. SPXW, SPY, QQQ")
+    ch.add_argument("--expiry", type=date.fromisoformat, help="YYYY-MM-DD (default: the nearest)")
+    ch.add_argument("--wait", type=float, default=10.0, help="seconds to wait for every quote (default 10)")
+    w = sub.add_parser("watch", help="the account's order events; rejects are alerts; reconnects when dropped")
+    w.add_argument("--events", type=int, help="stop after this many order events")
+    w.add_argument("--seconds", type=float, help="stop after this many seconds")
     return p
 
 
-def command(args: argparse.Namespace, today: date) -> Callable[[Session], Awaitable[commands.Outcome]]:
+def command(
+    args: argparse.Namespace, today: date, say: Callable[[str], None]
+) -> Callable[[Session], Awaitable[commands.Outcome]]:
     if args.command == "status":
         return lambda s: commands.status(s, args.state, today)
     if args.command == "positions":
@@ -60,9 +69,29 @@ def command(args: argparse.Namespace, today: date) -> Callable[[Session], Awaita
         return lambda s: commands.reconcile_state(s, args.state, args.account, today)
     if args.command == "metrics":
         return lambda s: commands.metrics(s, args.symbols, args.write_events, today)
+    if args.command == "chain":
+        return lambda s: streams.chain(s, args.root, args.expiry, today, Settings(), args.wait)
+    if args.command == "watch":
+        return lambda s: streams.watch(s, args.account, args.events, args.seconds, say)
     spec = parse(args.structure)
     price = -args.credit if args.credit is not None else args.debit
     return lambda s: commands.check(s, spec, price, args.underlying, args.account, Settings())
+
+
+def explain(err: BaseException) -> str | None:
+    """One line for an error the operator can act on (looking inside exception groups), or None."""
+    if isinstance(err, ToolError | SpecError):
+        return str(err)
+    if isinstance(err, TastytradeError):
+        return f"TastyTrade said: {str(err).strip()}"
+    if isinstance(err, httpx2.TransportError):
+        return f"cannot reach TastyTrade ({type(err).__name__}: {err})"
+    if isinstance(err, BaseExceptionGroup):
+        for inner in err.exceptions:
+            said = explain(inner)
+            if said is not None:
+                return said
+    return None
 
 
 def main(
@@ -78,21 +107,22 @@ def main(
         credentials = credentials_from(environ)
         redact.add(credentials.secret)
         redact.add(credentials.refresh)
-        run = command(args, today or datetime.now(NEW_YORK).date())
+
+        def say(line: str) -> None:  # what a long-running command prints as it goes
+            print(redact(line), flush=True)
+
+        run = command(args, today or datetime.now(NEW_YORK).date(), say)
 
         async def go() -> commands.Outcome:
             async with open_session(credentials, args.sandbox, redact, **client_kwargs) as session:
                 return await run(session)
 
         outcome = anyio.run(go)
-    except (ToolError, SpecError) as err:
-        print(f"tasty: {redact(str(err))}", file=sys.stderr)
-        return 2
-    except TastytradeError as err:
-        print(f"tasty: TastyTrade said: {redact(str(err).strip())}", file=sys.stderr)
-        return 2
-    except httpx2.TransportError as err:
-        print(f"tasty: cannot reach TastyTrade ({type(err).__name__}: {redact(str(err))})", file=sys.stderr)
+    except Exception as err:  # task groups (the SDK's, anyio's) wrap what went wrong in exception groups
+        said = explain(err)
+        if said is None:
+            raise
+        print(f"tasty: {redact(said)}", file=sys.stderr)
         return 2
     print(redact(outcome.text))
     return outcome.code

@@ -21,7 +21,7 @@ from safety.persistence import TradingRecord
 from tasty.__main__ import main
 from tasty.structures import SpecError, parse
 from tasty.symbols import contract_of, occ_symbol
-from tests.fakes.tastytrade_api import ACCOUNT, FakeTastytrade
+from tests.fakes.tastytrade_api import ACCOUNT, FakeTastytrade, StreamingTastytrade
 
 NY = ZoneInfo("America/New_York")
 TODAY = date(2026, 11, 25)
@@ -251,3 +251,43 @@ def test_no_secret_reaches_the_output_the_logs_or_the_files(
         for secret in secrets:
             assert secret not in text
     assert "***" in captured.err  # the echoes were there, and blanked
+
+
+# ---------------------------------------------------------------------------------------------- streams
+
+
+def test_chain_streams_quotes_and_greeks_and_checks_them_as_the_algorithm_would(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    api = StreamingTastytrade()
+    code = run(api, "chain", "SPXW", "--expiry", "2026-12-04", "--wait", "1")
+    out = capsys.readouterr().out
+    assert api.dxlink_sessions == 1
+    assert out.splitlines()[0] == "SPXW 2026-12-04: SPX 5950.0"  # the index value comes from Trade
+    rows = [line.split() for line in out.splitlines()[2:10]]
+    assert len(rows) == 8 and all(row[0] in ("put", "call") for row in rows)  # SPXW only: the SPX AM series is out
+    crossed = next(row for row in rows if row[:2] == ["call", "6130"])
+    unquoted = next(row for row in rows if row[:2] == ["call", "5800"])
+    assert crossed[-1] == "no" and unquoted[-1] == "no" and unquoted[2] == "nan"
+    put = next(row for row in rows if row[:2] == ["put", "5830"])
+    assert put[-1] == "yes" and -0.5 < float(put[5]) < 0  # DXLink's Greeks, not ours
+    assert "6 of 8 usable" in out and "no quote in time: 1" in out
+    assert code == 0
+
+
+def test_chain_says_when_a_root_or_an_expiry_is_not_listed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(StreamingTastytrade(), "chain", "SPXW", "--expiry", "2026-12-11") == 2
+    assert "has no expiry 2026-12-11; listed: 2026-12-04" in capsys.readouterr().err
+
+
+def test_watch_alerts_on_a_reject_and_reconnects_a_dropped_stream(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.fakes.tastytrade_api import fixture
+
+    api = StreamingTastytrade(order_events=fixture("order_events.json"))
+    code = run(api, "watch", "--events", "2", "--seconds", "20")
+    out = capsys.readouterr().out
+    assert api.alert_sessions == 2  # the first stream dropped after its event; the tool came back
+    assert "order 101 Live: Sell to Open 1 SPXW  261204P05830000" in out
+    assert "stream dropped (WebSocketDisconnect); reconnecting in 1 s" in out
+    assert "ALERT order 102 REJECTED: Not enough buying power" in out
+    assert out.strip().endswith("2 order event(s), 1 rejected, 1 reconnect(s)") and code == 1

@@ -8,11 +8,14 @@ request, known accounts; it records every request so tests can see what the tool
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
+from httpx2.websockets import ASGIWebSocketTransport
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "tasty"
 ACCOUNT = "5WT00001"
@@ -83,3 +86,125 @@ class FakeTastytrade:
                 )
             return httpx2.Response(200, json=body)
         return self._error(404, "error_unknown_account.json", path)
+
+
+# ---------------------------------------------------------------------------------------------- websockets
+
+DXLINK_URL = "wss://tasty-openapi-ws.dxfeed.com/realtime"
+DX_TOKEN = "dxlink-token-0123456789"
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class SharedASGITransport(ASGIWebSocketTransport):
+    """The SDK hands the same transport to the session's client and to each streamer's client: enter it once."""
+
+    depth = 0
+
+    async def __aenter__(self) -> SharedASGITransport:
+        if self.depth == 0:
+            await super().__aenter__()
+        self.depth += 1
+        return self
+
+    async def __aexit__(self, *args: Any) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            await super().__aexit__(*args)
+
+
+@dataclass
+class StreamingTastytrade(FakeTastytrade):
+    """The REST fake plus DXLink (quotes, Greeks, trades of a small SPXW chain) and the account streamer,
+    served as one ASGI app. `order_events` are sent one connection at a time: after each connection's
+    events the socket is dropped (code 1011), as a broken stream would be."""
+
+    order_events: list[list[dict[str, Any]]] = field(default_factory=list)
+    dxlink_sessions: int = 0
+    alert_sessions: int = 0
+
+    def transport(self) -> SharedASGITransport:  # type: ignore[override]
+        return SharedASGITransport(self.app)
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            host = scope["server"][0]
+            if host == "tasty-openapi-ws.dxfeed.com":
+                await self._dxlink(receive, send)
+            else:
+                await self._alerts(receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        host = dict(scope["headers"]).get(b"host", b"api.tastyworks.com").decode()
+        url = f"{scope['scheme']}://{host}{scope['path']}"
+        if scope["query_string"]:
+            url += "?" + scope["query_string"].decode()
+        headers = [(k.decode(), v.decode()) for k, v in scope["headers"]]
+        request = httpx2.Request(scope["method"], url, headers=headers, content=body)
+        if request.url.path == "/api-quote-tokens":
+            self.requests.append(request)
+            response = httpx2.Response(
+                200, json={"data": {"token": DX_TOKEN, "dxlink-url": DXLINK_URL, "level": "api"}}
+            )
+        elif request.url.path.startswith("/option-chains/"):
+            self.requests.append(request)
+            response = httpx2.Response(200, json=fixture("option_chain_spx.json"))
+        else:
+            response = self.handle(request)
+        raw = [(k.encode(), v.encode()) for k, v in response.headers.items()]
+        await send({"type": "http.response.start", "status": response.status_code, "headers": raw})
+        await send({"type": "http.response.body", "body": response.content})
+
+    async def _dxlink(self, receive: Receive, send: Send) -> None:
+        self.dxlink_sessions += 1
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        data = fixture("dxlink_events.json")
+
+        async def say(message: dict[str, Any]) -> None:
+            await send({"type": "websocket.send", "text": json.dumps(message)})
+
+        while True:
+            event = await receive()
+            if event["type"] == "websocket.disconnect":
+                return
+            message = json.loads(event["text"])
+            kind = message["type"]
+            if kind == "SETUP":
+                await say({"type": "SETUP", "channel": 0, "keepaliveTimeout": 60, "acceptKeepaliveTimeout": 60})
+                await say({"type": "AUTH_STATE", "channel": 0, "state": "UNAUTHORIZED"})
+            elif kind == "AUTH":
+                state = "AUTHORIZED" if message["token"] == DX_TOKEN else "UNAUTHORIZED"
+                await say({"type": "AUTH_STATE", "channel": 0, "state": state})
+            elif kind == "CHANNEL_REQUEST":
+                await say({"type": "CHANNEL_OPENED", "channel": message["channel"], "service": "FEED"})
+            elif kind == "FEED_SUBSCRIPTION":
+                for item in message.get("add", []):
+                    for found in data.get(item["type"], []):
+                        if found["eventSymbol"] == item["symbol"]:
+                            await say({"type": "FEED_DATA", "channel": message["channel"], "data": [found]})
+
+    async def _alerts(self, receive: Receive, send: Send) -> None:
+        connection = self.alert_sessions
+        self.alert_sessions += 1
+        await receive()
+        await send({"type": "websocket.accept"})
+        event = await receive()
+        request = json.loads(event["text"])
+        ok = request.get("auth-token") == f"Bearer {self.tokens[-1]}" and request.get("value") == [ACCOUNT]
+        reply = {"status": "ok" if ok else "error", "action": request["action"], "request-id": request["request-id"]}
+        if not ok:
+            reply["message"] = "invalid auth token"
+        await send({"type": "websocket.send", "text": json.dumps(reply)})
+        for order in self.order_events[connection] if connection < len(self.order_events) else []:
+            await send({"type": "websocket.send", "text": json.dumps({"type": "Order", "data": order})})
+        await anyio.sleep(0.05)
+        await send({"type": "websocket.close", "code": 1011, "reason": "upstream failure"})  # the stream drops

@@ -1,0 +1,181 @@
+"""The streaming commands: a chain snapshot from DXLink, and a watch on the account's order events.
+
+- `chain ROOT [--expiry D]`: the listed options of one expiry (REST), then their Quote and Greeks events and
+  the underlying's Trade (SPX's value comes from Trade, not Quote) from DXLink until every contract has
+  both or the wait runs out; the result is the core's columnar Chain, checked by safety/data exactly as the
+  algorithm checks its own, printed as a table with the validator's verdict.
+- `watch`: the account streamer's order events; a rejected order is an alert line. The SDK's streamers do
+  not reconnect by themselves: a dropped stream is said, and reconnected with a doubling back-off (1 s to
+  60 s), until `--events` events were seen or `--seconds` passed (both unlimited by default).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import anyio
+from httpx2.websockets import HTTPXWSException, WebSocketDisconnect
+from tastytrade import AlertStreamer, DXLinkStreamer, Session
+from tastytrade.dxfeed import Greeks, Quote, Trade
+from tastytrade.instruments import get_option_chain
+from tastytrade.order import OrderStatus, PlacedOrder
+from tastytrade.utils import TastytradeError
+
+from core.model import Chain, ChainRow, Right
+from core.settings import Settings
+from safety.data import DataValidator
+from tasty.commands import Outcome, pick_account
+from tasty.session import ToolError
+
+NEW_YORK = ZoneInfo("America/New_York")
+DROPPED = (WebSocketDisconnect, HTTPXWSException, OSError, TastytradeError)
+
+
+@dataclass
+class Collected:
+    quotes: dict[str, Quote] = field(default_factory=dict)
+    greeks: dict[str, Greeks] = field(default_factory=dict)
+    price: float | None = None
+
+    def complete(self, symbols: set[str]) -> bool:
+        return self.price is not None and symbols <= set(self.quotes) and symbols <= set(self.greeks)
+
+
+def _number(value: Decimal | float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+async def chain(
+    session: Session, root: str, expiry: date | None, today: date, settings: Settings, wait: float = 10.0
+) -> Outcome:
+    root = root.upper()
+    underlying = "SPX" if root == "SPXW" else root
+    listed = await get_option_chain(session, underlying)
+    options = [o for day in listed.values() for o in day if o.root_symbol.upper() == root]
+    if not options:
+        raise ToolError(f"no {root} options listed on {underlying} (is the symbol right?)")
+    expiries = sorted({o.expiration_date for o in options if o.expiration_date >= today})
+    chosen = expiry or (expiries[0] if expiries else None)
+    if chosen is None or chosen not in expiries:
+        nearby = ", ".join(d.isoformat() for d in expiries[:5])
+        raise ToolError(f"{root} has no expiry {chosen}; listed: {nearby}")
+    legs = {o.streamer_symbol: o for o in options if o.expiration_date == chosen}
+    got = Collected()
+    async with DXLinkStreamer(session) as streamer:
+        await streamer.subscribe(Quote, list(legs))
+        await streamer.subscribe(Greeks, list(legs))
+        await streamer.subscribe(Trade, [underlying])
+
+        async def quotes() -> None:
+            async for q in streamer.listen(Quote):
+                got.quotes[q.event_symbol] = q
+
+        async def greeks() -> None:
+            async for g in streamer.listen(Greeks):
+                got.greeks[g.event_symbol] = g
+
+        async def trades() -> None:
+            async for t in streamer.listen(Trade):
+                if t.event_symbol == underlying:
+                    got.price = _number(t.price)
+
+        with anyio.move_on_after(wait):
+            async with anyio.create_task_group() as tasks:
+                for reader in (quotes, greeks, trades):
+                    tasks.start_soon(reader)
+                while not got.complete(set(legs)):
+                    await anyio.sleep(0.01)
+                tasks.cancel_scope.cancel()
+    now = datetime.now(NEW_YORK)
+    rows = []
+    for symbol, option in sorted(legs.items(), key=lambda kv: (kv[1].option_type.value, float(kv[1].strike_price))):
+        q, g = got.quotes.get(symbol), got.greeks.get(symbol)
+        rows.append(
+            ChainRow(
+                chosen,
+                float(option.strike_price),
+                Right.CALL if option.option_type.value == "C" else Right.PUT,
+                _number(q.bid_price) if q else math.nan,
+                _number(q.ask_price) if q else math.nan,
+                _number(g.volatility) if g else math.nan,
+                _number(g.delta) if g else math.nan,
+                _number(g.gamma) if g else math.nan,
+                _number(g.vega) if g else math.nan,
+                _number(g.theta) if g else math.nan,
+            )
+        )
+    snapshot = Chain.from_rows(root, got.price if got.price is not None else math.nan, now, rows)
+    usable, report = DataValidator(settings).check_chain(snapshot, now, live=True)
+    lines = [f"{root} {chosen}: {underlying} {got.price if got.price is not None else 'no trade yet'}"]
+    lines.append(f"{'right':<5} {'strike':>9} {'bid':>8} {'ask':>8} {'iv':>7} {'delta':>7}  usable")
+    for i in range(len(snapshot)):
+        right = "call" if snapshot.is_call[i] else "put"
+        lines.append(
+            f"{right:<5} {snapshot.strike[i]:>9g} {snapshot.bid[i]:>8.2f} {snapshot.ask[i]:>8.2f} "
+            f"{snapshot.iv[i]:>7.3f} {snapshot.delta[i]:>7.3f}  {'yes' if usable[i] else 'no'}"
+        )
+    problems = ", ".join(f"{k} {v}" for k, v in sorted(report.problems.items())) or "none"
+    missing = len(legs) - len(got.quotes)
+    lines.append(f"{report.usable} of {report.total} usable; problems: {problems}; no quote in time: {missing}")
+    if report.warning:
+        lines.append(f"the algorithm would not trade it: {report.warning}")
+    return Outcome("\n".join(lines), 0 if report.tradable else 1)
+
+
+# ---------------------------------------------------------------------------------------------- watch
+
+
+def dropped(err: BaseException) -> BaseException | None:
+    """The connection failure inside `err` (itself, or one of an exception group's), or None."""
+    if isinstance(err, DROPPED):
+        return err
+    if isinstance(err, BaseExceptionGroup):
+        for inner in err.exceptions:
+            found = dropped(inner)
+            if found is not None:
+                return found
+    return None
+
+
+async def watch(
+    session: Session,
+    account_number: str | None,
+    events: int | None,
+    seconds: float | None,
+    say: Callable[[str], None],
+    pause: Callable[[float], Awaitable[None]] = anyio.sleep,
+) -> Outcome:
+    account = await pick_account(session, account_number)
+    seen, rejects, drops, backoff = 0, 0, 0, 1.0
+    with anyio.move_on_after(seconds if seconds is not None else math.inf):
+        while events is None or seen < events:
+            try:
+                async with AlertStreamer(session) as streamer:
+                    await streamer.subscribe_accounts([account])
+                    say(f"watching account {account.account_number}")
+                    backoff = 1.0
+                    async for order in streamer.listen(PlacedOrder):
+                        seen += 1
+                        legs = ", ".join(f"{leg.action.value} {leg.quantity} {leg.symbol}" for leg in order.legs)
+                        if order.status is OrderStatus.REJECTED:
+                            rejects += 1
+                            say(f"ALERT order {order.id} REJECTED: {order.reject_reason or 'no reason given'} ({legs})")
+                        else:
+                            say(f"order {order.id} {order.status.value}: {legs}")
+                        if events is not None and seen >= events:
+                            break
+            except Exception as err:  # the SDK's task groups wrap a dropped socket in an ExceptionGroup
+                cause = dropped(err)
+                if cause is None:
+                    raise
+                drops += 1
+                say(f"stream dropped ({type(cause).__name__}); reconnecting in {backoff:g} s")
+                await pause(backoff)
+                backoff = min(backoff * 2, 60.0)
+    summary = f"{seen} order event(s), {rejects} rejected, {drops} reconnect(s)"
+    return Outcome(summary, 1 if rejects else 0)
