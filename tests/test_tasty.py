@@ -291,3 +291,14 @@ def test_watch_alerts_on_a_reject_and_reconnects_a_dropped_stream(capsys: pytest
     assert "stream dropped (WebSocketDisconnect); reconnecting in 1 s" in out
     assert "ALERT order 102 REJECTED: Not enough buying power" in out
     assert out.strip().endswith("2 order event(s), 1 rejected, 1 reconnect(s)") and code == 1
+
+
+def test_sandbox_talks_to_the_certification_api(capsys: pytest.CaptureFixture[str]) -> None:
+    api = FakeTastytrade()
+    assert run(api, "--sandbox", "positions") == 0
+    assert {r.url.host for r in api.requests} == {"api.cert.tastyworks.com"}
+
+
+def test_a_chain_for_a_root_nobody_lists_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(StreamingTastytrade(), "chain", "QQQ") == 2  # the fixture lists only SPX's options
+    assert "no QQQ options listed on QQQ" in capsys.readouterr().err
