@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint bench backtest bundle clean-venv
+.PHONY: test lint bench backtest bundle chaos clean-venv
 TIER ?= researcher
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -26,6 +26,10 @@ bench: $(STAMP)
 
 backtest: $(STAMP)
 	$(BIN)/python -m replay
+
+# Faults drawn from a seed over 2018, every invariant checked after every step (docs/RELIABILITY.md).
+chaos: $(STAMP)
+	$(BIN)/python -m replay.chaos --runs 8 --seed 1
 
 # The cloud project: only what LEAN runs, checked against QuantConnect's file quota for $(TIER).
 bundle: $(STAMP)

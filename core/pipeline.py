@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.book import OpenBook
@@ -208,6 +209,17 @@ class Pipeline:
         """Only the fill checks' clock (reprices, cancels, orphan retries): what a shell runs every minute
         while an order works, between the scheduled steps."""
         return self._absorb(StepResult(commands=self.tracker.tick(quote, snapshot.time)), account, snapshot.time)
+
+    def resume(self, orders: Sequence[Any], quote: Quote, now: datetime, account: AccountState) -> StepResult:
+        """After a restart, the saved orders in flight (safety/persistence's TrackedOrder): their structures are
+        known as sent again, and the tracker settles them from their fills (safety/fills.resume)."""
+        for order in orders:
+            if order.parent is None:
+                action = IntentAction.OPEN if order.side > 0 else IntentAction.CLOSE
+                reason = "resumed after a restart"
+                intent = OrderIntent(action, order.structure, order.quantity, order.limit_price, reason, order.safety)
+                self.sent[(order.structure.id, order.side)] = intent
+        return self._absorb(StepResult(commands=self.tracker.resume(orders, quote, now)), account, now)
 
     # ------------------------------------------------------------------ broker events
 

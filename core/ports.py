@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.book import OpenBook
 from core.book_view import BookView
@@ -112,6 +112,10 @@ class OrderTracker(Protocol):
     def on_reject(self, order_id: str, reason: str, quote: Quote, now: datetime) -> list[Command]: ...
 
     def working_structure_ids(self) -> set[str]: ...
+
+    def resume(self, orders: Sequence[Any], quote: Quote, now: datetime) -> list[Command]:
+        """After a restart: the saved orders in flight, settled from their fills (nothing is live)."""
+        ...
 
 
 class AssignmentWatch(Protocol):

@@ -70,6 +70,9 @@ class ReplayBroker:
                 self.working[command.order_id] = command
                 result = self._try(command, snapshot, pipeline, account)
             elif isinstance(command, CancelOrder):
+                if self.faults.ignore_cancel and self.rng.random() < self.faults.ignore_cancel:
+                    self.faults_injected["cancels ignored"] += 1  # acknowledged, not acted on: still working
+                    continue
                 self.stuck.discard(command.order_id)
                 late = self.working.get(command.order_id) if command.order_id in self.delayed else None
                 self.delayed.discard(command.order_id)
@@ -92,6 +95,12 @@ class ReplayBroker:
             result.commands = []
             out.extend(result)
         return out
+
+    def cancel_everything(self) -> None:
+        """A restarting algorithm cancels every open order first; nothing of them fills afterwards."""
+        self.working.clear()
+        self.stuck.clear()
+        self.delayed.clear()
 
     def retry(self, snapshot: MarketSnapshot, pipeline: Pipeline, account: AccountState) -> StepResult:
         """Working orders meet the new quotes."""

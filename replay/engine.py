@@ -24,16 +24,17 @@ from zoneinfo import ZoneInfo
 from core.book_view import BookView
 from core.calendar import Calendars
 from core.expiry import settle_expired
-from core.model import AccountState, MarketSnapshot
+from core.model import AccountState, ContractKind, MarketSnapshot
 from core.pipeline import ClosedTrade, StepResult
 from core.settings import Settings
 from replay.broker import ReplayBroker
 from replay.faults import DISCONNECT_MINUTES, Faults
-from replay.modelled import ModelledMarket
+from replay.modelled import ModelledMarket, with_bad_quotes
 from replay.ports import FolderStore, ListAlerts, MemoryStore
 from risk.buying_power import regime
 from safety.performance import EXPECTED_RATE_PARAMETER
 from safety.persistence import TradingRecord, reconcile, restore
+from safety.state import TradingState
 from trading.system import STATE_KEY, TradingSystem
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -89,8 +90,12 @@ class ReplayEngine:
         seed: int = 7,
         faults: Faults | None = None,
         market: Market | None = None,
+        operator: bool = False,
     ) -> None:
+        """`operator`: a person clears a HALT at the next session's open, after it was counted (the chaos
+        run's stand-in for the operator who looks; without it a halted run trades nothing more)."""
         self.settings = settings
+        self.operator = operator
         self.start, self.end, self.capital, self.seed = start, end, capital, seed
         self.faults = faults or Faults()
         self.calendars = Calendars()
@@ -104,6 +109,7 @@ class ReplayEngine:
         self.fault_rng = random.Random(seed + 1)  # the engine's own faults (disconnects)
         self.down_until = datetime.min.replace(tzinfo=NEW_YORK)
         self.faults_disconnects = 0
+        self.faults_engine: Counter[str] = Counter()  # faults the engine injects (the broker counts its own)
         self.steps_per_day = len(MANAGE_TIMES) + 3  # roughly: so `disconnect` is a share of sessions
         self._wire(None, capital)
 
@@ -127,12 +133,13 @@ class ReplayEngine:
         self.system.save(self.store, now, STATE_KEY)
 
     def restart(self, now: datetime) -> bool:
-        """Throw the algorithm away and rebuild it from the saved state, reconciled with the broker's holdings.
-        Only between orders: an order in flight would need the broker's order ids, which a restart of the
-        replay does not model; such a day's restart is skipped and counted."""
-        if self.safety.fills.working() or self.broker.working:
-            self.record.safety_events["restart skipped: orders in flight"] += 1
-            return False
+        """Throw the algorithm away and rebuild it from the saved state, reconciled with the broker's holdings,
+        as a crash and a start would: the shell first cancels every order still open at the broker, then the
+        orders that were in flight resume from their saved fills (legs out of ratio closed, the rest
+        repriced or finished)."""
+        if self.safety.fills.working():
+            self.faults_engine["restarts between an order and its fill"] += 1
+        self.broker.cancel_everything()
         before = self.pipeline.book.positions()
         saved, alerts = restore(self.store, STATE_KEY, dict(self.broker.holdings), now, self.settings)
         self._wire(saved, self.system.peak)
@@ -140,8 +147,28 @@ class ReplayEngine:
             if alert.title != "no saved state":
                 self.alerts.send(alert.level, alert.title, alert.body)
         self.record.invariants["positions lost across restarts"] += int(self.pipeline.book.positions() != before)
+        snapshot = self.market.snapshot(now, ROOTS)
+        account = self.account(snapshot)
+        result = self.system.resume(self.broker.quote_from(snapshot), now, account)
+        result.extend(self.broker.execute(result.commands, snapshot, self.pipeline, account))
+        self._collect(result, snapshot)
         self.restarts += 1
         return True
+
+    def _restart_now(self, moment: datetime) -> None:
+        """The restart fault at any moment; some restarts find the state file truncated, and then trading
+        must come back HALTED (never trusting a state it could not read)."""
+        corrupt = self._draw(self.faults.corrupt)
+        if corrupt:
+            text = self.store.load(STATE_KEY) or ""
+            self.store.save(STATE_KEY, text[: len(text) // 2])
+            self.faults_engine["state files truncated"] += 1
+        self.restart(moment)
+        self.faults_engine["restarts at random moments"] += 1
+        if corrupt:
+            self.record.invariants["not HALTED on an untrusted state"] += int(
+                self.safety.state.state is not TradingState.HALTED
+            )
 
     # ------------------------------------------------------------------ accounting
 
@@ -183,6 +210,9 @@ class ReplayEngine:
         opening = self.market.snapshot(datetime.combine(day, time(9, 30), tzinfo=NEW_YORK), set())
         if self.faults.restart_daily and self.record.equity:
             self.restart(opening.time)
+        if self.operator and self.safety.state.state is TradingState.HALTED:
+            self.safety.state.clear(opening.time, "the operator looked (replay)")
+            self.record.safety_events["halts cleared by the operator"] += 1
         self.safety.checks.new_session(opening.time, self.account(opening))
         scheduled = self._times(day)
         session = self.calendars.equity.open_close(day)
@@ -224,7 +254,11 @@ class ReplayEngine:
             alerts = monitor.tick(moment)
         elif full and self.faults.disconnect and self.fault_rng.random() < self.faults.disconnect / self.steps_per_day:
             close = self.calendars.equity.open_close(moment.astimezone(NEW_YORK).date())
-            back = moment + timedelta(minutes=DISCONNECT_MINUTES)
+            low, high = self.faults.disconnect_minutes
+            minutes = (
+                DISCONNECT_MINUTES if (low, high) == (DISCONNECT_MINUTES,) * 2 else self.fault_rng.randint(low, high)
+            )
+            back = moment + timedelta(minutes=minutes)
             # Back by the close at the latest: a restart overnight would otherwise forget the outage.
             self.broker.down, self.down_until = True, min(back, close[1]) if close else back
             self.faults_disconnects += 1
@@ -234,10 +268,25 @@ class ReplayEngine:
         for alert in alerts:
             self.alerts.send(alert.level, alert.title, alert.body)
 
+    def _draw(self, share: float) -> bool:
+        """One fault draw; no draw at all for a fault that is off, so runs without it stay as they were."""
+        return bool(share) and self.fault_rng.random() < share
+
     def _moment(self, moment: datetime, full: bool) -> None:
         """A scheduled step (strategies, risk, safety, fill checks) or, with full=False, the fill checks only."""
+        faults = self.faults
+        if self._draw(faults.gap):
+            self.faults_engine["data gaps"] += 1  # nothing arrives: no step at this moment
+            return
+        if self._draw(faults.restart):
+            self._restart_now(moment)
         self._connection(moment, full)
         snapshot = self.market.snapshot(moment, ROOTS)
+        if self._draw(faults.bad_quotes):
+            snapshot = with_bad_quotes(snapshot, self.fault_rng)
+            self.faults_engine["steps with bad quotes"] += 1
+        before = self.safety.state.state
+        sent_before = set(self.pipeline.sent)
         account = self.account(snapshot)
         quote = self.broker.quote_from(snapshot)
         result = self.broker.retry(snapshot, self.pipeline, account)
@@ -246,6 +295,11 @@ class ReplayEngine:
         result.extend(self.broker.execute(step.commands, snapshot, self.pipeline, account))
         self._collect(result, snapshot)
         self._check_invariants(snapshot, account, step)
+        if TradingState.ACTIVE not in (before, self.safety.state.state):
+            # The gates' promise: no new entry goes out unless trading is ACTIVE (safety closes may).
+            new = [key for key in set(self.pipeline.sent) - sent_before if key[1] > 0]
+            entries = [k for k in new if not self.pipeline.sent[k].safety]
+            self.record.invariants["entries sent while not ACTIVE"] += len(entries)
         if result.opened or result.closed or step.commands or result.commands:
             self.save(moment)  # after every change, as the live algorithm does
         self.minute_ticks += 0 if full else 1
@@ -268,19 +322,33 @@ class ReplayEngine:
         orphans = [o for o in self.safety.fills.working() if o.parent is not None and not self.broker.down]
         self.record.invariants["orphan legs open past the timeout"] += len(orphans)
         self.record.invariants["closes larger than positions"] = self.broker.oversized_closes
-        # The book and the broker must agree on every contract once the step's orders are done.
+        # The book and the broker must agree on every contract once the step's orders are done, and no option
+        # may be short at the broker beyond what an open structure means to be short.
         if not self.safety.fills.working():
             held = {c: q for c, q in self.broker.holdings.items() if q}
-            self.record.invariants["book differs from the broker"] += int(held != self.pipeline.book.positions())
+            intended = self.pipeline.book.positions()
+            self.record.invariants["book differs from the broker"] += int(held != intended)
+            naked = [c for c, q in held.items() if c.kind is ContractKind.OPTION and q < min(intended.get(c, 0), 0)]
+            self.record.invariants["short options nobody meant to hold"] += len(naked)
         if step.opened:  # limits are promises about entries: check them when something was opened
-            s = self.settings
-            phase = s.phase(account.net_liq)
-            book = self.pipeline.book
-            view = BookView.build(book.open_structures(), snapshot, s)
-            total_limit = s.max_positions_total[phase - 1]
-            if view.count() > total_limit:
-                self.record.invariants["limit breaches"] += 1
+            self._check_limits(snapshot, account, {s.strategy for s, _, _ in step.opened})
         self.record.invariants.setdefault("positions lost across restarts", 0)
+
+    def _check_limits(self, snapshot: MarketSnapshot, account: AccountState, opened: set[str]) -> None:
+        """After an entry: the total and the opened strategies' position limits for the phase, and buying
+        power within the VIX regime's ceiling (2% of room for marks that moved between approval and fill)."""
+        s = self.settings
+        phase = s.phase(account.net_liq)
+        view = BookView.build(self.pipeline.book.open_structures(), snapshot, s)
+        ours = sum(1 for x in view.structures if not x.parent and x.strategy != "orphan")
+        breaches = int(ours > s.max_positions_total[phase - 1])
+        for strategy in opened:
+            limits = getattr(s, f"max_positions_{strategy}", None)
+            breaches += int(limits is not None and view.count(strategy) > limits[phase - 1])
+        self.record.invariants["limit breaches"] += breaches
+        if snapshot.vix is not None and account.net_liq > 0:
+            ceiling = min(regime(snapshot.vix, s)[1], s.bp_reserve_ceiling) * account.net_liq
+            self.record.invariants["buying power over the VIX ceiling"] += int(view.bp_in_use > 1.02 * ceiling)
 
     def _settle(self, day: date) -> None:
         """Options expiring today settle at intrinsic value, in cash, at the close (core/expiry; equity options
@@ -344,7 +412,13 @@ class ReplayEngine:
             "safety_events": dict(sorted(events.items())),
             "invariants": dict(sorted(self.record.invariants.items())),
             "faults_injected": dict(
-                sorted((self.broker.faults_injected + Counter({"disconnects": self.faults_disconnects})).items())
+                sorted(
+                    (
+                        self.broker.faults_injected
+                        + self.faults_engine
+                        + Counter({"disconnects": self.faults_disconnects})
+                    ).items()
+                )
             ),
             "restarts": self.restarts,
         }

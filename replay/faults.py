@@ -10,7 +10,14 @@
   or, rarely, two): no orders go out or fill, the connection safety halts entries, and on reconnect the
   book is reconciled with the broker's holdings before trading resumes;
 - restart=daily: before every session the algorithm is thrown away and rebuilt from its saved state,
-  reconciled with the broker's holdings.
+  reconciled with the broker's holdings; restart=SHARE: the same at a share of all steps, at any moment
+  (between an order and its fill too: the open orders are cancelled and the ones in flight resume);
+- corrupt: the share of restarts that find the saved state truncated (trading must come back HALTED);
+- ignore_cancel: the share of cancels the broker acknowledges without acting (the plugin bug in
+  REFERENCE.md): the order stays working and may still fill;
+- gap: the share of steps at which no data arrives (the step does not happen);
+- bad_quotes: the share of steps whose chains carry crossed, zero or missing quotes on some rows;
+- disconnect_minutes=LO-HI: how long a disconnect lasts, drawn in minutes (default 30-30).
 All draws come from a generator seeded by the run's seed, so a run with faults is repeatable.
 """
 
@@ -25,6 +32,9 @@ class FaultSpecError(ValueError):
     pass
 
 
+SHARES = ("reject", "partial", "delay", "disconnect", "restart", "corrupt", "ignore_cancel", "gap", "bad_quotes")
+
+
 @dataclass(frozen=True)
 class Faults:
     reject: float = 0.0
@@ -32,17 +42,32 @@ class Faults:
     delay: float = 0.0
     disconnect: float = 0.0
     restart_daily: bool = False
+    restart: float = 0.0  # share of steps with a restart at that moment
+    corrupt: float = 0.0  # share of restarts that find the state file truncated
+    ignore_cancel: float = 0.0
+    gap: float = 0.0
+    bad_quotes: float = 0.0
+    disconnect_minutes: tuple[int, int] = (DISCONNECT_MINUTES, DISCONNECT_MINUTES)
 
     @classmethod
     def parse(cls, spec: str) -> Faults:
         """`reject=0.05,partial=0.10,restart=daily` (any subset; empty for none)."""
         values: dict[str, float] = {}
         restart = False
+        minutes = (DISCONNECT_MINUTES, DISCONNECT_MINUTES)
         for item in filter(None, (part.strip() for part in spec.split(","))):
             name, eq, value = item.partition("=")
             if name == "restart" and eq and value == "daily":
                 restart = True
-            elif name in ("reject", "partial", "delay", "disconnect") and eq:
+            elif name == "disconnect_minutes" and eq:
+                low, _, high = value.partition("-")
+                try:
+                    minutes = (int(low), int(high or low))
+                except ValueError:
+                    raise FaultSpecError(f"--faults {item}: minutes as LO-HI, e.g. 1-30") from None
+                if not 1 <= minutes[0] <= minutes[1] <= 390:
+                    raise FaultSpecError(f"--faults {item}: 1 <= LO <= HI <= 390 minutes")
+            elif name in SHARES and eq:
                 try:
                     share = float(value)
                 except ValueError:
@@ -52,17 +77,12 @@ class Faults:
                 values[name] = share
             else:
                 raise FaultSpecError(
-                    f"--faults '{item}': use reject=, partial=, delay=, disconnect= (a share each) or restart=daily"
+                    f"--faults '{item}': use {'=, '.join(SHARES)}= (a share each), restart=daily or "
+                    "disconnect_minutes=LO-HI"
                 )
-        if sum(v for k, v in values.items() if k != "disconnect") > 1.0:
+        if sum(values.get(k, 0.0) for k in ("reject", "partial", "delay")) > 1.0:
             raise FaultSpecError("--faults: reject + partial + delay must not exceed 1")
-        return cls(
-            reject=values.get("reject", 0.0),
-            partial=values.get("partial", 0.0),
-            delay=values.get("delay", 0.0),
-            disconnect=values.get("disconnect", 0.0),
-            restart_daily=restart,
-        )
+        return cls(restart_daily=restart, disconnect_minutes=minutes, **values)
 
     def describe(self) -> str:
         parts = [
@@ -70,6 +90,13 @@ class Faults:
             f"partial {self.partial:.0%}" if self.partial else "",
             f"delay {self.delay:.0%}" if self.delay else "",
             f"disconnect on {self.disconnect:.0%} of sessions" if self.disconnect else "",
+        ]
+        parts += [
+            f"restart at {self.restart:.1%} of steps" if self.restart else "",
+            f"{self.corrupt:.0%} of restarts on a truncated state file" if self.corrupt else "",
+            f"{self.ignore_cancel:.0%} of cancels ignored" if self.ignore_cancel else "",
+            f"no data at {self.gap:.0%} of steps" if self.gap else "",
+            f"bad quotes at {self.bad_quotes:.0%} of steps" if self.bad_quotes else "",
         ]
         parts.append("a restart before every session" if self.restart_daily else "")
         return ", ".join(p for p in parts if p) or "none"

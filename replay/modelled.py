@@ -22,6 +22,7 @@ close (no delivery of shares or futures).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import math
@@ -306,3 +307,22 @@ def tick_array(root: str, prices: FloatArray) -> FloatArray:
     ticks, so a quote off the tick would never be met)."""
     low, threshold, high = _tick_steps(root)
     return np.where(prices < threshold, low, high)
+
+
+def with_bad_quotes(snapshot: MarketSnapshot, rng: random.Random, share: float = 0.05) -> MarketSnapshot:
+    """The bad-quotes fault: a share of each chain's rows crossed, with a zero ask or a missing bid, as feeds
+    deliver them now and then. The data checks must keep every one of them out of an order."""
+    chains = {}
+    for root, chain in snapshot.chains.items():
+        bid, ask = chain.bid.copy(), chain.ask.copy()
+        for row in range(len(chain)):
+            if rng.random() < share:
+                kind = rng.randrange(3)
+                if kind == 0:
+                    bid[row], ask[row] = ask[row] + 0.5, bid[row]  # crossed
+                elif kind == 1:
+                    ask[row] = 0.0
+                else:
+                    bid[row] = math.nan
+        chains[root] = dataclasses.replace(chain, bid=bid, ask=ask)
+    return dataclasses.replace(snapshot, chains=chains)

@@ -26,6 +26,7 @@ their ratios say) and −1 to close (the opposite trades); prices are per unit o
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -91,6 +92,7 @@ class FillTracker:
         self.orders: dict[str, TrackedOrder] = {}  # by broker order id (one per attempt)
         self.tracked: dict[str, TrackedOrder] = {}  # by key
         self._counter = 0
+        self._prefix = ""  # set when orders are resumed after a restart, so no order id is used twice
 
     # ------------------------------------------------------------------ entry points
 
@@ -152,6 +154,22 @@ class FillTracker:
             order.last_attempt = True  # a rejected structure is not sent again; an orphan close always is
         out: list[Command] = [Alert(AlertLevel.WARNING, "order rejected", f"{order.structure.id}: {reason}")]
         return out + self._attempt_over(order, quote, now)
+
+    def resume(self, orders: Sequence[TrackedOrder], quote: Quote, now: datetime) -> list[Command]:
+        """After a restart: the orders that were in flight, none of them live any more (the shell cancels
+        every open order before this), settled from the fills they had, as after a confirmed cancel: legs out
+        of ratio are closed, the rest is repriced or finished. Orphan closes count by their fills; what they
+        still had to close is sized again by their structure."""
+        self._prefix = f"{now.astimezone(NEW_YORK):%Y%m%d%H%M%S}-"
+        for order in orders:
+            order.deadline = None
+            order.phase = Phase.DONE if order.parent is not None else Phase.PAUSED
+            self.tracked[order.key] = order
+        out: list[Command] = []
+        for order in orders:
+            if order.parent is None:
+                out += self._settle(order, quote, now)
+        return out
 
     def tick(self, quote: Quote, now: datetime) -> list[Command]:
         out: list[Command] = []
@@ -339,7 +357,7 @@ class FillTracker:
         limit = _round_passive(raw, tick, natural, buying=order.side > 0)
         if not order.safety and step >= steps:
             order.last_attempt = True
-        order.order_id = f"{order.structure.id}#{self._next()}"
+        order.order_id = f"{order.structure.id}#{self._prefix}{self._next()}"
         order.limit_price, order.phase = limit, Phase.WORKING
         order.deadline = now + timedelta(seconds=self.settings.fill_timeout_seconds)
         remaining = order.quantity - self._units(order)

@@ -306,3 +306,42 @@ def test_an_order_waiting_for_quotes_on_an_expired_leg_is_dropped_with_an_alert(
     [alert] = tracker.tick(lambda c: None, m.at(date(2024, 1, 9), 9, 45))
     assert isinstance(alert, AlertMessage) and alert.title == "order dropped: a leg expired"
     assert "SPXW 2024-01-08" in alert.body and not tracker.working()
+
+
+def test_orders_in_flight_resume_after_a_restart_from_their_saved_fills() -> None:
+    """A restart between an order and its fill (found by the chaos run: saved orders were never restored): the
+    condor had its short put filled alone; after the restart the tracker closes that orphan, then tries the
+    condor again, with order ids no earlier attempt used."""
+    from safety.persistence import order_from_dict, order_to_dict, tracker_orders
+
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    first = b.submissions[0]
+    b.fill(first.order_id, 1, 1)  # the short put, alone
+    saved = [order_from_dict(order_to_dict(o)) for o in tracker_orders(b.tracker)]  # what the state file holds
+    restarted = SimBroker(FillTracker(S), quotes_for(ic), b.now, positions=dict(b.positions))
+    restarted.apply(restarted.tracker.resume(saved, restarted.quote, restarted.now))
+    [orphan] = restarted.submissions
+    assert orphan.safety and orphan.structure.legs[0].contract == ic.legs[1].contract and orphan.quantity == 1
+    assert orphan.order_id != first.order_id
+    restarted.fill_all(orphan.order_id)
+    retry = restarted.submissions[-1]
+    assert not retry.safety and retry.quantity == 1 and retry.order_id not in {first.order_id, orphan.order_id}
+    restarted.drain()
+    assert all(restarted.positions.get(leg.contract, 0) == leg.ratio for leg in ic.legs)  # one condor, no orphan
+
+
+def test_the_saved_orders_keep_a_finished_orphan_close_of_an_order_still_working() -> None:
+    from safety.persistence import tracker_orders
+
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    b.fill(b.submissions[0].order_id, 1, 1)
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()
+    orphan = next(s for s in b.submissions if s.safety)
+    b.fill_all(orphan.order_id)  # the orphan close is done; the condor is still being worked
+    kept = tracker_orders(b.tracker)
+    assert {o.key for o in kept} == {"ic1:open", f"{orphan.structure.id}:open"}

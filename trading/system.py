@@ -46,6 +46,7 @@ class TradingSystem:
         )
         self.risk: RiskManager = risk.build(settings, equity_calendar)
         self.peak = peak
+        self.in_flight = list(saved.orders) if saved is not None else []  # orders to resume (resume())
         if saved is not None:
             self.safety.checks.daily = saved.daily
             self.risk.state = RiskState.from_dict(saved.risk) if saved.risk else RiskState()
@@ -77,6 +78,12 @@ class TradingSystem:
 
     def save(self, store: Store, now: datetime, key: str = STATE_KEY) -> None:
         save(store, key, self.record(), now)
+
+    def resume(self, quote: Quote, now: datetime, account: AccountState) -> StepResult:
+        """The orders that were in flight when the state was saved, settled from their fills (core/pipeline
+        and safety/fills `resume`). The shell calls it once, after it has cancelled every open order."""
+        orders, self.in_flight = self.in_flight, []
+        return self.pipeline.resume(orders, quote, now, account)
 
     def on_assignment(
         self,

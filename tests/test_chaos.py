@@ -1,0 +1,42 @@
+"""The chaos run, short: February 2018 (the VIX spike) with every fault turned up, every invariant checked
+after every step. `make chaos` runs the long version (docs/RELIABILITY.md)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from core.settings import Settings
+from replay.chaos import table
+from replay.engine import ReplayEngine
+from replay.faults import Faults
+
+ROUGH = Faults.parse(
+    "reject=0.08,partial=0.2,delay=0.1,disconnect=0.15,disconnect_minutes=1-30,restart=0.05,corrupt=0.3,"
+    "ignore_cancel=0.3,gap=0.03,bad_quotes=0.2"
+)
+
+
+def test_a_rough_february_keeps_every_invariant() -> None:
+    engine = ReplayEngine(
+        Settings(), date(2018, 1, 29), date(2018, 2, 28), 100_000.0, seed=11, faults=ROUGH, operator=True
+    )
+    engine.run(progress=False)
+    summary = engine.summary()
+    injected = summary["faults_injected"]
+    for kind in ("disconnects", "restarts at random moments", "state files truncated", "steps with bad quotes",
+                 "data gaps", "cancels ignored"):  # fmt: skip
+        assert injected.get(kind, 0) > 0, f"no {kind} injected: the run proves nothing about them"
+    assert summary["restarts"] > 10
+    assert sum(s["trades"] for s in summary["strategies"].values()) > 0
+    assert summary["invariants"] and not any(summary["invariants"].values()), summary["invariants"]
+    assert summary["safety_events"].get("corrupt state file", 0) == injected["state files truncated"]
+
+
+def test_the_chaos_table_lists_faults_and_violations() -> None:
+    result = {
+        "runs": 1, "seed": 1, "start": "2018-01-02", "end": "2018-01-31", "restarts": 3,
+        "faults_injected": {"leg rejects": 2}, "violations": {"limit breaches": 0},
+        "per_run": [{"run": 1, "trades": 4, "restarts": 3, "violations": {}, "seconds": 1.0, "faults": "reject 5%"}],
+    }  # fmt: skip
+    text = table(result)
+    assert "| leg rejects | 2 |" in text and "| limit breaches | 0 |" in text and "| 1 | 4 | 3 | 0 | 1.0 |" in text
