@@ -109,6 +109,8 @@ class LeanRuntime:
         self._wire(system)
         for found in alerts:
             self.alert(now, found.level, found.title, found.body)
+        market = self.light_snapshot(now)  # the orders in flight before the restart resume from their fills
+        self._guarded(lambda: self._absorb(self.system.resume(self.quote, now, self.account(market)), market))
         if self.settings.clear_halt:
             moved = self.safety.state.clear(now, "the clear_halt parameter")
             if moved is not None:

@@ -290,6 +290,23 @@ def test_state_saved_at_the_end_of_the_day_restores_in_a_new_instance(main: Modu
     assert not restarted.algo.errors
 
 
+def test_a_restart_between_an_order_and_its_fill_closes_the_legs_that_filled_alone(main: ModuleType) -> None:
+    day = friday_with_condor(main)
+    day.fill(day.algo.orders[0], 3.0)  # the short put ...
+    day.fill(day.algo.orders[1], 1.0)  # ... and its wing filled; then the process dies
+    restarted = LeanDay(main)
+    restarted.algo.object_store.data = dict(day.algo.object_store.data)
+    restarted.algo.portfolio.update(day.algo.portfolio)
+    restarted.algo.securities.update(
+        {s: sec for s, sec in day.algo.securities.items() if s not in restarted.algo.securities}
+    )
+    restarted.warm_up()
+    assert restarted.runtime.safety.state.state is TradingState.ACTIVE  # the holdings are what the state expects
+    closes = restarted.algo.calls.get("limit", [])
+    held = {day.algo.orders[0]["symbol"]: 1, day.algo.orders[1]["symbol"]: -1}  # buy back the short, sell the wing
+    assert {(symbol, quantity) for symbol, quantity, _, _ in closes} == set(held.items())
+
+
 def test_a_restart_that_finds_different_holdings_halts_and_adopts_them(main: ModuleType) -> None:
     day = friday_with_condor(main)
     for order, price in zip(day.algo.orders, (3.0, 1.0, 2.0, 0.6), strict=True):
