@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint bench backtest bundle chaos clean-venv
+.PHONY: test lint bench backtest bundle chaos fuzz clean-venv
 TIER ?= researcher
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -30,6 +30,10 @@ backtest: $(STAMP)
 # Faults drawn from a seed over 2018, every invariant checked after every step (docs/RELIABILITY.md).
 chaos: $(STAMP)
 	$(BIN)/python -m replay.chaos --runs 8 --seed 1
+
+# The pipeline's bad-input property with 1,000 fresh examples (make test runs 60 fixed ones).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest tests/test_fuzz_pipeline.py
 
 # The cloud project: only what LEAN runs, checked against QuantConnect's file quota for $(TIER).
 bundle: $(STAMP)

@@ -58,6 +58,9 @@ def mark_leg(contract: Contract, snapshot: MarketSnapshot) -> Found[LegMark] | N
         bid, ask = float(chain.bid[row]), float(chain.ask[row])
         if chain.flags[row]:  # one row: no whole-array `usable` or `mid` per leg
             return NotFound(f"{describe(contract)} has an unusable quote ({bid:g}/{ask:g})")
+        if not np.isfinite(chain.underlying_price) or chain.underlying_price <= 0:
+            # Margin, delta dollars and moneyness all stand on it: no value is better than a wrong one.
+            return NotFound(f"no usable {contract.underlying} price for {describe(contract)}")
         delta = float(chain.delta[row])
         return Found(
             LegMark(
@@ -118,6 +121,8 @@ def value_structure(
     bp = _requirement(structure, marks, multiplier, today, settings)
     if isinstance(bp, NotFound):
         return NotFound(f"cannot value {structure.strategy} {structure.id}: {bp.reason}")
+    if not np.isfinite(bp.value[0]):  # a bad quote slipped through: never a NaN into the limits
+        return NotFound(f"cannot value {structure.strategy} {structure.id}: buying power is not a number")
     underlying = structure.legs[0].contract.underlying
     beta = settings.beta_to_spx.get(underlying.upper(), 1.0)
     scale = [leg.ratio * quantity * multiplier for leg in structure.legs]
