@@ -163,3 +163,32 @@ def test_the_fuzzer_reaches_orders_on_clean_data() -> None:
         sent += sum(isinstance(c, SubmitOrder) for c in result.commands)
     assert sent > 0
     assert date(2018, 1, 5) == MOMENTS[0].date() and MOMENTS[0].time() == time(9, 45)
+
+
+def test_regression_a_strangle_on_a_nan_future_price_is_refused_not_a_crash() -> None:
+    """The fuzzer's first find: an ES chain whose underlying price was NaN gave the strangle a NaN buying power,
+    which the buying-power rule turned into math.floor(nan). Now the structure cannot be valued: refused."""
+    from core.book_view import BookView
+    from core.model import IntentAction, Leg, OrderIntent, Right, Structure
+    from core.valuation import value_structure
+    from risk.manager import RiskManager
+    from tests.fakes import market as m
+
+    snap = base(MOMENTS[4])
+    es = dataclasses.replace(snap.chains["ES"], underlying_price=math.nan)
+    bad = dataclasses.replace(snap, chains={**snap.chains, "ES": es})
+    day = MOMENTS[4].date()
+    expiry = es.expiries()[-1]
+    put, call = es.strike[(~es.is_call)].min(), es.strike[es.is_call].max()
+    legs = (
+        Leg(m.option("ES", expiry, float(put), Right.PUT), -1),
+        Leg(m.option("ES", expiry, float(call), Right.CALL), -1),
+    )
+    strangle = Structure("s1", "strangles", legs, 1, -5.0, MOMENTS[4])
+    s = Settings()
+    assert not hasattr(value_structure(strangle, bad, s), "value")  # NotFound, with its reason
+    intent = OrderIntent(IntentAction.OPEN, strangle, 1, -5.0, "test")
+    (verdict,) = RiskManager(s, calendars().equity).review(
+        [intent], BookView.build([], bad, s), bad, AccountState(1e5, 1e5, 1e5, 0.0)
+    )
+    assert getattr(verdict, "rule", "") == "valuation" and day == MOMENTS[4].date()
