@@ -109,6 +109,7 @@ class ReplayEngine:
         self.fault_rng = random.Random(seed + 1)  # the engine's own faults (disconnects)
         self.down_until = datetime.min.replace(tzinfo=NEW_YORK)
         self.faults_disconnects = 0
+        self.limit_checks = 0  # how often the limit invariants ran (a test sees that they do)
         self.faults_engine: Counter[str] = Counter()  # faults the engine injects (the broker counts its own)
         self.steps_per_day = len(MANAGE_TIMES) + 3  # roughly: so `disconnect` is a share of sessions
         self._wire(None, capital)
@@ -294,7 +295,7 @@ class ReplayEngine:
         result.extend(step)
         result.extend(self.broker.execute(step.commands, snapshot, self.pipeline, account))
         self._collect(result, snapshot)
-        self._check_invariants(snapshot, account, step)
+        self._check_invariants(snapshot, account, result)  # result: the step and the fills it led to
         if TradingState.ACTIVE not in (before, self.safety.state.state):
             # The gates' promise: no new entry goes out unless trading is ACTIVE (safety closes may).
             new = [key for key in set(self.pipeline.sent) - sent_before if key[1] > 0]
@@ -337,6 +338,7 @@ class ReplayEngine:
     def _check_limits(self, snapshot: MarketSnapshot, account: AccountState, opened: set[str]) -> None:
         """After an entry: the total and the opened strategies' position limits for the phase, and buying
         power within the VIX regime's ceiling (2% of room for marks that moved between approval and fill)."""
+        self.limit_checks += 1
         s = self.settings
         phase = s.phase(account.net_liq)
         view = BookView.build(self.pipeline.book.open_structures(), snapshot, s)

@@ -40,3 +40,13 @@ def test_the_chaos_table_lists_faults_and_violations() -> None:
     }  # fmt: skip
     text = table(result)
     assert "| leg rejects | 2 |" in text and "| limit breaches | 0 |" in text and "| 1 | 4 | 3 | 0 | 1.0 |" in text
+
+
+def test_the_limit_invariants_run_on_the_fills_a_step_led_to() -> None:
+    """Regression: the limit checks looked at the step's own result, where nothing is ever opened (fills come
+    back from the broker), so they never ran."""
+    engine = ReplayEngine(Settings(), date(2018, 1, 2), date(2018, 2, 28), 100_000.0, seed=7)
+    engine.run(progress=False)
+    opened = sum(1 for t in engine.record.trades) + len(engine.pipeline.book.structures)
+    assert opened > 0 and engine.limit_checks > 0
+    assert engine.record.invariants["limit breaches"] == 0
