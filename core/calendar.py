@@ -75,6 +75,7 @@ class ExchangeCalendar:
             self._sessions[day] = Session(day, o.to_pydatetime(), c.to_pydatetime(), early)
         self._ordered: list[date] = sorted(self._sessions)
         self._index = {d: i for i, d in enumerate(self._ordered)}
+        self._early = {d for d, s in self._sessions.items() if s.early_close}  # a few a year: asked every step
 
     # ---------------------------------------------------------------- sessions
 
@@ -108,9 +109,7 @@ class ExchangeCalendar:
 
     def early_closes(self, start: date, end: date) -> dict[date, time]:
         return {
-            d: s.close.timetz().replace(tzinfo=None)
-            for d, s in self._sessions.items()
-            if start <= d <= end and s.early_close
+            d: self._sessions[d].close.timetz().replace(tzinfo=None) for d in sorted(self._early) if start <= d <= end
         }
 
     def next_session(self, day: date) -> date:
@@ -162,6 +161,7 @@ class ExchangeCalendar:
         cap = datetime.combine(day, latest, tzinfo=NEW_YORK)
         if session.close > cap:
             self._sessions[day] = Session(day, session.open, cap, True)
+            self._early.add(day)
 
     # ---------------------------------------------------------------- month rules
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -99,6 +100,18 @@ class StructureView:
 
 
 def value_structure(
+    structure: Structure, snapshot: MarketSnapshot, settings: Settings
+) -> Found[StructureView] | NotFound:
+    """The structure's marks, P&L, buying power and dollar Greeks on this snapshot (memoised on it)."""
+    key = ("value_structure", id(settings), structure)
+    found = snapshot.memo.get(key)
+    if found is None:
+        found = _value_structure(structure, snapshot, settings)
+        snapshot.memo[key] = found
+    return cast("Found[StructureView] | NotFound", found)
+
+
+def _value_structure(
     structure: Structure, snapshot: MarketSnapshot, settings: Settings
 ) -> Found[StructureView] | NotFound:
     marks: list[LegMark] = []
