@@ -93,6 +93,8 @@ def run() -> BenchResult:
     by_name = {s.name: s for s in strategies}
 
     def step() -> None:
+        for snap in snaps.values():  # each step of a run has a new snapshot: no valuation is remembered
+            snap.memo.clear()
         for strategy in strategies:
             strategy.propose(snaps[strategy.name], book)
         for name, structure in held:
