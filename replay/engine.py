@@ -32,6 +32,7 @@ from replay.faults import DISCONNECT_MINUTES, Faults
 from replay.modelled import ModelledMarket, with_bad_quotes
 from replay.ports import FolderStore, ListAlerts, MemoryStore
 from risk.buying_power import regime
+from risk.correlation import counted, group_of, limit_of
 from safety.performance import EXPECTED_RATE_PARAMETER
 from safety.persistence import TradingRecord, reconcile, restore
 from safety.state import TradingState
@@ -348,6 +349,10 @@ class ReplayEngine:
             limits = getattr(s, f"max_positions_{strategy}", None)
             breaches += int(limits is not None and view.count(strategy) > limits[phase - 1])
         self.record.invariants["limit breaches"] += breaches
+        groups = {group_of(x.legs[0].contract.underlying, s) for x in view.structures if x.strategy in opened}
+        self.record.invariants["correlation group over its limit"] += sum(
+            1 for g in groups if g is not None and len(counted(view.structures, g, s)) > limit_of(g, phase, s)
+        )
         if snapshot.vix is not None and account.net_liq > 0:
             ceiling = min(regime(snapshot.vix, s)[1], s.bp_reserve_ceiling) * account.net_liq
             self.record.invariants["buying power over the VIX ceiling"] += int(view.bp_in_use > 1.02 * ceiling)
