@@ -3,6 +3,7 @@ after every step. `make chaos` runs the long version (docs/RELIABILITY.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 from core.settings import Settings
@@ -50,3 +51,27 @@ def test_the_limit_invariants_run_on_the_fills_a_step_led_to() -> None:
     opened = sum(1 for t in engine.record.trades) + len(engine.pipeline.book.structures)
     assert opened > 0 and engine.limit_checks > 0
     assert engine.record.invariants["limit breaches"] == 0
+
+
+def test_an_orphan_close_still_working_after_the_grace_is_counted_once() -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from core.model import Leg, Right, Structure
+    from core.pipeline import StepResult
+    from replay.engine import ORPHAN_GRACE
+    from safety.fills import TrackedOrder
+    from tests.fakes import market as m
+
+    engine = ReplayEngine(Settings(), date(2018, 2, 1), date(2018, 2, 2), 100_000.0)
+    start = datetime(2018, 2, 1, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+    snapshot = engine.market.snapshot(start, {"SPY"})
+    leg = Leg(m.option("SPY", date(2018, 3, 16), 250.0, Right.PUT), 1)
+    orphan = TrackedOrder("o:open", Structure("o", "leap_ladder", (leg,), 1, 0.0, start), 1, 1, True, parent="p:open")
+    engine.safety.fills.tracked[orphan.key] = orphan  # working, and never filled
+    account = engine.account(snapshot)
+    for minutes in (0, 4, 6, 9):
+        later = dataclasses.replace(snapshot, time=start + timedelta(minutes=minutes))
+        engine._check_invariants(later, account, StepResult())
+    assert timedelta(minutes=5) == ORPHAN_GRACE
+    assert engine.record.invariants["orphan legs open past the timeout"] == 1
