@@ -23,7 +23,7 @@ from tastytrade.utils import TastytradeError
 
 from core.settings import Settings
 from tasty import commands, streams
-from tasty.session import Redactor, ToolError, credentials_from, open_session
+from tasty.session import Redactor, ToolError, credentials_from, find_error, open_session
 from tasty.structures import SpecError, parse
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -80,18 +80,14 @@ def command(
 
 def explain(err: BaseException) -> str | None:
     """One line for an error the operator can act on (looking inside exception groups), or None."""
-    if isinstance(err, ToolError | SpecError):
-        return str(err)
-    if isinstance(err, TastytradeError):
-        return f"TastyTrade said: {str(err).strip()}"
-    if isinstance(err, httpx2.TransportError):
-        return f"cannot reach TastyTrade ({type(err).__name__}: {err})"
-    if isinstance(err, BaseExceptionGroup):
-        for inner in err.exceptions:
-            said = explain(inner)
-            if said is not None:
-                return said
-    return None
+    found = find_error(err, (ToolError, SpecError, TastytradeError, httpx2.TransportError))
+    if found is None:
+        return None
+    if isinstance(found, TastytradeError):
+        return f"TastyTrade said: {str(found).strip()}"
+    if isinstance(found, httpx2.TransportError):
+        return f"cannot reach TastyTrade ({type(found).__name__}: {found})"
+    return str(found)
 
 
 def main(

@@ -31,6 +31,21 @@ class ToolError(Exception):
     """Something the operator can fix, said in words (no traceback, no secret)."""
 
 
+def find_error(
+    err: BaseException, kinds: type[BaseException] | tuple[type[BaseException], ...]
+) -> BaseException | None:
+    """`err` if it is one of `kinds`, else the first such error inside it when it is an exception group (the
+    SDK's and anyio's task groups wrap what went wrong in them), else None."""
+    if isinstance(err, kinds):
+        return err
+    if isinstance(err, BaseExceptionGroup):
+        for inner in err.exceptions:
+            found = find_error(inner, kinds)
+            if found is not None:
+                return found
+    return None
+
+
 @dataclass(frozen=True)
 class Credentials:
     secret: str

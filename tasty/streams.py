@@ -30,7 +30,7 @@ from core.model import Chain, ChainRow, Right
 from core.settings import Settings
 from safety.data import DataValidator
 from tasty.commands import Outcome, pick_account
-from tasty.session import ToolError
+from tasty.session import ToolError, find_error
 
 NEW_YORK = ZoneInfo("America/New_York")
 DROPPED = (WebSocketDisconnect, HTTPXWSException, OSError, TastytradeError)
@@ -130,18 +130,6 @@ async def chain(
 # ---------------------------------------------------------------------------------------------- watch
 
 
-def dropped(err: BaseException) -> BaseException | None:
-    """The connection failure inside `err` (itself, or one of an exception group's), or None."""
-    if isinstance(err, DROPPED):
-        return err
-    if isinstance(err, BaseExceptionGroup):
-        for inner in err.exceptions:
-            found = dropped(inner)
-            if found is not None:
-                return found
-    return None
-
-
 async def watch(
     session: Session,
     account_number: str | None,
@@ -170,7 +158,7 @@ async def watch(
                         if events is not None and seen >= events:
                             break
             except Exception as err:  # the SDK's task groups wrap a dropped socket in an ExceptionGroup
-                cause = dropped(err)
+                cause = find_error(err, DROPPED)
                 if cause is None:
                     raise
                 drops += 1
