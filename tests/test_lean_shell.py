@@ -329,3 +329,37 @@ def test_a_corrupt_state_file_halts_with_a_critical_alert(main: ModuleType) -> N
     assert day.runtime.safety.state.state is TradingState.HALTED
     assert any("corrupt state file" in line for line in day.algo.errors)
     assert day.algo.object_store.contains_key(next(k for k in day.algo.object_store.data if ".corrupt." in k))
+
+
+def test_an_unfilled_condor_is_repriced_only_after_lean_confirms_the_cancel(main: ModuleType) -> None:
+    day = friday_with_condor(main)
+    first = combo_orders(day)[0]
+    day.run(time(10, 31), time(10, 31))  # the fill checks' timeout passes: the cancel goes out
+    legs = [o["id"] for o in day.algo.orders]
+    assert day.algo.transactions.cancelled == legs
+    assert len(combo_orders(day)) == 1  # nothing new until LEAN says the legs are cancelled
+    for order in day.algo.orders[:3]:
+        day.algo.on_order_event(fake.OrderEvent(order["id"], order["symbol"], fake.OrderStatus.CANCELED))
+    assert len(combo_orders(day)) == 1  # one leg still open at LEAN
+    last = day.algo.orders[3]
+    day.algo.on_order_event(fake.OrderEvent(last["id"], last["symbol"], fake.OrderStatus.CANCELED))
+    second = combo_orders(day)[1]
+    assert second[1] == 1 and second[2] > first[2]  # the same condor, for a smaller credit (toward natural)
+
+
+def test_a_condor_that_expired_leaves_the_book_at_its_settlement_next_session(main: ModuleType) -> None:
+    day = friday_with_condor(main)
+    for order, price in zip(day.algo.orders, (3.0, 1.0, 2.0, 0.6), strict=True):
+        day.fill(order, price)
+    assert day.runtime.pipeline.book.structures
+    spx = day.security("SPX").symbol
+    friday = datetime(2024, 3, 8)  # noqa: DTZ001  LEAN's daily bar of the expiry day, between the shorts
+    day.algo.consolidators[spx](fake.TradeBar(friday, 5100.0, 5110.0, 5090.0, 5105.0))
+    for symbol in list(day.algo.portfolio):  # LEAN removes the expired options from the portfolio
+        day.algo.portfolio[symbol].quantity = 0
+    day.day = date(2024, 3, 11)  # Monday, after the DST change
+    day.minute(NEW_YORK_OPEN)
+    assert not day.runtime.pipeline.book.structures  # settled out of the money: nothing left, no mismatch
+    (settled,) = [t for t in day.runtime.closed if t.strategy == "zero_dte"]
+    assert settled.exit_price == 0.0 and settled.pnl == pytest.approx(340.0)  # the 3.40 credit kept
+    assert day.runtime.safety.state.state is TradingState.ACTIVE and not day.algo.errors
