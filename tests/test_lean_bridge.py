@@ -286,3 +286,21 @@ def test_the_object_store_port_round_trips_and_says_when_nothing_is_saved(bridge
     assert store.load("k") is None
     store.save("k", "text")
     assert store.load("k") == "text"
+
+
+def test_the_research_notebook_reads_quantbook_the_way_the_algorithm_reads_lean(bridge: dict[str, ModuleType]) -> None:
+    research = importlib.import_module("lean_bridge.research")
+    qb = fake.QuantBook()
+    qb.time = datetime(2024, 3, 8, 10, 30)  # noqa: DTZ001  LEAN's naive New York clock
+    for n in range(20):
+        day = datetime(2024, 2, 1) + timedelta(days=n)  # noqa: DTZ001
+        qb.bars.append(fake.TradeBar(day, 5000.0 + n, 5030.0 + n, 4970.0 + n, 5010.0 + n))
+    spx = fake.Symbol.plain("SPX", fake.SecurityType.INDEX)
+    canonical = fake.Symbol.canonical(spx, "SPXW")
+    contracts = [contract(spxw(fake.OptionRight.PUT, k), 1.0, 1.2) for k in (5050.0, 5070.0)]
+    qb.chains[canonical] = fake.OptionChain(canonical, 5100.0, contracts)
+    snap = research.quantbook_snapshot(qb, Settings())
+    assert qb.securities[spx].symbol == spx and "option:SPXW" in qb.subscribed
+    assert snap.time.tzinfo is not None and len(snap.chains["SPXW"]) == 2
+    bars = snap.daily["SPX"]
+    assert bars.day[0] == date(2024, 2, 1) and bars.close[-1] == 5029.0  # dated by the session, not the bar's end

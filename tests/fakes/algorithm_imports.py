@@ -547,7 +547,7 @@ class QCAlgorithm:
         self.securities[security.symbol] = security
         return security
 
-    def add_index(self, ticker: str, resolution: Resolution) -> Security:
+    def add_index(self, ticker: str, resolution: Resolution | None = None) -> Security:
         return self._add(ticker, Symbol.plain(ticker, SecurityType.INDEX))
 
     def add_equity(self, ticker: str, resolution: Resolution, data_normalization_mode: Any = None) -> Security:
@@ -556,7 +556,7 @@ class QCAlgorithm:
     def add_future(self, root: str, resolution: Resolution, data_normalization_mode: Any = None) -> Security:
         return self._add(root, Symbol(f"/{root}", SecurityIdentifier(root, SecurityType.FUTURE)), self._cme_hours)
 
-    def add_index_option(self, underlying: Symbol, root: str, resolution: Resolution) -> Security:
+    def add_index_option(self, underlying: Symbol, root: str, resolution: Resolution | None = None) -> Security:
         return self._add(f"option:{root}", Symbol.canonical(underlying, root))
 
     def add_option(self, underlying: Symbol, resolution: Resolution) -> Security:
@@ -600,6 +600,29 @@ class QCAlgorithm:
 
     def quit(self, message: str = "") -> None:
         self.quit_message = message
+
+
+class QuantBook(QCAlgorithm):
+    """QuantConnect's research object: history as LEAN's DataFrame (index symbol, time; the time a daily
+    bar's end), today's chain from `option_chain`. The tests set `bars` and `chains`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bars: list[TradeBar] = []
+        self.chains: dict[Symbol, OptionChain] = {}
+
+    def history(self, symbol: Symbol, periods: int, resolution: Resolution) -> Any:
+        import pandas as pd
+
+        rows = self.bars[-periods:]
+        index = pd.MultiIndex.from_tuples(
+            [(symbol.value, bar.time + timedelta(days=1)) for bar in rows], names=["symbol", "time"]
+        )
+        columns = {k: [getattr(b, k) for b in rows] for k in ("open", "high", "low", "close")}
+        return pd.DataFrame(columns, index=index)
+
+    def option_chain(self, symbol: Symbol) -> OptionChain:
+        return self.chains[symbol]
 
 
 NAMES = [
