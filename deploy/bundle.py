@@ -3,7 +3,7 @@
 `lean cloud push` uploads every .py, .ipynb, .cs, .html and .css file under a project, tests included, and
 QuantConnect limits each project's files by tier (REFERENCE.md): Free 25 files of at most 32 KB, Researcher
 50 of 64 KB, Team 75 of 128 KB. The bundle holds main.py, config.json, research.ipynb and the modules
-main.py imports (found by reading the imports, not by running anything), never tests/, replay/ or tasty/.
+they import (found by reading the imports, not by running anything), never tests/, replay/ or tasty/.
 
 Two layouts:
 - plain: the modules as they are (empty `__init__.py` files left out: Python reads those folders as
@@ -96,10 +96,18 @@ def module_file(name: str) -> Path | None:
     return as_package if as_package.is_file() else None
 
 
+def _source(path: Path) -> str:
+    """A module's text, or a notebook's code cells joined (the notebook runs in the cloud project too)."""
+    if path.suffix != ".ipynb":
+        return path.read_text()
+    cells = json.loads(path.read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
 def imported_modules(path: Path) -> set[str]:
     """The project modules one file imports (`from core import pricing` counts core.pricing)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(_source(path), str(path))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -108,9 +116,10 @@ def imported_modules(path: Path) -> set[str]:
     return {name for name in found if module_file(name) is not None}
 
 
-def modules_of(entry: Path) -> dict[str, Path]:
-    """Every project module reachable from `entry`, with its package `__init__` files."""
-    todo, seen = list(imported_modules(entry)), {}
+def modules_of(*entries: Path) -> dict[str, Path]:
+    """Every project module reachable from the `entries`, with its package `__init__` files."""
+    todo: list[str] = [name for entry in entries for name in imported_modules(entry)]
+    seen: dict[str, Path] = {}
     while todo:
         name = todo.pop()
         if name in seen:
@@ -147,7 +156,7 @@ def build(tier: Tier, out: Path, overrides: dict[str, str] | None = None) -> Bun
     """Write the bundle for `tier` into `out` (replacing it): plain if it fits, packed otherwise; config.json
     carries the parameters with `overrides` applied."""
     parameters = parameters_with(overrides or {})
-    modules = modules_of(ROOT / "main.py")
+    modules = modules_of(ROOT / "main.py", ROOT / "research.ipynb")
     plain = {relative(p): p for p in modules.values() if p.stat().st_size or p.name != "__init__.py"}
     plain_count = len(plain) + 2  # main.py and research.ipynb
     too_big = [f"{name} ({p.stat().st_size:,} bytes)" for name, p in plain.items() if p.stat().st_size > tier.max_bytes]
