@@ -20,7 +20,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from AlgorithmImports import OptionChain, OptionContract, OptionRight
+from AlgorithmImports import OptionChain, OptionContract, OptionRight, SecurityType
 from core.chain_greeks import ensure_greeks
 from core.indicators import atm_iv
 from core.model import _EPOCH_ORDINAL, Chain, DailyBars, FloatArray, MarketSnapshot
@@ -90,7 +90,9 @@ def chains_from(
             continue
         # The front future's price stands for a merged future-option chain; an equity or index chain has one.
         price = float(lean_chain.underlying.price)
-        which = lean_chain.symbol.underlying.id.date.date()
+        under = lean_chain.symbol.underlying
+        # Only a future's identifier is sure to carry a date (older LEAN throws for an index's).
+        which = under.id.date.date() if under.security_type == SecurityType.FUTURE else date.min
         if price > 0 and (root not in underlying or which < underlying[root][0]):
             underlying[root] = (which, price)
     # A root without an underlying price cannot be used (data validation reports the missing chain).
