@@ -259,20 +259,7 @@ class LeanRuntime:
         reconciled with the holdings, the daily counters start again."""
         self.session_day = now.date()
         self.session_open = {}
-        previous = self.equity_calendar.previous_session(now.date())
-        close = datetime.combine(previous, time(16, 0), tzinfo=NEW_YORK)
-
-        def settlement_price(root: str) -> float | None:
-            bars = self.history.bars(root)
-            if bars is None or previous not in bars.day:
-                return None
-            return float(bars.close[bars.day.index(previous)])
-
-        settled, missing = settle_expired(self.pipeline.book, previous, close, settlement_price)
-        for done in settled:
-            self._closed(done.trade, now)
-        for names in missing:
-            self.alert(now, AlertLevel.CRITICAL, "no settlement price", f"{names}: expired legs left in the book")
+        self._settle_expired(now)
         if not self.safety.fills.working():
             self.reconcile(now)
         market = self.light_snapshot(now)
@@ -280,6 +267,33 @@ class LeanRuntime:
             self.algorithm.log(f"trading state: {getattr(change, 'reason', change)}")
         self.safety.journal.new_day(now.date())
         self.save(now)
+
+    def _settle_expired(self, now: datetime) -> None:
+        """Each expiry day still in the book before today, oldest first, at that day's close (a restart over a
+        weekend or a holiday may find more than one)."""
+        expiries = sorted(
+            {
+                leg.contract.expiry
+                for s in self.pipeline.book.open_structures()
+                for leg in s.legs
+                if leg.contract.expiry is not None and leg.contract.expiry < now.date()
+            }
+        )
+        for day in expiries:
+
+            def settlement_price(root: str, day: date = day) -> float | None:
+                bars = self.history.bars(root)
+                if bars is None or day not in bars.day:
+                    return None
+                return float(bars.close[bars.day.index(day)])
+
+            close = datetime.combine(day, time(16, 0), tzinfo=NEW_YORK)
+            settled, missing = settle_expired(self.pipeline.book, day, close, settlement_price)
+            for done in settled:
+                self._closed(done.trade, now)
+            for names in missing:
+                body = f"{names}: no close for {day}, legs expired then are left in the book"
+                self.alert(now, AlertLevel.CRITICAL, "no settlement price", body)
 
     def reconcile(self, now: datetime) -> bool:
         """Book against LEAN's holdings (trading/system): on a difference the book is rebuilt from the

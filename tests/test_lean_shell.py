@@ -347,7 +347,12 @@ def test_an_unfilled_condor_is_repriced_only_after_lean_confirms_the_cancel(main
     assert second[1] == 1 and second[2] > first[2]  # the same condor, for a smaller credit (toward natural)
 
 
-def test_a_condor_that_expired_leaves_the_book_at_its_settlement_next_session(main: ModuleType) -> None:
+@pytest.mark.parametrize("next_seen", [date(2024, 3, 11), date(2024, 3, 12)])  # Monday, or Tuesday after a restart
+def test_a_condor_that_expired_leaves_the_book_at_its_settlement_next_session(
+    main: ModuleType, next_seen: date
+) -> None:
+    """Settled at the close of its own expiry day, whenever the algorithm next sees a session (after a restart
+    over the weekend and Monday, the close it needs is still Friday's)."""
     day = friday_with_condor(main)
     for order, price in zip(day.algo.orders, (3.0, 1.0, 2.0, 0.6), strict=True):
         day.fill(order, price)
@@ -357,7 +362,7 @@ def test_a_condor_that_expired_leaves_the_book_at_its_settlement_next_session(ma
     day.algo.consolidators[spx](fake.TradeBar(friday, 5100.0, 5110.0, 5090.0, 5105.0))
     for symbol in list(day.algo.portfolio):  # LEAN removes the expired options from the portfolio
         day.algo.portfolio[symbol].quantity = 0
-    day.day = date(2024, 3, 11)  # Monday, after the DST change
+    day.day = next_seen  # after the DST change
     day.minute(NEW_YORK_OPEN)
     assert not day.runtime.pipeline.book.structures  # settled out of the money: nothing left, no mismatch
     (settled,) = [t for t in day.runtime.closed if t.strategy == "zero_dte"]
