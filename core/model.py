@@ -21,7 +21,7 @@ from typing import Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from core.products import ExerciseStyle, Settlement
+from core.products import ExerciseStyle, Settlement, product
 
 T = TypeVar("T")
 FloatArray = npt.NDArray[np.float64]
@@ -65,6 +65,24 @@ class Contract:
             raise ValueError(f"option contract {self.root} needs right, strike and expiry")
         if self.multiplier <= 0:
             raise ValueError(f"contract {self.root} needs a positive multiplier")
+
+
+def option_contract(root: str, underlying: str, right: Right, strike: float, expiry: date) -> Contract:
+    """An option with its product's multiplier, exercise style and settlement (core/products): the one way
+    every package builds one, so a contract from a chain row, a LEAN symbol or a broker symbol compares
+    equal. An unknown root raises UnknownProductError, never a guess."""
+    facts = product(root)
+    return Contract(
+        root=root,
+        underlying=underlying,
+        kind=ContractKind.OPTION,
+        multiplier=facts.option_multiplier,
+        right=right,
+        strike=strike,
+        expiry=expiry,
+        style=facts.option_style,
+        settlement=facts.option_settlement,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- selection

@@ -91,6 +91,16 @@ PRODUCTS: dict[str, Product] = {
 }
 
 
+# Option roots written on another root's price: SPXW (weekly and daily SPX options), NDXP, RUTW.
+OPTION_UNDERLYING = {"SPXW": "SPX", "NDXP": "NDX", "RUTW": "RUT"}
+
+
+def option_underlying(root: str) -> str:
+    """The root whose price an option root's options are written on (SPX for SPXW; the root itself for an
+    ETF's, an index's own or a future's options)."""
+    return OPTION_UNDERLYING.get(root.upper(), root.upper())
+
+
 class UnknownProductError(KeyError):
     pass
 

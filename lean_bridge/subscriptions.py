@@ -27,7 +27,7 @@ from AlgorithmImports import (
     Symbol,
     TradeBar,
 )
-from core.products import AssetKind, product
+from core.products import AssetKind, option_underlying, product
 from core.settings import Settings
 
 ZDTE_STRIKES = 80  # SPXW strikes each side: 0.5-1.0 ATR out plus 50-point wings at 5-point spacing
@@ -61,7 +61,7 @@ def plan(s: Settings) -> Plan:
         held = options.get(root)
         if held is not None:
             days, strikes = max(days, held.max_days), max(strikes, held.strikes)
-        options[root] = OptionPlan(root, "SPX" if root == "SPXW" else root, days, strikes)
+        options[root] = OptionPlan(root, option_underlying(root), days, strikes)
         if kind is AssetKind.FUTURE:
             futures[root] = max(futures.get(root, 0), days + FUTURE_LISTING_EXTRA_DAYS)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from AlgorithmImports import OptionRight, SecurityType, Symbol
-from core.model import Contract, ContractKind, Right
+from core.model import Contract, ContractKind, Right, option_contract
 from core.products import UnknownProductError, product
 
 OPTION_TYPES = (SecurityType.OPTION, SecurityType.INDEX_OPTION, SecurityType.FUTURE_OPTION)
@@ -42,17 +42,9 @@ def contract_of(symbol: Symbol) -> Contract | None:
         return None
     kind = symbol.security_type
     if kind in OPTION_TYPES:
-        return Contract(
-            root=root,
-            underlying=root_of(symbol.underlying),
-            kind=ContractKind.OPTION,
-            multiplier=facts.option_multiplier,
-            right=Right.CALL if symbol.id.option_right == OptionRight.CALL else Right.PUT,
-            strike=float(symbol.id.strike_price),
-            expiry=symbol.id.date.date(),
-            style=facts.option_style,
-            settlement=facts.option_settlement,
-        )
+        right = Right.CALL if symbol.id.option_right == OptionRight.CALL else Right.PUT
+        strike, expiry = float(symbol.id.strike_price), symbol.id.date.date()
+        return option_contract(root, root_of(symbol.underlying), right, strike, expiry)
     if kind == SecurityType.FUTURE:
         return Contract(
             root, root, ContractKind.FUTURE, facts.multiplier, "CME", underlying_expiry=symbol.id.date.date()

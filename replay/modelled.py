@@ -37,7 +37,7 @@ import pandas as pd
 from core import pricing
 from core.calendar import QUARTERLY_MONTHS, Calendars, third_friday
 from core.model import _EPOCH_ORDINAL, Chain, DailyBars, FloatArray, MarketSnapshot
-from core.products import option_tick
+from core.products import option_tick, option_underlying
 
 NEW_YORK = ZoneInfo("America/New_York")
 QQQ_DIVISOR = 41.0
@@ -182,7 +182,7 @@ class ModelledMarket:
 
     def daily_bars(self, root: str, day: date, days: int = 300) -> DailyBars | None:
         """Completed sessions before `day`, oldest first."""
-        path = self.paths.get("SPX" if root == "SPXW" else root)
+        path = self.paths.get(option_underlying(root))
         if path is None or day not in path.index:
             return None
         i = path.index[day]

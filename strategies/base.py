@@ -17,7 +17,6 @@ from core.exits import ExitAction, time_and_dte21_exit
 from core.model import (
     Chain,
     Contract,
-    ContractKind,
     Decision,
     IntentAction,
     Leg,
@@ -26,8 +25,9 @@ from core.model import (
     OrderIntent,
     Right,
     Structure,
+    option_contract,
 )
-from core.products import option_tick, product
+from core.products import option_tick
 from core.settings import Settings
 from core.valuation import StructureView, value_structure
 
@@ -50,18 +50,8 @@ def no_trade(snapshot: MarketSnapshot, strategy: str, reason: str) -> Decision:
 
 def option_at(chain: Chain, row: int, underlying: str) -> Contract:
     """The contract of one chain row, with the product's multiplier, style and settlement."""
-    p = product(chain.root)
-    return Contract(
-        root=chain.root,
-        underlying=underlying,
-        kind=ContractKind.OPTION,
-        multiplier=p.option_multiplier,
-        right=Right.CALL if chain.is_call[row] else Right.PUT,
-        strike=float(chain.strike[row]),
-        expiry=chain.expiry_date(row),
-        style=p.option_style,
-        settlement=p.option_settlement,
-    )
+    right = Right.CALL if chain.is_call[row] else Right.PUT
+    return option_contract(chain.root, underlying, right, float(chain.strike[row]), chain.expiry_date(row))
 
 
 def net_mid(chain: Chain, rows: Sequence[tuple[int, int]]) -> float:

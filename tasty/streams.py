@@ -27,6 +27,7 @@ from tastytrade.order import OrderStatus, PlacedOrder
 from tastytrade.utils import TastytradeError
 
 from core.model import Chain, ChainRow, Right
+from core.products import option_underlying
 from core.settings import Settings
 from safety.data import DataValidator
 from tasty.commands import Outcome, pick_account
@@ -54,7 +55,7 @@ async def chain(
     session: Session, root: str, expiry: date | None, today: date, settings: Settings, wait: float = 10.0
 ) -> Outcome:
     root = root.upper()
-    underlying = "SPX" if root == "SPXW" else root
+    underlying = option_underlying(root)
     listed = await get_option_chain(session, underlying)
     options = [o for day in listed.values() for o in day if o.root_symbol.upper() == root]
     if not options:

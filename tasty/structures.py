@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from core.model import Contract, ContractKind, Leg, Right
-from core.products import AssetKind, UnknownProductError, product
+from core.model import Leg, Right, option_contract
+from core.products import AssetKind, UnknownProductError, option_underlying, product
 
 P, C = Right.PUT, Right.CALL
 SHAPES: dict[str, tuple[tuple[Right, int], ...]] = {
@@ -67,15 +67,11 @@ def parse(text: str) -> Spec:
     if len(strikes) != len(shape):
         raise SpecError(f"{kind} needs {len(shape)} strike(s), got {len(strikes)}")
     expiry = date.fromisoformat(match["date"])
-    underlying = "SPX" if root == "SPXW" else root
+    underlying = option_underlying(root)
     legs = tuple(
-        Leg(
-            Contract(root, underlying, ContractKind.OPTION, facts.option_multiplier, right=right, strike=strike,
-                     expiry=expiry, style=facts.option_style, settlement=facts.option_settlement),
-            ratio,
-        )
+        Leg(option_contract(root, underlying, right, strike, expiry), ratio)
         for (right, ratio), strike in zip(shape, strikes, strict=True)
-    )  # fmt: skip
+    )
     quantity = int(match["qty"] or 1)
     if quantity <= 0:
         raise SpecError("the quantity must be at least 1")

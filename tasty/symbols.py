@@ -15,8 +15,8 @@ import re
 from datetime import date
 
 from core.calendar import QUARTERLY_MONTHS, Calendars
-from core.model import Contract, ContractKind, Right
-from core.products import AssetKind, UnknownProductError, product
+from core.model import Contract, ContractKind, Right, option_contract
+from core.products import AssetKind, UnknownProductError, option_underlying, product
 
 MONTH_CODES = "FGHJKMNQUVXZ"  # CME: January F ... December Z
 OCC = re.compile(r"^(?P<root>[A-Z0-9.]{1,6}) *(?P<date>\d{6})(?P<right>[CP])(?P<strike>\d{8})$")
@@ -32,20 +32,9 @@ def _yymmdd(text: str) -> date:
 
 def _option(root: str, underlying: str, right: str, strike: float, expiry: date) -> Contract | None:
     try:
-        facts = product(root)
+        return option_contract(root, underlying, Right.CALL if right == "C" else Right.PUT, strike, expiry)
     except UnknownProductError:
         return None
-    return Contract(
-        root=root,
-        underlying=underlying,
-        kind=ContractKind.OPTION,
-        multiplier=facts.option_multiplier,
-        right=Right.CALL if right == "C" else Right.PUT,
-        strike=strike,
-        expiry=expiry,
-        style=facts.option_style,
-        settlement=facts.option_settlement,
-    )
 
 
 def future_expiry(root: str, month_code: str, year_digits: str, calendars: Calendars, today: date) -> date | None:
@@ -65,8 +54,9 @@ def contract_of(symbol: str, calendars: Calendars, today: date) -> Contract | No
     text = symbol.strip()
     if match := OCC.match(text):
         root = match["root"].strip()
-        underlying = "SPX" if root == "SPXW" else root
-        return _option(root, underlying, match["right"], int(match["strike"]) / 1000, _yymmdd(match["date"]))
+        return _option(
+            root, option_underlying(root), match["right"], int(match["strike"]) / 1000, _yymmdd(match["date"])
+        )
     if match := FUTURE_OPTION.match(text):
         future = FUTURE.match("/" + match["future"])
         if future is None:

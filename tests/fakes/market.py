@@ -23,8 +23,9 @@ from core.model import (
     OrderIntent,
     Right,
     Structure,
+    option_contract,
 )
-from core.products import product
+from core.products import option_underlying, product
 
 NY = ZoneInfo("America/New_York")
 RATE = 0.04
@@ -35,19 +36,7 @@ def at(day: date, hour: int = 10, minute: int = 30) -> datetime:
 
 
 def option(root: str, expiry: date, strike: float, right: Right) -> Contract:
-    p = product(root)
-    underlying = "SPX" if root in ("SPXW", "SPX") else root
-    return Contract(
-        root=root,
-        underlying=underlying,
-        kind=ContractKind.OPTION,
-        multiplier=p.option_multiplier,
-        right=right,
-        strike=strike,
-        expiry=expiry,
-        style=p.option_style,
-        settlement=p.option_settlement,
-    )
+    return option_contract(root, option_underlying(root), right, strike, expiry)
 
 
 def future(root: str, last_trade: date | None = None) -> Contract:
