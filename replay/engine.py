@@ -34,9 +34,9 @@ from replay.ports import FolderStore, ListAlerts, MemoryStore
 from risk.buying_power import regime
 from risk.correlation import counted, group_of, limit_of
 from safety.performance import EXPECTED_RATE_PARAMETER
-from safety.persistence import TradingRecord, reconcile, restore
+from safety.persistence import TradingRecord
 from safety.state import TradingState
-from trading.system import STATE_KEY, TradingSystem
+from trading.system import STATE_KEY, TradingSystem, restored
 
 NEW_YORK = ZoneInfo("America/New_York")
 MANAGE_TIMES = (time(10, 45), time(12, 30), time(15, 0), time(15, 30), time(15, 50))
@@ -116,14 +116,14 @@ class ReplayEngine:
         self.orphans_late: set[str] = set()
         self.faults_engine: Counter[str] = Counter()  # faults the engine injects (the broker counts its own)
         self.steps_per_day = len(MANAGE_TIMES) + 3  # roughly: so `disconnect` is a share of sessions
-        self._wire(None, capital)
-
-    def _wire(self, saved: TradingRecord | None, peak: float) -> None:
-        """Build the algorithm's objects, fresh or from a restored record (as a restart of the process would)."""
         cal = self.calendars
-        self.system = TradingSystem(self.settings, cal, cal.equity, cal.cme, self.alerts, saved, peak=peak)
-        self.futures, self.safety, self.risk = self.system.futures, self.system.safety, self.system.risk
-        self.pipeline = self.system.pipeline
+        self._wire(TradingSystem(settings, cal, cal.equity, cal.cme, self.alerts, peak=capital))
+
+    def _wire(self, system: TradingSystem) -> None:
+        """Use a freshly built algorithm (at the start, or rebuilt from the saved state as a restart would)."""
+        self.system = system
+        self.futures, self.safety, self.risk = system.futures, system.safety, system.risk
+        self.pipeline = system.pipeline
 
     @property
     def peak(self) -> float:
@@ -146,8 +146,11 @@ class ReplayEngine:
             self.faults_engine["restarts between an order and its fill"] += 1
         self.broker.cancel_everything()
         before = self.pipeline.book.positions()
-        saved, alerts = restore(self.store, STATE_KEY, dict(self.broker.holdings), now, self.settings)
-        self._wire(saved, self.system.peak)
+        cal, holdings = self.calendars, dict(self.broker.holdings)
+        system, alerts = restored(
+            self.settings, cal, cal.equity, cal.cme, self.alerts, self.store, holdings, now, self.system.peak
+        )
+        self._wire(system)
         for alert in alerts:
             if alert.title != "no saved state":
                 self.alerts.send(alert.level, alert.title, alert.body)
@@ -252,7 +255,11 @@ class ReplayEngine:
             self.broker.down = False
 
             def agrees() -> bool:
-                return not reconcile(self.trading_record(), dict(self.broker.holdings), moment)
+                # As the LEAN shell: on a difference the book is rebuilt from the holdings and trading halts.
+                differences = self.system.reconcile(dict(self.broker.holdings), moment)
+                for found in differences:
+                    self.alerts.send(found.level, found.title, found.body)
+                return not differences
 
             alerts, _ = monitor.on_reconnect(moment, agrees)
         elif self.broker.down:
