@@ -75,3 +75,23 @@ def test_an_orphan_close_still_working_after_the_grace_is_counted_once() -> None
         engine._check_invariants(later, account, StepResult())
     assert timedelta(minutes=5) == ORPHAN_GRACE
     assert engine.record.invariants["orphan legs open past the timeout"] == 1
+
+
+def test_a_reconnect_that_finds_different_holdings_adopts_them_and_halts() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from core.model import Right
+    from safety.state import TradingState
+    from tests.fakes import market as m
+
+    engine = ReplayEngine(Settings(), date(2018, 2, 1), date(2018, 2, 2), 100_000.0)
+    moment = datetime(2018, 2, 1, 11, 0, tzinfo=ZoneInfo("America/New_York"))
+    stray = m.option("SPY", date(2018, 3, 16), 250.0, Right.PUT)
+    engine.broker.holdings[stray] = -1  # filled while the connection was down, unknown to the algorithm
+    engine.broker.down, engine.down_until = True, moment
+    engine.safety.connection.on_disconnect(moment, "test")
+    engine._connection(moment, full=False)
+    assert engine.pipeline.book.positions() == {stray: -1}  # the book is rebuilt: every holding is in it
+    assert engine.safety.state.state is TradingState.HALTED
+    assert any(a.title == "reconciliation" for a in engine.alerts.sent)
