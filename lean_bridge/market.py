@@ -104,11 +104,15 @@ def chains_from(
 
 
 class DailyHistory:
-    """Completed daily bars and one ATM IV a day per root, oldest first, at most KEEP_DAYS of each."""
+    """Completed daily bars and one ATM IV a day per root, oldest first, at most KEEP_DAYS of each. The arrays
+    handed to snapshots are built once per change (a bar or an IV a day), not for every snapshot: while an
+    order works the shell builds one a minute."""
 
     def __init__(self) -> None:
         self._bars: dict[str, dict[date, tuple[float, float, float, float]]] = {}
         self._iv: dict[str, dict[date, float]] = {}
+        self._daily: dict[str, DailyBars] | None = None  # built from _bars, dropped when a bar is added
+        self._iv_arrays: dict[str, FloatArray] | None = None  # built from _iv, dropped when an IV is added
         self.sampled: date | None = None  # the day of the last IV sample
 
     def add_bar(self, root: str, day: date, open_: float, high: float, low: float, close: float) -> None:
@@ -118,12 +122,14 @@ class DailyHistory:
         days[day] = (open_, high, low, close)
         while len(days) > KEEP_DAYS:
             del days[min(days)]
+        self._daily = None
 
     def add_iv(self, root: str, day: date, iv: float) -> None:
         days = self._iv.setdefault(root, {})
         days[day] = iv
         while len(days) > KEEP_DAYS:
             del days[min(days)]
+        self._iv_arrays = None
 
     def has_iv(self, root: str, day: date) -> bool:
         return day in self._iv.get(root, {})
@@ -145,23 +151,23 @@ class DailyHistory:
                     self.add_iv(root, day, iv)
 
     def bars(self, root: str) -> DailyBars | None:
-        days = self._bars.get(root)
-        if not days:
-            return None
-        ordered = sorted(days)
-        values = np.array([days[d] for d in ordered], dtype=np.float64)
-        return DailyBars(tuple(ordered), values[:, 0], values[:, 1], values[:, 2], values[:, 3])
+        return self.daily().get(root)
 
     def daily(self) -> dict[str, DailyBars]:
-        out = {}
-        for root in self._bars:
-            bars = self.bars(root)
-            if bars is not None:
-                out[root] = bars
-        return out
+        if self._daily is None:
+            self._daily = {}
+            for root, days in self._bars.items():
+                ordered = sorted(days)
+                values = np.array([days[d] for d in ordered], dtype=np.float64)
+                self._daily[root] = DailyBars(tuple(ordered), values[:, 0], values[:, 1], values[:, 2], values[:, 3])
+        return dict(self._daily)
 
     def iv_history(self) -> dict[str, FloatArray]:
-        return {root: np.array([days[d] for d in sorted(days)], dtype=np.float64) for root, days in self._iv.items()}
+        if self._iv_arrays is None:
+            self._iv_arrays = {
+                root: np.array([days[d] for d in sorted(days)], dtype=np.float64) for root, days in self._iv.items()
+            }
+        return dict(self._iv_arrays)
 
 
 def snapshot(
