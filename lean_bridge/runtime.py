@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -46,12 +45,6 @@ from lean_bridge.symbols import SymbolRegistry
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-@dataclass
-class Due:
-    why: str
-    entries: bool
-
-
 class LeanRuntime:
     def __init__(self, algorithm: QCAlgorithm, settings: Settings, subscribed: Subscribed) -> None:
         self.algorithm = algorithm
@@ -67,7 +60,7 @@ class LeanRuntime:
         self.history = DailyHistory()
         self.peak = float(algorithm.portfolio.total_portfolio_value)  # until a saved peak is restored
         self.started = False
-        self.due: Due | None = None
+        self.due: str | None = None  # why a step is due on the next slice (a schedule, management, ...)
         self.session_day: date | None = None
         self.session_open: dict[str, float] = {}
         self.last_snapshot: MarketSnapshot | None = None
@@ -188,12 +181,12 @@ class LeanRuntime:
             self.start()
         self._record_open(now)
         if self.due is not None:
-            due, self.due = self.due, None
+            self.due = None
             market = snapshot(now, self._chains(data, now), self.prices(), self.vix(), self.history, self.session_open)
             self.last_snapshot = market
             if wants_iv:
                 self.history.sample_iv(market.chains, now)
-            self._guarded(lambda: self._step(market, due))
+            self._guarded(lambda: self._step(market))
         elif self.safety.fills.working():
             market = self.light_snapshot(now)
             self._guarded(lambda: self._absorb(self.pipeline.tick(market, self.account(market), self.quote), market))
@@ -217,7 +210,7 @@ class LeanRuntime:
 
     def request_step(self, why: str) -> None:
         """A step is due: it runs on the next slice."""
-        self.due = self.due or Due(why, entries=True)
+        self.due = self.due or why
 
     def request_scheduled_step(self) -> None:
         self.request_step("schedule")
@@ -307,7 +300,7 @@ class LeanRuntime:
 
     # ------------------------------------------------------------------ steps and commands
 
-    def _step(self, market: MarketSnapshot, due: Due) -> None:
+    def _step(self, market: MarketSnapshot) -> None:
         result = self.pipeline.step(market, self.account(market), self.quote)
         self._absorb(result, market)
 
