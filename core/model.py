@@ -12,6 +12,7 @@ selection helpers skip flagged rows and say so when nothing usable is left.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -118,6 +119,12 @@ def quote_flags(bid: FloatArray, ask: FloatArray) -> npt.NDArray[np.int8]:
         flags[finite & (ask <= 0)] |= QuoteFlag.NO_ASK
         flags[finite & (ask < bid)] |= QuoteFlag.CROSSED
     return flags
+
+
+def quote_is_usable(bid: float, ask: float) -> bool:
+    """One quote by the rules of `quote_flags` (finite, bid ≥ 0, ask > 0, not crossed): for code that prices a
+    few legs at a time, where arrays would cost more than they save."""
+    return math.isfinite(bid) and math.isfinite(ask) and bid >= 0 and ask > 0 and ask >= bid
 
 
 @dataclass(frozen=True, slots=True)

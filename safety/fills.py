@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from core.model import Fill, IntentAction, Leg, OrderIntent, Structure
+from core.model import Fill, IntentAction, Leg, OrderIntent, Structure, quote_is_usable
 from core.orders import CancelOrder, Command, Filled, SubmitOrder
 from core.ports import AlertLevel, Quote
 from core.ports import AlertMessage as Alert
@@ -373,7 +373,7 @@ class FillTracker:
             if q is None:
                 return None
             bid, ask = q
-            if not (math.isfinite(bid) and math.isfinite(ask)) or ask <= 0 or bid < 0 or ask < bid:
+            if not quote_is_usable(bid, ask):
                 return None
             mid += leg.ratio * 0.5 * (bid + ask)
             natural += leg.ratio * (ask if leg.ratio * order.side > 0 else bid)  # crossing the market

@@ -95,3 +95,16 @@ def test_option_contracts_need_their_terms() -> None:
         Contract("SPXW", "SPX", ContractKind.OPTION, 100.0)
     spxw = Contract("SPXW", "SPX", ContractKind.OPTION, 100.0, "CBOE", Right.PUT, 4700.0, E1)
     assert {spxw: 1}[Contract("SPXW", "SPX", ContractKind.OPTION, 100.0, "CBOE", Right.PUT, 4700.0, E1)] == 1
+
+
+def test_one_quote_is_judged_by_the_same_rules_as_a_chain() -> None:
+    import math
+
+    import numpy as np
+
+    from core.model import QuoteFlag, quote_flags, quote_is_usable
+
+    cases = [(1.0, 1.1), (0.0, 0.05), (1.2, 1.1), (1.0, 0.0), (-0.1, 0.5), (math.nan, 1.0), (1.0, math.inf)]
+    flags = quote_flags(np.array([b for b, _ in cases]), np.array([a for _, a in cases]))
+    assert [quote_is_usable(b, a) for b, a in cases] == [f == QuoteFlag.NONE for f in flags]
+    assert [quote_is_usable(b, a) for b, a in cases] == [True, True, False, False, False, False, False]
