@@ -106,6 +106,12 @@ def leg_fees(
     return FeeBreakdown(commission, s.fee_clearing_option * q, s.fee_index_option_exchange * q, regulatory)
 
 
+def is_opening(held: float, quantity: float) -> bool:
+    """A fill opens unless it reduces a position held the other way (TastyTrade charges no option commission
+    to close); `quantity` is signed, + bought."""
+    return held == 0 or (held > 0) == (quantity > 0)
+
+
 def contract_fees(settings: Settings, contract: Contract, contracts: int, opening: bool, price: float) -> FeeBreakdown:
     """Fees for one fill of `contracts` (signed: + bought, − sold) of a contract at `price` per unit: what the
     replay's broker charges and what LEAN's fee model returns for the same order."""

@@ -13,15 +13,10 @@ from AlgorithmImports import (
     OrderFeeParameters,
     Security,
 )
-from core.fees import contract_fees
+from core.fees import contract_fees, is_opening
 from core.settings import Settings
 
 from lean_bridge.symbols import contract_of
-
-
-def is_opening(held: float, order_quantity: float) -> bool:
-    """An order opens unless it reduces a position held the other way (a close pays no option commission)."""
-    return held == 0 or (held > 0) == (order_quantity > 0)
 
 
 class TastytradeFees(FeeModel):

@@ -12,7 +12,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from core.fees import contract_fees
+from core.fees import contract_fees, is_opening
 from core.model import AccountState, Contract, ContractKind, Fill, MarketSnapshot
 from core.orders import CancelOrder, Command, SubmitOrder
 from core.pipeline import Pipeline, StepResult
@@ -182,8 +182,7 @@ class ReplayBroker:
         if self.holdings[contract] == 0:
             del self.holdings[contract]
         self.cash -= contracts * price * contract.multiplier
-        opening = order.side > 0 and not order.safety
-        fees = contract_fees(self.settings, contract, contracts, opening, price)
+        fees = contract_fees(self.settings, contract, contracts, is_opening(have, contracts), price)
         self.cash -= fees.total
         name = order.structure.strategy
         self.fees_by_strategy[name] = self.fees_by_strategy.get(name, 0.0) + fees.total
