@@ -84,3 +84,11 @@ def test_kinds_by_root_and_bad_input() -> None:
     with pytest.raises(ValueError, match="negative"):
         leg_fees(S, FeeKind.STOCK, "SPY", -1, True)
     assert leg_fees(S, FeeKind.INDEX_OPTION, "SPX", 0, True).total == 0.0
+
+
+def test_a_fill_opens_unless_it_reduces_a_holding_the_other_way() -> None:
+    from core.fees import is_opening
+
+    assert is_opening(0, -1) and is_opening(-1, -2) and is_opening(3, 1)
+    assert not is_opening(-1, 1) and not is_opening(2, -1)
+    assert not is_opening(-1, 3)  # a fill larger than the holding still counts as a close (never sent: see orders)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.calendar import Calendars
-from core.fees import contract_fees
+from core.fees import contract_fees, is_opening
 from core.model import Contract, ContractKind, Leg, Right, Structure
 from core.orders import SubmitOrder
 from core.ports import AlertLevel
@@ -145,7 +145,7 @@ def fee_case(
     order = fake.Order(1, symbol, quantity)
     lean = bridge["fees"].TastytradeFees(settings).get_order_fee(fake.OrderFeeParameters(security, order))
     contract = bridge["symbols"].contract_of(symbol)
-    expected = contract_fees(settings, contract, quantity, held == 0 or (held > 0) == (quantity > 0), price)
+    expected = contract_fees(settings, contract, quantity, is_opening(held, quantity), price)
     return lean.value.amount, round(expected.total, 2)
 
 
