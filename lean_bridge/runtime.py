@@ -150,10 +150,7 @@ class LeanRuntime:
 
     def account(self, market: MarketSnapshot) -> AccountState:
         net = float(self.algorithm.portfolio.total_portfolio_value)
-        self.system.peak = max(self.system.peak, net)
-        view = BookView.build(self.pipeline.book.open_structures(), market, self.settings)
-        start = self.safety.checks.daily.start_of_day_net_liq or net
-        return AccountState(net, start, self.system.peak, view.bp_in_use)
+        return self.system.account(net, self.system.book_view(market))
 
     def light_snapshot(self, now: datetime) -> MarketSnapshot:
         """Prices and the last chains seen: what fill checks and event handling need between steps."""

@@ -181,12 +181,9 @@ class ReplayEngine:
     # ------------------------------------------------------------------ accounting
 
     def account(self, snapshot: MarketSnapshot) -> AccountState:
-        view = BookView.build(self.pipeline.book.open_structures(), snapshot, self.settings)
+        view = self.system.book_view(snapshot)
         value = sum(v.mark * v.structure.legs[0].contract.multiplier * v.structure.quantity for v in view.views)
-        net = self.broker.cash + value
-        self.system.peak = max(self.system.peak, net)
-        start = self.safety.checks.daily.start_of_day_net_liq or net
-        return AccountState(net, start, self.system.peak, view.bp_in_use)
+        return self.system.account(self.broker.cash + value, view)
 
     # ------------------------------------------------------------------ the run
 

@@ -13,6 +13,7 @@ from datetime import datetime
 import risk
 import safety
 import strategies
+from core.book_view import BookView
 from core.calendar import Calendars
 from core.model import AccountState, Contract, MarketSnapshot
 from core.pipeline import Pipeline, StepResult
@@ -62,6 +63,18 @@ class TradingSystem:
             book=saved.book if saved else None,
             hedge=self.futures.hedge,
         )
+
+    # ------------------------------------------------------------------ the account
+
+    def book_view(self, snapshot: MarketSnapshot) -> BookView:
+        return BookView.build(self.pipeline.book.open_structures(), snapshot, self.settings)
+
+    def account(self, net_liq: float, view: BookView) -> AccountState:
+        """The account as the rules see it: net liq as the shell's broker says, the session's starting value
+        and the peak as kept here, and the buying power in use by core/margin (not the broker's)."""
+        self.peak = max(self.peak, net_liq)
+        start = self.safety.checks.daily.start_of_day_net_liq or net_liq
+        return AccountState(net_liq, start, self.peak, view.bp_in_use)
 
     # ------------------------------------------------------------------ what is saved
 
