@@ -22,7 +22,6 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from AlgorithmImports import OrderEvent, QCAlgorithm, Slice, TradeBar
-from core.book_view import BookView
 from core.calendar import Calendars
 from core.expiry import settle_expired
 from core.model import AccountState, Chain, Contract, ContractKind, MarketSnapshot, Right
@@ -458,7 +457,7 @@ class LeanRuntime:
         """The daily summary (one alert, INFO) and the state saved."""
         now = self.now()
         market = self.last_snapshot or self.light_snapshot(now)
-        view = BookView.build(self.pipeline.book.open_structures(), market, self.settings)
+        view = self.system.book_view(market)
         text = self.safety.journal.daily_summary(view, self.account(market), self.safety.alerts.held_back)
         self.alert(now, AlertLevel.INFO, "daily summary", text)
         self.save(now)

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from core.book_view import BookView
 from core.calendar import Calendars
 from core.expiry import settle_expired
 from core.model import AccountState, ContractKind, MarketSnapshot
@@ -359,7 +358,7 @@ class ReplayEngine:
         self.limit_checks += 1
         s = self.settings
         phase = s.phase(account.net_liq)
-        view = BookView.build(self.pipeline.book.open_structures(), snapshot, s)
+        view = self.system.book_view(snapshot)
         ours = sum(1 for x in view.structures if not x.parent and x.strategy != "orphan")
         breaches = int(ours > s.max_positions_total[phase - 1])
         for strategy in opened:
