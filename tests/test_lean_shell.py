@@ -368,3 +368,18 @@ def test_a_condor_that_expired_leaves_the_book_at_its_settlement_next_session(
     (settled,) = [t for t in day.runtime.closed if t.strategy == "zero_dte"]
     assert settled.exit_price == 0.0 and settled.pnl == pytest.approx(340.0)  # the 3.40 credit kept
     assert day.runtime.safety.state.state is TradingState.ACTIVE and not day.algo.errors
+
+
+@pytest.mark.parametrize(
+    ("interval", "expected"), [("15", [time(10, 45)]), ("5", [time(10, 35), time(10, 40), time(10, 45)])]
+)
+def test_open_structures_are_managed_every_manage_interval_minutes(
+    main: ModuleType, interval: str, expected: list[time]
+) -> None:
+    day = friday_with_condor(main, manage_interval_minutes=interval)
+    for order, price in zip(day.algo.orders, (3.0, 1.0, 2.0, 0.6), strict=True):
+        day.fill(order, price)
+    steps: list[time] = []
+    day.runtime._step = lambda market: steps.append(market.time.time())
+    day.run(time(10, 31), time(10, 49))
+    assert steps == expected
