@@ -21,6 +21,7 @@ Expiry rules (CBOE and CME product specifications):
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -130,7 +131,9 @@ class ExchangeCalendar:
 
     def sessions_between(self, start: date, end: date) -> int:
         """Sessions in (start, end]: trading days from one date to another."""
-        return sum(1 for d in self._ordered if start < d <= end)
+        if end <= start:
+            return 0
+        return bisect.bisect_right(self._ordered, end) - bisect.bisect_right(self._ordered, start)
 
     def _step(self, day: date, direction: int) -> date:
         self._check(day)

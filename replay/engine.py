@@ -159,6 +159,7 @@ class ReplayEngine:
         result = self.system.resume(self.broker.quote_from(snapshot), now, account)
         result.extend(self.broker.execute(result.commands, snapshot, self.pipeline, account))
         self._collect(result, snapshot)
+        self.save(now)  # as the LEAN shell does: a halt, adopted orphans, a truncated file replaced at once
         self.restarts += 1
         return True
 

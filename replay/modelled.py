@@ -11,13 +11,19 @@ Inside a day the price follows a path bridged through the day's open, high, low 
 high and low drawn from the seed), linear between them: 09:30 open, the first extreme at 11:00, the second
 at 13:30, the close at 16:00.
 
-Volatility: σ(K, T) = base × term(T) × (1 − skew × ln(K/F)), floored at 5%, where base is VIX/100 for the
-equity indices (× `QQQ_VOL_RATIO` for QQQ) and 30-day realised volatility × 1.1 for crude; term(T) =
-(T / 30 days)^`term_slope`. Quotes: the model price ± a half-spread of max(0.025, 2.5% of the price),
-rounded to the tick. Listed strikes and expiries follow the products: SPXW every session, SPY/QQQ/USO
-monthlies (third Friday) out to two years (LEAPs) and, for SPY/QQQ, six Friday weeklies; ES quarterly and
-serial-month and CL monthly future options. Every option settles in cash at intrinsic value at its expiry's
-close (no delivery of shares or futures).
+Volatility: σ(K, n) = base × term(n) × (1 − skew × ln(K/F)), floored at 5%, where base is VIX/100 for the
+equity indices (× `QQQ_VOL_RATIO` for QQQ) and 30-day realised volatility × 1.1 for crude; term(n) =
+(n / 21 sessions)^`term_slope`. Variance runs on the trading clock: n is the number of sessions left to the
+expiry's close (the rest of today's session as a fraction, plus every whole session after it), and σ is
+annualised over 252 sessions. Calendar time would give an option expiring at 16:00 the variance of 5.5/8,760
+of a year at 10:30 instead of 5.5/6.5 of a session's (1/298 of a year): about 2.3 times too little volatility,
+which made a 0DTE short at half a daily ATR look like a 0.07 delta instead of the 0.2-0.3 the market prices.
+The chain reports the same variance on core/pricing's calendar clock (σ × √(n / 252 / T)).
+
+Quotes: the model price ± a half-spread of max(0.025, 2.5% of the price), rounded to the tick. Listed strikes
+and expiries follow the products: SPXW every session, SPY/QQQ/USO monthlies (third Friday) out to two years
+(LEAPs) and, for SPY/QQQ, six Friday weeklies; ES quarterly and serial-month and CL monthly future options.
+Every option settles in cash at intrinsic value at its expiry's close (no delivery of shares or futures).
 """
 
 from __future__ import annotations
@@ -44,6 +50,9 @@ QQQ_DIVISOR = 41.0
 USO_DIVISOR = 5.0
 QQQ_VOL_RATIO = 1.2
 RATE = 0.02
+SESSIONS_PER_YEAR = 252.0
+SESSIONS_PER_MONTH = 21.0  # the 30 calendar days VIX measures
+MIN_SESSIONS = 1.0 / 390.0  # one minute of a regular session
 LABEL = "modelled prices"
 
 
@@ -236,19 +245,21 @@ class ModelledMarket:
         expiry = np.concatenate(strikes_e)
         strike = np.concatenate(strikes_k).astype(np.float64)
         is_call = np.concatenate(calls)
-        settle = {e: datetime.combine(e, time(16, 0), tzinfo=NEW_YORK) for e in expiries}
-        t_by = {
-            e.toordinal() - _EPOCH_ORDINAL: max(pricing.year_fraction(moment, settle[e]), 1.0 / (365 * 24 * 60))
+        ordinals = np.array([e.toordinal() - _EPOCH_ORDINAL for e in expiries], dtype=np.int64)  # sorted
+        row = np.searchsorted(ordinals, expiry)
+        minute = 1.0 / (365 * 24 * 60)
+        years = [
+            max(pricing.year_fraction(moment, datetime.combine(e, time(16, 0), tzinfo=NEW_YORK)), minute)
             for e in expiries
-        }
-        t = (
-            np.array([t_by[int(x)] for x in expiry])
-            if len(t_by) > 1
-            else np.full(expiry.size, next(iter(t_by.values())))
-        )
+        ]
+        t = np.array(years)[row]
+        sessions = np.array([self.sessions_to(moment, e) for e in expiries])[row]
         forward = spot if root in FUTURE_ROOTS else spot * np.exp(RATE * t)
-        term = np.power(np.maximum(t * 365.0 / 30.0, 1e-3), self.surface.term_slope)
-        sigma = np.maximum(base * term * (1.0 - self.surface.skew * np.log(strike / forward)), 0.05)
+        term = np.power(np.maximum(sessions / SESSIONS_PER_MONTH, 1e-3), self.surface.term_slope)
+        trading_sigma = np.maximum(base * term * (1.0 - self.surface.skew * np.log(strike / forward)), 0.05)
+        # The same variance on the calendar clock core/pricing uses, so the chain's IV is what a solver
+        # would imply from its prices (0DTE IVs run far above VIX, as they do in the market).
+        sigma = trading_sigma * np.sqrt(sessions / SESSIONS_PER_YEAR / t)
         if root in FUTURE_ROOTS:
             g = pricing.black76_greeks(spot, strike, t, sigma, RATE, is_call)
         else:
@@ -258,6 +269,19 @@ class ModelledMarket:
         bid = np.maximum(np.floor((g.price - half) / tick) * tick, 0.0)
         ask = np.maximum(np.ceil((g.price + half) / tick) * tick, tick)
         return Chain(root, spot, moment, expiry, strike, is_call, bid, ask, sigma, g.delta, g.gamma, g.vega, g.theta)
+
+    def sessions_to(self, moment: datetime, expiry: date) -> float:
+        """Trading sessions from `moment` to the close of `expiry`: the rest of today's session as a fraction
+        plus every whole session after today up to the expiry (the variance clock; module docstring)."""
+        local = moment.astimezone(NEW_YORK)
+        cal = self.calendars.equity
+        hours = cal.open_close(local.date())
+        today = 0.0
+        if hours is not None:
+            opens, closes = hours
+            today = min(max((closes - local) / (closes - opens), 0.0), 1.0)
+        whole = cal.sessions_between(local.date(), expiry)
+        return max(today + whole, MIN_SESSIONS)
 
     def snapshot(self, moment: datetime, roots: set[str]) -> MarketSnapshot:
         day = moment.astimezone(NEW_YORK).date()

@@ -21,6 +21,7 @@ from replay.faults import Faults, FaultSpecError
 from replay.modelled import LABEL, NEW_YORK, ModelledMarket
 from safety.persistence import TradingRecord
 from tests.fakes import market as m
+from trading.system import STATE_KEY
 
 START, END = date(2018, 1, 2), date(2018, 3, 29)  # VIX from 9 to 37: the February 2018 spike is inside
 
@@ -66,6 +67,40 @@ def test_modelled_quotes_are_ordered_and_keep_put_call_parity() -> None:
     t = (expiry - moment.date()).days / 365
     parity = chain.underlying_price - k * np.exp(-0.02 * t)
     assert mid[call] - mid[put] == pytest.approx(parity, abs=float(chain.ask[call] - chain.bid[call]))
+
+
+def test_variance_runs_on_the_trading_clock() -> None:
+    market = ModelledMarket(Calendars())
+    friday = datetime(2018, 6, 29, 10, 30, tzinfo=NEW_YORK)
+    assert market.sessions_to(friday, date(2018, 6, 29)) == pytest.approx(5.5 / 6.5)
+    assert market.sessions_to(friday, date(2018, 7, 2)) == pytest.approx(1 + 5.5 / 6.5)  # the weekend adds none
+    assert market.sessions_to(friday, date(2018, 7, 6)) == pytest.approx(4 + 5.5 / 6.5)  # July 4th is no session
+    early = datetime(2018, 11, 23, 11, 0, tzinfo=NEW_YORK)  # the day after Thanksgiving closes at 13:00
+    assert market.sessions_to(early, date(2018, 11, 23)) == pytest.approx(2.0 / 3.5)
+    after = datetime(2018, 6, 29, 16, 0, tzinfo=NEW_YORK)
+    assert 0 < market.sessions_to(after, date(2018, 6, 29)) <= 1 / 390
+
+
+def test_a_0dte_short_half_an_atr_out_is_priced_like_the_market() -> None:
+    # 2018-06-29 10:30: SPX 2,738, VIX 16.7, ATR(14) 23.6. On calendar time the model once priced the put
+    # 0.5 ATR out at |delta| 0.075, far under the 0.15-0.25 the strategy needs, so 0DTE never traded.
+    market = ModelledMarket(Calendars())
+    moment = datetime(2018, 6, 29, 10, 30, tzinfo=NEW_YORK)
+    chain = market.chain("SPXW", moment)
+    assert chain is not None
+    row = chain.find(date(2018, 6, 29), 2725.0, Right.PUT)
+    assert row is not None
+    assert 0.2 < abs(chain.delta[row]) < 0.35
+    assert chain.iv[row] > 1.8 * market.vix(moment) / 100  # 0DTE IV on the calendar clock runs far above VIX
+    # A year out the two clocks agree within a few percent: the longer-dated strategies barely move.
+    spy = market.chain("SPY", moment)
+    assert spy is not None
+    expiry = date(2019, 6, 21)
+    k = 5.0 * round(spy.underlying_price / 5)  # strikes 5 apart beyond 60 days
+    atm = spy.find(expiry, k, Right.PUT)
+    assert atm is not None
+    term = ((252 / 21) ** 0.05) * market.vix(moment) / 100
+    assert spy.iv[atm] == pytest.approx(term, rel=0.05)
 
 
 def test_intrinsic_value_at_settlement() -> None:
@@ -223,6 +258,20 @@ def test_a_faulty_broker_and_daily_restarts_leave_the_book_and_the_state_file_in
     saved = TradingRecord.from_text((tmp_path / "trading_state.json").read_text())
     held = {c: q for c, q in run.broker.holdings.items() if q}
     assert saved.expected_positions() == run.pipeline.book.positions() == held
+
+
+def test_a_restart_on_a_truncated_state_file_writes_a_readable_one_at_once() -> None:
+    """Regression: the replay saved only at the next change, so a second restart before it read the same
+    truncated file again (another CRITICAL, another kept copy). The LEAN shell saves right after restoring."""
+    run = ReplayEngine(Settings(), date(2018, 1, 2), date(2018, 1, 5), 100_000.0, seed=7)
+    run.run(progress=False)
+    text = run.store.load(STATE_KEY) or ""
+    run.store.save(STATE_KEY, text[: len(text) // 2])
+    moment = datetime(2018, 1, 5, 16, 30, tzinfo=NEW_YORK)
+    run.restart(moment)
+    TradingRecord.from_text(run.store.load(STATE_KEY) or "")  # readable again, and HALTED in it
+    run.restart(moment)
+    assert run.summary()["safety_events"]["corrupt state file"] == 1
 
 
 def test_vix_is_finite_on_every_session_even_after_a_holiday() -> None:
