@@ -198,6 +198,7 @@ class Settings:
     zdte_wing_full: float = _p(20.0, 1.0, 500.0, "wing width from full_size_from")
     zdte_wing_phase4: float = _p(30.0, 1.0, 500.0, "wing width in phase 4")
     zdte_wing_start_small: float = _p(5.0, 1.0, 500.0, "wing width in start-small mode")
+    zdte_narrow_wings_to_fit: bool = _p(True, doc="narrow the wings to the widest width that fits risk_per_trade")
     zdte_net_liq_per_contract: float = _p(40_000.0, 1.0, BIG, "one contract per this much net liq")
     zdte_max_contracts: int = _p(5, 1, 1_000, "contracts per structure at most")
     zdte_profit_target: float = _p(0.50, 0.0, 1.0, "close at this share of the credit")

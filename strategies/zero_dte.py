@@ -10,7 +10,14 @@ Fridays only (a Friday holiday such as Good Friday has no session and so no entr
   (0.25); if it is then under `zdte_short_delta_min` (0.15) there is too little premium and no trade (a short
   at |delta| ≥ `zdte_short_delta_never` is never traded);
 - wings: the nearest listed strike at least the wing width beyond each short (5 points in start-small mode,
-  10 below `full_size_from`, 20 from there, 30 in phase 4);
+  10 below `full_size_from`, 20 from there, 30 in phase 4). The RULEBOOK's widths and its 2% risk rule
+  disagree near each threshold: one condor with 30-point wings can lose about 2,700 at expiry, more than 2%
+  of any account under ~140,000, so at 100,000 (phase 4) no 0DTE would ever pass the risk check; 20-point
+  wings need ~90,000 and phase 3 starts at 76,000. RULEBOOK is silent on which gives way. A trader keeps the
+  trade and narrows the wings, so with `zdte_narrow_wings_to_fit` (default true) the strategy takes the widest
+  configured width at or under the account's whose one-contract max loss (widest vertical − credit at mid)
+  fits `risk_per_trade` of net liq, and says so in the reason; false keeps the account's width and lets the
+  safety checks refuse it;
 - contracts: one per `zdte_net_liq_per_contract` (40,000) of net liq, at least 1 and at most 5 (the 2% risk
   rule in safety may cut it further).
 Exits: 50% of the credit kept, a stop when the cost to close reaches 2× the credit, and a time exit at 15:00
@@ -27,6 +34,7 @@ from core.calendar import FRIDAY
 from core.indicators import atr
 from core.model import Chain, Decision, Found, MarketSnapshot, NotFound, OrderIntent, Right, Structure
 from core.ports import Book, Calendar
+from core.products import product
 from core.settings import Settings
 from core.timeutil import elapsed
 from core.valuation import value_structure
@@ -49,6 +57,14 @@ from strategies.base import (
 
 NAME = "zero_dte"
 UNDERLYING = "SPX"
+
+
+def max_loss(chain: Chain, rows: list[tuple[int, int]]) -> float:
+    """USD one contract of short verticals (a spread, or a condor's two) can lose at expiry: the widest
+    vertical less the whole credit at mid, since only one side of a condor can finish in the money."""
+    widths = [abs(chain.strike[a] - chain.strike[b]) for (a, _), (b, _) in zip(rows[::2], rows[1::2], strict=True)]
+    credit = -net_mid(chain, rows)
+    return float((max(widths) - credit) * product(chain.root).option_multiplier)
 
 
 class ZeroDte:
@@ -120,23 +136,53 @@ class ZeroDte:
         else:
             kind, sides, distance = "iron condor", [Right.PUT, Right.CALL], s.zdte_condor_atr
         account = book.account()
-        width = self.wing_width(account.net_liq)
-        rows: list[tuple[int, int]] = []
+        shorts: list[tuple[Right, int]] = []
         for right in sides:
-            picked = self._short_and_wing(chain, day, right, price, distance * range_, width)
-            if isinstance(picked, NotFound):
-                return [no_trade(snapshot, NAME, f"{kind}: {picked.reason}")]
-            rows.extend(picked.value)
+            short = self._short(chain, day, right, price, distance * range_)
+            if isinstance(short, NotFound):
+                return [no_trade(snapshot, NAME, f"{kind}: {short.reason}")]
+            shorts.append((right, short.value))
+        picked = self._wings(chain, day, shorts, account.net_liq)
+        if isinstance(picked, NotFound):
+            return [no_trade(snapshot, NAME, f"{kind}: {picked.reason}")]
+        rows, width, narrowed = picked.value
         legs = [(option_at(chain, row, UNDERLYING), ratio) for row, ratio in rows]
         price_now = to_tick(net_mid(chain, rows), chain.root)
         quantity = self.contracts(account.net_liq)
         structure = make_structure(NAME, snapshot, legs, quantity, price_now, kind, mids(chain, rows))
-        why = f"{NAME}: {kind}, move {move:+.2%} since the open, ATR {range_:.1f}, wings {width:g}"
+        why = f"{NAME}: {kind}, move {move:+.2%} since the open, ATR {range_:.1f}, wings {width:g}{narrowed}"
         return [opening(structure, why)]
 
-    def _short_and_wing(
-        self, chain: Chain, day: date, right: Right, price: float, distance: float, width: float
-    ) -> Found[list[tuple[int, int]]] | NotFound:
+    def _wings(
+        self, chain: Chain, day: date, shorts: list[tuple[Right, int]], net_liq: float
+    ) -> Found[tuple[list[tuple[int, int]], float, str]] | NotFound:
+        """Wings for the shorts: the account's width, or with `zdte_narrow_wings_to_fit` the widest configured
+        width at or under it whose one-contract max loss fits the risk-per-trade rule (module docstring).
+        When none fits, the account's width goes out and the safety checks refuse it by name."""
+        s = self.settings
+        width = self.wing_width(net_liq)
+        widths = [width]
+        if s.zdte_narrow_wings_to_fit:
+            configured = (s.zdte_wing_phase4, s.zdte_wing_full, s.zdte_wing_small, s.zdte_wing_start_small)
+            widths += sorted({w for w in configured if w < width}, reverse=True)
+        budget = s.risk_per_trade * net_liq
+        first: tuple[list[tuple[int, int]], float] | None = None
+        for w in widths:
+            rows: list[tuple[int, int]] = []
+            for right, short in shorts:
+                wing = chain.wing(day, right, float(chain.strike[short]), w)
+                if isinstance(wing, NotFound):
+                    where = f"{chain.strike[short]:g} {right.value}"
+                    return NotFound(f"no wing {w:g} points beyond the {where}: {wing.reason}")
+                rows += [(short, -1), (wing.value, +1)]
+            first = first or (rows, w)
+            if max_loss(chain, rows) <= budget:
+                narrowed = f" (narrowed from {width:g} to fit {s.risk_per_trade:.0%} of net liq)" if w < width else ""
+                return Found((rows, w, narrowed))
+        assert first is not None
+        return Found((first[0], first[1], ""))
+
+    def _short(self, chain: Chain, day: date, right: Right, price: float, distance: float) -> Found[int] | NotFound:
         s = self.settings
         upward = right is Right.CALL
         start = price + distance if upward else price - distance
@@ -160,12 +206,7 @@ class ZeroDte:
                         f"short {right.value} {strike} |delta| {delta:.3f} under {s.zdte_short_delta_min:.2f} "
                         f"at {distance:.1f} points out: too little premium"
                     )
-                wing = chain.wing(day, right, float(chain.strike[row]), width)
-                if isinstance(wing, NotFound):
-                    return NotFound(
-                        f"no wing {width:g} points beyond the {chain.strike[row]:g} {right.value}: {wing.reason}"
-                    )
-                return Found([(row, -1), (wing.value, +1)])
+                return Found(row)
         return NotFound(f"no {right.value} at or beyond {start:.1f} with |delta| ≤ {s.zdte_short_delta_max:.2f}")
 
     # ------------------------------------------------------------------ exits

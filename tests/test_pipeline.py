@@ -37,15 +37,15 @@ def market(clock: time, price: float = 4750.0) -> MarketSnapshot:
     )
 
 
-def wire() -> Pipeline:
-    built, futures = strategies.build(S, CAL)
-    systems = safety.build(S, CAL.equity, CAL.cme, RecordingAlerts())
+def wire(settings: Settings = S) -> Pipeline:
+    built, futures = strategies.build(settings, CAL)
+    systems = safety.build(settings, CAL.equity, CAL.cme, RecordingAlerts())
     systems.checks.new_session(datetime.combine(FRIDAY, time(9, 30), tzinfo=m.NY), ACCOUNT)
     return Pipeline(
-        S,
+        settings,
         CAL.equity,
         built,
-        risk.build(S, CAL.equity),
+        risk.build(settings, CAL.equity),
         systems.checks,
         systems.fills,
         systems.assignment,
@@ -102,12 +102,18 @@ def test_a_friday_through_the_whole_pipeline() -> None:
     assert trade.pnl > 0  # most of the credit decays by 15:00 on a quiet day
 
 
-def test_phase_four_wings_can_exceed_the_two_percent_rule() -> None:
-    """At 100,000 (phase 4) the 0DTE uses 30-point wings: a condor for a 6.80 credit risks 2,320 a contract,
-    over 2% of net liq, so the safety gate refuses it with the rule's name. (A RULEBOOK tension, noted.)"""
-    pipeline = wire()
+def test_phase_four_wings_narrow_to_fit_the_two_percent_rule() -> None:
+    """At 100,000 (phase 4) the 0DTE wants 30-point wings: a condor for a 6.80 credit risks 2,320 a contract,
+    over 2% of net liq. It narrows to 20 (1,430 a contract) and the risk rule cuts the two contracts to one;
+    with the narrowing off, the safety gate refuses the 30-point condor with the rule's name."""
     rich = AccountState(100_000.0, 100_000.0, 100_000.0, 0.0)
-    result = pipeline.step(market(time(10, 30)), rich, lambda c: (1.0, 1.1))
-    assert [a.intent.structure.strategy for a in result.approvals] == ["zero_dte"]  # risk passed it
-    [refusal] = result.refusals
-    assert refusal.rule == "risk per trade" and "one contract risks" in refusal.reason
+    result = wire().step(market(time(10, 30)), rich, lambda c: (1.0, 1.1))
+    [submit] = [c for c in result.commands if isinstance(c, SubmitOrder)]
+    strikes = sorted(float(leg.contract.strike or 0.0) for leg in submit.structure.legs)
+    assert strikes[1] - strikes[0] == 20.0 and strikes[3] - strikes[2] == 20.0
+    assert submit.quantity == 1 and not result.refusals
+    strict_settings = dataclasses.replace(S, zdte_narrow_wings_to_fit=False)
+    strict = wire(strict_settings).step(market(time(10, 30)), rich, lambda c: (1.0, 1.1))
+    assert [a.intent.structure.strategy for a in strict.approvals] == ["zero_dte"]  # risk passed it
+    [refusal] = strict.refusals
+    assert refusal.rule == "risk per trade" and "one contract risks 2,3" in refusal.reason

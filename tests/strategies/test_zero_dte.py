@@ -12,7 +12,7 @@ from core.calendar import Calendars
 from core.model import Chain, ChainRow, DailyBars, Decision, IntentAction, MarketSnapshot, OrderIntent, Right
 from core.ports import Book
 from core.settings import Settings
-from strategies.zero_dte import ZeroDte
+from strategies.zero_dte import ZeroDte, max_loss
 from tests.fakes import market as m
 from tests.fakes.book import FakeBook
 
@@ -132,16 +132,56 @@ def test_a_move_of_more_than_half_a_percent_picks_a_spread(opened: float, kind: 
 
 @pytest.mark.parametrize(
     ("net", "wing", "qty"),
-    [(37_999.0, 5.0, 1), (60_000.0, 10.0, 1), (80_000.0, 20.0, 2), (100_000.0, 30.0, 2), (250_000.0, 30.0, 5)],
+    [(37_999.0, 5.0, 1), (60_000.0, 10.0, 1), (80_000.0, 20.0, 2), (150_000.0, 30.0, 3), (250_000.0, 30.0, 5)],
 )
 def test_wings_and_contracts_by_account(net: float, wing: float, qty: int) -> None:
     intent = propose(market(), FakeBook(net_liq=net))
     assert isinstance(intent, OrderIntent) and intent.quantity == qty
+    assert wings(intent) == {wing} and "narrowed" not in intent.reason
+
+
+def wings(intent: OrderIntent | Decision) -> set[float]:
+    assert isinstance(intent, OrderIntent), intent
     legs = intent.structure.legs
-    for right in (Right.PUT, Right.CALL):
+    out = set()
+    for right in {leg.contract.right for leg in legs}:
         short = next(leg.contract.strike for leg in legs if leg.contract.right is right and leg.ratio < 0)
         long_ = next(leg.contract.strike for leg in legs if leg.contract.right is right and leg.ratio > 0)
-        assert abs(long_ - short) == wing  # type: ignore[operator]
+        out.add(abs(long_ - short))  # type: ignore[operator]
+    return out
+
+
+def test_wings_narrow_to_the_widest_width_whose_max_loss_fits_the_risk_rule() -> None:
+    # Phase 4 at 100,000 wants 30-point wings: one condor then loses (30 - 6.8 credit) x 100 = 2,320 at
+    # expiry, over 2% (2,000). 20-point wings lose (20 - 5.7) x 100 = 1,430 and fit.
+    intent = propose(market(), FakeBook(net_liq=100_000.0))
+    assert wings(intent) == {20.0}
+    assert isinstance(intent, OrderIntent) and "wings 20 (narrowed from 30 to fit 2% of net liq)" in intent.reason
+    # The shorts do not move with the wings.
+    assert shorts(intent) == shorts(propose(market(), FakeBook(net_liq=250_000.0)))
+    # Switched off, the account's width goes out (and the safety checks refuse it).
+    strict = ZeroDte(dataclasses.replace(S, zdte_narrow_wings_to_fit=False), CAL.equity)
+    [answer] = strict.propose(market(), FakeBook(net_liq=100_000.0))
+    assert wings(answer) == {30.0}
+    # With a tighter risk rule nothing fits; the account's width goes out and safety names the rule.
+    tight = ZeroDte(dataclasses.replace(S, risk_per_trade=0.001), CAL.equity)
+    [answer] = tight.propose(market(), FakeBook(net_liq=100_000.0))
+    assert wings(answer) == {30.0} and isinstance(answer, OrderIntent) and "narrowed" not in answer.reason
+
+
+def test_max_loss_is_the_widest_vertical_less_the_whole_credit() -> None:
+    snap = market()
+    chain = snap.chains["SPXW"]
+    rows = [
+        (chain.find(FRIDAY, 4730.0, Right.PUT), -1),
+        (chain.find(FRIDAY, 4720.0, Right.PUT), +1),
+        (chain.find(FRIDAY, 4775.0, Right.CALL), -1),
+        (chain.find(FRIDAY, 4795.0, Right.CALL), +1),
+    ]
+    picked = [(int(r), q) for r, q in rows if r is not None]
+    assert len(picked) == 4
+    credit = -sum(q * 0.5 * (chain.bid[r] + chain.ask[r]) for r, q in picked)
+    assert max_loss(chain, picked) == pytest.approx((20.0 - credit) * 100.0)
 
 
 def test_exits() -> None:
