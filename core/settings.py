@@ -240,6 +240,9 @@ class Settings:
     # ------------------------------------------------------------------ LT112
     lt112_underlying_small: str = _p("SPY", doc="LT112 underlying below full_size_from", choices=("SPY", "SPX"))
     lt112_underlying_full: str = _p("ES", doc="LT112 underlying from full_size_from", choices=("ES", "SPX", "SPY"))
+    lt112_fallback_to_small: bool = _p(
+        True, doc="from full_size_from, trade LT112 on lt112_underlying_small when the full product cannot open"
+    )
     lt112_entry_time: time = _p(time(10, 0), doc="first Wednesday entry window opens (ET)")
     lt112_entry_window_minutes: int = _p(10, 1, 390, "entry window length")
     lt112_target_dte: int = _p(120, 1, 730, "expiry closest to this DTE")

@@ -20,10 +20,12 @@ of a year at 10:30 instead of 5.5/6.5 of a session's (1/298 of a year): about 2.
 which made a 0DTE short at half a daily ATR look like a 0.07 delta instead of the 0.2-0.3 the market prices.
 The chain reports the same variance on core/pricing's calendar clock (σ × √(n / 252 / T)).
 
-Quotes: the model price ± a half-spread of max(0.025, 2.5% of the price), rounded to the tick. Listed strikes
-and expiries follow the products: SPXW every session, SPY/QQQ/USO monthlies (third Friday) out to two years
-(LEAPs) and, for SPY/QQQ, six Friday weeklies; ES quarterly and serial-month and CL monthly future options.
-Every option settles in cash at intrinsic value at its expiry's close (no delivery of shares or futures).
+Quotes: the model price ± a half-spread of max(0.025, 2.5% of the price) (SPY and QQQ, penny-pilot classes
+quoted a few cents wide: max(0.005, 0.5%)), rounded to the tick. Listed strikes and expiries follow the
+products: SPXW every session, SPY/QQQ/USO monthlies (third Friday) out to two years (LEAPs) and, for SPY/QQQ,
+six Friday weeklies and four end-of-quarter expiries; ES quarterly and serial-month and CL monthly future
+options. Every option settles in cash at intrinsic value at its expiry's close (no delivery of shares or
+futures).
 """
 
 from __future__ import annotations
@@ -126,6 +128,11 @@ UNDERLYING = {"SPXW": "SPX", "SPY": "SPY", "QQQ": "QQQ", "USO": "USO", "ES": "ES
 FUTURE_ROOTS = {"ES", "CL"}
 WEEKLY_ROOTS = {"SPY", "QQQ"}  # both list Friday weeklies throughout the replay years
 WEEKLY_COUNT = 6
+QUARTERLY_COUNT = 4  # SPY/QQQ quarterlies: the last session of March, June, September and December
+# (minimum, share of the price) of the half-spread. SPY and QQQ are penny-pilot classes, quoted a few cents
+# wide even on 4-month options; the rest of the modelled products are quoted much wider.
+HALF_SPREAD = {"SPY": (0.005, 0.005), "QQQ": (0.005, 0.005)}
+DEFAULT_HALF_SPREAD = (0.025, 0.025)
 
 
 class ModelledMarket:
@@ -215,8 +222,22 @@ class ModelledMarket:
         if root in WEEKLY_ROOTS:  # Friday weeklies, moved to Thursday when Friday is a holiday
             first_friday = day + timedelta(days=(4 - day.weekday()) % 7)
             out.extend(cal.expiry_on_or_before(first_friday + timedelta(weeks=k)) for k in range(WEEKLY_COUNT))
+            out.extend(self._quarter_ends(day))
         limit = 400 if root in FUTURE_ROOTS else 760
         return sorted({e for e in out if 0 <= (e - day).days <= limit})  # quoted on expiry day until the close
+
+    def _quarter_ends(self, day: date) -> list[date]:
+        cal = self.calendars.equity
+        out: list[date] = []
+        year, month = day.year, day.month
+        while len(out) < QUARTERLY_COUNT:
+            if month in QUARTERLY_MONTHS:
+                last = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
+                end = cal.expiry_on_or_before(last)
+                if end >= day:
+                    out.append(end)
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return out
 
     def chain(self, root: str, moment: datetime) -> Chain | None:
         underlying = UNDERLYING[root]
@@ -265,7 +286,8 @@ class ModelledMarket:
         else:
             g = pricing.bs_greeks(spot, strike, t, sigma, RATE, 0.0, is_call)
         tick = tick_array(root, g.price)
-        half = np.maximum(0.025, 0.025 * g.price)
+        least, share = HALF_SPREAD.get(root, DEFAULT_HALF_SPREAD)
+        half = np.maximum(least, share * g.price)
         bid = np.maximum(np.floor((g.price - half) / tick) * tick, 0.0)
         ask = np.maximum(np.ceil((g.price + half) / tick) * tick, tick)
         return Chain(root, spot, moment, expiry, strike, is_call, bid, ask, sigma, g.delta, g.gamma, g.vega, g.theta)

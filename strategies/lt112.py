@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
@@ -24,6 +25,7 @@ from core.calendar import WEDNESDAY
 from core.indicators import at_52_week_high
 from core.model import Chain, Decision, Found, MarketSnapshot, NotFound, OrderIntent, Right, Structure
 from core.ports import Book, Calendar
+from core.products import product
 from core.settings import Settings
 from core.timeutil import elapsed
 from core.valuation import value_structure
@@ -49,6 +51,16 @@ NAME = "lt112"
 NAKED_LEG = 2
 NAKED_DELTA_BAND = 0.03
 LONG_DELTA_BAND = 0.05
+
+
+def stop_risk(chain: Chain, rows: list[tuple[int, int]], stop_multiple: float) -> float:
+    """USD one LT112 loses at its stop, as the risk-per-trade rule measures it: the debit spread's debit (its
+    max loss) plus (stop multiple - 1) x the naked puts' credit, at mid."""
+    mid = 0.5 * (chain.bid + chain.ask)
+    (long_row, _), (short_row, _), (naked_row, naked_ratio) = rows
+    debit = float(mid[long_row] - mid[short_row])
+    naked_credit = float(-naked_ratio * mid[naked_row])
+    return (max(debit, 0.0) + (stop_multiple - 1.0) * naked_credit) * product(chain.root).option_multiplier
 
 
 class Lt112:
@@ -81,32 +93,52 @@ class Lt112:
         phase = s.phase(net)
         if s.max_positions_lt112[phase - 1] == 0:
             return [no_trade(snapshot, NAME, f"phase {phase} (net liq {net:,.0f}) does not trade LT112")]
-        root = self.underlying_for(net)
+        roots = [self.underlying_for(net)]
+        if s.lt112_fallback_to_small and s.lt112_underlying_small not in roots:
+            roots.append(s.lt112_underlying_small)
+        reasons: list[str] = []
+        for root in roots:
+            tried = self._open(snapshot, book, root, net)
+            if isinstance(tried, OrderIntent):
+                if reasons:  # say why the account's own product was passed over
+                    tried = dataclasses.replace(tried, reason=f"{tried.reason}; not {'; not '.join(reasons)}")
+                return [tried]
+            reasons.append(tried)
+        return [no_trade(snapshot, NAME, "; ".join(reasons))]
+
+    def _open(self, snapshot: MarketSnapshot, book: Book, root: str, net: float) -> OrderIntent | str:
+        """One LT112 on `root`, or why not (the reason names the root)."""
+        s = self.settings
+        day = today(snapshot)
         chain = snapshot.chains.get(root)
         if chain is None:
-            return [no_trade(snapshot, NAME, f"no {root} chain")]
+            return f"no {root} chain"
         price = chain.underlying_price
         bars = snapshot.daily.get(root)
         if s.lt112_skip_at_52w_high and bars is not None and at_52_week_high(bars):
-            return [no_trade(snapshot, NAME, f"{root} closed at a 52-week high ({bars.close[-1]:g})")]
+            return f"{root} closed at a 52-week high ({bars.close[-1]:g})"
         expiry = chain.nearest_expiry(day, s.lt112_target_dte, s.lt112_min_dte, s.lt112_max_dte)
         if isinstance(expiry, NotFound):
-            return [no_trade(snapshot, NAME, expiry.reason.replace(f"{root}: ", ""))]
+            return f"{root}: {expiry.reason.replace(f'{root}: ', '')}"
         for held in book.open_structures(NAME):
             if any(leg.contract.expiry == expiry.value and leg.contract.root == root for leg in held.legs):
-                return [no_trade(snapshot, NAME, f"an LT112 ({held.id}) already uses the {expiry.value} expiry")]
+                return f"an LT112 ({held.id}) already uses the {root} {expiry.value} expiry"
         picked = self._strikes(with_greeks(chain, s), expiry.value, price, root)
         if isinstance(picked, NotFound):
-            return [no_trade(snapshot, NAME, f"{root} {expiry.value}: {picked.reason}")]
+            return f"{root} {expiry.value}: {picked.reason}"
         long_row, short_row, naked_row = picked.value
         rows = [(long_row, +1), (short_row, -1), (naked_row, -s.lt112_naked_count)]
+        risk = stop_risk(chain, rows, s.lt112_naked_stop_multiple)
+        budget = s.risk_per_trade * net
+        if s.lt112_fallback_to_small and root != s.lt112_underlying_small and risk > budget:
+            return f"{root}: one risks {risk:,.0f} at its stop, over {s.risk_per_trade:.0%} of net liq ({budget:,.0f})"
         underlying = root if root != "SPXW" else "SPX"
         legs = [(option_at(chain, row, underlying), ratio) for row, ratio in rows]
         structure = make_structure(NAME, snapshot, legs, 1, to_tick(net_mid(chain, rows), root), "", mids(chain, rows))
         k = [f"{chain.strike[r]:g}" for r, _ in rows]
         naked_text = f"{s.lt112_naked_count} x {k[2]} put"
         why = f"{NAME}: {root} {expiry.value} put spread {k[0]}/{k[1]} + {naked_text} (price {price:g})"
-        return [opening(structure, why)]
+        return opening(structure, why)
 
     def _strikes(self, chain: Chain, expiry: date, price: float, root: str) -> Found[tuple[int, int, int]] | NotFound:
         s = self.settings

@@ -15,11 +15,15 @@ ROUGH = Faults.parse(
     "reject=0.08,partial=0.2,delay=0.1,disconnect=0.15,disconnect_minutes=1-30,restart=0.05,corrupt=0.3,"
     "ignore_cancel=0.3,gap=0.03,bad_quotes=0.2"
 )
+# A seed that draws every fault kind and still trades in this month. Fault draws follow the run's path, so a
+# change in what the strategies do can move them; the assertions below then say what went missing, and
+# another seed that draws everything is the fix (not a weaker test).
+SEED = 17
 
 
 def test_a_rough_february_keeps_every_invariant() -> None:
     engine = ReplayEngine(
-        Settings(), date(2018, 1, 29), date(2018, 2, 28), 100_000.0, seed=13, faults=ROUGH, operator=True
+        Settings(), date(2018, 1, 29), date(2018, 2, 28), 100_000.0, seed=SEED, faults=ROUGH, operator=True
     )
     engine.run(progress=False)
     summary = engine.summary()

@@ -53,6 +53,24 @@ def test_weeklies_move_to_thursday_on_good_friday() -> None:
     assert date(2018, 3, 16) in market.expiries("ES", date(2018, 3, 16))
 
 
+def test_spy_and_qqq_list_quarter_ends_and_quote_in_pennies() -> None:
+    market = ModelledMarket(Calendars())
+    day = date(2018, 3, 7)
+    quarter_ends = [date(2018, 3, 29), date(2018, 6, 29), date(2018, 9, 28), date(2018, 12, 31)]  # 03-30: Good Friday
+    for root in ("SPY", "QQQ"):
+        assert set(quarter_ends) <= set(market.expiries(root, day))
+    assert date(2018, 6, 29) not in market.expiries("ES", day)
+    moment = datetime(2018, 3, 7, 10, 0, tzinfo=NEW_YORK)
+    spy, es = market.chain("SPY", moment), market.chain("ES", moment)
+    assert spy is not None and es is not None
+    mid = (spy.bid + spy.ask) / 2
+    rich = (mid > 3.0) & (mid < 6.0)
+    assert rich.any() and float(np.max((spy.ask - spy.bid)[rich])) <= 0.08  # a few cents, as SPY quotes
+    es_mid = (es.bid + es.ask) / 2
+    es_rich = (es_mid > 20.0) & (es_mid < 40.0)
+    assert float(np.min((es.ask - es.bid)[es_rich])) >= 1.0  # ES options stay wide
+
+
 def test_modelled_quotes_are_ordered_and_keep_put_call_parity() -> None:
     market = ModelledMarket(Calendars())
     moment = datetime(2018, 2, 6, 11, 0, tzinfo=NEW_YORK)

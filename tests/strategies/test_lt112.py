@@ -13,7 +13,7 @@ import pytest
 from core.calendar import Calendars
 from core.model import Chain, ChainRow, DailyBars, Decision, IntentAction, MarketSnapshot, OrderIntent, Right, Structure
 from core.settings import Settings
-from strategies.lt112 import Lt112
+from strategies.lt112 import Lt112, stop_risk
 from tests.fakes import market as m
 from tests.fakes.book import FakeBook
 from tests.leandata import read_universe, require_lean_data
@@ -68,13 +68,34 @@ def test_spy_below_full_size_with_the_rulebook_strikes() -> None:
 
 
 def test_es_future_options_from_full_size() -> None:
-    intent = ask(market(), net=80_000.0)
+    intent = ask(market(), net=500_000.0)
     assert strikes(intent) == [
         (4400.0, 1),
         (4350.0, -1),
         (4175.0, -2),
     ]  # 0.93 × 4750 = 4417.5; 50 lower; 0.88 × 4750 = 4180
     assert isinstance(intent, OrderIntent) and intent.structure.legs[0].contract.multiplier == 50
+
+
+def test_an_es_lt112_over_the_risk_rule_falls_back_to_spy() -> None:
+    # At 80,000 one ES LT112 risks its debit plus two more naked credits at the 3x stop, x 50: far over 2%.
+    snap = market()
+    es = Lt112(S, CAL.equity).propose(snap, FakeBook([], 500_000.0))[0]
+    assert isinstance(es, OrderIntent)
+    chain = snap.chains["ES"]
+    rows = [(chain.find(date(2024, 5, 3), k or 0.0, Right.PUT), q) for k, q in strikes(es)]
+    picked = [(int(r), q) for r, q in rows if r is not None]
+    mid = 0.5 * (chain.bid + chain.ask)
+    debit, naked = mid[picked[0][0]] - mid[picked[1][0]], 2 * mid[picked[2][0]]
+    assert stop_risk(chain, picked, 3.0) == pytest.approx((debit + 2 * naked) * 50)
+    assert stop_risk(chain, picked, 3.0) > 0.02 * 80_000
+    intent = ask(snap, net=80_000.0)
+    assert strikes(intent) == [(437.0, 1), (432.0, -1), (413.0, -2)]  # the SPY LT112
+    assert isinstance(intent, OrderIntent) and intent.reason.startswith("lt112: SPY 2024-05-03 put spread")
+    assert "; not ES: one risks " in intent.reason and "over 2% of net liq (1,600)" in intent.reason
+    # Switched off, the ES structure goes out and the safety checks refuse it by the rule's name.
+    strict = ask(snap, net=80_000.0, settings=dataclasses.replace(S, lt112_fallback_to_small=False))
+    assert strikes(strict)[0] == (4400.0, 1)
 
 
 def test_delta_mode() -> None:
@@ -122,7 +143,7 @@ def test_no_expiry_in_the_window_says_which_is_nearest() -> None:
         chain.theta[keep],
     )
     answer = ask(dataclasses.replace(snap, chains={**snap.chains, "SPY": only}))
-    assert isinstance(answer, Decision) and answer.reason == "lt112: no expiry within 110-130 DTE (nearest 107)"
+    assert isinstance(answer, Decision) and answer.reason == "lt112: SPY: no expiry within 110-130 DTE (nearest 107)"
 
 
 def test_skips_at_a_52_week_high_and_an_expiry_already_used() -> None:
@@ -133,7 +154,7 @@ def test_skips_at_a_52_week_high_and_an_expiry_already_used() -> None:
     first = ask(market())
     assert isinstance(first, OrderIntent)
     again = ask(market(), held=[first.structure])
-    assert isinstance(again, Decision) and "already uses the 2024-05-03 expiry" in again.reason
+    assert isinstance(again, Decision) and "already uses the SPY 2024-05-03 expiry" in again.reason
 
 
 def entered(price_factor: float = 1.0) -> tuple[Lt112, Structure]:
