@@ -24,8 +24,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from core.book import OpenBook
-from core.expiry import intrinsic_value
-from core.model import Contract, ContractKind, Found, IntentAction, Leg, MarketSnapshot, OrderIntent, Right, Structure
+from core.expiry import ASSIGNED_TAG, DELIVERED_PREFIX, assign, intrinsic_value
+from core.model import Contract, ContractKind, Found, IntentAction, MarketSnapshot, OrderIntent, Right, Structure
+from core.pipeline import ClosedTrade
 from core.ports import AlertLevel, Calendar, EventCalendar, EventKind
 from core.ports import AlertMessage as AssignmentAlert
 from core.products import ExerciseStyle, Settlement
@@ -71,7 +72,7 @@ class AssignmentCheck:
             reason = self._risk(structure, local, today, snapshot)
             if reason:
                 out.append(close_whole(structure, snapshot, f"assignment: {reason}"))
-        return out
+        return out + self.leftovers(book, snapshot)
 
     def _risk(self, structure: Structure, local: datetime, today: date, snapshot: MarketSnapshot) -> str | None:
         s = self.settings
@@ -122,59 +123,48 @@ class AssignmentCheck:
 
     def on_assignment(
         self, event: AssignmentEvent, book: OpenBook, snapshot: MarketSnapshot
-    ) -> tuple[list[OrderIntent], list[AssignmentAlert], float]:
-        """Flatten the delivery, close the rest of the structure, and book its loss (module docstring)."""
-        intents: list[OrderIntent] = []
-        holder = next((s for s in book.open_structures() if any(leg.contract == event.option for leg in s.legs)), None)
+    ) -> tuple[list[OrderIntent], list[AssignmentAlert], ClosedTrade | None]:
+        """Book it (core/expiry.assign: the assigned units leave at intrinsic value, the delivery enters the
+        book), then flatten the delivery and close the rest of the structure (module docstring)."""
         verb = "assigned" if event.option_quantity > 0 else "exercised"
         what = f"{describe(event.option)} {verb} x{abs(event.option_quantity)}"
-        if event.delivered is not None and event.delivered_quantity:
-            delivered = Structure(
-                id=f"delivered-{event.delivered.root}-{event.time:%Y%m%d%H%M}",
-                strategy=holder.strategy if holder else "orphan",
-                legs=(Leg(event.delivered, 1 if event.delivered_quantity > 0 else -1),),
-                quantity=abs(event.delivered_quantity),
-                entry_price=event.price,
-                entry_time=event.time,
-                tag=f"delivered by {describe(event.option)}",
-            )
-            intents.append(
-                close_whole(delivered, snapshot, f"assignment: flatten {describe(event.delivered)} delivered by {what}")
-            )
-        booked = 0.0
-        if holder is not None:
-            # The structure's loss at the assignment's value: the assigned leg at its intrinsic value, the
-            # others at their marks.
-            assigned_units = abs(event.option_quantity)
-            rest = []
-            value = 0.0
-            for leg in holder.legs:
-                if leg.contract == event.option:
-                    value += leg.ratio * intrinsic_value(event.option, event.price)
-                    remaining_ratio = leg.ratio * holder.quantity + event.option_quantity
-                    if remaining_ratio:
-                        rest.append(Leg(leg.contract, remaining_ratio))
-                else:
-                    value += leg.ratio * (mid_of(leg.contract, snapshot) or 0.0)
-                    rest.append(Leg(leg.contract, leg.ratio * holder.quantity))
-            booked = (
-                (value - holder.entry_price) * holder.legs[0].contract.multiplier * min(assigned_units, holder.quantity)
-            )
-            if rest:
-                remainder = Structure(holder.id, holder.strategy, tuple(rest), 1, 0.0, holder.entry_time, holder.tag)
-                intents.append(
-                    close_whole(remainder, snapshot, f"assignment: close the rest of {holder.strategy} {holder.id}")
-                )
+        done = assign(
+            book,
+            event.option,
+            event.option_quantity,
+            event.delivered,
+            event.delivered_quantity,
+            event.price,
+            event.time,
+        )
+        intents: list[OrderIntent] = []
+        if done.delivered is not None and event.delivered is not None:
+            reason = f"assignment: flatten {describe(event.delivered)} delivered by {what}"
+            intents.append(close_whole(done.delivered, snapshot, reason))
+        if done.remainder is not None:
+            rest = done.remainder
+            intents.append(close_whole(rest, snapshot, f"assignment: close the rest of {rest.strategy} {rest.id}"))
+        trade = done.trade
+        held = f"; {trade.strategy} {trade.structure.parent}: {trade.pnl:+,.2f} booked" if trade else ""
         body = (
             f"{what} at {event.price:g}"
-            + (
-                f"; {holder.strategy} {holder.id} closed, loss booked {booked:+,.2f}"
-                if holder
-                else "; no structure held it"
-            )
+            + (held or "; no structure held it")
+            + ("; closing the rest" if done.remainder else "")
             + (f"; flattening {event.delivered_quantity:+d} {describe(event.delivered)}" if event.delivered else "")
         )
-        return intents, [AssignmentAlert(AlertLevel.CRITICAL, "assignment", body)], booked
+        return intents, [AssignmentAlert(AlertLevel.CRITICAL, "assignment", body)], trade
+
+    def leftovers(self, book: OpenBook, snapshot: MarketSnapshot) -> list[OrderIntent]:
+        """Closes for what an assignment left behind and is still open: a delivered stock or future, and the
+        rest of an assigned structure. `on_assignment` closes them at once; this keeps closing them at every
+        step (after a restart, a refused or unfilled close), so no delivery is ever held overnight by choice."""
+        out: list[OrderIntent] = []
+        for structure in book.open_structures():
+            if structure.id.startswith(DELIVERED_PREFIX):
+                out.append(close_whole(structure, snapshot, f"assignment: flatten {structure.tag}"))
+            elif structure.tag == ASSIGNED_TAG:
+                out.append(close_whole(structure, snapshot, f"assignment: close the rest of {structure.id}"))
+        return out
 
 
 def mid_of(contract: Contract, snapshot: MarketSnapshot) -> float | None:

@@ -238,6 +238,10 @@ def test_an_assignment_flattens_the_delivered_shares_and_says_so(main: ModuleTyp
     assert symbol == spy.symbol and quantity == -100 and price == pytest.approx(480.0, abs=0.05)
     assert "delivered" in tag
     assert any("[CRITICAL] assignment" in line and "assigned" in line for line in day.algo.errors)
+    # The book follows LEAN at once: the assigned put is gone, the delivered shares are in it. (It used to
+    # keep the put, so the next reconciliation found a difference and halted trading.)
+    assert day.runtime.pipeline.book.positions() == day.runtime.holdings()
+    assert day.runtime.reconcile(day.runtime.now())
 
 
 def test_a_close_larger_than_the_holding_is_never_sent(main: ModuleType) -> None:

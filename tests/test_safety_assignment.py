@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, time
 
 import pytest
@@ -153,16 +154,47 @@ def test_an_assignment_flattens_the_delivery_closes_the_rest_and_books_the_loss(
     stock = Contract("SPY", "SPY", ContractKind.EQUITY, 1.0)
     market = m.snapshot(market.time, 14.0, list(market.chains.values()), {"SPY": 462.0})
     event = AssignmentEvent(at(FRIDAY, 16, 30), spread.legs[1].contract, +1, stock, +100, 462.0)
-    intents, alerts, booked = AssignmentCheck(S, CAL.equity).on_assignment(event, held(spread), market)
+    chain = market.chains["SPY"]
+    mids = [chain.find(FRIDAY, k, Right.PUT) for k in (465.0, 470.0)]
+    assert None not in mids
+    spread = dataclasses.replace(spread, leg_entry_prices=tuple(float(chain.mid[r]) for r in mids if r is not None))
+    book = held(spread)
+    check = AssignmentCheck(S, CAL.equity)
+    intents, alerts, trade = check.on_assignment(event, book, market)
     flatten, rest = intents
     assert flatten.safety and flatten.structure.legs[0].contract == stock and flatten.structure.legs[0].ratio == 1
     assert flatten.quantity == 100 and flatten.action is IntentAction.CLOSE
     assert rest.safety and [leg.contract.strike for leg in rest.structure.legs] == [465.0]
-    long_put = market.chains["SPY"]
-    row = long_put.find(FRIDAY, 465.0, Right.PUT)
-    assert row is not None
-    value = float(long_put.mid[row]) - (470.0 - 462.0)
-    assert booked == pytest.approx((value - spread.entry_price) * 100)
+    # The book now holds what the broker holds: the long put and the 100 shares, not the assigned short put.
+    assert book.positions() == {spread.legs[0].contract: 1, stock: 100}
+    assert {s.id for s in book.open_structures()} == {"ps1", flatten.structure.id}
+    # The assigned short put closed at its intrinsic value (8.00) against what it was sold for.
+    assert trade is not None and trade.structure.parent == "ps1" and trade.units == 1
+    sold_for = spread.leg_entry_prices[1]
+    assert trade.pnl == pytest.approx((sold_for - 8.0) * 100)
     [alert] = alerts
     assert alert.level is AlertLevel.CRITICAL and "SPY 2024-01-19 470 put assigned x1 at 462" in alert.body
     assert "flattening +100 SPY" in alert.body
+    # Whatever happens to those closes (a restart, a refusal), every step closes them again until they are gone.
+    later = [i.structure.id for i in check.check(at(FRIDAY, 16, 45), book, market)]
+    assert sorted(later) == sorted(["ps1", flatten.structure.id])
+
+
+def test_an_exercised_long_call_delivers_short_of_nothing_and_keeps_the_rest_open_for_closing() -> None:
+    # An IPMCC whose LEAP call is exercised: +100 shares arrive, the short weekly call stays to be closed.
+    market = spy_market(FRIDAY, 462.0)
+    leap = m.option("SPY", date(2024, 12, 20), 400.0, Right.CALL)
+    weekly = m.option("SPY", FRIDAY, 470.0, Right.CALL)
+    ipmcc = dataclasses.replace(
+        m.structure("pmcc", "ipmcc", [(leap, +1), (weekly, -1)], market, entry_price=63.0),
+        leg_entry_prices=(65.0, 2.0),
+    )
+    book = held(ipmcc)
+    stock = Contract("SPY", "SPY", ContractKind.EQUITY, 1.0)
+    event = AssignmentEvent(at(FRIDAY, 10, 0), leap, -1, stock, +100, 462.0)
+    intents, _, trade = AssignmentCheck(S, CAL.equity).on_assignment(event, book, market)
+    assert book.positions() == {weekly: -1, stock: 100}
+    assert trade is not None and trade.exit_price == pytest.approx(62.0)  # the LEAP at its intrinsic value
+    assert trade.pnl == pytest.approx((62.0 - 65.0) * 100)
+    [rest] = [i for i in intents if i.structure.id == "pmcc"]
+    assert [(leg.contract, leg.ratio) for leg in rest.structure.legs] == [(weekly, -1)]

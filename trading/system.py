@@ -112,8 +112,11 @@ class TradingSystem:
         """An assignment or exercise the broker reported: safety/assignment decides (flatten the delivery,
         close the rest of the structure, a CRITICAL alert), and its closes go through the safety gate."""
         event = AssignmentEvent(snapshot.time, option, option_quantity, delivered, delivered_quantity, price)
-        intents, alerts, _ = self.safety.assignment.on_assignment(event, self.pipeline.book, snapshot)
-        return self.pipeline.send(intents, snapshot, account, quote), alerts
+        intents, alerts, trade = self.safety.assignment.on_assignment(event, self.pipeline.book, snapshot)
+        result = self.pipeline.send(intents, snapshot, account, quote)
+        if trade is not None:
+            result.closed.append(trade)
+        return result, alerts
 
     def reconcile(self, holdings: dict[Contract, int], now: datetime) -> list[AlertMessage]:
         """The book against the broker's holdings. On a difference the book is rebuilt from the holdings
