@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from core.products import ExerciseStyle, Settlement, product
+from core.products import AssetKind, ExerciseStyle, Settlement, product
 
 T = TypeVar("T")
 FloatArray = npt.NDArray[np.float64]
@@ -84,6 +84,29 @@ def option_contract(root: str, underlying: str, right: Right, strike: float, exp
         style=facts.option_style,
         settlement=facts.option_settlement,
     )
+
+
+def equity_contract(root: str) -> Contract:
+    """Shares (or ETF units) of a root: what an equity option delivers."""
+    return Contract(root, root, ContractKind.EQUITY, 1.0)
+
+
+def future_contract(root: str, last_trade: date | None) -> Contract:
+    """One future of a root, by its last trade date (None when the caller cannot tell which contract)."""
+    return Contract(root, root, ContractKind.FUTURE, product(root).multiplier, "CME", underlying_expiry=last_trade)
+
+
+def delivery(option: Contract, position: int, last_trade: date | None = None) -> tuple[Contract, int] | None:
+    """What exercising or being assigned on `position` (signed) options delivers, as (contract, signed
+    quantity), or None for a cash-settled option. A call delivers long, a put short, times the position:
+    a short put assigned (-1) brings +100 shares; a long put exercised (+1) delivers -100. Future options
+    deliver one future per option (`last_trade` names the contract)."""
+    if option.kind is not ContractKind.OPTION or option.settlement is not Settlement.PHYSICAL:
+        return None
+    sign = 1 if option.right is Right.CALL else -1
+    if product(option.underlying).kind is AssetKind.FUTURE:
+        return future_contract(option.underlying, last_trade), sign * position
+    return equity_contract(option.underlying), sign * position * round(option.multiplier)
 
 
 # ---------------------------------------------------------------------------------------------- selection

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from AlgorithmImports import OrderEvent, QCAlgorithm, Slice, TradeBar
 from core.calendar import Calendars
 from core.expiry import settle_expired
-from core.model import AccountState, Chain, Contract, ContractKind, MarketSnapshot, Right
+from core.model import AccountState, Chain, Contract, ContractKind, MarketSnapshot, delivery
 from core.orders import CancelOrder, Command, SubmitOrder
 from core.pipeline import ClosedTrade, StepResult
 from core.ports import AlertLevel, AlertMessage
@@ -410,10 +410,11 @@ class LeanRuntime:
             self.algorithm.log(f"cash settlement of {event.symbol} x{event.fill_quantity}: booked at the next session")
             return
         underlying_symbol = event.symbol.underlying
-        delivered = self.registry.remember_symbol(underlying_symbol)
-        sign = 1 if option.right is Right.PUT else -1
-        per_option = int(option.multiplier) if delivered is not None and delivered.kind is ContractKind.EQUITY else 1
-        quantity = int(event.fill_quantity) * per_option * sign
+        known = self.registry.remember_symbol(underlying_symbol)
+        # fill_quantity is the option position's change (+1 when a short is assigned); what was delivered
+        # follows from the position that went away (core/model.delivery).
+        arrived = delivery(option, -int(event.fill_quantity), known.underlying_expiry if known else None)
+        delivered, quantity = arrived if arrived is not None else (known, 0)
         price = float(self.algorithm.securities[underlying_symbol].price)
         market = self.light_snapshot(now)
 

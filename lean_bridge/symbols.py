@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from AlgorithmImports import OptionRight, SecurityType, Symbol
-from core.model import Contract, ContractKind, Right, option_contract
+from core.model import Contract, ContractKind, Right, equity_contract, future_contract, option_contract
 from core.products import UnknownProductError, product
 
 OPTION_TYPES = (SecurityType.OPTION, SecurityType.INDEX_OPTION, SecurityType.FUTURE_OPTION)
@@ -37,7 +37,7 @@ def contract_of(symbol: Symbol) -> Contract | None:
     """The core contract of a LEAN symbol, or None for a product the core does not know (never a guess)."""
     root = root_of(symbol)
     try:
-        facts = product(root)
+        product(root)  # an unknown root is not ours
     except UnknownProductError:
         return None
     kind = symbol.security_type
@@ -46,11 +46,9 @@ def contract_of(symbol: Symbol) -> Contract | None:
         strike, expiry = float(symbol.id.strike_price), symbol.id.date.date()
         return option_contract(root, root_of(symbol.underlying), right, strike, expiry)
     if kind == SecurityType.FUTURE:
-        return Contract(
-            root, root, ContractKind.FUTURE, facts.multiplier, "CME", underlying_expiry=symbol.id.date.date()
-        )
+        return future_contract(root, symbol.id.date.date())
     if kind == SecurityType.EQUITY:
-        return Contract(root, root, ContractKind.EQUITY, 1.0)
+        return equity_contract(root)
     return None
 
 

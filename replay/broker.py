@@ -96,6 +96,21 @@ class ReplayBroker:
             out.extend(result)
         return out
 
+    def deliver(self, option: Contract, position: int, delivered: Contract, quantity: int) -> None:
+        """An expiring option exercised or assigned: the position goes, the stock or future arrives and the
+        strike is paid for it (cash moves as for a fill at the strike)."""
+        left = self.holdings.get(option, 0) - position
+        if left:
+            self.holdings[option] = left
+        else:
+            self.holdings.pop(option, None)
+        have = self.holdings.get(delivered, 0) + quantity
+        if have:
+            self.holdings[delivered] = have
+        else:
+            self.holdings.pop(delivered, None)
+        self.cash -= quantity * (option.strike or 0.0) * delivered.multiplier
+
     def cancel_everything(self) -> None:
         """A restarting algorithm cancels every open order first; nothing of them fills afterwards."""
         self.working.clear()

@@ -22,9 +22,10 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from core.calendar import Calendars
-from core.expiry import settle_expired
-from core.model import AccountState, ContractKind, MarketSnapshot
+from core.expiry import intrinsic_value, settle_expired
+from core.model import AccountState, ContractKind, Leg, MarketSnapshot, Structure, delivery
 from core.pipeline import ClosedTrade, StepResult
+from core.products import Settlement
 from core.settings import Settings
 from replay.broker import ReplayBroker
 from replay.faults import DISCONNECT_MINUTES, Faults
@@ -41,6 +42,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 MANAGE_TIMES = (time(10, 45), time(12, 30), time(15, 0), time(15, 30), time(15, 50))
 ROOTS = {"SPXW", "SPY", "QQQ", "ES", "USO", "CL"}
 ORPHAN_GRACE = timedelta(minutes=5)
+EXERCISE_THRESHOLD = 0.01  # OCC exercises (and assigns) an expiring option in the money by a cent or more
 SUMMARY_STRATEGIES = ("zero_dte", "strangles", "lt112", "ipmcc", "leap_ladder", "futures")
 
 
@@ -375,10 +377,11 @@ class ReplayEngine:
             self.record.invariants["buying power over the VIX ceiling"] += int(view.bp_in_use > 1.02 * ceiling)
 
     def _settle(self, day: date) -> None:
-        """Options expiring today settle at intrinsic value, in cash, at the close (core/expiry; equity options
-        too: the replay does not deliver shares, see the README). Only the expiring legs go: an IPMCC's LEAP
-        stays open when its weekly call expires."""
+        """At the close of an expiry day: physically settled options in the money deliver their stock or
+        future (`_deliver`); the rest settle at intrinsic value, in cash (core/expiry). Only the expiring legs
+        go: an IPMCC's LEAP stays open when its weekly call expires."""
         close = datetime.combine(day, time(16, 0), tzinfo=NEW_YORK)
+        self._deliver(day, close)
         settled, missing = settle_expired(self.pipeline.book, day, close, lambda root: self.market.price(root, close))
         for names in missing:  # never settled on a made-up price: left open, and the report says so
             self.record.safety_events[f"no settlement price for {names}: left open"] += 1
@@ -394,6 +397,48 @@ class ReplayEngine:
             self.record.trades.append(done.trade)
             if done.value != 0 and done.trade.strategy != "zero_dte":
                 self.record.safety_events["expired in the money"] += 1
+
+    def _deliver(self, day: date, close: datetime) -> None:
+        """Expiring equity and future options in the money by at least `EXERCISE_THRESHOLD` are exercised or
+        assigned, as the clearing house does by exception: the broker swaps the position for the stock or
+        future at the strike, and the system books it as LEAN's assignment event would have it booked. The
+        market is closed, so the flattening closes go out at the next session's first step (the assignment
+        check's standing rule): the delivery is held overnight, with its gap risk, as it would be."""
+        snapshot: MarketSnapshot | None = None
+        while True:
+            found = self._expiring_in_the_money(day, close)
+            if found is None:
+                return
+            structure, leg, price = found
+            option = leg.contract
+            position = leg.ratio * structure.quantity
+            last_trade = self.calendars.es_front_quarterly(day, 0) if option.underlying in ("ES", "MES") else None
+            arrived = delivery(option, position, last_trade)
+            if arrived is None:
+                return
+            delivered, quantity = arrived
+            self.broker.deliver(option, position, delivered, quantity)
+            snapshot = snapshot or self.market.snapshot(close, ROOTS)
+            account = self.account(snapshot)
+            quote = self.broker.quote_from(snapshot)
+            result, alerts = self.system.on_assignment(
+                option, -position, delivered, quantity, price, snapshot, account, quote, send=False
+            )
+            for alert in alerts:
+                self.alerts.send(alert.level, alert.title, alert.body)
+            self._collect(result, snapshot)
+            self.record.safety_events["delivered at expiry"] += 1
+
+    def _expiring_in_the_money(self, day: date, close: datetime) -> tuple[Structure, Leg, float] | None:
+        for structure in self.pipeline.book.open_structures():
+            for leg in structure.legs:
+                c = leg.contract
+                if c.kind is not ContractKind.OPTION or c.settlement is not Settlement.PHYSICAL or c.expiry != day:
+                    continue
+                price = self.market.price(c.underlying, close)
+                if price is not None and intrinsic_value(c, price) >= EXERCISE_THRESHOLD:
+                    return structure, leg, price
+        return None
 
     # ------------------------------------------------------------------ the report
 

@@ -24,8 +24,7 @@ Quotes: the model price ± a half-spread of max(0.025, 2.5% of the price) (SPY a
 quoted a few cents wide: max(0.005, 0.5%)), rounded to the tick. Listed strikes and expiries follow the
 products: SPXW every session, SPY/QQQ/USO monthlies (third Friday) out to two years (LEAPs) and, for SPY/QQQ,
 six Friday weeklies and four end-of-quarter expiries; ES quarterly and serial-month and CL monthly future
-options. Every option settles in cash at intrinsic value at its expiry's close (no delivery of shares or
-futures).
+options. Settlement is the engine's: cash for index options, delivery of shares or futures for the rest.
 """
 
 from __future__ import annotations

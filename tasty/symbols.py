@@ -15,7 +15,7 @@ import re
 from datetime import date
 
 from core.calendar import QUARTERLY_MONTHS, Calendars
-from core.model import Contract, ContractKind, Right, option_contract
+from core.model import Contract, ContractKind, Right, equity_contract, future_contract, option_contract
 from core.products import AssetKind, UnknownProductError, option_underlying, product
 
 MONTH_CODES = "FGHJKMNQUVXZ"  # CME: January F ... December Z
@@ -66,19 +66,19 @@ def contract_of(symbol: str, calendars: Calendars, today: date) -> Contract | No
     if match := FUTURE.match(text):
         root = match["root"]
         try:
-            facts = product(root)
+            product(root)
         except UnknownProductError:
             return None
         last = future_expiry(root, match["month"], match["year"], calendars, today)
         if last is None:
             return None
-        return Contract(root, root, ContractKind.FUTURE, facts.multiplier, "CME", underlying_expiry=last)
+        return future_contract(root, last)
     try:
         facts = product(text)
     except UnknownProductError:
         return None
     if facts.kind is AssetKind.EQUITY:
-        return Contract(text, text, ContractKind.EQUITY, 1.0)
+        return equity_contract(text)
     return None
 
 

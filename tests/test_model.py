@@ -8,7 +8,21 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from core.model import Chain, ChainRow, Contract, ContractKind, Decision, Found, NotFound, QuoteFlag, Right
+from core.model import (
+    Chain,
+    ChainRow,
+    Contract,
+    ContractKind,
+    Decision,
+    Found,
+    NotFound,
+    QuoteFlag,
+    Right,
+    delivery,
+    equity_contract,
+    future_contract,
+    option_contract,
+)
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2024, 1, 5, 10, 30, tzinfo=NY)
@@ -108,3 +122,19 @@ def test_one_quote_is_judged_by_the_same_rules_as_a_chain() -> None:
     flags = quote_flags(np.array([b for b, _ in cases]), np.array([a for _, a in cases]))
     assert [quote_is_usable(b, a) for b, a in cases] == [f == QuoteFlag.NONE for f in flags]
     assert [quote_is_usable(b, a) for b, a in cases] == [True, True, False, False, False, False, False]
+
+
+@pytest.mark.parametrize(
+    ("right", "position", "shares"),
+    [(Right.PUT, -1, +100), (Right.PUT, +2, -200), (Right.CALL, -1, -100), (Right.CALL, +1, +100)],
+)
+def test_what_an_exercise_or_assignment_delivers(right: Right, position: int, shares: int) -> None:
+    option = option_contract("SPY", "SPY", right, 450.0, date(2024, 1, 19))
+    assert delivery(option, position) == (equity_contract("SPY"), shares)
+
+
+def test_future_options_deliver_one_future_and_index_options_nothing() -> None:
+    es_put = option_contract("ES", "ES", Right.PUT, 4500.0, date(2024, 3, 15))
+    assert delivery(es_put, -2, date(2024, 3, 15)) == (future_contract("ES", date(2024, 3, 15)), +2)
+    assert future_contract("ES", None).multiplier == 50.0
+    assert delivery(option_contract("SPXW", "SPX", Right.PUT, 4500.0, date(2024, 3, 15)), -1) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 from core.calendar import Calendars
 from core.expiry import intrinsic_value
-from core.model import Leg, Right, Structure
+from core.model import Leg, Right, Structure, equity_contract, option_contract
 from core.pipeline import StepResult
 from core.settings import Settings
 from replay.__main__ import main
@@ -290,6 +291,39 @@ def test_a_restart_on_a_truncated_state_file_writes_a_readable_one_at_once() -> 
     TradingRecord.from_text(run.store.load(STATE_KEY) or "")  # readable again, and HALTED in it
     run.restart(moment)
     assert run.summary()["safety_events"]["corrupt state file"] == 1
+
+
+def test_an_expiring_short_put_in_the_money_delivers_shares_that_are_flattened_next_session() -> None:
+    """The assignment check closes such puts at 15:00; when that did not happen (here: it was never asked),
+    the clearing house assigns at expiry. The broker swaps the put for 100 shares at the strike, the book
+    follows at once, and the shares go at the next session's first step, held over the weekend."""
+    friday, tuesday = date(2018, 2, 16), date(2018, 2, 20)  # Presidents' Day in between
+    run = ReplayEngine(Settings(), friday, tuesday, 100_000.0, seed=7)
+    close = datetime.combine(friday, time(16, 0), tzinfo=NEW_YORK)
+    spot = run.market.price("SPY", close)
+    assert spot is not None
+    strike = float(math.floor(spot) + 3)  # 2-3 points in the money
+    put = option_contract("SPY", "SPY", Right.PUT, strike, friday)
+    rung = Structure("rung-1", "leap_ladder", (Leg(put, -1),), 1, -4.0, close, leg_entry_prices=(4.0,))
+    run.pipeline.book.add_units(rung, 1, -4.0)
+    run.broker.holdings[put] = -1
+    cash = run.broker.cash
+    run._settle(friday)
+    shares = equity_contract("SPY")
+    assert run.broker.holdings == {shares: 100}
+    assert run.broker.cash == pytest.approx(cash - 100 * strike)
+    assert run.pipeline.book.positions() == {shares: 100}
+    [trade] = [t for t in run.record.trades if t.strategy == "leap_ladder"]
+    assert trade.pnl == pytest.approx((4.0 - (strike - spot)) * 100)  # sold for 4.00, assigned at intrinsic
+    assert any(a.title == "assignment" and "assigned x1" in a.body for a in run.alerts.sent)
+    run.save(close)
+    assert TradingRecord.from_text(run.store.load(STATE_KEY) or "").expected_positions() == {shares: 100}
+    run._session(tuesday)
+    assert shares not in run.broker.holdings and run.pipeline.book.positions() == run.broker.holdings
+    flattened = [t for t in run.record.trades if t.structure.id.startswith("delivered-SPY")]
+    assert len(flattened) == 1 and flattened[0].time.date() == tuesday
+    assert run.summary()["safety_events"]["delivered at expiry"] == 1
+    assert not any(run.summary()["invariants"].values())
 
 
 def test_vix_is_finite_on_every_session_even_after_a_holiday() -> None:

@@ -108,12 +108,15 @@ class TradingSystem:
         snapshot: MarketSnapshot,
         account: AccountState,
         quote: Quote,
+        send: bool = True,
     ) -> tuple[StepResult, list[AlertMessage]]:
-        """An assignment or exercise the broker reported: safety/assignment decides (flatten the delivery,
-        close the rest of the structure, a CRITICAL alert), and its closes go through the safety gate."""
+        """An assignment or exercise the broker reported: safety/assignment books it and decides (flatten the
+        delivery, close the rest of the structure, a CRITICAL alert), and its closes go through the safety
+        gate. `send=False` when the market is closed (a delivery after an expiry's close): the closes then go
+        out at the next step, from the assignment check's standing rule for what an assignment left."""
         event = AssignmentEvent(snapshot.time, option, option_quantity, delivered, delivered_quantity, price)
         intents, alerts, trade = self.safety.assignment.on_assignment(event, self.pipeline.book, snapshot)
-        result = self.pipeline.send(intents, snapshot, account, quote)
+        result = self.pipeline.send(intents if send else [], snapshot, account, quote)
         if trade is not None:
             result.closed.append(trade)
         return result, alerts
