@@ -148,3 +148,16 @@ def option_tick(root: str, price: float) -> float:
             "ZN": 1.0 / 64.0,
         }.get(root, 0.01)
     return 0.01 if p < 3.0 else 0.05
+
+
+def order_tick(root: str, price: float, legs: int) -> float:
+    """Price increment of an order's limit: a single option's tick (`option_tick`), or for a combo of
+    several legs the net package increment, which is finer: SPX/SPXW complex orders trade in 0.05 at any
+    price (Cboe's SPX specification; TastyTrade steps SPX spreads by 0.05), equity and ETF complex orders
+    in 0.01, and CME option spreads at the product's reduced tick (ES 0.05). On the single-leg 0.10 grid a
+    condor whose natural is 4.65 could never be reached without going past it, so it never filled."""
+    if legs <= 1:
+        return option_tick(root, price)
+    if root.upper() in ("SPX", "SPXW", "NDX", "NDXP", "RUT", "RUTW", "XSP"):
+        return 0.05
+    return option_tick(root, 0.0)  # the smallest (reduced) tick: 0.01 for equity classes, ES 0.05

@@ -25,7 +25,7 @@ from AlgorithmImports import Leg as LeanLeg
 from AlgorithmImports import OrderEvent, OrderStatus, OrderTicket, QCAlgorithm
 from core.model import Contract, Fill
 from core.orders import SubmitOrder
-from core.products import option_tick
+from core.products import order_tick
 from core.timeutil import elapsed
 from core.valuation import describe
 
@@ -73,7 +73,8 @@ def lean_limit(order: SubmitOrder) -> float:
     """The combo's limit: the tracker's, moved one tick toward marketable if it is exactly zero."""
     if order.limit_price != 0:
         return order.limit_price
-    tick = option_tick(order.structure.legs[0].contract.root, 0.0)
+    legs = order.structure.legs
+    tick = order_tick(legs[0].contract.root, 0.0, len(legs))
     return tick if order.side > 0 else -tick
 
 

@@ -36,7 +36,7 @@ from core.model import Fill, IntentAction, Leg, OrderIntent, Structure, quote_is
 from core.orders import CancelOrder, Command, Filled, SubmitOrder
 from core.ports import AlertLevel, Quote
 from core.ports import AlertMessage as Alert
-from core.products import option_tick
+from core.products import order_tick
 from core.settings import Settings
 from core.valuation import describe
 
@@ -377,7 +377,8 @@ class FillTracker:
                 return None
             mid += leg.ratio * 0.5 * (bid + ask)
             natural += leg.ratio * (ask if leg.ratio * order.side > 0 else bid)  # crossing the market
-        return mid, natural, option_tick(order.structure.legs[0].contract.root, mid)
+        legs = order.structure.legs
+        return mid, natural, order_tick(legs[0].contract.root, mid, len(legs))
 
     def _next(self) -> int:
         self._counter += 1

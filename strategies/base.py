@@ -27,7 +27,7 @@ from core.model import (
     Structure,
     option_contract,
 )
-from core.products import option_tick
+from core.products import order_tick
 from core.settings import Settings
 from core.valuation import StructureView, value_structure
 
@@ -59,8 +59,9 @@ def net_mid(chain: Chain, rows: Sequence[tuple[int, int]]) -> float:
     return float(sum(ratio * 0.5 * (chain.bid[row] + chain.ask[row]) for row, ratio in rows))
 
 
-def to_tick(price: float, root: str) -> float:
-    tick = option_tick(root, price)
+def to_tick(price: float, root: str, legs: int = 2) -> float:
+    """A net price on the order's grid (core/products.order_tick): a combo's unless `legs` is 1."""
+    tick = order_tick(root, price, legs)
     return round(round(price / tick) * tick, 10)
 
 
@@ -109,7 +110,8 @@ def opening(structure: Structure, reason: str) -> OrderIntent:
 
 def closing(view: StructureView, reason: str, structure: Structure | None = None) -> OrderIntent:
     s = structure or view.structure
-    return OrderIntent(IntentAction.CLOSE, s, s.quantity, to_tick(view.mark, s.legs[0].contract.root), reason)
+    mark = to_tick(view.mark, s.legs[0].contract.root, len(s.legs))
+    return OrderIntent(IntentAction.CLOSE, s, s.quantity, mark, reason)
 
 
 def with_greeks(chain: Chain, settings: Settings, expiry_time: time = PM_SETTLEMENT) -> Chain:

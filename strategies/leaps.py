@@ -118,7 +118,7 @@ class LeapPutLadder:
         quantity = 2 if vix > s.ladder_double_vix_above else 1
         legs = [(option_at(chain, put.value, root), -1)]
         structure = make_structure(
-            LADDER, snapshot, legs, quantity, to_tick(net_mid(chain, rows), root), "", mids(chain, rows)
+            LADDER, snapshot, legs, quantity, to_tick(net_mid(chain, rows), root, len(rows)), "", mids(chain, rows)
         )
         strike = f"{chain.strike[put.value]:g}"
         delta = f"|delta| {abs(chain.delta[put.value]):.3f}"
@@ -199,7 +199,7 @@ class Ipmcc:
         rows_ = [(row, +1)]
         legs = [(option_at(chain, row, root), +1)]
         structure = make_structure(
-            IPMCC, snapshot, legs, 1, to_tick(net_mid(chain, rows_), root), "LEAP", mids(chain, rows_)
+            IPMCC, snapshot, legs, 1, to_tick(net_mid(chain, rows_), root, len(rows_)), "LEAP", mids(chain, rows_)
         )
         structure = dataclasses.replace(structure, entry_underlying=price)
         delta = f"delta {abs(chain.delta[row]):.2f}"
@@ -244,7 +244,7 @@ class Ipmcc:
         premium = float(0.5 * (chain.bid[row] + chain.ask[row]))
         call = _call_part(parent, option_at(chain, row, root), premium, snapshot, price, expiry.value)
         reason = f"{IPMCC}: sell the {root} {expiry.value} {chain.strike[row]:g} call against {parent.id}, {why_steps}"
-        return OrderIntent(IntentAction.OPEN, call, call.quantity, to_tick(-premium, root), reason)
+        return OrderIntent(IntentAction.OPEN, call, call.quantity, to_tick(-premium, root, 1), reason)
 
     # ------------------------------------------------------------------ exits
 

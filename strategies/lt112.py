@@ -134,7 +134,9 @@ class Lt112:
             return f"{root}: one risks {risk:,.0f} at its stop, over {s.risk_per_trade:.0%} of net liq ({budget:,.0f})"
         underlying = root if root != "SPXW" else "SPX"
         legs = [(option_at(chain, row, underlying), ratio) for row, ratio in rows]
-        structure = make_structure(NAME, snapshot, legs, 1, to_tick(net_mid(chain, rows), root), "", mids(chain, rows))
+        structure = make_structure(
+            NAME, snapshot, legs, 1, to_tick(net_mid(chain, rows), root, len(rows)), "", mids(chain, rows)
+        )
         k = [f"{chain.strike[r]:g}" for r, _ in rows]
         naked_text = f"{s.lt112_naked_count} x {k[2]} put"
         why = f"{NAME}: {root} {expiry.value} put spread {k[0]}/{k[1]} + {naked_text} (price {price:g})"

@@ -141,7 +141,7 @@ class Strangles:
         legs = [(option_at(chain, row, root), ratio) for row, ratio in rows]
         quantity = self.size(vix)
         structure = make_structure(
-            NAME, snapshot, legs, quantity, to_tick(net_mid(chain, rows), root), "", mids(chain, rows)
+            NAME, snapshot, legs, quantity, to_tick(net_mid(chain, rows), root, len(rows)), "", mids(chain, rows)
         )
         k = [f"{chain.strike[r]:g}" for r, _ in rows]
         filters = f"IV rank {rank.value:.0f} ({rank.source}), range {spread:.1%}"

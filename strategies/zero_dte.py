@@ -147,7 +147,7 @@ class ZeroDte:
             return [no_trade(snapshot, NAME, f"{kind}: {picked.reason}")]
         rows, width, narrowed = picked.value
         legs = [(option_at(chain, row, UNDERLYING), ratio) for row, ratio in rows]
-        price_now = to_tick(net_mid(chain, rows), chain.root)
+        price_now = to_tick(net_mid(chain, rows), chain.root, len(rows))
         quantity = self.contracts(account.net_liq)
         structure = make_structure(NAME, snapshot, legs, quantity, price_now, kind, mids(chain, rows))
         why = f"{NAME}: {kind}, move {move:+.2%} since the open, ATR {range_:.1f}, wings {width:g}{narrowed}"

@@ -23,6 +23,7 @@ from core.model import (
     future_contract,
     option_contract,
 )
+from core.products import order_tick
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2024, 1, 5, 10, 30, tzinfo=NY)
@@ -138,3 +139,20 @@ def test_future_options_deliver_one_future_and_index_options_nothing() -> None:
     assert delivery(es_put, -2, date(2024, 3, 15)) == (future_contract("ES", date(2024, 3, 15)), +2)
     assert future_contract("ES", None).multiplier == 50.0
     assert delivery(option_contract("SPXW", "SPX", Right.PUT, 4500.0, date(2024, 3, 15)), -1) is None
+
+
+@pytest.mark.parametrize(
+    ("root", "price", "legs", "tick"),
+    [
+        ("SPXW", 2.0, 1, 0.05),
+        ("SPXW", 4.5, 1, 0.10),  # one option above 3.00
+        ("SPXW", 4.5, 4, 0.05),  # a condor's package price: 0.05 at any price (Cboe SPX specification)
+        ("SPY", 4.5, 2, 0.01),
+        ("ES", 12.0, 1, 0.25),
+        ("ES", 12.0, 3, 0.05),  # CME spreads at the reduced tick
+        ("GLD", 4.0, 1, 0.05),
+        ("GLD", 4.0, 2, 0.01),
+    ],
+)
+def test_order_ticks_single_options_and_combos(root: str, price: float, legs: int, tick: float) -> None:
+    assert order_tick(root, price, legs) == tick

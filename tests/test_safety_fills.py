@@ -9,7 +9,7 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.model import Contract, IntentAction, Leg, OrderIntent, Structure
+from core.model import Contract, IntentAction, Leg, OrderIntent, Right, Structure
 from core.orders import SubmitOrder
 from core.ports import AlertLevel, AlertMessage
 from core.settings import Settings
@@ -281,6 +281,29 @@ def test_prices_are_on_the_tick() -> None:
     limit = b.submissions[0].limit_price
     assert abs(limit / 0.05 - round(limit / 0.05)) < 1e-9
     assert isinstance(b.submissions[0], SubmitOrder)
+
+
+def test_an_spxw_condor_over_3_reaches_its_natural_on_the_combo_grid() -> None:
+    """Regression: combos were priced on the single-option grid (0.10 above 3.00), so a close whose natural
+    was 4.65 stepped 4.40, 4.50, 4.50, 4.50 and never filled; 3 of 4 closes of 2014-07-18's condor failed.
+    SPX complex orders trade in 0.05 at any price, so the last attempt is natural itself."""
+    ic = condor()
+    b = broker(ic)
+    # Each leg on its own tick; as written the condor's mid is -5.55 and its natural to close -5.95.
+    put_short, call_short, put_wing, call_wing = (4.00, 4.40), (3.10, 3.30), (0.85, 0.95), (0.90, 1.00)
+    b.quotes = {
+        leg.contract: (put_short if leg.contract.right is Right.PUT else call_short)
+        if leg.ratio < 0
+        else (put_wing if leg.contract.right is Right.PUT else call_wing)
+        for leg in ic.legs
+    }
+    b.apply(b.tracker.submit(close_intent(ic), b.quote, b.now))
+    for _ in range(3):
+        b.advance(S.fill_timeout_seconds)
+        b.confirm_cancels()
+    prices = [s.limit_price for s in b.submissions]
+    assert prices[0] == -5.55 and prices[-1] == -5.95  # natural, though it is no multiple of 0.10
+    assert all(abs(p / 0.05 - round(p / 0.05)) < 1e-9 for p in prices)
 
 
 def test_a_working_part_keeps_its_parent_busy() -> None:
