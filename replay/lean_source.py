@@ -13,7 +13,10 @@ Built so far: SPX and its SPXW options (REFERENCE.md "LEAN data format"):
   (`futureoption/cme/minute/es/<YYYYMM>/<UTC day>_quote_american.zip`), with Black-76 model Greeks.
 - VIX from `index/usa/{minute,hour,daily}/vix` when the folder has it (the sample does not: its snapshots
   carry `vix=None` and the rules that need it say so).
-Not built yet: equities and equity options (SPY, QQQ), daily futures bars, universes.
+- SPY, QQQ and IWM with their options (replay/lean_equities.py): minute or daily bars, minute option quotes
+  or the previous session's universe file.
+Not built: daily futures bars; index option universe files (SPXW needs intraday quotes: a 0DTE on the
+previous close's prices would trade on stale quotes).
 
 Odd files are reported once each and skipped: a `*.zip.zip` name, a zip that cannot be opened (truncated),
 a CSV with no rows.
@@ -21,36 +24,37 @@ a CSV with no rows.
 
 from __future__ import annotations
 
-import bisect
-import csv
-import io
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from core.calendar import Calendars
-from core.chain_greeks import PricingModel, with_model_greeks
-from core.model import Chain, ChainRow, DailyBars, MarketSnapshot, Right
+from core.chain_greeks import PricingModel
+from core.model import Chain, DailyBars, MarketSnapshot, Right
+from replay.lean_equities import ROOTS as EQUITY_ROOTS
+from replay.lean_equities import LeanEquities
+from replay.lean_files import (
+    MINUTE_MS,
+    SPX_DIVIDEND_YIELD,
+    LeanFiles,
+    Quotes,
+    latest,
+    minute_of,
+    priced_chain,
+    ymd,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
 CHICAGO = ZoneInfo("America/Chicago")
 UTC = ZoneInfo("UTC")
-RATE = 0.02
-SPX_DIVIDEND_YIELD = 0.015
-MINUTE_MS = 60_000
-
-# One contract's minute quotes: (ms since midnight New York, bid close, ask close), in time order.
-Quotes = list[tuple[int, float, float]]
 
 
 @dataclass
 class LeanSource:
     folder: Path
     calendars: Calendars
-    problems: list[str] = field(default_factory=list)  # odd files, reported once each
-    price_notes: set[str] = field(default_factory=set)  # how prices were found where not read directly
+    notes: set[str] = field(default_factory=set)  # how prices were found where not read directly
     _quotes: dict[date, dict[tuple[date, float, Right], Quotes]] = field(default_factory=dict)
     # Index bars by ticker: (bar end, open, close), in time order.
     _minutes: dict[tuple[str, date], list[tuple[datetime, float, float]]] = field(default_factory=dict)
@@ -62,6 +66,8 @@ class LeanSource:
     source = "lean"
 
     def __post_init__(self) -> None:
+        self.files = LeanFiles(self.folder)
+        self.equities = LeanEquities(self.files, self.calendars.equity)
         for sub in (
             "index/usa/minute/spx",
             "index/usa/minute/vix",
@@ -69,55 +75,22 @@ class LeanSource:
             "index/usa/daily",
             "indexoption/usa/minute/spxw",
             "future/cme/minute/es",
+            *(f"option/usa/minute/{t.lower()}" for t in EQUITY_ROOTS),
         ):
             for twin in sorted((self.folder / sub).glob("*.zip.zip")):
-                self._problem(f"{twin.relative_to(self.folder)}: named *.zip.zip, skipped")
+                self.files.problem(f"{twin.relative_to(self.folder)}: named *.zip.zip, skipped")
+
+    @property
+    def problems(self) -> list[str]:
+        return self.files.problems
+
+    @property
+    def price_notes(self) -> set[str]:
+        return self.notes | self.equities.price_notes
 
     @property
     def label(self) -> str:
         return f"LEAN data ({self.folder})"
-
-    # ------------------------------------------------------------------ files
-
-    def _problem(self, text: str) -> None:
-        if text not in self.problems:
-            self.problems.append(text)
-
-    def _csv_members(self, path: Path) -> list[tuple[str, list[list[str]]]]:
-        """(member name, rows) of every CSV in a zip; odd files are reported and give nothing."""
-        if not path.exists():
-            return []
-        try:
-            with zipfile.ZipFile(path) as archive:
-                out = []
-                for name in archive.namelist():
-                    rows = list(csv.reader(io.TextIOWrapper(archive.open(name))))
-                    if not rows:
-                        self._problem(f"{path.relative_to(self.folder)}: {name} is empty, skipped")
-                        continue
-                    out.append((name, rows))
-                return out
-        except (zipfile.BadZipFile, EOFError, OSError) as err:
-            self._problem(f"{path.relative_to(self.folder)}: cannot be read ({err}), skipped")
-            return []
-
-    def _option_quotes(self, path: Path, scale: float) -> dict[tuple[date, float, Right], Quotes]:
-        """(expiry, strike, right) → minute quotes of an option quote zip: one CSV per contract, named
-        `..._<call|put>_<strike×10000>_<expiry>.csv`, rows `t,bidO,bidH,bidL,bidC,bidSize,askO,...,askC,...`."""
-        contracts: dict[tuple[date, float, Right], Quotes] = {}
-        for member, rows in self._csv_members(path):
-            parts = member.rsplit(".", 1)[0].split("_")
-            right = Right.CALL if parts[-3] == "call" else Right.PUT
-            strike, expiry = int(parts[-2]) / 10_000, _ymd(parts[-1])
-            contracts[(expiry, strike, right)] = [
-                (
-                    int(r[0]),
-                    float(r[4]) / scale if r[4] else float("nan"),
-                    float(r[9]) / scale if r[9] else float("nan"),
-                )
-                for r in rows
-            ]
-        return contracts
 
     # ------------------------------------------------------------------ indices (SPX, VIX)
 
@@ -126,7 +99,7 @@ class LeanSource:
             path = self.folder / "index" / "usa" / "minute" / ticker / f"{day:%Y%m%d}_trade.zip"
             bars = []
             midnight = datetime.combine(day, time(0), tzinfo=CHICAGO)
-            for _, rows in self._csv_members(path):
+            for _, rows in self.files.csv_members(path):
                 for row in rows:
                     start = midnight + timedelta(milliseconds=int(row[0]))
                     bars.append((start + timedelta(minutes=1), float(row[1]), float(row[4])))
@@ -137,7 +110,7 @@ class LeanSource:
         if ticker not in self._hours:
             path = self.folder / "index" / "usa" / "hour" / f"{ticker}.zip"
             bars = []
-            for _, rows in self._csv_members(path):
+            for _, rows in self.files.csv_members(path):
                 for row in rows:
                     start = datetime.strptime(row[0], "%Y%m%d %H:%M").replace(tzinfo=CHICAGO)
                     bars.append((start + timedelta(hours=1), float(row[1]), float(row[4])))
@@ -156,7 +129,7 @@ class LeanSource:
             if end <= moment and end.astimezone(NEW_YORK).date() == day
         ]
         if hours:
-            self.price_notes.add(f"{ticker.upper()} from hour bars where minute bars are missing")
+            self.notes.add(f"{ticker.upper()} from hour bars where minute bars are missing")
             return hours[-1]
         return None
 
@@ -168,7 +141,7 @@ class LeanSource:
         bars = self.daily_bars(moment.astimezone(NEW_YORK).date(), "vix")
         if bars is None:
             return None
-        self.price_notes.add("VIX from the previous daily close where intraday bars are missing")
+        self.notes.add("VIX from the previous daily close where intraday bars are missing")
         return float(bars.close[-1])
 
     def daily_bars(self, day: date, ticker: str = "spx") -> DailyBars | None:
@@ -177,9 +150,9 @@ class LeanSource:
             import numpy as np
 
             path = self.folder / "index" / "usa" / "daily" / f"{ticker}.zip"
-            rows = sorted((r for _, rs in self._csv_members(path) for r in rs), key=lambda r: r[0])
+            rows = sorted((r for _, rs in self.files.csv_members(path) for r in rs), key=lambda r: r[0])
             self._daily[ticker] = DailyBars(
-                tuple(_ymd(r[0]) for r in rows),
+                tuple(ymd(r[0]) for r in rows),
                 np.array([float(r[1]) for r in rows]),
                 np.array([float(r[2]) for r in rows]),
                 np.array([float(r[3]) for r in rows]),
@@ -192,7 +165,9 @@ class LeanSource:
         return DailyBars(bars.day[:n], bars.open[:n], bars.high[:n], bars.low[:n], bars.close[:n])
 
     def price(self, root: str, moment: datetime) -> float | None:
-        """SPX, or the front ES future, at a moment."""
+        """SPX, the front ES future, or an equity (SPY, QQQ, IWM) at a moment."""
+        if root in EQUITY_ROOTS:
+            return self.equities.price(root, moment)
         if root in ("ES", "MES"):
             front = self._es_front(moment)
             return None if front is None else front[1]
@@ -214,19 +189,19 @@ class LeanSource:
         """SPX from the SPXW call and put nearest the money: C − P = S·e^(−qT) − K·e^(−rT), taken at T ≈ 0
         (same-day expiries), so S ≈ K + C − P."""
         quotes = self._spxw(day)
-        minute = _minute_of(moment)
+        minute = minute_of(moment)
         pairs: dict[float, dict[Right, float]] = {}
         for (expiry, strike, right), rows in quotes.items():
             if expiry != day:
                 continue
-            quote = _latest(rows, minute)
+            quote = latest(rows, minute)
             if quote is not None and quote[0] > 0 and quote[1] >= quote[0]:
                 pairs.setdefault(strike, {})[right] = 0.5 * (quote[0] + quote[1])
         both = [(k, v[Right.CALL] - v[Right.PUT]) for k, v in pairs.items() if len(v) == 2]
         if not both:
             return None
         strike, difference = min(both, key=lambda kv: abs(kv[1]))
-        self.price_notes.add("SPX from SPXW put-call parity on days without index data")
+        self.notes.add("SPX from SPXW put-call parity on days without index data")
         return float(strike + difference)
 
     # ------------------------------------------------------------------ SPXW
@@ -234,7 +209,7 @@ class LeanSource:
     def _spxw(self, day: date) -> dict[tuple[date, float, Right], Quotes]:
         if day not in self._quotes:
             path = self.folder / "indexoption" / "usa" / "minute" / "spxw" / f"{day:%Y%m%d}_quote_european.zip"
-            contracts = self._option_quotes(path, scale=10_000.0)  # index option prices are ×10000
+            contracts = self.files.option_quotes(path, scale=10_000.0)  # index option prices are ×10000
             self._quotes[day] = contracts
         return self._quotes[day]
 
@@ -244,7 +219,9 @@ class LeanSource:
         quotes = self._spxw(day)
         if spot is None or not quotes:
             return None
-        return _priced_chain("SPXW", spot, moment, quotes, _minute_of(moment), PricingModel.SPOT, time(16, 0))
+        return priced_chain(
+            "SPXW", spot, moment, quotes, minute_of(moment), PricingModel.SPOT, time(16, 0), SPX_DIVIDEND_YIELD
+        )
 
     # ------------------------------------------------------------------ ES
 
@@ -254,7 +231,7 @@ class LeanSource:
             path = self.folder / "future" / "cme" / "minute" / "es" / f"{utc_day:%Y%m%d}_trade.zip"
             months: dict[str, list[tuple[datetime, float]]] = {}
             midnight = datetime.combine(utc_day, time(0), tzinfo=UTC)
-            for name, rows in self._csv_members(path):
+            for name, rows in self.files.csv_members(path):
                 month = name.rsplit(".", 1)[0].split("_")[-1]
                 months[month] = [(midnight + timedelta(milliseconds=int(r[0]) + MINUTE_MS), float(r[4])) for r in rows]
             self._es[utc_day] = months
@@ -277,7 +254,7 @@ class LeanSource:
         if key not in self._es_quotes:
             name = f"{utc_day:%Y%m%d}_quote_american.zip"
             path = self.folder / "futureoption" / "cme" / "minute" / "es" / month / name
-            contracts = self._option_quotes(path, scale=1.0)  # future option prices are plain
+            contracts = self.files.option_quotes(path, scale=1.0)  # future option prices are plain
             self._es_quotes[key] = contracts
         return self._es_quotes[key]
 
@@ -290,7 +267,7 @@ class LeanSource:
         utc = moment.astimezone(UTC)
         quotes = self._es_option_quotes(month, utc.date())
         ms = (utc.hour * 60 + utc.minute) * MINUTE_MS
-        return _priced_chain("ES", price, moment, quotes, ms, PricingModel.FUTURE, time(9, 30))
+        return priced_chain("ES", price, moment, quotes, ms, PricingModel.FUTURE, time(9, 30))
 
     # ------------------------------------------------------------------ the replay's market interface
 
@@ -304,6 +281,7 @@ class LeanSource:
                 or self._index_minutes("spx", day)
                 or self._es_bars(day)
                 or any(e.astimezone(NEW_YORK).date() == day for e, _, _ in self._index_hours("spx"))
+                or self.equities.has_data(day)
             ):
                 out.append(day)
         return out
@@ -319,8 +297,13 @@ class LeanSource:
             es_chain = self.es_chain(moment)
             if es_chain is not None:
                 chains["ES"] = es_chain
+        for ticker in EQUITY_ROOTS:
+            if ticker in roots:
+                equity_chain = self.equities.chain(ticker, moment)
+                if equity_chain is not None:
+                    chains[ticker] = equity_chain
         prices = {}
-        for name in ("SPX", "ES", "MES"):
+        for name in ("SPX", "ES", "MES", *EQUITY_ROOTS):
             value = self.price(name, moment)
             if value is not None:
                 prices[name] = value
@@ -328,44 +311,9 @@ class LeanSource:
         bars = self.daily_bars(day)
         if bars is not None:
             daily["SPX"] = bars
+        for ticker in EQUITY_ROOTS:
+            equity_bars = self.equities.daily_bars(ticker, day)
+            if equity_bars is not None:
+                daily[ticker] = equity_bars
         opened = self._open(day)
         return MarketSnapshot(moment, prices, self.vix(moment), chains, daily, {"SPX": opened} if opened else {}, {})
-
-
-def _priced_chain(
-    root: str,
-    underlying: float,
-    moment: datetime,
-    quotes: dict[tuple[date, float, Right], Quotes],
-    ms: int,
-    model: PricingModel,
-    expiry_time: time,
-) -> Chain | None:
-    """Each contract's latest closed quote at `ms` (in the file's clock) as a chain with model Greeks."""
-    rows = []
-    for (expiry, strike, right), series in sorted(quotes.items()):
-        quote = _latest(series, ms)
-        if quote is not None:
-            rows.append(ChainRow(expiry, strike, right, quote[0], quote[1]))
-    if not rows:
-        return None
-    dividend = SPX_DIVIDEND_YIELD if model is PricingModel.SPOT else 0.0
-    priced, _ = with_model_greeks(Chain.from_rows(root, underlying, moment, rows), model, RATE, dividend, expiry_time)
-    return priced
-
-
-def _ymd(text: str) -> date:
-    """The date of a LEAN `YYYYMMDD[ HH:mm]` field."""
-    return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
-
-
-def _minute_of(moment: datetime) -> int:
-    local = moment.astimezone(NEW_YORK)
-    return (local.hour * 60 + local.minute) * MINUTE_MS
-
-
-def _latest(series: Quotes, ms: int) -> tuple[float, float] | None:
-    """The last quote whose minute bar has closed by `ms` (a bar stamped t covers t to t + 1 minute). A
-    binary search: a full day of SPXW has thousands of contracts, each asked at every step."""
-    n = bisect.bisect_right(series, ms - MINUTE_MS, key=lambda row: row[0])
-    return None if n == 0 else (series[n - 1][1], series[n - 1][2])

@@ -14,7 +14,7 @@ from core.calendar import Calendars
 from core.model import Right
 from replay.__main__ import main
 from replay.lean_source import NEW_YORK, LeanSource
-from tests.leandata import read_option_minute_quotes, require_lean_data
+from tests.leandata import read_option_minute_quotes, read_universe, require_lean_data
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +123,43 @@ def test_vix_is_read_where_the_folder_has_it(tmp_path: Path) -> None:
     assert folder.vix(datetime(2021, 1, 6, 10, 0, tzinfo=NEW_YORK)) == 25.34  # no minutes: the previous close
     assert any("previous daily close" in note for note in folder.price_notes)
     assert folder.vix(datetime(2021, 1, 4, 10, 0, tzinfo=NEW_YORK)) is None  # nothing before the first close
+
+
+# ------------------------------------------------------------------ equities and their options
+
+
+def test_spy_prices_come_from_daily_closes_never_from_the_day_itself(source: LeanSource) -> None:
+    # equity/usa/daily/spy.zip, prices x10000: 2021-03-30 closed at 394.73 and 2021-03-31 (the last row) at 396.33.
+    assert source.price("SPY", datetime(2021, 3, 31, 10, 0, tzinfo=NEW_YORK)) == pytest.approx(394.73)
+    assert source.price("SPY", datetime(2021, 3, 31, 16, 0, tzinfo=NEW_YORK)) == pytest.approx(396.33)
+    assert source.price("SPY", datetime(2021, 4, 1, 10, 0, tzinfo=NEW_YORK)) == pytest.approx(396.33)
+    assert source.price("SPY", datetime(2021, 4, 5, 10, 0, tzinfo=NEW_YORK)) is None  # two sessions stale: nothing
+    bars = source.snapshot(datetime(2021, 3, 31, 10, 0, tzinfo=NEW_YORK), set()).daily["SPY"]
+    assert bars.day[-1] == date(2021, 3, 30) and bars.close[-1] == pytest.approx(394.73)
+
+
+def test_spy_options_from_minute_quotes_with_the_price_from_parity(source: LeanSource) -> None:
+    at = datetime(2023, 8, 3, 10, 30, tzinfo=NEW_YORK)
+    rows = read_option_minute_quotes(require_lean_data() / "option/usa/minute/spy/20230803_quote_american.zip")
+    mids = {(r[1], r[2]): 0.5 * (r[4] + r[5]) for r in rows if r[0] == 10 * 60 + 29}
+    price = source.price("SPY", at)
+    assert price is not None and abs(price - (430.0 + mids[("call", 430.0)] - mids[("put", 430.0)])) < 0.5
+    assert 440 < price < 460 and any("parity" in note for note in source.price_notes)
+    chain = source.snapshot(at, {"SPY"}).chains["SPY"]
+    call = chain.find(date(2023, 9, 1), 430.0, Right.CALL)
+    assert call is not None and 0.5 * (chain.bid[call] + chain.ask[call]) == pytest.approx(mids[("call", 430.0)])
+    assert 0.6 < chain.delta[call] < 0.95
+
+
+def test_spy_chain_between_minute_files_is_the_previous_sessions_universe(source: LeanSource) -> None:
+    at = datetime(2024, 1, 8, 10, 0, tzinfo=NEW_YORK)
+    chain = source.snapshot(at, {"SPY"}).chains["SPY"]
+    assert chain.underlying_price == pytest.approx(467.92)  # 2024-01-05's close, not the 8th's 474.60
+    universe = read_universe(require_lean_data() / "option/usa/universes/spy/20240105.csv")
+    expiry, strike, right, close, _, _ = next(r for r in universe if r[0] >= "20240108")
+    row = chain.find(
+        date(int(expiry[:4]), int(expiry[4:6]), int(expiry[6:])), strike, Right.CALL if right == "C" else Right.PUT
+    )
+    assert row is not None and chain.bid[row] == chain.ask[row] == pytest.approx(close)
+    assert any("universe file" in note for note in source.price_notes)
+    assert date(2024, 1, 8) in source.sessions(date(2024, 1, 1), date(2024, 1, 12))

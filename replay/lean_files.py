@@ -1,0 +1,143 @@
+"""Reading LEAN's data files (REFERENCE.md "LEAN data format"): the zip and CSV layer shared by the index,
+future and equity parts of the `lean` data source. Odd files are reported once each and skipped: a zip
+that cannot be opened (truncated), a CSV with no rows."""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import io
+import math
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from core.chain_greeks import PricingModel, with_model_greeks
+from core.model import Chain, ChainRow, Right
+
+NEW_YORK = ZoneInfo("America/New_York")
+RATE = 0.02
+SPX_DIVIDEND_YIELD = 0.015
+MINUTE_MS = 60_000
+SECONDS_PER_YEAR = 365.0 * 24 * 3600
+
+# One contract's minute quotes: (ms since midnight in the file's clock, bid close, ask close), in time order.
+Quotes = list[tuple[int, float, float]]
+OptionKey = tuple[date, float, Right]
+
+
+@dataclass
+class LeanFiles:
+    folder: Path
+    problems: list[str] = field(default_factory=list)  # odd files, reported once each
+
+    def problem(self, text: str) -> None:
+        if text not in self.problems:
+            self.problems.append(text)
+
+    def csv_members(self, path: Path) -> list[tuple[str, list[list[str]]]]:
+        """(member name, rows) of every CSV in a zip; odd files are reported and give nothing."""
+        if not path.exists():
+            return []
+        try:
+            with zipfile.ZipFile(path) as archive:
+                out = []
+                for name in archive.namelist():
+                    rows = list(csv.reader(io.TextIOWrapper(archive.open(name))))
+                    if not rows:
+                        self.problem(f"{path.relative_to(self.folder)}: {name} is empty, skipped")
+                        continue
+                    out.append((name, rows))
+                return out
+        except (zipfile.BadZipFile, EOFError, OSError) as err:
+            self.problem(f"{path.relative_to(self.folder)}: cannot be read ({err}), skipped")
+            return []
+
+    def option_quotes(self, path: Path, scale: float) -> dict[OptionKey, Quotes]:
+        """(expiry, strike, right) → minute quotes of an option quote zip: one CSV per contract, named
+        `..._<call|put>_<strike×10000>_<expiry>.csv`, rows `t,bidO,bidH,bidL,bidC,bidSize,askO,...,askC,...`."""
+        contracts: dict[OptionKey, Quotes] = {}
+        for member, rows in self.csv_members(path):
+            parts = member.rsplit(".", 1)[0].split("_")
+            right = Right.CALL if parts[-3] == "call" else Right.PUT
+            strike, expiry = int(parts[-2]) / 10_000, ymd(parts[-1])
+            contracts[(expiry, strike, right)] = [
+                (
+                    int(r[0]),
+                    float(r[4]) / scale if r[4] else float("nan"),
+                    float(r[9]) / scale if r[9] else float("nan"),
+                )
+                for r in rows
+            ]
+        return contracts
+
+
+def priced_chain(
+    root: str,
+    underlying: float,
+    moment: datetime,
+    quotes: dict[OptionKey, Quotes],
+    ms: int,
+    model: PricingModel,
+    expiry_time: time,
+    dividend: float = 0.0,
+) -> Chain | None:
+    """Each contract's latest closed quote at `ms` (in the file's clock) as a chain with model Greeks."""
+    rows = []
+    for (expiry, strike, right), series in sorted(quotes.items()):
+        quote = latest(series, ms)
+        if quote is not None:
+            rows.append(ChainRow(expiry, strike, right, quote[0], quote[1]))
+    return rows_chain(root, underlying, moment, rows, model, expiry_time, dividend)
+
+
+def rows_chain(
+    root: str,
+    underlying: float,
+    moment: datetime,
+    rows: list[ChainRow],
+    model: PricingModel,
+    expiry_time: time,
+    dividend: float = 0.0,
+) -> Chain | None:
+    if not rows:
+        return None
+    priced, _ = with_model_greeks(Chain.from_rows(root, underlying, moment, rows), model, RATE, dividend, expiry_time)
+    return priced
+
+
+def ymd(text: str) -> date:
+    """The date of a LEAN `YYYYMMDD[ HH:mm]` field."""
+    return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+
+
+def minute_of(moment: datetime) -> int:
+    local = moment.astimezone(NEW_YORK)
+    return (local.hour * 60 + local.minute) * MINUTE_MS
+
+
+def latest(series: Quotes, ms: int) -> tuple[float, float] | None:
+    """The last quote whose minute bar has closed by `ms` (a bar stamped t covers t to t + 1 minute). A
+    binary search: a full day of SPXW has thousands of contracts, each asked at every step."""
+    n = bisect.bisect_right(series, ms - MINUTE_MS, key=lambda row: row[0])
+    return None if n == 0 else (series[n - 1][1], series[n - 1][2])
+
+
+def parity_price(quotes: dict[OptionKey, Quotes], ms: int, moment: datetime, dividend: float) -> float | None:
+    """The underlying from the call and put pair nearest the money on the nearest expiry that has one:
+    C − P = S·e^(−qT) − K·e^(−rT), so S = (C − P + K·e^(−rT))·e^(qT), T to the expiry's 16:00 close. For
+    American options parity is only a bound; near the money and near expiry it is within a few cents."""
+    mids: dict[tuple[date, float], dict[Right, float]] = {}
+    for (expiry, strike, right), series in quotes.items():
+        quote = latest(series, ms)
+        if quote is not None and quote[0] > 0 and quote[1] >= quote[0]:
+            mids.setdefault((expiry, strike), {})[right] = 0.5 * (quote[0] + quote[1])
+    pairs = [(e, k, v[Right.CALL] - v[Right.PUT]) for (e, k), v in mids.items() if len(v) == 2]
+    if not pairs:
+        return None
+    nearest = min(e for e, _, _ in pairs)
+    expiry, strike, difference = min(((e, k, d) for e, k, d in pairs if e == nearest), key=lambda p: abs(p[2]))
+    t = max((datetime.combine(expiry, time(16, 0), tzinfo=NEW_YORK) - moment).total_seconds(), 0.0) / SECONDS_PER_YEAR
+    return float((difference + strike * math.exp(-RATE * t)) * math.exp(dividend * t))
