@@ -15,7 +15,8 @@ Built so far: SPX and its SPXW options (REFERENCE.md "LEAN data format"):
   carry `vix=None` and the rules that need it say so).
 - SPY, QQQ and IWM with their options (replay/lean_equities.py): minute or daily bars, minute option quotes
   or the previous session's universe file.
-Not built: daily futures bars; index option universe files (SPXW needs intraday quotes: a 0DTE on the
+- ES daily bars of the contract front on the day (`future/cme/daily/es_trade.zip`).
+Not built: index option universe files (SPXW needs intraday quotes: a 0DTE on the
 previous close's prices would trade on stale quotes).
 
 Odd files are reported once each and skipped: a `*.zip.zip` name, a zip that cannot be opened (truncated),
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from core.calendar import Calendars
 from core.chain_greeks import PricingModel
@@ -62,6 +65,7 @@ class LeanSource:
     _daily: dict[str, DailyBars] = field(default_factory=dict)
     _es: dict[date, dict[str, list[tuple[datetime, float]]]] = field(default_factory=dict)  # UTC day → month → bars
     _es_quotes: dict[tuple[str, date], dict[tuple[date, float, Right], Quotes]] = field(default_factory=dict)
+    _es_daily: dict[str, DailyBars] = field(default_factory=dict)  # contract month → its daily bars
 
     source = "lean"
 
@@ -147,8 +151,6 @@ class LeanSource:
     def daily_bars(self, day: date, ticker: str = "spx") -> DailyBars | None:
         """An index's sessions before `day`, oldest first."""
         if ticker not in self._daily:
-            import numpy as np
-
             path = self.folder / "index" / "usa" / "daily" / f"{ticker}.zip"
             rows = sorted((r for _, rs in self.files.csv_members(path) for r in rs), key=lambda r: r[0])
             self._daily[ticker] = DailyBars(
@@ -237,6 +239,31 @@ class LeanSource:
             self._es[utc_day] = months
         return self._es[utc_day]
 
+    def es_daily_bars(self, day: date) -> DailyBars | None:
+        """The daily bars before `day` of the ES contract that is front on `day` (`future/cme/daily/
+        es_trade.zip`, one CSV per contract month, plain prices): the strangles' ranges and volatility."""
+        if not self._es_daily:
+            path = self.folder / "future" / "cme" / "daily" / "es_trade.zip"
+            for name, rows in self.files.csv_members(path):
+                month = name.rsplit(".", 1)[0].split("_")[-1]
+                if not (len(month) == 6 and month.isdigit()):
+                    continue
+                ordered = sorted(rows, key=lambda r: r[0])
+                a = np.array([[float(x) for x in r[1:5]] for r in ordered], dtype=float).reshape(-1, 4)
+                bars = DailyBars(tuple(ymd(r[0]) for r in ordered), a[:, 0], a[:, 1], a[:, 2], a[:, 3])
+                self._es_daily[month] = bars
+        live = [m for m in sorted(self._es_daily) if self._es_expiry(m) >= day]
+        if not live:
+            return None
+        bars = self._es_daily[live[0]]
+        n = sum(1 for d in bars.day if d < day)
+        if n == 0:
+            return None
+        return DailyBars(bars.day[:n], bars.open[:n], bars.high[:n], bars.low[:n], bars.close[:n])
+
+    def _es_expiry(self, month: str) -> date:
+        return self.calendars.es_quarterly_expiry(int(month[:4]), int(month[4:]))
+
     def _es_front(self, moment: datetime) -> tuple[str, float] | None:
         """(contract month, last price) of the nearest ES quarterly not yet expired that traded by `moment`."""
         utc_day = moment.astimezone(UTC).date()
@@ -311,6 +338,9 @@ class LeanSource:
         bars = self.daily_bars(day)
         if bars is not None:
             daily["SPX"] = bars
+        es_bars = self.es_daily_bars(day)
+        if es_bars is not None:
+            daily["ES"] = es_bars
         for ticker in EQUITY_ROOTS:
             equity_bars = self.equities.daily_bars(ticker, day)
             if equity_bars is not None:

@@ -163,3 +163,10 @@ def test_spy_chain_between_minute_files_is_the_previous_sessions_universe(source
     assert row is not None and chain.bid[row] == chain.ask[row] == pytest.approx(close)
     assert any("universe file" in note for note in source.price_notes)
     assert date(2024, 1, 8) in source.sessions(date(2024, 1, 1), date(2024, 1, 12))
+
+
+def test_es_daily_bars_are_the_front_contracts(source: LeanSource) -> None:
+    # future/cme/daily/es_trade.zip: the March 2020 contract's bars (plain prices) before 2020-01-06.
+    bars = source.snapshot(datetime(2020, 1, 6, 10, 0, tzinfo=NEW_YORK), {"ES"}).daily["ES"]
+    assert bars.day == (date(2020, 1, 2), date(2020, 1, 3))
+    assert bars.close[-1] == pytest.approx(3235.5) and bars.high[0] == pytest.approx(3261.75)
