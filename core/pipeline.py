@@ -165,7 +165,11 @@ class Pipeline:
                 else:
                     result.decisions.append(answer)
         if self.hedge is not None:
-            hedge = self.hedge(view, account, snapshot)
+            # The hedge looks at the book as it will be: a structure closing in this step (a 0DTE at its
+            # 15:00 exit) is no exposure to hedge, and hedging it would leave the hedge naked a minute later.
+            staying = [s for s in self.book.open_structures() if s.id not in closes]
+            hedge_view = view if len(staying) == len(view.views) else BookView.build(staying, snapshot, self.settings)
+            hedge = self.hedge(hedge_view, account, snapshot)
             if hedge is not None:
                 entries.append(hedge)
         entries = [e for e in entries if (e.structure.parent or e.structure.id) not in busy]

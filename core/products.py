@@ -150,6 +150,19 @@ def option_tick(root: str, price: float) -> float:
     return 0.01 if p < 3.0 else 0.05
 
 
+# Futures price increments (CME contract specifications), in price points.
+FUTURE_TICKS = {
+    "ES": 0.25, "MES": 0.25, "NQ": 0.25, "MNQ": 0.25, "RTY": 0.10, "M2K": 0.10, "YM": 1.0, "MYM": 1.0,
+    "CL": 0.01, "MCL": 0.01, "NG": 0.001, "GC": 0.10, "MGC": 0.10, "SI": 0.005, "HG": 0.0005,
+    "6E": 0.00005, "M6E": 0.0001, "ZB": 1.0 / 32.0, "ZN": 1.0 / 64.0,
+}  # fmt: skip
+
+
+def future_tick(root: str) -> float:
+    """A future's own price increment (not its options')."""
+    return FUTURE_TICKS.get(root.upper(), 0.01)
+
+
 def order_tick(root: str, price: float, legs: int) -> float:
     """Price increment of an order's limit: a single option's tick (`option_tick`), or for a combo of
     several legs the net package increment, which is finer: SPX/SPXW complex orders trade in 0.05 at any

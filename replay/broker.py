@@ -8,6 +8,7 @@ that reduces a position against the holding it reduces (an invariant of the run)
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from core.model import AccountState, Contract, ContractKind, Fill, MarketSnapsho
 from core.orders import CancelOrder, Command, SubmitOrder
 from core.pipeline import Pipeline, StepResult
 from core.ports import AlertMessage, Quote
+from core.products import future_tick
 from core.settings import Settings
 from replay.faults import Faults
 
@@ -42,6 +44,13 @@ class ReplayBroker:
 
     def quote_from(self, snapshot: MarketSnapshot) -> Quote:
         def quote(contract: Contract) -> tuple[float, float] | None:
+            if contract.kind is ContractKind.FUTURE:  # one tick wide, on the tick, as futures trade
+                price = snapshot.prices.get(contract.root)
+                if price is None or not math.isfinite(price):
+                    return None
+                tick = future_tick(contract.root)
+                bid = math.floor(price / tick + 1e-9) * tick
+                return round(bid, 10), round(bid + tick, 10)
             if contract.kind is not ContractKind.OPTION:
                 price = snapshot.prices.get(contract.root)
                 return None if price is None else (price, price)

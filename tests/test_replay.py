@@ -346,6 +346,24 @@ def test_the_mes_delta_hedge_trades_when_enabled_and_the_book_passes_its_limit()
     mes = {c: q for c, q in run.broker.holdings.items() if c.root == "MES"}
     assert mes == {c: q for c, q in run.pipeline.book.positions().items() if c.root == "MES"}
     assert all(n == 0 for n in run.summary()["invariants"].values())
+    # Hedges fill: MES quotes one tick (0.25) wide and the limit steps on that tick to the far side. (Quoted
+    # at one raw price and priced on 0.01, a hedge sold into a falling path never filled.)
+    unfilled = [a for a in run.alerts.sent + run.broker.alerts if a.title == "order finished unfilled"]
+    assert not [a for a in unfilled if a.body.startswith("futures-")]
+    # Held hedges roll 5 sessions before the March contract's last trade (2018-03-16): nothing managed them.
+    rolled = [t for t in run.record.trades if t.strategy == "futures" and "roll" in t.reason]
+    assert rolled and all(t.time.date() == date(2018, 3, 9) for t in rolled)
+    assert all(c.underlying_expiry == date(2018, 6, 15) for c in mes)
+
+
+def test_the_hedge_ignores_a_structure_closing_in_the_same_step() -> None:
+    """2014-02-07 15:00: the 0DTE condor, short -1,627 of delta per 1%, closes at its time exit in the very
+    step the hedge looks. Hedging it bought 13 MES that were naked a minute later, then sold them back."""
+    settings = Settings.from_parameters({"enable_delta_hedge": "true"})
+    run = ReplayEngine(settings, date(2014, 2, 7), date(2014, 2, 7), 100_000.0, seed=7)
+    run.run(progress=False)
+    assert [t.strategy for t in run.record.trades] == ["zero_dte"]
+    assert not [d for d in run.record.decisions if d[2] == "futures"]
 
 
 def test_an_expiring_leg_without_a_settlement_price_is_left_open_and_reported(

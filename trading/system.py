@@ -61,6 +61,7 @@ class TradingSystem:
             self.safety.fills,
             self.safety.assignment,
             book=saved.book if saved else None,
+            extra_manage=self.futures.expiry_close,  # rolls held futures (hedges), whatever strategy holds them
             hedge=self.futures.hedge,
         )
 
