@@ -170,7 +170,9 @@ class Pipeline:
             staying = [s for s in self.book.open_structures() if s.id not in closes]
             hedge_view = view if len(staying) == len(view.views) else BookView.build(staying, snapshot, self.settings)
             hedge = self.hedge(hedge_view, account, snapshot)
-            if hedge is not None:
+            if hedge is not None and hedge.action is IntentAction.CLOSE:
+                closes.setdefault(hedge.structure.id, hedge)  # netting against a held hedge: a close
+            elif hedge is not None:
                 entries.append(hedge)
         entries = [e for e in entries if (e.structure.parent or e.structure.id) not in busy]
         for verdict in self.risk.review(entries, view, snapshot, account):

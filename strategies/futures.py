@@ -9,17 +9,29 @@
 - Delta hedge (off unless `enable_delta_hedge`): when the beta-weighted portfolio delta passes
   ±`max_abs_delta` of net liq, trade MES futures to bring it back to `hedge_target_fraction` (half) of the
   limit. Hedges are the strategy "futures": the risk manager exempts them from position and correlation
-  counts, not from buying power or the Greeks limits (a hedge reduces delta, so it passes those).
+  counts, not from buying power or the Greeks limits (a hedge reduces delta, so it passes those). A hedge
+  the other way from one already held closes (part of) the held one instead: one side is held, never both.
+  Held futures are rolled by `expiry_close`, which the pipeline runs on every structure (trading/system).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date
 
 from core.book_view import BookView
 from core.calendar import Calendars
-from core.model import AccountState, Contract, ContractKind, Found, IntentAction, MarketSnapshot, OrderIntent, Structure
+from core.model import (
+    AccountState,
+    ContractKind,
+    Found,
+    IntentAction,
+    MarketSnapshot,
+    OrderIntent,
+    Structure,
+    future_contract,
+)
 from core.products import product
 from core.settings import Settings
 from core.valuation import value_structure
@@ -82,13 +94,23 @@ class Futures:
         contracts = round((target - delta) / per_contract)
         if contracts == 0:
             return None
-        last = self.front_contract(today(snapshot))
-        future = Contract(
-            HEDGE_ROOT, HEDGE_ROOT, ContractKind.FUTURE, product(HEDGE_ROOT).multiplier, "CME", underlying_expiry=last
-        )
+        past = f"beta-weighted delta {delta:+,.0f} per 1% SPX is past ±{limit:,.0f}"
+        reason = f"{NAME}: {past}: {contracts:+d} MES to {target:+,.0f}"
+        opposite = [
+            v
+            for v in book.views
+            if v.structure.strategy == NAME
+            and len(v.structure.legs) == 1
+            and v.structure.legs[0].contract.root == HEDGE_ROOT
+            and (v.structure.legs[0].ratio > 0) != (contracts > 0)
+        ]
+        if opposite:  # net against the hedge already held rather than hold both sides (and pay for both)
+            held = max(opposite, key=lambda v: (v.structure.quantity, v.structure.id))
+            units = min(abs(contracts), held.structure.quantity)
+            part = replace(held.structure, quantity=units)
+            return OrderIntent(IntentAction.CLOSE, part, units, held.mark, f"{reason}: close {units} of {part.id}")
+        future = future_contract(HEDGE_ROOT, self.front_contract(today(snapshot)))
         structure = make_structure(
             NAME, snapshot, [(future, 1 if contracts > 0 else -1)], abs(contracts), price, "delta hedge"
         )
-        past = f"beta-weighted delta {delta:+,.0f} per 1% SPX is past ±{limit:,.0f}"
-        reason = f"{NAME}: {past}: {contracts:+d} MES to {target:+,.0f}"
         return OrderIntent(IntentAction.OPEN, structure, abs(contracts), price, reason)

@@ -13,7 +13,7 @@ import pytest
 
 from core.calendar import Calendars
 from core.expiry import intrinsic_value
-from core.model import Leg, Right, Structure, equity_contract, option_contract
+from core.model import Leg, Right, Structure, equity_contract, future_contract, option_contract
 from core.pipeline import StepResult
 from core.settings import Settings
 from replay.__main__ import main
@@ -350,10 +350,26 @@ def test_the_mes_delta_hedge_trades_when_enabled_and_the_book_passes_its_limit()
     # at one raw price and priced on 0.01, a hedge sold into a falling path never filled.)
     unfilled = [a for a in run.alerts.sent + run.broker.alerts if a.title == "order finished unfilled"]
     assert not [a for a in unfilled if a.body.startswith("futures-")]
-    # Held hedges roll 5 sessions before the March contract's last trade (2018-03-16): nothing managed them.
-    rolled = [t for t in run.record.trades if t.strategy == "futures" and "roll" in t.reason]
-    assert rolled and all(t.time.date() == date(2018, 3, 9) for t in rolled)
-    assert all(c.underlying_expiry == date(2018, 6, 15) for c in mes)
+    # A hedge the other way from one held closes the held one: one side at a time, never both.
+    closes = [t for t in run.record.trades if t.strategy == "futures"]
+    assert closes and all(": close " in t.reason for t in closes)
+    sides = {leg.ratio > 0 for held in run.pipeline.book.open_structures("futures") for leg in held.legs}
+    assert len(sides) <= 1
+
+
+def test_a_held_hedge_rolls_five_sessions_before_its_last_trade() -> None:
+    """Regression: nothing managed the hedges (strategy "futures"), so they were held through expiry."""
+    run = ReplayEngine(Settings(), date(2018, 3, 5), date(2018, 3, 12), 100_000.0, seed=7)
+    march = future_contract("MES", date(2018, 3, 16))
+    when = datetime(2018, 3, 2, 12, 0, tzinfo=NEW_YORK)
+    hedge = Structure("futures-hedge-1", "futures", (Leg(march, -1),), 3, 2690.0, when, "delta hedge")
+    run.pipeline.book.add_units(hedge, 3, 2690.0)
+    run.broker.holdings[march] = -3
+    run.broker.cash += 3 * 2690.0 * 5.0  # sold at 2,690 (the replay books futures at their notional)
+    run.run(progress=False)
+    [rolled] = [t for t in run.record.trades if t.strategy == "futures"]
+    assert rolled.time.date() == date(2018, 3, 9) and "(5 sessions): roll" in rolled.reason
+    assert march not in run.broker.holdings and run.pipeline.book.positions() == run.broker.holdings
 
 
 def test_the_hedge_ignores_a_structure_closing_in_the_same_step() -> None:
