@@ -329,7 +329,8 @@ class LeanRuntime:
         self.closed.append(trade)
         self.safety.journal.record_close(trade.strategy, trade.pnl)
         fees = 0.0 if trade.structure.parent else self.fees.pop(trade.structure.id, 0.0)
-        warning = self.safety.performance.record(trade.strategy, trade.pnl - fees, fees)
+        part = trade.structure
+        warning = self.safety.performance.record(trade.strategy, trade.pnl - fees, fees, part.id, part.parent)
         self.algorithm.log(
             f"closed {trade.strategy} {trade.structure.id} x{trade.units}: {trade.pnl:+,.2f} ({trade.reason})"
         )

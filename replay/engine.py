@@ -33,7 +33,7 @@ from replay.modelled import ModelledMarket, with_bad_quotes
 from replay.ports import FolderStore, ListAlerts, MemoryStore
 from risk.buying_power import regime
 from risk.correlation import counted, group_of, limit_of
-from safety.performance import EXPECTED_RATE_PARAMETER
+from safety.performance import EXPECTED_RATE_PARAMETER, whole_trades
 from safety.persistence import TradingRecord
 from safety.state import TradingState
 from trading.system import STATE_KEY, TradingSystem, restored
@@ -449,19 +449,23 @@ class ReplayEngine:
             peak = max(peak, v)
             worst = max(worst, 1 - v / peak)
         per: dict[str, dict[str, Any]] = {}
+        # A trade as the expected win rates mean it (safety/performance): LT112 and strangle parts closed
+        # early count with their position; P&L is every close's, realised.
+        outcomes = whole_trades((t.strategy, t.structure.id, t.structure.parent, t.pnl) for t in self.record.trades)
         for name in SUMMARY_STRATEGIES:
-            trades = [t for t in self.record.trades if t.strategy == name]
+            closes = [t for t in self.record.trades if t.strategy == name]
+            results = [pnl for strategy, pnl in outcomes if strategy == name]
             fees = round(float(self.broker.fees_by_strategy.get(name, 0.0)), 2)
-            wins = sum(1 for t in trades if t.pnl > 0)
+            wins = sum(1 for pnl in results if pnl > 0)
             expected_param = EXPECTED_RATE_PARAMETER.get(name)
             per[name] = {
-                "trades": len(trades),
+                "trades": len(results),
                 "wins": wins,
-                "win_rate": round(wins / len(trades), 4) if trades else None,
+                "win_rate": round(wins / len(results), 4) if results else None,
                 "expected_win_rate": getattr(self.settings, expected_param) if expected_param else None,
-                "pnl": round(sum(t.pnl for t in trades) - fees, 2),
+                "pnl": round(sum(t.pnl for t in closes) - fees, 2),
                 "fees": fees,
-                "worst_trade": round(min((t.pnl for t in trades), default=0.0), 2),
+                "worst_trade": round(min(results, default=0.0), 2),
             }
         alerts = self.alerts.sent + self.broker.alerts  # the safety systems' and the fill tracker's
         events = self.record.safety_events + Counter(a.title for a in alerts)  # a copy: summary() is pure

@@ -4,15 +4,26 @@ A per-strategy ledger of closed trades: count, wins, win rate, average win and l
 Once a strategy has `performance_min_trades` (20) trades, its wins are tested against its expected rate
 with an exact one-sided binomial test; a p-value under `performance_alpha` (0.05) raises a WARNING (the
 strategy is winning significantly less often than it should, not merely having a bad week).
+
+What one trade is: for LT112 and the strangles, the whole position. Their parts closed early are the
+management of one position (LT112's naked puts at 90% of their credit while the debit spread stays as a
+hedge; a strangle's tested side), and the RULEBOOK's expected rates (73%, 71%) are per position: counted
+part by part, a winning LT112 was a win and a loss (its spread decays), and the test warned of a 73%
+strategy winning a third of the time. Their parts' P&L waits under the position until its last close. For
+the IPMCC each weekly call is a trade of its own (the income the 83% is about), and the LEAP's close is one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.settings import Settings
 from scipy.special import bdtr
+
+WHOLE_POSITION = frozenset({"lt112", "strangles"})
+PENDING_KEY = "_open_positions"  # in the saved ledger: parts already closed of positions still open
 
 EXPECTED_RATE_PARAMETER = {
     "zero_dte": "zdte_expected_win_rate",
@@ -55,13 +66,46 @@ def p_value_below(wins: int, trades: int, expected: float) -> float:
     return float(bdtr(wins, trades, expected))
 
 
+def position_of(strategy: str, structure_id: str, parent: str) -> str | None:
+    """The position a close belongs to when its strategy counts whole positions (module docstring), else
+    None (the close is a trade by itself)."""
+    return (parent or structure_id) if strategy in WHOLE_POSITION else None
+
+
+def whole_trades(closes: Iterable[tuple[str, str, str, float]]) -> list[tuple[str, float]]:
+    """(strategy, P&L) of each completed trade from (strategy, structure id, parent, P&L) closes in time
+    order: a whole-position strategy's parts add up under their position until it closes itself."""
+    pending: dict[str, float] = {}
+    out: list[tuple[str, float]] = []
+    for strategy, structure_id, parent, pnl in closes:
+        key = position_of(strategy, structure_id, parent)
+        if key is None:
+            out.append((strategy, pnl))
+            continue
+        pending[key] = pending.get(key, 0.0) + pnl
+        if not parent:
+            out.append((strategy, pending.pop(key)))
+    return out
+
+
 class PerformanceLedger:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.stats: dict[str, StrategyStats] = {}
+        self.pending: dict[str, tuple[float, float]] = {}  # position → P&L after fees and fees of its parts
 
-    def record(self, strategy: str, pnl_after_fees: float, fees: float) -> str | None:
-        """Book one closed trade; returns a WARNING text when the strategy now underperforms."""
+    def record(
+        self, strategy: str, pnl_after_fees: float, fees: float, structure_id: str = "", parent: str = ""
+    ) -> str | None:
+        """Book one close; returns a WARNING text when the strategy now underperforms. A part of a
+        whole-position strategy's structure only adds to its position until the structure itself closes."""
+        key = position_of(strategy, structure_id, parent) if structure_id else None
+        if key is not None:
+            pnl, paid = self.pending.get(key, (0.0, 0.0))
+            self.pending[key] = (pnl + pnl_after_fees, paid + fees)
+            if parent:
+                return None
+            pnl_after_fees, fees = self.pending.pop(key)
         st = self.stats.setdefault(strategy, StrategyStats())
         st.trades += 1
         st.fees += fees
@@ -90,10 +134,14 @@ class PerformanceLedger:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: asdict(v) for k, v in self.stats.items()}
+        out: dict[str, Any] = {k: asdict(v) for k, v in self.stats.items()}
+        if self.pending:
+            out[PENDING_KEY] = {k: list(v) for k, v in self.pending.items()}
+        return out
 
     @classmethod
     def from_dict(cls, settings: Settings, data: dict[str, Any]) -> PerformanceLedger:
         ledger = cls(settings)
-        ledger.stats = {k: StrategyStats(**v) for k, v in data.items()}
+        ledger.stats = {k: StrategyStats(**v) for k, v in data.items() if k != PENDING_KEY}
+        ledger.pending = {k: (float(v[0]), float(v[1])) for k, v in data.get(PENDING_KEY, {}).items()}
         return ledger

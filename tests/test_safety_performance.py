@@ -7,7 +7,7 @@ import math
 import pytest
 
 from core.settings import Settings
-from safety.performance import PerformanceLedger, p_value_below
+from safety.performance import PerformanceLedger, p_value_below, whole_trades
 
 S = Settings()
 
@@ -40,3 +40,36 @@ def test_a_rate_near_the_expected_one_is_not_flagged() -> None:
     results = [ledger.record("strangles", 10.0 if i % 10 < 7 else -10.0, 1.0) for i in range(40)]  # 70% vs 71%
     assert all(r is None for r in results)
     assert PerformanceLedger.from_dict(S, ledger.to_dict()).stats == ledger.stats
+
+
+def test_an_lt112_is_one_trade_with_its_naked_puts_closed_early_even_across_a_restart() -> None:
+    ledger = PerformanceLedger(Settings())
+    # The naked puts close at 90% of their credit (+300 after fees); the debit spread decays and closes later.
+    assert ledger.record("lt112", 300.0, 0.0, "lt112-1:naked", "lt112-1") is None
+    assert "lt112" not in ledger.stats  # the position is still open: no trade yet
+    restored = PerformanceLedger.from_dict(Settings(), ledger.to_dict())
+    restored.record("lt112", -120.0, 9.5, "lt112-1", "")
+    st = restored.stats["lt112"]
+    assert (st.trades, st.wins) == (1, 1)
+    assert st.total_win == pytest.approx(180.0) and st.fees == pytest.approx(9.5)
+    assert restored.pending == {}
+
+
+def test_ipmcc_calls_and_zero_dte_closes_are_trades_of_their_own() -> None:
+    ledger = PerformanceLedger(Settings())
+    ledger.record("ipmcc", 40.0, 0.0, "ipmcc-1:call-20240112", "ipmcc-1")
+    ledger.record("ipmcc", -15.0, 0.0, "ipmcc-1:call-20240119", "ipmcc-1")
+    ledger.record("zero_dte", 120.0, 4.0, "zero_dte-1", "")
+    assert (ledger.stats["ipmcc"].trades, ledger.stats["ipmcc"].wins) == (2, 1)
+    assert ledger.stats["zero_dte"].trades == 1
+
+
+def test_whole_trades_groups_parts_under_their_position() -> None:
+    closes = [
+        ("strangles", "s-1:put", "s-1", -50.0),  # the tested side
+        ("ipmcc", "i-1:call-20240112", "i-1", 30.0),
+        ("strangles", "s-2", "", 80.0),
+        ("strangles", "s-1", "", 90.0),  # the untested side: the position made +40
+        ("lt112", "l-1:naked", "l-1", 200.0),  # still open at the end: not a trade yet
+    ]
+    assert whole_trades(closes) == [("ipmcc", 30.0), ("strangles", 80.0), ("strangles", 40.0)]
