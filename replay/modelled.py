@@ -11,14 +11,16 @@ Inside a day the price follows a path bridged through the day's open, high, low 
 high and low drawn from the seed), linear between them: 09:30 open, the first extreme at 11:00, the second
 at 13:30, the close at 16:00.
 
-Volatility: σ(K, n) = base × term(n) × (1 − skew × ln(K/F)), floored at 5%, where base is VIX/100 for the
-equity indices (× `QQQ_VOL_RATIO` for QQQ) and 30-day realised volatility × 1.1 for crude; term(n) =
-(n / 21 sessions)^`term_slope`. Variance runs on the trading clock: n is the number of sessions left to the
-expiry's close (the rest of today's session as a fraction, plus every whole session after it), and σ is
-annualised over 252 sessions. Calendar time would give an option expiring at 16:00 the variance of 5.5/8,760
-of a year at 10:30 instead of 5.5/6.5 of a session's (1/298 of a year): about 2.3 times too little volatility,
-which made a 0DTE short at half a daily ATR look like a 0.07 delta instead of the 0.2-0.3 the market prices.
-The chain reports the same variance on core/pricing's calendar clock (σ × √(n / 252 / T)).
+Volatility: σ(K, n) = base × term(n) × smile(ln(K/F), T), floored at 5%, where base is VIX/100 for the equity
+indices (× `QQQ_VOL_RATIO` for QQQ) and 30-day realised volatility × 1.1 for crude; term(n) = (n / 21
+sessions)^`term_slope` and the smile is linear in ln(K/F), steeper below the forward than above it, flattening
+beyond 90 days (`SurfaceParameters`, calibrated on LEAN's real SPX chain). Variance runs on the trading clock:
+n is the number of sessions left to the expiry's close (the rest of today's session as a fraction, plus every
+whole session after it), and σ is annualised over 252 sessions. Calendar time would give an option expiring at
+16:00 the variance of 5.5/8,760 of a year at 10:30 instead of 5.5/6.5 of a session's (1/298 of a year): about
+2.3 times too little volatility, which made a 0DTE short at half a daily ATR look like a 0.07 delta instead of
+the 0.2-0.3 the market prices. The chain reports the same variance on core/pricing's calendar clock (σ × √(n /
+252 / T)).
 
 Quotes: the model price ± a half-spread of max(0.025, 2.5% of the price) (SPY and QQQ, penny-pilot classes
 quoted a few cents wide: max(0.005, 0.5%)), rounded to the tick. Listed strikes and expiries follow the
@@ -59,8 +61,23 @@ LABEL = "modelled prices"
 
 @dataclass
 class SurfaceParameters:
-    skew: float = 0.25
+    """The volatility surface's shape (module docstring). The skew defaults come from LEAN's real SPX chain
+    of 2015-12-22 (`indexoption/usa/universes/spx/20151222.csv`): a least-squares line of IV / ATM IV on
+    ln(K/S) gives slopes of 5.2, 5.2 and 4.5 for the 24-, 59- and 87-day expiries and 3.4 at 269 days."""
+
+    skew_put: float = 5.0  # relative IV per unit of ln(K/F) below the forward
+    skew_call: float = 3.0  # above it (the call wing falls more slowly than a line through the puts)
+    skew_horizon_days: float = 90.0  # beyond it the slopes shrink with √(horizon / days)
+    call_floor: float = 0.6  # the call wing never falls under this share of the ATM volatility
     term_slope: float = 0.05
+
+    def smile(self, moneyness: FloatArray, days: FloatArray) -> FloatArray:
+        """IV / ATM IV at ln(K/F) `moneyness` for options `days` calendar days out."""
+        scale = np.sqrt(self.skew_horizon_days / np.maximum(days, self.skew_horizon_days))
+        below = 1.0 - self.skew_put * scale * np.minimum(moneyness, 0.0)
+        above = np.maximum(1.0 - self.skew_call * scale * np.maximum(moneyness, 0.0), self.call_floor)
+        shape: FloatArray = np.where(moneyness < 0.0, below, above)
+        return shape
 
 
 @dataclass
@@ -276,7 +293,8 @@ class ModelledMarket:
         sessions = np.array([self.sessions_to(moment, e) for e in expiries])[row]
         forward = spot if root in FUTURE_ROOTS else spot * np.exp(RATE * t)
         term = np.power(np.maximum(sessions / SESSIONS_PER_MONTH, 1e-3), self.surface.term_slope)
-        trading_sigma = np.maximum(base * term * (1.0 - self.surface.skew * np.log(strike / forward)), 0.05)
+        smile = self.surface.smile(np.log(strike / forward), t * 365.0)
+        trading_sigma = np.maximum(base * term * smile, 0.05)
         # The same variance on the calendar clock core/pricing uses, so the chain's IV is what a solver
         # would imply from its prices (0DTE IVs run far above VIX, as they do in the market).
         sigma = trading_sigma * np.sqrt(sessions / SESSIONS_PER_YEAR / t)
