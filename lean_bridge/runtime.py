@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from AlgorithmImports import OrderEvent, QCAlgorithm, Slice, TradeBar
+from AlgorithmImports import OrderEvent, OrderStatus, OrderType, QCAlgorithm, Slice, TradeBar
 from core.calendar import Calendars
 from core.expiry import settle_expired
 from core.model import AccountState, Chain, Contract, ContractKind, MarketSnapshot, delivery
@@ -39,7 +39,7 @@ from lean_bridge.notify import LeanAlerts
 from lean_bridge.orders import LegFilled, OrderCanceled, OrderRejected, OrderRouter
 from lean_bridge.store import ObjectStoreStore
 from lean_bridge.subscriptions import Subscribed
-from lean_bridge.symbols import SymbolRegistry
+from lean_bridge.symbols import OPTION_TYPES, SymbolRegistry
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -383,6 +383,9 @@ class LeanRuntime:
         self._guarded(lambda: self._order_event(event))
 
     def _order_event(self, event: OrderEvent) -> None:
+        if self._is_exercise(event):
+            self.on_assignment(event)
+            return
         now = self.now()
         market = self.light_snapshot(now)
         for happened in self.router.translate(event):
@@ -397,6 +400,19 @@ class LeanRuntime:
                 result = self.pipeline.on_reject(happened.order_id, happened.reason, self.quote, now, account)
             self._absorb(result, market)
             self.save(now)
+
+    def _is_exercise(self, event: OrderEvent) -> bool:
+        """LEAN exercising a long option (at expiry, in the money): its exercise model sends the option's
+        removal through OnOrderEvent only, with IsAssignment false (DefaultExerciseModel), from an order no
+        strategy sent. Unbooked, the book would keep the option while LEAN holds the delivered shares, and the
+        next reconciliation would halt trading. (The delivery's own event, on the underlying, is ignored: the
+        removal event books both.)"""
+        if event.is_assignment or event.status != OrderStatus.FILLED or not event.fill_quantity:
+            return False
+        if event.symbol.security_type not in OPTION_TYPES:
+            return False
+        order = self.algorithm.transactions.get_order_by_id(event.order_id)
+        return order is not None and order.type == OrderType.OPTION_EXERCISE
 
     def on_assignment(self, event: OrderEvent) -> None:
         """An option was assigned or exercised. A cash-settled index option at its expiry is the normal end

@@ -244,6 +244,35 @@ def test_an_assignment_flattens_the_delivered_shares_and_says_so(main: ModuleTyp
     assert day.runtime.reconcile(day.runtime.now())
 
 
+def test_a_long_put_lean_exercises_at_expiry_is_booked_and_its_short_shares_flattened(main: ModuleType) -> None:
+    """LEAN's exercise model removes an exercised long option through OnOrderEvent only (IsAssignment false,
+    from its own OptionExercise order). Ignored, the book kept the put while LEAN held -100 shares, and the
+    next reconciliation halted trading."""
+    day = LeanDay(main, {"enable_leap_ladder": "true"})
+    day.warm_up()
+    day.run(NEW_YORK_OPEN, time(10, 0))
+    spy = day.security("SPY")
+    expiry = date(2024, 3, 8)
+    symbol = fake.Symbol.option(spy.symbol, "SPY", fake.OptionRight.PUT, 500.0, expiry)
+    contract = day.runtime.registry.remember_symbol(symbol)
+    assert contract is not None
+    when = datetime(2024, 3, 1, 10, 0, tzinfo=day.runtime.now().tzinfo)
+    hedge = Structure("lt112-1", "lt112", (Leg(contract, 1),), 1, 21.0, when, leg_entry_prices=(21.0,))
+    day.runtime.pipeline.book.add_units(hedge, 1, 21.0)
+    spy.price, spy.bid_price, spy.ask_price = 480.0, 479.99, 480.01
+    day.algo.portfolio[spy.symbol] = fake.SecurityHolding(spy.symbol, -100.0)  # LEAN delivered the sale
+    day.algo.transactions.orders[91] = fake.Order(91, symbol, -1.0, type=fake.OrderType.OPTION_EXERCISE)
+    removal = fake.OrderEvent(91, symbol, fake.OrderStatus.FILLED, -1.0, 0.0, datetime(2024, 3, 8, 21))  # noqa: DTZ001
+    day.algo.on_order_event(removal)
+    assert day.runtime.pipeline.book.positions() == day.runtime.holdings()
+    assert day.runtime.reconcile(day.runtime.now())
+    (flatten,) = day.algo.calls["limit"]
+    assert flatten[0] == spy.symbol and flatten[1] == 100  # buy the 100 shares back
+    [trade] = [t for t in day.runtime.closed if t.strategy == "lt112"]
+    assert trade.pnl == pytest.approx((20.0 - 21.0) * 100)  # bought for 21.00, exercised at 20.00 intrinsic
+    assert any("[CRITICAL] assignment" in line and "exercised x1" in line for line in day.algo.errors)
+
+
 def test_a_close_larger_than_the_holding_is_never_sent(main: ModuleType) -> None:
     day = LeanDay(main, {"enable_leap_ladder": "true"})
     day.warm_up()

@@ -62,6 +62,13 @@ class OptionRight(Enum):
     PUT = 1
 
 
+class OrderType(Enum):
+    MARKET = 0
+    LIMIT = 1
+    OPTION_EXERCISE = 6
+    COMBO_LIMIT = 12
+
+
 class OrderStatus(Enum):
     NEW = 0
     SUBMITTED = 1
@@ -313,6 +320,7 @@ class Order:
     quantity: float
     tag: str = ""
     limit_price: float = 0.0
+    type: OrderType = OrderType.LIMIT
 
 
 @dataclass
@@ -352,6 +360,7 @@ class OrderEvent:
     utc_time: datetime = datetime(2024, 1, 1)  # noqa: DTZ001
     message: str = ""
     order_fee: OrderFee = field(default_factory=lambda: OrderFee(CashAmount(0.0, "USD")))
+    is_assignment: bool = False
 
 
 @dataclass
@@ -386,12 +395,17 @@ class Transactions:
     def __init__(self) -> None:
         self.cancelled: list[int] = []
         self.open_orders: list[Order] = []
+        self.orders: dict[int, Order] = {}
 
     def cancel_order(self, order_id: int, tag: str = "") -> None:
         self.cancelled.append(order_id)
 
     def get_open_orders(self) -> list[Order]:
         return list(self.open_orders)
+
+    def get_order_by_id(self, order_id: int) -> Order | None:
+        """Orders LEAN made itself (an option exercise) are registered in `orders` by a test."""
+        return self.orders.get(order_id)
 
 
 class ObjectStore:
