@@ -168,7 +168,7 @@ class Pipeline:
             # The hedge looks at the book as it will be: a structure closing in this step (a 0DTE at its
             # 15:00 exit) is no exposure to hedge, and hedging it would leave the hedge naked a minute later.
             staying = [s for s in self.book.open_structures() if s.id not in closes]
-            hedge_view = view if len(staying) == len(view.views) else BookView.build(staying, snapshot, self.settings)
+            hedge_view = BookView.build(staying, snapshot, self.settings) if closes else view
             hedge = self.hedge(hedge_view, account, snapshot)
             if hedge is not None and hedge.action is IntentAction.CLOSE:
                 closes.setdefault(hedge.structure.id, hedge)  # netting against a held hedge: a close

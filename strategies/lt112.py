@@ -3,7 +3,13 @@
 - When: the first Wednesday of the month (the next session when it is a holiday), from `lt112_entry_time`
   (10:00 ET) for `lt112_entry_window_minutes` (10).
 - What: SPY options below `full_size_from` (`lt112_underlying_small`), ES future options from there
-  (`lt112_underlying_full`); SPX by parameter. Not in a phase whose LT112 limit is 0.
+  (`lt112_underlying_full`); SPX by parameter. Not in a phase whose LT112 limit is 0. RULEBOOK's full-size
+  product and its 2% risk rule disagree: one ES LT112 risks 5,000-15,000 at its stop (debit plus two more
+  naked credits, x 50), more than 2% of any account under ~250,000, and ES's third-Friday expiries rarely
+  sit 110-130 days from a first Wednesday. RULEBOOK is silent on which gives way; a trader keeps trading the
+  strategy on the smaller product it defines, so with `lt112_fallback_to_small` (default true) an LT112
+  that cannot open on the account's product (over the risk rule, or any product reason) opens on
+  `lt112_underlying_small` instead, and the reason says why the first was passed over.
 - Expiry: the one closest to `lt112_target_dte` (120) within 110–130. Skip when the underlying closed at a
   52-week high (`lt112_skip_at_52w_high`), or when an LT112 already uses that expiry.
 - Strikes (`lt112_strike_mode` = moneyness): the long put is the first listed strike at or below 0.93 ×
