@@ -1,5 +1,5 @@
 """`python -m replay` (and `make backtest`): replay the whole decision pipeline over modelled sessions and
-write a report folder. `--source lean` reads SPX and SPXW from a folder in LEAN's format so far (issue #6)."""
+write a report folder. `--source lean` reads a folder in LEAN's format instead of the modelled market."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     parser.add_argument("--faults", default="", metavar="SPEC", help="e.g. reject=0.05,partial=0.10,restart=daily")
+    parser.add_argument(
+        "--surface",
+        default="",
+        metavar="SPEC",
+        help="modelled smile, e.g. skew_put=4,skew_call=2 (see SurfaceParameters)",
+    )
     parser.add_argument("--out", type=Path, default=Path("reports/latest"))
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -51,8 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     from core.calendar import Calendars
     from replay.engine import Market, ReplayEngine
     from replay.lean_source import LeanSource
+    from replay.modelled import ModelledMarket, SurfaceError, SurfaceParameters
 
+    try:
+        surface = SurfaceParameters.parse(args.surface)
+    except SurfaceError as err:
+        print(err, file=sys.stderr)
+        return 2
     market: Market | None = None
+    if args.surface and args.source == "modelled":
+        market = ModelledMarket(Calendars(), args.seed, surface)
     if args.source == "lean":
         if not args.data.is_dir():
             print(

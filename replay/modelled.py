@@ -59,6 +59,19 @@ MIN_SESSIONS = 1.0 / 390.0  # one minute of a regular session
 LABEL = "modelled prices"
 
 
+class SurfaceError(ValueError):
+    pass
+
+
+SURFACE_RANGES = {
+    "skew_put": (0.0, 20.0),
+    "skew_call": (0.0, 20.0),
+    "skew_horizon_days": (1.0, 3650.0),
+    "call_floor": (0.05, 1.0),
+    "term_slope": (-1.0, 1.0),
+}
+
+
 @dataclass
 class SurfaceParameters:
     """The volatility surface's shape (module docstring). The skew defaults come from LEAN's real SPX chain
@@ -70,6 +83,30 @@ class SurfaceParameters:
     skew_horizon_days: float = 90.0  # beyond it the slopes shrink with √(horizon / days)
     call_floor: float = 0.6  # the call wing never falls under this share of the ATM volatility
     term_slope: float = 0.05
+
+    @classmethod
+    def parse(cls, spec: str) -> SurfaceParameters:
+        """`--surface skew_put=4,call_floor=0.5`: any field, each checked against its range (SurfaceError
+        names the one that is wrong)."""
+        values: dict[str, float] = {}
+        for item in filter(None, (part.strip() for part in spec.split(","))):
+            name, eq, text = item.partition("=")
+            if not eq or name not in SURFACE_RANGES:
+                raise SurfaceError(
+                    f"--surface: '{item}' is not NAME=VALUE with NAME one of {', '.join(SURFACE_RANGES)}"
+                )
+            low, high = SURFACE_RANGES[name]
+            try:
+                value = float(text)
+            except ValueError:
+                raise SurfaceError(f"--surface {name}: '{text}' is not a number") from None
+            if not low <= value <= high:
+                raise SurfaceError(f"--surface {name}: {value:g} is outside {low:g}-{high:g}")
+            values[name] = value
+        return cls(**values)
+
+    def describe(self) -> str:
+        return ", ".join(f"{f.name} {getattr(self, f.name):g}" for f in dataclasses.fields(self))
 
     def smile(self, moneyness: FloatArray, days: FloatArray) -> FloatArray:
         """IV / ATM IV at ln(K/F) `moneyness` for options `days` calendar days out."""
@@ -161,7 +198,7 @@ class ModelledMarket:
 
     @property
     def price_notes(self) -> set[str]:
-        return set()
+        return {f"modelled volatility surface: {self.surface.describe()}"}
 
     def __init__(self, calendars: Calendars, seed: int = 7, surface: SurfaceParameters | None = None) -> None:
         self.calendars = calendars

@@ -236,6 +236,18 @@ def test_the_cli_writes_a_labelled_report(tmp_path: Path) -> None:
     assert (again / "summary.json").read_bytes() == (out / "summary.json").read_bytes()  # the same seed, byte for byte
 
 
+def test_the_cli_takes_a_surface_and_says_which_one_it_used(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "flat"
+    args = ["--start", "2018-01-02", "--end", "2018-01-05", "--quiet", "--out", str(out)]
+    assert main([*args, "--surface", "skew_put=0.5,skew_call=0.5"]) == 0
+    notes = json.loads((out / "summary.json").read_text())["price_notes"]
+    assert notes == ["modelled volatility surface: skew_put 0.5, skew_call 0.5, skew_horizon_days 90, call_floor 0.6, "
+                     "term_slope 0.05"]  # fmt: skip
+    assert "modelled volatility surface" in (out / "report.md").read_text()
+    assert main([*args, "--surface", "call_floor=2"]) == 2
+    assert "--surface call_floor: 2 is outside 0.05-1" in capsys.readouterr().err
+
+
 def test_the_cli_refuses_a_bad_parameter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--set", "risk_per_trade=1.5", "--out", str(tmp_path / "x"), "--quiet"]) == 2
     assert "risk_per_trade" in capsys.readouterr().err
