@@ -89,6 +89,19 @@ def defined_risk(legs: Sequence[MarginLeg]) -> float:
     return max(float(-payoff.min()) + net_paid, 0.0)
 
 
+def loss_at_stop(legs: Sequence[MarginLeg], stop_multiple: float | None) -> float | None:
+    """What one unit can lose, as the risk-per-trade rule measures it: the defined maximum loss of the covered
+    legs, plus, for naked shorts, the loss at the strategy's stop, (stop multiple − 1) × their credit. None
+    when there are naked shorts and no stop to measure them by."""
+    covered, naked = split_naked(legs)
+    loss = defined_risk(covered)
+    if naked:
+        if stop_multiple is None:
+            return None
+        loss += (stop_multiple - 1.0) * sum(-leg.ratio * leg.premium for leg in naked)
+    return loss
+
+
 def naked_option(leg: MarginLeg, underlying: float, broad_index: bool, s: Settings) -> float:
     """CBOE naked short requirement per unit for one short contract (equity/ETF or broad index)."""
     share, minimum = (

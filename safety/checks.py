@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from core.book import with_part
-from core.margin import defined_risk, split_naked
+from core.margin import loss_at_stop
 from core.model import (
     AccountState,
     Approval,
@@ -60,14 +60,9 @@ def trade_risk(view: StructureView, s: Settings) -> float | None:
     """USD at risk in one structure at its quantity (module docstring), or None when it has naked shorts and
     its strategy has no stop to measure them by."""
     structure = view.structure
-    legs = margin_legs(structure, view.legs, date.min)
-    covered, naked = split_naked(legs)
-    per_unit = defined_risk(covered)
-    if naked:
-        multiple = stop_multiple(structure.strategy, s)
-        if multiple is None:
-            return None
-        per_unit += (multiple - 1.0) * sum(-leg.ratio * leg.premium for leg in naked)
+    per_unit = loss_at_stop(margin_legs(structure, view.legs, date.min), stop_multiple(structure.strategy, s))
+    if per_unit is None:
+        return None
     return per_unit * structure.legs[0].contract.multiplier * structure.quantity
 
 

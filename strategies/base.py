@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from core.chain_greeks import ensure_greeks
 from core.exits import ExitAction, time_and_dte21_exit
+from core.margin import MarginLeg, loss_at_stop
 from core.model import (
     Chain,
     Contract,
@@ -27,7 +28,7 @@ from core.model import (
     Structure,
     option_contract,
 )
-from core.products import order_tick
+from core.products import order_tick, product
 from core.settings import Settings
 from core.valuation import StructureView, value_structure
 
@@ -84,6 +85,23 @@ def make_structure(
 
 def mids(chain: Chain, rows: Sequence[tuple[int, int]]) -> list[float]:
     return [float(0.5 * (chain.bid[row] + chain.ask[row])) for row, _ in rows]
+
+
+def risk_at_stop(chain: Chain, rows: Sequence[tuple[int, int]], stop_multiple: float | None) -> float | None:
+    """USD one unit of these rows risks at mid, measured as the safety checks' risk-per-trade rule measures
+    an entry (core/margin.loss_at_stop), so a strategy that sizes to the rule chooses what the rule passes."""
+    legs = [
+        MarginLeg(
+            Right.CALL if chain.is_call[row] else Right.PUT,
+            float(chain.strike[row]),
+            ratio,
+            mid,
+            chain.expiry_date(row),
+        )
+        for (row, ratio), mid in zip(rows, mids(chain, rows), strict=True)
+    ]
+    loss = loss_at_stop(legs, stop_multiple)
+    return None if loss is None else loss * product(chain.root).option_multiplier
 
 
 def part_of(structure: Structure, indexes: Sequence[int], name: str) -> Structure:

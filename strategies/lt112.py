@@ -31,7 +31,6 @@ from core.calendar import WEDNESDAY
 from core.indicators import at_52_week_high
 from core.model import Chain, Decision, Found, MarketSnapshot, NotFound, OrderIntent, Right, Structure
 from core.ports import Book, Calendar
-from core.products import product
 from core.settings import Settings
 from core.timeutil import elapsed
 from core.valuation import value_structure
@@ -47,6 +46,7 @@ from strategies.base import (
     opening,
     option_at,
     part_of,
+    risk_at_stop,
     to_tick,
     today,
     with_greeks,
@@ -62,11 +62,9 @@ LONG_DELTA_BAND = 0.05
 def stop_risk(chain: Chain, rows: list[tuple[int, int]], stop_multiple: float) -> float:
     """USD one LT112 loses at its stop, as the risk-per-trade rule measures it: the debit spread's debit (its
     max loss) plus (stop multiple - 1) x the naked puts' credit, at mid."""
-    mid = 0.5 * (chain.bid + chain.ask)
-    (long_row, _), (short_row, _), (naked_row, naked_ratio) = rows
-    debit = float(mid[long_row] - mid[short_row])
-    naked_credit = float(-naked_ratio * mid[naked_row])
-    return (max(debit, 0.0) + (stop_multiple - 1.0) * naked_credit) * product(chain.root).option_multiplier
+    loss = risk_at_stop(chain, rows, stop_multiple)
+    assert loss is not None  # with a stop given, the naked puts are measured by it
+    return loss
 
 
 class Lt112:

@@ -34,7 +34,6 @@ from core.calendar import FRIDAY
 from core.indicators import atr
 from core.model import Chain, Decision, Found, MarketSnapshot, NotFound, OrderIntent, Right, Structure
 from core.ports import Book, Calendar
-from core.products import product
 from core.settings import Settings
 from core.timeutil import elapsed
 from core.valuation import value_structure
@@ -50,6 +49,7 @@ from strategies.base import (
     no_trade,
     opening,
     option_at,
+    risk_at_stop,
     to_tick,
     today,
     with_greeks,
@@ -60,11 +60,13 @@ UNDERLYING = "SPX"
 
 
 def max_loss(chain: Chain, rows: list[tuple[int, int]]) -> float:
-    """USD one contract of short verticals (a spread, or a condor's two) can lose at expiry: the widest
-    vertical less the whole credit at mid, since only one side of a condor can finish in the money."""
-    widths = [abs(chain.strike[a] - chain.strike[b]) for (a, _), (b, _) in zip(rows[::2], rows[1::2], strict=True)]
-    credit = -net_mid(chain, rows)
-    return float((max(widths) - credit) * product(chain.root).option_multiplier)
+    """USD one contract of short verticals (a spread, or a condor's two) can lose at expiry, as the risk rule
+    measures it: the widest vertical less the whole credit at mid (only one side of a condor can finish in
+    the money)."""
+    loss = risk_at_stop(chain, rows, None)
+    if loss is None:  # every short has its wing, so there is nothing naked to need a stop
+        raise ValueError("a 0DTE structure with a naked short")
+    return loss
 
 
 class ZeroDte:
