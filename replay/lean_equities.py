@@ -13,11 +13,10 @@ Greeks are the models' (core/chain_greeks, Black-Scholes-Merton with a dividend 
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-
-import numpy as np
 
 from core.calendar import ExchangeCalendar
 from core.chain_greeks import PricingModel
@@ -27,6 +26,9 @@ from replay.lean_files import (
     LeanFiles,
     OptionKey,
     Quotes,
+    bars_before,
+    daily_bars,
+    daily_rows,
     minute_of,
     parity_price,
     priced_chain,
@@ -112,16 +114,14 @@ class LeanEquities:
     def _all_daily(self, ticker: str) -> DailyBars:
         if ticker not in self._daily:
             path = self.files.folder / "equity" / "usa" / "daily" / f"{ticker.lower()}.zip"
-            rows = sorted((r for _, rs in self.files.csv_members(path) for r in rs), key=lambda r: r[0])
-            days = [ymd(r[0]) for r in rows]
-            ohlc = [[float(x) / SCALE for x in r[1:5]] for r in rows]
+            read = daily_rows([r for _, rs in self.files.csv_members(path) for r in rs], SCALE)
+            days: list[date] = list(read.day)
+            ohlc = [list(bar) for bar in zip(read.open, read.high, read.low, read.close, strict=True)]
             # The universe files' underlying lines extend the bars past the daily file's end.
-            last = days[-1] if days else date.min
-            for day, bar in self._universe_bars(ticker, last):
+            for day, bar in self._universe_bars(ticker, days[-1] if days else date.min):
                 days.append(day)
                 ohlc.append(list(bar))
-            a = np.array(ohlc, dtype=float).reshape(-1, 4)
-            self._daily[ticker] = DailyBars(tuple(days), a[:, 0], a[:, 1], a[:, 2], a[:, 3])
+            self._daily[ticker] = daily_bars(days, ohlc)
         return self._daily[ticker]
 
     def _universe_bars(self, ticker: str, after: date) -> list[tuple[date, tuple[float, float, float, float]]]:
@@ -143,11 +143,7 @@ class LeanEquities:
 
     def daily_bars(self, ticker: str, day: date) -> DailyBars | None:
         """Completed sessions before `day`, oldest first."""
-        bars = self._all_daily(ticker)
-        n = sum(1 for d in bars.day if d < day)
-        if n == 0:
-            return None
-        return DailyBars(bars.day[:n], bars.open[:n], bars.high[:n], bars.low[:n], bars.close[:n])
+        return bars_before(self._all_daily(ticker), day)
 
     def price(self, ticker: str, moment: datetime) -> float | None:
         """The last closed minute bar; else a daily close no older than the previous session (the day's own
@@ -161,11 +157,12 @@ class LeanEquities:
         hours = self.calendar.open_close(day)
         closed = hours is not None and local >= hours[1]
         wanted = day if closed else self.calendar.previous_session(day)
-        if wanted in bars.day:
+        at = bisect.bisect_left(bars.day, wanted)
+        if at < len(bars.day) and bars.day[at] == wanted:
             self.price_notes.add(
                 f"{ticker} from daily closes where minute bars are missing (in a session: the previous)"
             )
-            return float(bars.close[bars.day.index(wanted)])
+            return float(bars.close[at])
         quotes = self._option_minutes(ticker, day)
         parity = parity_price(quotes, minute_of(moment), moment, DIVIDEND_YIELD.get(ticker, 0.0)) if quotes else None
         if parity is not None:

@@ -9,13 +9,16 @@ import csv
 import io
 import math
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from core.chain_greeks import PricingModel, with_model_greeks
-from core.model import Chain, ChainRow, Right
+from core.model import Chain, ChainRow, DailyBars, Right
 
 NEW_YORK = ZoneInfo("America/New_York")
 RATE = 0.02
@@ -106,6 +109,26 @@ def rows_chain(
         return None
     priced, _ = with_model_greeks(Chain.from_rows(root, underlying, moment, rows), model, RATE, dividend, expiry_time)
     return priced
+
+
+def daily_bars(days: Sequence[date], ohlc: Sequence[Sequence[float]]) -> DailyBars:
+    """Daily bars from their dates and (open, high, low, close) rows, oldest first."""
+    a = np.array(ohlc, dtype=float).reshape(-1, 4)
+    return DailyBars(tuple(days), a[:, 0], a[:, 1], a[:, 2], a[:, 3])
+
+
+def daily_rows(rows: list[list[str]], scale: float = 1.0) -> DailyBars:
+    """A LEAN daily file's rows (`YYYYMMDD HH:mm,open,high,low,close,volume`) as bars, prices ÷ `scale`."""
+    ordered = sorted(rows, key=lambda r: r[0])
+    return daily_bars([ymd(r[0]) for r in ordered], [[float(x) / scale for x in r[1:5]] for r in ordered])
+
+
+def bars_before(bars: DailyBars, day: date) -> DailyBars | None:
+    """The sessions before `day` (None when there are none); a binary search, asked at every step."""
+    n = bisect.bisect_left(bars.day, day)
+    if n == 0:
+        return None
+    return DailyBars(bars.day[:n], bars.open[:n], bars.high[:n], bars.low[:n], bars.close[:n])
 
 
 def ymd(text: str) -> date:

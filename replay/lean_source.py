@@ -30,8 +30,6 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import numpy as np
-
 from core.calendar import Calendars
 from core.chain_greeks import PricingModel
 from core.model import Chain, DailyBars, MarketSnapshot, Right
@@ -42,10 +40,11 @@ from replay.lean_files import (
     SPX_DIVIDEND_YIELD,
     LeanFiles,
     Quotes,
+    bars_before,
+    daily_rows,
     latest,
     minute_of,
     priced_chain,
-    ymd,
 )
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -152,19 +151,8 @@ class LeanSource:
         """An index's sessions before `day`, oldest first."""
         if ticker not in self._daily:
             path = self.folder / "index" / "usa" / "daily" / f"{ticker}.zip"
-            rows = sorted((r for _, rs in self.files.csv_members(path) for r in rs), key=lambda r: r[0])
-            self._daily[ticker] = DailyBars(
-                tuple(ymd(r[0]) for r in rows),
-                np.array([float(r[1]) for r in rows]),
-                np.array([float(r[2]) for r in rows]),
-                np.array([float(r[3]) for r in rows]),
-                np.array([float(r[4]) for r in rows]),
-            )
-        bars = self._daily[ticker]
-        n = sum(1 for d in bars.day if d < day)
-        if n == 0:
-            return None
-        return DailyBars(bars.day[:n], bars.open[:n], bars.high[:n], bars.low[:n], bars.close[:n])
+            self._daily[ticker] = daily_rows([r for _, rs in self.files.csv_members(path) for r in rs])
+        return bars_before(self._daily[ticker], day)
 
     def price(self, root: str, moment: datetime) -> float | None:
         """SPX, the front ES future, or an equity (SPY, QQQ, IWM) at a moment."""
@@ -248,18 +236,9 @@ class LeanSource:
                 month = name.rsplit(".", 1)[0].split("_")[-1]
                 if not (len(month) == 6 and month.isdigit()):
                     continue
-                ordered = sorted(rows, key=lambda r: r[0])
-                a = np.array([[float(x) for x in r[1:5]] for r in ordered], dtype=float).reshape(-1, 4)
-                bars = DailyBars(tuple(ymd(r[0]) for r in ordered), a[:, 0], a[:, 1], a[:, 2], a[:, 3])
-                self._es_daily[month] = bars
+                self._es_daily[month] = daily_rows(rows)
         live = [m for m in sorted(self._es_daily) if self._es_expiry(m) >= day]
-        if not live:
-            return None
-        bars = self._es_daily[live[0]]
-        n = sum(1 for d in bars.day if d < day)
-        if n == 0:
-            return None
-        return DailyBars(bars.day[:n], bars.open[:n], bars.high[:n], bars.low[:n], bars.close[:n])
+        return bars_before(self._es_daily[live[0]], day) if live else None
 
     def _es_expiry(self, month: str) -> date:
         return self.calendars.es_quarterly_expiry(int(month[:4]), int(month[4:]))
