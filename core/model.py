@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from core.products import AssetKind, ExerciseStyle, Settlement, product
+from core.products import AssetKind, ExerciseStyle, Settlement, future_tick, order_tick, product
 
 T = TypeVar("T")
 FloatArray = npt.NDArray[np.float64]
@@ -142,6 +142,14 @@ def quote_flags(bid: FloatArray, ask: FloatArray) -> npt.NDArray[np.int8]:
         flags[finite & (ask <= 0)] |= QuoteFlag.NO_ASK
         flags[finite & (ask < bid)] |= QuoteFlag.CROSSED
     return flags
+
+
+def limit_tick(legs: Sequence[Leg], price: float) -> float:
+    """The increment an order for these legs is priced in: a future's own tick for futures, else the option
+    or combo grid (core/products.order_tick). One answer for the fill tracker, the LEAN router and closes."""
+    if all(leg.contract.kind is ContractKind.FUTURE for leg in legs):
+        return future_tick(legs[0].contract.root)
+    return order_tick(legs[0].contract.root, price, len(legs))
 
 
 def quote_is_usable(bid: float, ask: float) -> bool:

@@ -120,6 +120,9 @@ def product(root: str) -> Product:
         raise UnknownProductError(f"unknown product root '{root}' (known: {', '.join(sorted(PRODUCTS))})") from None
 
 
+CBOE_INDEX_OPTION_ROOTS = ("SPX", "SPXW", "NDX", "NDXP", "RUT", "RUTW", "XSP")  # Cboe's own tick rules
+
+
 def option_tick(root: str, price: float) -> float:
     """Minimum price increment of an option (and of a combo's net price) on a root: CBOE's SPX/SPXW 0.05
     under 3.00 and 0.10 above; penny-pilot ETFs (SPY, QQQ, IWM) 0.01; other ETF options 0.01 under 3.00 and
@@ -127,7 +130,7 @@ def option_tick(root: str, price: float) -> float:
     treasuries 1/64)."""
     root = root.upper()
     p = abs(price)
-    if root in ("SPX", "SPXW", "NDX", "NDXP", "RUT", "RUTW", "XSP"):
+    if root in CBOE_INDEX_OPTION_ROOTS:
         return 0.05 if p < 3.0 else 0.10
     if root in ("SPY", "QQQ", "IWM"):
         return 0.01
@@ -171,6 +174,6 @@ def order_tick(root: str, price: float, legs: int) -> float:
     condor whose natural is 4.65 could never be reached without going past it, so it never filled."""
     if legs <= 1:
         return option_tick(root, price)
-    if root.upper() in ("SPX", "SPXW", "NDX", "NDXP", "RUT", "RUTW", "XSP"):
+    if root.upper() in CBOE_INDEX_OPTION_ROOTS:
         return 0.05
     return option_tick(root, 0.0)  # the smallest (reduced) tick: 0.01 for equity classes, ES 0.05

@@ -23,9 +23,8 @@ from datetime import UTC, datetime, timedelta
 
 from AlgorithmImports import Leg as LeanLeg
 from AlgorithmImports import OrderEvent, OrderStatus, OrderTicket, QCAlgorithm
-from core.model import Contract, Fill
+from core.model import Contract, Fill, limit_tick
 from core.orders import SubmitOrder
-from core.products import order_tick
 from core.timeutil import elapsed
 from core.valuation import describe
 
@@ -73,8 +72,7 @@ def lean_limit(order: SubmitOrder) -> float:
     """The combo's limit: the tracker's, moved one tick toward marketable if it is exactly zero."""
     if order.limit_price != 0:
         return order.limit_price
-    legs = order.structure.legs
-    tick = order_tick(legs[0].contract.root, 0.0, len(legs))
+    tick = limit_tick(order.structure.legs, 0.0)
     return tick if order.side > 0 else -tick
 
 

@@ -32,11 +32,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from core.model import ContractKind, Fill, IntentAction, Leg, OrderIntent, Structure, quote_is_usable
+from core.model import Fill, IntentAction, Leg, OrderIntent, Structure, limit_tick, quote_is_usable
 from core.orders import CancelOrder, Command, Filled, SubmitOrder
 from core.ports import AlertLevel, Quote
 from core.ports import AlertMessage as Alert
-from core.products import future_tick, order_tick
 from core.settings import Settings
 from core.valuation import describe
 
@@ -377,10 +376,7 @@ class FillTracker:
                 return None
             mid += leg.ratio * 0.5 * (bid + ask)
             natural += leg.ratio * (ask if leg.ratio * order.side > 0 else bid)  # crossing the market
-        legs = order.structure.legs
-        if all(leg.contract.kind is ContractKind.FUTURE for leg in legs):
-            return mid, natural, future_tick(legs[0].contract.root)
-        return mid, natural, order_tick(legs[0].contract.root, mid, len(legs))
+        return mid, natural, limit_tick(order.structure.legs, mid)
 
     def _next(self) -> int:
         self._counter += 1

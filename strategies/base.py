@@ -26,6 +26,7 @@ from core.model import (
     OrderIntent,
     Right,
     Structure,
+    limit_tick,
     option_contract,
 )
 from core.products import order_tick, product
@@ -62,7 +63,10 @@ def net_mid(chain: Chain, rows: Sequence[tuple[int, int]]) -> float:
 
 def to_tick(price: float, root: str, legs: int = 2) -> float:
     """A net price on the order's grid (core/products.order_tick): a combo's unless `legs` is 1."""
-    tick = order_tick(root, price, legs)
+    return on_grid(price, order_tick(root, price, legs))
+
+
+def on_grid(price: float, tick: float) -> float:
     return round(round(price / tick) * tick, 10)
 
 
@@ -128,7 +132,7 @@ def opening(structure: Structure, reason: str) -> OrderIntent:
 
 def closing(view: StructureView, reason: str, structure: Structure | None = None) -> OrderIntent:
     s = structure or view.structure
-    mark = to_tick(view.mark, s.legs[0].contract.root, len(s.legs))
+    mark = on_grid(view.mark, limit_tick(s.legs, view.mark))
     return OrderIntent(IntentAction.CLOSE, s, s.quantity, mark, reason)
 
 
