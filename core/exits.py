@@ -19,7 +19,7 @@ from enum import StrEnum
 import numpy as np
 
 from core.model import ContractKind, Right
-from core.settings import Settings
+from core.settings import Settings, share
 from core.valuation import StructureView, describe
 
 DTE21_EXEMPT = frozenset({"zero_dte", "leap_ladder"})
@@ -63,7 +63,7 @@ def threat(view: StructureView, s: Settings) -> str | None:
         distance = (price - contract.strike) if contract.right is Right.PUT else (contract.strike - price)
         if distance <= s.dte21_threat_distance * price:
             return (
-                f"underlying {price:g} within {s.dte21_threat_distance:.0%} of short {describe(contract)}"
+                f"underlying {price:g} within {share(s.dte21_threat_distance)} of short {describe(contract)}"
                 if distance >= 0
                 else f"short {describe(contract)} is in the money (underlying {price:g})"
             )

@@ -457,15 +457,24 @@ class Refusal:
         return f"{self.rule}: {self.reason}"
 
 
+class AlertLevel(StrEnum):
+    INFO = "INFO"
+    WARNING = "WARNING"
+    CRITICAL = "CRITICAL"
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """One approval or refusal: every refusal names its rule and says why in words."""
+    """One approval or refusal: every refusal names its rule and says why in words. A decision a person must
+    hear of (a drawdown step, a 21-DTE hold that needs a look) carries an alert level: the shells send it
+    through the safety alerts as well as logging it."""
 
     time: datetime
     rule: str
     approved: bool
     reason: str
     subject: str = ""  # the structure or strategy it concerns
+    alert: AlertLevel | None = None
 
     def __post_init__(self) -> None:
         _require_aware("Decision.time", self.time)

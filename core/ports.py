@@ -26,6 +26,9 @@ from core.model import (
     Refusal,
     Structure,
 )
+from core.model import (
+    AlertLevel as AlertLevel,  # defined beside Decision; the ports speak of it
+)
 
 if TYPE_CHECKING:
     from core.orders import Command
@@ -143,12 +146,6 @@ class Store(Protocol):
     def save(self, key: str, text: str) -> None: ...
 
     def load(self, key: str) -> str | None: ...
-
-
-class AlertLevel(StrEnum):
-    INFO = "INFO"
-    WARNING = "WARNING"
-    CRITICAL = "CRITICAL"
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,11 @@ class SettingsError(ValueError):
         super().__init__("invalid parameters:\n  - " + "\n  - ".join(problems))
 
 
+def share(fraction: float) -> str:
+    """A parameter that is a share, as a person writes it: 0.1 → "10%", 0.015 → "1.5%" (".0%" would say 2%)."""
+    return f"{fraction * 100:.4g}%"
+
+
 def _p(
     default: Any,
     lo: float | None = None,
@@ -125,6 +130,9 @@ class Settings:
     drawdown_stop_entries: float = _p(0.15, 0.0, 1.0, "drawdown that stops new entries and closes losers")
     drawdown_close_all: float = _p(0.20, 0.0, 1.0, "drawdown that closes everything and pauses entries")
     drawdown_pause_days: int = _p(10, 0, 250, "trading days without entries after a close-all drawdown")
+    drawdown_reset_peak: bool = _p(
+        False, doc="a person measures drawdown from net liq at this start (set it for one start, then back to false)"
+    )
     max_abs_delta: float = _p(0.01, 0.0, 1.0, "|beta-weighted delta| per 1% SPX move, share of net liq")
     max_vega: float = _p(0.015, 0.0, 1.0, "vega per vol point, share of net liq")
     theta_target_min: float = _p(0.001, 0.0, 1.0, "daily theta below this share of net liq warns")

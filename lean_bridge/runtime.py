@@ -107,6 +107,9 @@ class LeanRuntime:
             moved = self.safety.state.clear(now, "the clear_halt parameter")
             if moved is not None:
                 self.alert(now, AlertLevel.WARNING, "halt cleared", "by the clear_halt parameter: set it back to false")
+        if self.settings.drawdown_reset_peak:
+            net = float(self.algorithm.portfolio.total_portfolio_value)
+            self.system.reset_peak(net, now, "by the drawdown_reset_peak parameter (set it back to false)")
         self.save(now)
 
     def alert(self, now: datetime, level: AlertLevel, title: str, body: str) -> None:
@@ -149,7 +152,7 @@ class LeanRuntime:
 
     def account(self, market: MarketSnapshot) -> AccountState:
         net = float(self.algorithm.portfolio.total_portfolio_value)
-        return self.system.account(net, self.system.book_view(market))
+        return self.system.account(net, self.system.book_view(market), market.time)
 
     def light_snapshot(self, now: datetime) -> MarketSnapshot:
         """Prices and the last chains seen: what fill checks and event handling need between steps."""
@@ -305,6 +308,8 @@ class LeanRuntime:
         now = market.time
         for decision in result.decisions:
             self.algorithm.log(f"{decision.rule}: {decision.reason}")
+            if decision.alert is not None:
+                self.alert(now, decision.alert, decision.rule, decision.reason)
         for refusal in result.refusals:
             text = f"refused [{refusal.rule}] {refusal.intent.structure.strategy}: {refusal.reason}"
             self.algorithm.log(text)

@@ -185,7 +185,7 @@ class ReplayEngine:
     def account(self, snapshot: MarketSnapshot) -> AccountState:
         view = self.system.book_view(snapshot)
         value = sum(v.mark * v.structure.legs[0].contract.multiplier * v.structure.quantity for v in view.views)
-        return self.system.account(self.broker.cash + value, view)
+        return self.system.account(self.broker.cash + value, view, snapshot.time)
 
     # ------------------------------------------------------------------ the run
 
@@ -319,8 +319,13 @@ class ReplayEngine:
         self.record.trades += result.closed
         for d in result.decisions:
             self.record.decisions.append((d.time, "decision", d.rule, d.reason))
+            if d.alert is not None:
+                self.safety.alerts.send(d.time, d.alert, d.rule, d.reason)
         for a in result.approvals:
-            self.record.decisions.append((snapshot.time, "approval", a.intent.structure.strategy, a.intent.reason))
+            notes = "".join(f"; {note}" for note in a.notes)  # what the rules changed (a halved size, a note)
+            self.record.decisions.append(
+                (snapshot.time, "approval", a.intent.structure.strategy, a.intent.reason + notes)
+            )
         for r in result.refusals:
             self.record.refusals[r.rule] += 1
             self.record.decisions.append(

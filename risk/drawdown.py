@@ -6,6 +6,7 @@ entries pause for `drawdown_pause_days` trading days. Boundaries are inclusive: 
 from __future__ import annotations
 
 from core.model import AccountState
+from core.settings import share
 
 from risk.verdict import Candidate, Reduce, Refuse, ReviewContext, Verdict
 
@@ -29,15 +30,17 @@ def check(c: Candidate, ctx: ReviewContext) -> Verdict:
         return Refuse("drawdown", f"entries paused until {pause} ({ctx.state.pause_reason})")
     dd = drawdown(ctx.account)
     if reached(dd, s.drawdown_close_all):
-        return Refuse("drawdown", f"{dd:.1%} below peak ≥ {s.drawdown_close_all:.0%}: closing everything, no entries")
+        return Refuse(
+            "drawdown", f"{dd:.1%} below peak ≥ {share(s.drawdown_close_all)}: closing everything, no entries"
+        )
     if reached(dd, s.drawdown_stop_entries):
-        return Refuse("drawdown", f"{dd:.1%} below peak ≥ {s.drawdown_stop_entries:.0%}: no new entries")
+        return Refuse("drawdown", f"{dd:.1%} below peak ≥ {share(s.drawdown_stop_entries)}: no new entries")
     if reached(dd, s.drawdown_halve):
         half = c.quantity // 2
         if half == 0:
             return Refuse(
                 "drawdown",
-                f"{dd:.1%} below peak ≥ {s.drawdown_halve:.0%}: half of {c.quantity} contract is none",
+                f"{dd:.1%} below peak ≥ {share(s.drawdown_halve)}: half of {c.quantity} contract is none",
             )
-        return Reduce(half, f"drawdown {dd:.1%} ≥ {s.drawdown_halve:.0%}: size halved {c.quantity} → {half}")
+        return Reduce(half, f"drawdown {dd:.1%} ≥ {share(s.drawdown_halve)}: size halved {c.quantity} → {half}")
     return None

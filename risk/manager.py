@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from core.book import with_part
@@ -19,6 +19,7 @@ from core.book_view import BookView
 from core.exits import ExitAction, time_and_dte21_exit
 from core.model import (
     AccountState,
+    AlertLevel,
     Approval,
     Decision,
     Found,
@@ -29,7 +30,7 @@ from core.model import (
     Refusal,
 )
 from core.ports import Calendar, EventCalendar
-from core.settings import Settings
+from core.settings import Settings, share
 from core.valuation import StructureView, value_structure
 
 from risk import buying_power, correlation, drawdown, events, greeks, phases, positions
@@ -63,6 +64,8 @@ class RiskManager:
         self.calendar = calendar
         self.events = event_calendar
         self.state = state or RiskState()
+        self._entries_stopped = False  # warned of the stop-entries step (once per episode; again after a restart)
+        self._looked_at: dict[str, date] = {}  # structure id → the day a person was last asked to look at it
 
     # ------------------------------------------------------------------------------------------ entries
 
@@ -145,26 +148,37 @@ class RiskManager:
         for problem in book.unvalued:
             decisions.append(Decision(now, "valuation", False, problem))
         dd = drawdown.drawdown(account)
+        today = now.astimezone(NEW_YORK).date()
+        paused = self.state.pause_until is not None and today < self.state.pause_until
         if drawdown.reached(dd, s.drawdown_close_all):
             for view in book.views:
-                close(view, "drawdown", f"{dd:.1%} below peak ≥ {s.drawdown_close_all:.0%}: close everything")
-            self._start_pause(now, f"drawdown of {dd:.1%} from peak {account.peak_net_liq:,.0f}")
-            decisions.append(
-                Decision(
-                    now,
-                    "drawdown",
-                    False,
-                    f"CRITICAL: {dd:.1%} below peak; all closed, entries paused until {self.state.pause_until}",
+                close(view, "drawdown", f"{dd:.1%} below peak ≥ {share(s.drawdown_close_all)}: close everything")
+            if not paused:  # once: a pause running is not started again by the drawdown that started it
+                self._start_pause(now, f"drawdown of {dd:.1%} from peak {account.peak_net_liq:,.0f}")
+                reason = (
+                    f"{dd:.1%} below peak {account.peak_net_liq:,.0f}; all closed, entries paused until "
+                    f"{self.state.pause_until}, then drawdown is measured from net liq on that day"
                 )
-            )
+                decisions.append(Decision(now, "drawdown", False, reason, alert=AlertLevel.CRITICAL))
         elif drawdown.reached(dd, s.drawdown_stop_entries):
-            for view in book.views:
-                if view.pnl < 0:
-                    close(
-                        view,
-                        "drawdown",
-                        f"{dd:.1%} below peak ≥ {s.drawdown_stop_entries:.0%}: close losers ({view.pnl:+,.0f})",
-                    )
+            losers = [view for view in book.views if view.pnl < 0]
+            for view in losers:
+                close(
+                    view,
+                    "drawdown",
+                    f"{dd:.1%} below peak ≥ {share(s.drawdown_stop_entries)}: close losers ({view.pnl:+,.0f})",
+                )
+            if not self._entries_stopped:
+                self._entries_stopped = True
+                back = account.peak_net_liq * (1.0 - s.drawdown_stop_entries)
+                reason = (
+                    f"{dd:.1%} below peak {account.peak_net_liq:,.0f}: no new entries until net liq is back to "
+                    f"{back:,.0f}; closing {len(losers)} losing structure(s). If what stays open cannot get it "
+                    "there, a person decides: set drawdown_reset_peak for one start"
+                )
+                decisions.append(Decision(now, "drawdown", False, reason, alert=AlertLevel.WARNING))
+        if not drawdown.reached(dd, s.drawdown_stop_entries):
+            self._entries_stopped = False
         vix = snapshot.vix
         if vix is not None and vix > s.vix_close_all_above:
             for view in book.views:
@@ -185,8 +199,21 @@ class RiskManager:
             if signal.action is ExitAction.CLOSE:
                 close(view, signal.rule, signal.reason)
             elif signal.action is ExitAction.ALERT:
-                decisions.append(Decision(now, signal.rule, False, signal.reason, view.structure.id))
+                sid = view.structure.id
+                level = AlertLevel.WARNING if self._looked_at.get(sid) != today else None  # once a day each
+                self._looked_at[sid] = today
+                decisions.append(Decision(now, signal.rule, False, signal.reason, sid, alert=level))
         return list(closes.values()), decisions
+
+    def end_pause(self, now: datetime) -> bool:
+        """True once, at the first look on or after the session a close-all pause ends: the caller then
+        measures drawdown from the net liq of that moment. Without it the drawdown that started the pause
+        would still be there when it ends, and RULEBOOK's 10 trading days would never end."""
+        until = self.state.pause_until
+        if until is None or now.astimezone(NEW_YORK).date() < until:
+            return False
+        self.state = RiskState()
+        return True
 
     def _start_pause(self, now: datetime, reason: str) -> None:
         today = now.astimezone(NEW_YORK).date()

@@ -38,7 +38,7 @@ from core.model import (
 )
 from core.ports import Calendar
 from core.products import AssetKind, UnknownProductError, product
-from core.settings import Settings
+from core.settings import Settings, share
 from core.valuation import StructureView, margin_legs, value_structure
 
 from safety.data import DataValidator
@@ -124,7 +124,8 @@ class SafetyChecks:
             loss = (start - account.net_liq) / start
             if loss >= s.daily_loss_limit - 1e-9:
                 moved = self.state.reduce(
-                    now, f"daily loss {loss:.1%} of start-of-day net liq {start:,.0f} (limit {s.daily_loss_limit:.0%})"
+                    now,
+                    f"daily loss {loss:.1%} of start-of-day net liq {start:,.0f} (limit {share(s.daily_loss_limit)})",
                 )
                 if moved:
                     out.append(moved)
@@ -190,7 +191,7 @@ class SafetyChecks:
             return Approval(intent)
         per_unit = risk / intent.quantity
         fits = math.floor((limit + 1e-9) / per_unit) if per_unit > 0 else 0
-        text = f"risk {risk:,.0f} is over {s.risk_per_trade:.0%} of net liq ({limit:,.0f})"
+        text = f"risk {risk:,.0f} is over {share(s.risk_per_trade)} of net liq ({limit:,.0f})"
         if fits >= 1:
             smaller = replace(intent, quantity=fits, structure=replace(intent.structure, quantity=fits))
             return Approval(smaller, (f"risk per trade: {intent.quantity} → {fits}, {text}",))

@@ -19,7 +19,7 @@ from enum import IntFlag
 import numpy as np
 import numpy.typing as npt
 from core.model import Chain, ContractKind, MarketSnapshot, QuoteFlag, Structure
-from core.settings import Settings
+from core.settings import Settings, share
 from core.timeutil import elapsed
 from core.valuation import describe
 
@@ -92,7 +92,7 @@ class DataValidator:
             detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty chain"
             warning = (
                 f"{chain.root}: {total - good} of {total} quotes unusable "
-                f"(over {self.settings.chain_max_unusable:.0%}): no entries on it ({detail})"
+                f"(over {share(self.settings.chain_max_unusable)}): no entries on it ({detail})"
             )
         return usable, ChainReport(chain.root, total, good, counts, tradable, warning)
 

@@ -45,7 +45,7 @@ from core.model import (
     Structure,
 )
 from core.ports import Book, Calendar
-from core.settings import Settings
+from core.settings import Settings, share
 from core.valuation import value_structure
 
 from strategies.base import (
@@ -187,13 +187,13 @@ class Ipmcc:
         extrinsic = mid - np.maximum(price - chain.strike[band], 0.0)
         cheap = band[extrinsic < s.ipmcc_max_extrinsic * chain.strike[band]]
         if cheap.size == 0:
-            share = float(np.min(extrinsic / chain.strike[band]))
-            limit = f"{s.ipmcc_max_extrinsic:.0%}"
+            least = float(np.min(extrinsic / chain.strike[band]))
+            limit = share(s.ipmcc_max_extrinsic)
             return no_trade(
                 snapshot,
                 IPMCC,
                 f"{root} {expiry.value}: every call in the delta band has extrinsic over {limit} of its strike "
-                f"(least {share:.1%})",
+                f"(least {least:.1%})",
             )
         row = int(cheap[np.argmin(np.abs(np.abs(chain.delta[cheap]) - s.ipmcc_leap_delta))])
         rows_ = [(row, +1)]
@@ -261,7 +261,9 @@ class Ipmcc:
             leap_entry = structure.leg_entry_prices[leap_index]
             change = view.legs[leap_index].mid / leap_entry - 1.0 if leap_entry > 0 else 0.0
             if change <= -s.ipmcc_leap_down_exit + 1e-9:
-                return closing(view, f"{IPMCC}: the LEAP is down {-change:.0%} (exit at {s.ipmcc_leap_down_exit:.0%})")
+                return closing(
+                    view, f"{IPMCC}: the LEAP is down {-change:.0%} (exit at {share(s.ipmcc_leap_down_exit)})"
+                )
             if change <= -s.ipmcc_leap_down_half + 1e-9 and structure.quantity >= 2:
                 half = structure.quantity // 2
                 smaller = dataclasses.replace(structure, quantity=half)

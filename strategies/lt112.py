@@ -31,7 +31,7 @@ from core.calendar import WEDNESDAY
 from core.indicators import at_52_week_high
 from core.model import Chain, Decision, Found, MarketSnapshot, NotFound, OrderIntent, Right, Structure
 from core.ports import Book, Calendar
-from core.settings import Settings
+from core.settings import Settings, share
 from core.timeutil import elapsed
 from core.valuation import value_structure
 
@@ -135,7 +135,9 @@ class Lt112:
         risk = stop_risk(chain, rows, s.lt112_naked_stop_multiple)
         budget = s.risk_per_trade * net
         if s.lt112_fallback_to_small and root != s.lt112_underlying_small and risk > budget:
-            return f"{root}: one risks {risk:,.0f} at its stop, over {s.risk_per_trade:.0%} of net liq ({budget:,.0f})"
+            return (
+                f"{root}: one risks {risk:,.0f} at its stop, over {share(s.risk_per_trade)} of net liq ({budget:,.0f})"
+            )
         underlying = root if root != "SPXW" else "SPX"
         legs = [(option_at(chain, row, underlying), ratio) for row, ratio in rows]
         structure = make_structure(

@@ -25,7 +25,7 @@ from core.calendar import TUESDAY
 from core.indicators import iv_rank, range_ratio
 from core.model import Decision, MarketSnapshot, NotFound, OrderIntent, Right, Structure
 from core.ports import Book, Calendar
-from core.settings import Settings
+from core.settings import Settings, share
 from core.valuation import value_structure
 
 from strategies.base import (
@@ -123,7 +123,7 @@ class Strangles:
             return no_trade(
                 snapshot,
                 NAME,
-                f"{root}: {s.strangle_consolidation_days}-day range {spread:.1%} > {s.strangle_max_range:.0%}: "
+                f"{root}: {s.strangle_consolidation_days}-day range {spread:.1%} > {share(s.strangle_max_range)}: "
                 "not consolidating",
             )
         chain = with_greeks(chain, s)

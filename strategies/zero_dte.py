@@ -34,7 +34,7 @@ from core.calendar import FRIDAY
 from core.indicators import atr
 from core.model import Chain, Decision, Found, MarketSnapshot, NotFound, OrderIntent, Right, Structure
 from core.ports import Book, Calendar
-from core.settings import Settings
+from core.settings import Settings, share
 from core.timeutil import elapsed
 from core.valuation import value_structure
 
@@ -179,7 +179,9 @@ class ZeroDte:
                 rows += [(short, -1), (wing.value, +1)]
             first = first or (rows, w)
             if max_loss(chain, rows) <= budget:
-                narrowed = f" (narrowed from {width:g} to fit {s.risk_per_trade:.0%} of net liq)" if w < width else ""
+                narrowed = (
+                    f" (narrowed from {width:g} to fit {share(s.risk_per_trade)} of net liq)" if w < width else ""
+                )
                 return Found((rows, w, narrowed))
         assert first is not None
         return Found((first[0], first[1], ""))

@@ -355,6 +355,22 @@ def test_a_restart_that_finds_different_holdings_halts_and_adopts_them(main: Mod
     assert orphan.strategy == "orphan"
 
 
+def test_drawdown_reset_peak_measures_drawdown_from_net_liq_at_that_start(main: ModuleType) -> None:
+    day = LeanDay(main)
+    day.warm_up()
+    net = float(day.algo.portfolio.total_portfolio_value)
+    day.runtime.system.peak = net / 0.8  # a 20% drawdown, saved as such
+    day.runtime.save(day.runtime.now())
+    for reset, peak in (("false", net / 0.8), ("true", net)):
+        restarted = LeanDay(main, {"drawdown_reset_peak": reset})
+        restarted.algo.object_store.data = dict(day.algo.object_store.data)
+        restarted.warm_up()
+        assert restarted.runtime.system.peak == pytest.approx(peak)
+        said = [line for line in restarted.algo.logs if "drawdown peak reset" in line]
+        assert bool(said) == (reset == "true")
+        assert not said or "drawdown_reset_peak" in said[0]
+
+
 def test_a_corrupt_state_file_halts_with_a_critical_alert(main: ModuleType) -> None:
     day = LeanDay(main)
     day.algo.object_store.save("trading_state", "{not json")

@@ -277,6 +277,50 @@ def test_the_february_2018_vix_spike_drives_the_regime_rules(engine: ReplayEngin
     assert calm and all(bp <= c + 1e-6 for _, bp, c in calm)  # entries never push BP over the ceiling
 
 
+def test_the_spike_drives_the_drawdown_steps_as_rulebook_says(engine: ReplayEngine, summary: dict[str, Any]) -> None:
+    """At RULEBOOK's steps (10/15/20%) the modelled spike costs this account about 3%: no step is reached and
+    none acts. With the steps scaled to the spike (1/1.5/2%) each acts as RULEBOOK says: the close-all on the
+    spike day with a CRITICAL alert, 10 trading days without entries, then entries again, measured from net liq
+    on the day the pause ends (the peak that started it would otherwise stop entries for ever)."""
+    assert summary["max_drawdown_pct"] < 10.0
+    assert not [d for d in engine.record.decisions if d[2] == "drawdown" or "drawdown" in d[3]]
+
+    steps = {"drawdown_halve": "0.01", "drawdown_stop_entries": "0.015", "drawdown_close_all": "0.02"}
+    run = ReplayEngine(Settings.from_parameters(steps), START, END, 100_000.0, seed=7)
+    run.run(progress=False)
+
+    def day(moment: datetime) -> date:
+        return moment.astimezone(NEW_YORK).date()
+
+    critical = [d for d in run.record.decisions if d[1] == "decision" and d[2] == "drawdown" and "paused" in d[3]]
+    assert [day(when) for when, *_ in critical] == [date(2018, 2, 5)]  # VIX closed at 37.32 that day
+    assert "entries paused until 2018-02-21" in critical[0][3]  # 10 sessions: Presidents' Day is none
+    assert "drawdown" in {a.title for a in run.alerts.sent if a.level == "CRITICAL"}
+    spike_day = dict(run.record.equity)[date(2018, 2, 5)]
+    closed = [t for t in run.record.trades if day(t.time) == date(2018, 2, 5) and t.reason.startswith("drawdown")]
+    assert closed and not any(
+        s.entry_time.astimezone(NEW_YORK).date() <= date(2018, 2, 5) for s in run.pipeline.book.open_structures()
+    )
+    paused = [d for d in run.record.decisions if date(2018, 2, 6) <= day(d[0]) <= date(2018, 2, 20)]
+    assert paused and not [d for d in paused if d[1] == "approval"]
+    assert all(d[2] == "drawdown" and "entries paused until 2018-02-21" in d[3] for d in paused if d[1] == "refusal")
+    assert run.summary()["safety_events"]["drawdown pause over"] == 1
+    resumed = [d for d in run.record.decisions if d[1] == "approval" and day(d[0]) >= date(2018, 2, 21)]
+    assert resumed, "entries come back after the pause"
+    old_peak = max(v for d, v in run.record.equity if d < date(2018, 2, 5))
+    # Measured afresh from net liq after the pause: the account has not been back to its old peak since.
+    assert spike_day < old_peak and max(v for d, v in run.record.equity if d > date(2018, 2, 5)) < old_peak
+    assert run.peak < old_peak
+
+
+def test_half_sizes_at_the_first_drawdown_step() -> None:
+    run = ReplayEngine(Settings.from_parameters({"drawdown_halve": "0.01"}), START, END, 100_000.0, seed=7)
+    run.run(progress=False)
+    halved = [d for d in run.record.decisions if d[1] == "approval" and "size halved" in d[3]]
+    assert halved and all(d[0] >= datetime(2018, 2, 5, tzinfo=NEW_YORK) for d in halved)  # after the spike
+    assert any("≥ 1%: size halved 2 → 1" in d[3] for d in halved)  # a 2-lot ladder rung (VIX over 20) sold as 1
+
+
 # ------------------------------------------------------------------------------------------ faults and restarts
 
 

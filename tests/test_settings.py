@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError, share
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,3 +118,7 @@ def test_effective_config_marks_changes() -> None:
     assert "risk_per_trade = 0.01   (changed from 0.02)" in lines
     assert "daily_loss_limit = 0.05" in lines
     assert len(lines) == len(Settings().to_parameters())
+
+
+def test_a_share_reads_as_a_person_writes_it() -> None:
+    assert [share(x) for x in (0.1, 0.015, 0.02, 0.0225, 1.0)] == ["10%", "1.5%", "2%", "2.25%", "100%"]

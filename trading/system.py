@@ -17,7 +17,7 @@ from core.book_view import BookView
 from core.calendar import Calendars
 from core.model import AccountState, Contract, MarketSnapshot
 from core.pipeline import Pipeline, StepResult
-from core.ports import AlertMessage, AlertSink, Calendar, Quote, Store
+from core.ports import AlertLevel, AlertMessage, AlertSink, Calendar, Quote, Store
 from core.settings import Settings
 from risk.manager import RiskManager
 from risk.state import RiskState
@@ -70,9 +70,15 @@ class TradingSystem:
     def book_view(self, snapshot: MarketSnapshot) -> BookView:
         return BookView.build(self.pipeline.book.open_structures(), snapshot, self.settings)
 
-    def account(self, net_liq: float, view: BookView) -> AccountState:
+    def account(self, net_liq: float, view: BookView, now: datetime) -> AccountState:
         """The account as the rules see it: net liq as the shell's broker says, the session's starting value
-        and the peak as kept here, and the buying power in use by core/margin (not the broker's)."""
+        and the peak as kept here, and the buying power in use by core/margin (not the broker's). When a
+        close-all drawdown pause has run its course, the peak starts again from net liq now (said in an alert):
+        entries resume, as RULEBOOK's "no entries for 10 trading days" means."""
+        if self.risk.end_pause(now):
+            body = f"drawdown now measured from net liq {net_liq:,.0f} (the peak was {self.peak:,.0f}); entries resume"
+            self.safety.alerts.send(now, AlertLevel.WARNING, "drawdown pause over", body)
+            self.peak = net_liq
         self.peak = max(self.peak, net_liq)
         start = self.safety.checks.daily.start_of_day_net_liq or net_liq
         return AccountState(net_liq, start, self.peak, view.bp_in_use)
@@ -89,6 +95,12 @@ class TradingSystem:
             peak_net_liq=self.peak,
             performance=self.safety.performance.to_dict(),
         )
+
+    def reset_peak(self, net_liq: float, now: datetime, why: str) -> None:
+        """A person's decision (the `drawdown_reset_peak` parameter): drawdown is measured from net liq now."""
+        body = f"{why}: drawdown now measured from net liq {net_liq:,.0f} (the peak was {self.peak:,.0f})"
+        self.safety.alerts.send(now, AlertLevel.WARNING, "drawdown peak reset", body)
+        self.peak = net_liq
 
     def save(self, store: Store, now: datetime, key: str = STATE_KEY) -> None:
         save(store, key, self.record(), now)

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from core.calendar import Calendars
-from core.model import AccountState, Approval, MarketSnapshot, Refusal, Structure
+from core.model import AccountState, AlertLevel, Approval, MarketSnapshot, Refusal, Structure
 from core.ports import EventKind
 from risk import events
 from risk.events import CsvEventCalendar, EventFileError, parse_event_csv
@@ -61,7 +61,8 @@ def test_close_all_drawdown_closes_everything_and_pauses_ten_trading_days() -> N
     closes, decisions = manager.manage(book(open_, MARKET), MARKET, account(80_000.0, peak=100_000.0))
     assert sorted(c.structure.id for c in closes) == ["7f3", "l1"]
     assert all(c.reason.startswith("drawdown: 20.0% below peak") for c in closes)
-    assert any(d.rule == "drawdown" and d.reason.startswith("CRITICAL") for d in decisions)
+    (critical,) = [d for d in decisions if d.rule == "drawdown"]
+    assert critical.alert is AlertLevel.CRITICAL and "entries paused until 2024-01-24" in critical.reason
     # Ten sessions after Monday 2024-01-08 (MLK day 01-15 is no session): entries resume on 01-24.
     assert manager.state.pause_until == date(2024, 1, 24)
     recovered = account(100_000.0)
@@ -73,13 +74,41 @@ def test_close_all_drawdown_closes_everything_and_pauses_ten_trading_days() -> N
             assert answer.rule == "drawdown" and "entries paused until 2024-01-24" in answer.reason
 
 
-def test_stop_entries_drawdown_closes_only_losers() -> None:
+def test_a_pause_is_not_started_again_by_the_drawdown_that_started_it() -> None:
+    """Regression: every step of the pause found the same 20% drawdown (the peak unchanged) and started the
+    pause again from that day, with another CRITICAL: the 10 trading days never ended."""
+    manager = RiskManager(S, CALENDARS.equity)
+    manager.manage(book([es_strangle(MARKET)], MARKET), MARKET, account(80_000.0, peak=100_000.0))
+    for day in (date(2024, 1, 9), date(2024, 1, 23)):
+        later = snap(now=m.at(day))
+        closes, decisions = manager.manage(book([], later), later, account(79_000.0, peak=100_000.0))
+        assert not closes and not decisions
+        assert manager.state.pause_until == date(2024, 1, 24)
+
+
+def test_the_end_of_a_pause_is_seen_once_and_clears_it() -> None:
+    manager = RiskManager(S, CALENDARS.equity)
+    manager.manage(book([], MARKET), MARKET, account(80_000.0, peak=100_000.0))
+    assert not manager.end_pause(m.at(date(2024, 1, 23)))
+    assert manager.end_pause(m.at(date(2024, 1, 24)))
+    assert manager.state == RiskState() and not manager.end_pause(m.at(date(2024, 1, 25)))
+
+
+def test_stop_entries_drawdown_closes_only_losers_and_warns_once() -> None:
     manager = RiskManager(S)
     winner = dataclasses.replace(gld_strangle(MARKET, "win"), entry_price=-50.0)  # sold for far more than it costs now
     loser = dataclasses.replace(gld_strangle(MARKET, "lose"), entry_price=-0.5)
-    closes, _ = manager.manage(book([winner, loser], MARKET), MARKET, account(85_000.0, peak=100_000.0))
+    closes, decisions = manager.manage(book([winner, loser], MARKET), MARKET, account(85_000.0, peak=100_000.0))
     assert [c.structure.id for c in closes] == ["lose"]
     assert manager.state == RiskState()
+    (warning,) = decisions
+    assert warning.alert is AlertLevel.WARNING and "no new entries until net liq is back to 85,000" in warning.reason
+    assert "drawdown_reset_peak" in warning.reason  # what a person can do when nothing open can recover it
+    _, again = manager.manage(book([winner], MARKET), MARKET, account(84_000.0, peak=100_000.0))
+    assert again == []
+    manager.manage(book([winner], MARKET), MARKET, account(90_000.0, peak=100_000.0))  # recovered past the step
+    _, later = manager.manage(book([winner], MARKET), MARKET, account(85_000.0, peak=100_000.0))
+    assert [d.alert for d in later] == [AlertLevel.WARNING]  # a new episode is a new warning
 
 
 def test_risk_state_round_trips() -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from core.exits import ExitAction, time_and_dte21_exit
-from core.model import MarketSnapshot
+from core.model import AlertLevel, MarketSnapshot
 from core.settings import Settings
 from core.valuation import StructureView
 from risk.manager import RiskManager
@@ -111,4 +111,20 @@ def test_the_manager_pass_closes_and_alerts_once_per_structure() -> None:
     assert closes[0].quantity == winner.quantity and closes[0].limit_price == pytest.approx(
         book([winner], market).views[0].mark
     )
-    assert [(d.rule, d.subject) for d in decisions] == [("21 DTE", "l1")]
+    assert [(d.rule, d.subject, d.alert) for d in decisions] == [("21 DTE", "l1", AlertLevel.WARNING)]
+
+
+def test_a_held_loser_asks_a_person_once_a_day_not_at_every_management_step() -> None:
+    manager = RiskManager(Settings.from_parameters({"dte21_losing_action": "alert"}))
+    loser = None
+    levels = []
+    for day, clock in ((DAY_18, 10), (DAY_18, 14), (DAY_18 + timedelta(days=1), 10)):
+        market = gld_market(day, 190.0)
+        market = dataclasses.replace(market, time=market.time.replace(hour=clock))
+        if loser is None:
+            loser = m.structure("l1", "strangles", m.strangle("GLD", EXPIRY, 176.0, 204.0), market)
+            loser = dataclasses.replace(loser, entry_price=loser.entry_price / 1.3)  # costs 30% more than it paid
+        _, decisions = manager.manage(book([loser], market), market, account())
+        assert [d.subject for d in decisions] == ["l1"]  # still reported (logged) at every step
+        levels.append(decisions[0].alert)
+    assert levels == [AlertLevel.WARNING, None, AlertLevel.WARNING]
