@@ -95,6 +95,18 @@ PRODUCTS: dict[str, Product] = {
 OPTION_UNDERLYING = {"SPXW": "SPX", "NDXP": "NDX", "RUTW": "RUT"}
 
 
+# The option class a strategy trades when a parameter names an index: SPX's PM-settled SPXW (weeklies, end of
+# month and quarter, third Fridays since 2017: one class with the expiries LT112's 110-130-day window needs,
+# and the class LEAN's index option subscriptions carry); the AM-settled SPX monthlies settle on the next
+# morning's opening prices. Everything else trades options of its own name.
+TRADED_OPTION_ROOT = {"SPX": "SPXW", "NDX": "NDXP", "RUT": "RUTW"}
+
+
+def option_root(underlying: str) -> str:
+    """The option root traded on `underlying` (SPXW for SPX; an ETF's or a future's own root)."""
+    return TRADED_OPTION_ROOT.get(underlying, underlying)
+
+
 def option_underlying(root: str) -> str:
     """The root whose price an option root's options are written on (SPX for SPXW; the root itself for an
     ETF's, an index's own or a future's options)."""

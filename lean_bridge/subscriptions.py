@@ -27,7 +27,7 @@ from AlgorithmImports import (
     Symbol,
     TradeBar,
 )
-from core.products import AssetKind, option_underlying, product
+from core.products import AssetKind, option_root, option_underlying, product
 from core.settings import Settings
 
 ZDTE_STRIKES = 80  # SPXW strikes each side: 0.5-1.0 ATR out plus 50-point wings at 5-point spacing
@@ -69,7 +69,7 @@ def plan(s: Settings) -> Plan:
         want("SPXW", 0, ZDTE_STRIKES)
     if s.enable_lt112:
         for root in {s.lt112_underlying_small, s.lt112_underlying_full}:
-            want("SPXW" if root == "SPX" else root, s.lt112_max_dte)
+            want(option_root(root), s.lt112_max_dte)
     if s.enable_ipmcc:
         want(s.ipmcc_underlying, s.ipmcc_leap_max_dte)
     if s.enable_leap_ladder:

@@ -24,9 +24,11 @@ the 0.2-0.3 the market prices. The chain reports the same variance on core/prici
 
 Quotes: the model price ± a half-spread of max(0.025, 2.5% of the price) (SPY and QQQ, penny-pilot classes
 quoted a few cents wide: max(0.005, 0.5%)), rounded to the tick. Listed strikes and expiries follow the
-products: SPXW every session, SPY/QQQ/USO monthlies (third Friday) out to two years (LEAPs) and, for SPY/QQQ,
-six Friday weeklies and four end-of-quarter expiries; ES quarterly and serial-month and CL monthly future
-options. Settlement is the engine's: cash for index options, delivery of shares or futures for the rest.
+products: SPXW every session with six Friday weeklies, and a year of end-of-month (from 2014-07-07, when Cboe
+listed them under SPXW) and third-Friday PM series (from 2017-05-01, SPXPM renamed SPXW); SPY/QQQ/USO
+monthlies (third Friday) out to two years (LEAPs) and, for SPY/QQQ, six Friday weeklies and four
+end-of-quarter expiries; ES quarterly and serial-month and CL monthly future options. Settlement is the
+engine's: cash for index options, delivery of shares or futures for the rest.
 """
 
 from __future__ import annotations
@@ -170,7 +172,7 @@ def load_paths() -> dict[str, Path]:
 
 # Strikes: (step, half-width as a share of price) for short-dated and long-dated expiries.
 STRIKES = {
-    "SPXW": ((5.0, 0.05), (5.0, 0.05)),
+    "SPXW": ((5.0, 0.05), (25.0, 0.30)),
     "SPY": ((1.0, 0.20), (5.0, 0.45)),
     "QQQ": ((1.0, 0.20), (5.0, 0.45)),
     "USO": ((0.5, 0.40), (0.5, 0.60)),
@@ -182,6 +184,9 @@ FUTURE_ROOTS = {"ES", "CL"}
 WEEKLY_ROOTS = {"SPY", "QQQ"}  # both list Friday weeklies throughout the replay years
 WEEKLY_COUNT = 6
 QUARTERLY_COUNT = 4  # SPY/QQQ quarterlies: the last session of March, June, September and December
+SPXW_EOM_FROM = date(2014, 7, 7)  # Cboe's end-of-month SPXW series (and end-of-quarter moved into SPXW)
+SPXW_THIRD_FRIDAY_FROM = date(2017, 5, 1)  # SPXPM's third-Friday PM series renamed SPXW (Cboe RG17-002)
+SPXW_LONG_MONTHS = 12
 # (minimum, share of the price) of the half-spread. SPY and QQQ are penny-pilot classes, quoted a few cents
 # wide even on 4-month options; the rest of the modelled products are quoted much wider.
 HALF_SPREAD = {"SPY": (0.005, 0.005), "QQQ": (0.005, 0.005)}
@@ -263,7 +268,7 @@ class ModelledMarket:
     def expiries(self, root: str, day: date) -> list[date]:
         cal = self.calendars.equity
         if root == "SPXW":
-            return [day]
+            return self._spxw_expiries(day)
         out: list[date] = []
         year, month = day.year, day.month
         for _ in range(26):
@@ -279,12 +284,33 @@ class ModelledMarket:
         limit = 400 if root in FUTURE_ROOTS else 760
         return sorted({e for e in out if 0 <= (e - day).days <= limit})  # quoted on expiry day until the close
 
+    def _spxw_expiries(self, day: date) -> list[date]:
+        """SPXW as Cboe lists it (module docstring): today's, six Friday weeklies, and from their launch the
+        end-of-month (2014-07-07, the quarter ends among them) and third-Friday PM (2017-05-01) series for a
+        year."""
+        cal = self.calendars.equity
+        first_friday = day + timedelta(days=(4 - day.weekday()) % 7)
+        out = {day, *(cal.expiry_on_or_before(first_friday + timedelta(weeks=k)) for k in range(WEEKLY_COUNT))}
+        if day >= SPXW_EOM_FROM:
+            out.update(self._month_ends(day, SPXW_LONG_MONTHS, quarterly=False))
+        if day >= SPXW_THIRD_FRIDAY_FROM:
+            year, month = day.year, day.month
+            for _ in range(SPXW_LONG_MONTHS):
+                out.add(cal.expiry_on_or_before(third_friday(year, month)))
+                year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return sorted(e for e in out if e >= day)
+
     def _quarter_ends(self, day: date) -> list[date]:
+        return self._month_ends(day, QUARTERLY_COUNT, quarterly=True)
+
+    def _month_ends(self, day: date, count: int, quarterly: bool) -> list[date]:
+        """The last session of the next `count` months (of March, June, September and December only when
+        `quarterly`) from `day` on."""
         cal = self.calendars.equity
         out: list[date] = []
         year, month = day.year, day.month
-        while len(out) < QUARTERLY_COUNT:
-            if month in QUARTERLY_MONTHS:
+        while len(out) < count:
+            if not quarterly or month in QUARTERLY_MONTHS:
                 last = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
                 end = cal.expiry_on_or_before(last)
                 if end >= day:

@@ -31,6 +31,7 @@ from core.calendar import WEDNESDAY
 from core.indicators import at_52_week_high
 from core.model import Chain, Decision, Found, MarketSnapshot, NotFound, OrderIntent, Right, Structure
 from core.ports import Book, Calendar
+from core.products import option_root
 from core.settings import Settings, share
 from core.timeutil import elapsed
 from core.valuation import value_structure
@@ -110,17 +111,19 @@ class Lt112:
             reasons.append(tried)
         return [no_trade(snapshot, NAME, "; ".join(reasons))]
 
-    def _open(self, snapshot: MarketSnapshot, book: Book, root: str, net: float) -> OrderIntent | str:
-        """One LT112 on `root`, or why not (the reason names the root)."""
+    def _open(self, snapshot: MarketSnapshot, book: Book, product: str, net: float) -> OrderIntent | str:
+        """One LT112 on `product` (SPY, ES, SPX: its options are `option_root`'s), or why not (the reason
+        names the option root)."""
         s = self.settings
         day = today(snapshot)
+        root = option_root(product)
         chain = snapshot.chains.get(root)
         if chain is None:
             return f"no {root} chain"
         price = chain.underlying_price
-        bars = snapshot.daily.get(root)
+        bars = snapshot.daily.get(product)
         if s.lt112_skip_at_52w_high and bars is not None and at_52_week_high(bars):
-            return f"{root} closed at a 52-week high ({bars.close[-1]:g})"
+            return f"{product} closed at a 52-week high ({bars.close[-1]:g})"
         expiry = chain.nearest_expiry(day, s.lt112_target_dte, s.lt112_min_dte, s.lt112_max_dte)
         if isinstance(expiry, NotFound):
             return f"{root}: {expiry.reason.replace(f'{root}: ', '')}"
@@ -134,12 +137,11 @@ class Lt112:
         rows = [(long_row, +1), (short_row, -1), (naked_row, -s.lt112_naked_count)]
         risk = stop_risk(chain, rows, s.lt112_naked_stop_multiple)
         budget = s.risk_per_trade * net
-        if s.lt112_fallback_to_small and root != s.lt112_underlying_small and risk > budget:
+        if s.lt112_fallback_to_small and product != s.lt112_underlying_small and risk > budget:
             return (
                 f"{root}: one risks {risk:,.0f} at its stop, over {share(s.risk_per_trade)} of net liq ({budget:,.0f})"
             )
-        underlying = root if root != "SPXW" else "SPX"
-        legs = [(option_at(chain, row, underlying), ratio) for row, ratio in rows]
+        legs = [(option_at(chain, row, product), ratio) for row, ratio in rows]
         structure = make_structure(
             NAME, snapshot, legs, 1, to_tick(net_mid(chain, rows), root, len(rows)), "", mids(chain, rows)
         )

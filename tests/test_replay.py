@@ -47,11 +47,29 @@ def test_weeklies_move_to_thursday_on_good_friday() -> None:
     expiries = market.expiries("QQQ", date(2018, 3, 26))
     assert date(2018, 3, 29) in expiries and date(2018, 3, 30) not in expiries  # Good Friday 2018
     assert expiries == sorted(set(expiries)) and all(e > date(2018, 3, 26) for e in expiries)
-    assert market.expiries("SPXW", date(2018, 3, 26)) == [date(2018, 3, 26)]
+    spxw = market.expiries("SPXW", date(2018, 3, 26))
+    assert spxw[:2] == [date(2018, 3, 26), date(2018, 3, 29)]  # today's, then Friday's weekly on Thursday
     # Listed until their own close: the replay once dropped them on expiry morning, so an in-the-money short
     # call could not be bought back by the assignment check that afternoon.
     assert date(2018, 1, 19) in market.expiries("QQQ", date(2018, 1, 19))
     assert date(2018, 3, 16) in market.expiries("ES", date(2018, 3, 16))
+
+
+def test_spxw_lists_what_cboe_listed_when_it_listed_it() -> None:
+    """Today's and six Friday weeklies always; end-of-month series from 2014-07-07 and third-Friday PM series
+    from 2017-05-01, a year out: what LT112 on SPX needs 110-130 days out, no earlier than it existed."""
+    market = ModelledMarket(Calendars())
+    early = market.expiries("SPXW", date(2014, 3, 5))
+    assert early[0] == date(2014, 3, 5) and len(early) == 7 and early[-1] == date(2014, 4, 11)
+    mid = market.expiries("SPXW", date(2016, 1, 6))
+    assert date(2016, 4, 29) in mid and date(2016, 4, 15) not in mid  # month ends, no third Friday yet
+    later = market.expiries("SPXW", date(2018, 1, 3))
+    assert {date(2018, 4, 20), date(2018, 4, 30), date(2018, 5, 18), date(2018, 12, 31)} <= set(later)
+    assert max(later) <= date(2019, 1, 3) and later == sorted(set(later))
+    chain = market.chain("SPXW", datetime(2018, 1, 3, 10, 0, tzinfo=NEW_YORK))
+    assert chain is not None
+    far = chain.expiry == date(2018, 4, 30).toordinal() - date(1970, 1, 1).toordinal()
+    assert far.any() and float(chain.strike[far].min()) <= 0.88 * chain.underlying_price  # LT112's naked puts
 
 
 def test_spy_and_qqq_list_quarter_ends_and_quote_in_pennies() -> None:

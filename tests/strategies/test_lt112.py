@@ -98,6 +98,20 @@ def test_an_es_lt112_over_the_risk_rule_falls_back_to_spy() -> None:
     assert strikes(strict)[0] == (4400.0, 1)
 
 
+def test_spx_by_parameter_trades_the_spxw_chain() -> None:
+    """Regression: with lt112_underlying_full = SPX the strategy looked for an "SPX" chain, which no shell
+    builds (LEAN subscribes SPXW for it, the replay lists SPXW), and never traded."""
+    now = datetime.combine(WED, time(10, 0), tzinfo=m.NY)
+    spxw = m.priced_chain("SPXW", 4750.0, now, EXPIRIES, [float(k) for k in range(3800, 5600, 25)], 0.14, 0.3)
+    snap = m.snapshot(now, 14.0, [spxw], {"SPX": 4750.0})
+    settings = dataclasses.replace(S, lt112_underlying_full="SPX", lt112_fallback_to_small=False)
+    intent = ask(snap, net=500_000.0, settings=settings)
+    assert strikes(intent) == [(4400.0, 1), (4350.0, -1), (4175.0, -2)]
+    assert isinstance(intent, OrderIntent) and intent.reason.startswith("lt112: SPXW 2024-05-03 put spread")
+    legs = [leg.contract for leg in intent.structure.legs]
+    assert {(c.root, c.underlying, c.multiplier) for c in legs} == {("SPXW", "SPX", 100)}
+
+
 def test_delta_mode() -> None:
     settings = Settings.from_parameters({"lt112_strike_mode": "delta"})
     intent = ask(market(), settings=settings)
@@ -211,8 +225,10 @@ def test_the_real_spx_chain_of_2015_12_22() -> None:
     assert parity, "no call/put pair on 2016-01-15"
     spx = float(np.median(parity))
     assert 2000 < spx < 2080
+    # LT112 on SPX trades SPXW (core/products.option_root): the real SPX listing stands in for it here, a test
+    # of strike choice on real strikes.
     chain = Chain.from_rows(
-        "SPX",
+        "SPXW",
         spx,
         now,
         [
@@ -227,4 +243,4 @@ def test_the_real_spx_chain_of_2015_12_22() -> None:
     snap = m.snapshot(now, 17.0, [chain], {"SPX": spx})
     answer = ask(snap, net=60_000.0, settings=settings)
     assert isinstance(answer, Decision)
-    assert answer.reason == "lt112: SPX 2016-04-15: no put listed 50-100 points below the 1725 long put (next 900)"
+    assert answer.reason == "lt112: SPXW 2016-04-15: no put listed 50-100 points below the 1725 long put (next 900)"
