@@ -28,6 +28,7 @@ from core.pipeline import ClosedTrade, StepResult
 from core.products import Settlement
 from core.settings import Settings
 from replay.broker import ReplayBroker
+from replay.coverage import Coverage
 from replay.faults import DISCONNECT_MINUTES, Faults
 from replay.modelled import ModelledMarket, with_bad_quotes
 from replay.ports import FolderStore, ListAlerts, MemoryStore
@@ -81,6 +82,7 @@ class RunRecord:
     refusals: Counter[str] = field(default_factory=Counter)
     safety_events: Counter[str] = field(default_factory=Counter)
     invariants: Counter[str] = field(default_factory=Counter)
+    coverage: Coverage = field(default_factory=lambda: Coverage(tuple(sorted(ROOTS))))
 
 
 class ReplayEngine:
@@ -293,6 +295,8 @@ class ReplayEngine:
             self._restart_now(moment)
         self._connection(moment, full)
         snapshot = self.market.snapshot(moment, ROOTS)
+        if full:
+            self.record.coverage.add(snapshot)
         if self._draw(faults.bad_quotes):
             snapshot = with_bad_quotes(snapshot, self.fault_rng)
             self.faults_engine["steps with bad quotes"] += 1
@@ -499,6 +503,7 @@ class ReplayEngine:
                 )
             ),
             "restarts": self.restarts,
+            "data_coverage": self.record.coverage.to_dict(),
         }
 
     def write(self, out: Path) -> dict[str, Any]:

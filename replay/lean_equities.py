@@ -16,16 +16,16 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 
 from core.calendar import ExchangeCalendar
 from core.chain_greeks import PricingModel
-from core.model import Chain, ChainRow, DailyBars, Right
+from core.model import Chain, DailyBars
 from replay.lean_files import (
     NEW_YORK,
     LeanFiles,
     OptionKey,
     Quotes,
+    Universe,
     bars_before,
     daily_bars,
     daily_rows,
@@ -33,6 +33,7 @@ from replay.lean_files import (
     parity_price,
     priced_chain,
     rows_chain,
+    universe_rows,
     ymd,
 )
 
@@ -41,15 +42,6 @@ SCALE = 10_000.0
 DIVIDEND_YIELD = {"SPY": 0.015, "QQQ": 0.007, "IWM": 0.012}  # roughly their trailing yields
 CLOSE = time(16, 0)
 DAILY_NOTE = "in a session: the previous"
-
-
-@dataclass
-class Universe:
-    """One end-of-day chain snapshot: the underlying's bar (when the file has one) and each contract's close."""
-
-    day: date
-    underlying: tuple[float, float, float, float] | None  # open, high, low, close
-    closes: dict[OptionKey, float]
 
 
 @dataclass
@@ -68,27 +60,8 @@ class LeanEquities:
         key = (ticker, day)
         if key not in self._universes:
             path = self.files.folder / "option" / "usa" / "universes" / ticker.lower() / f"{day:%Y%m%d}.csv"
-            self._universes[key] = self._read_universe(path, day) if path.exists() else None
+            self._universes[key] = self.files.universe(path, day)
         return self._universes[key]
-
-    def _read_universe(self, path: Path, day: date) -> Universe | None:
-        underlying = None
-        closes: dict[OptionKey, float] = {}
-        lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
-        if not lines:
-            self.files.problem(f"{path.relative_to(self.files.folder)} is empty, skipped")
-            return None
-        for line in lines:
-            f = line.split(",")
-            try:
-                if not f[0]:
-                    underlying = (float(f[3]), float(f[4]), float(f[5]), float(f[6]))
-                    continue
-                right = Right.CALL if f[2].upper().startswith("C") else Right.PUT
-                closes[(ymd(f[0]), float(f[1]), right)] = float(f[6])
-            except (IndexError, ValueError):
-                self.files.problem(f"{path.relative_to(self.files.folder)}: unreadable line '{line[:40]}', skipped")
-        return Universe(day, underlying, closes)
 
     def _minute_bars(self, ticker: str, day: date) -> list[tuple[datetime, float, float]]:
         key = (ticker, day)
@@ -182,9 +155,4 @@ class LeanEquities:
         if universe is None:
             return None
         self.price_notes.add(f"{ticker} options from the previous session's universe file: bid = ask = that close")
-        rows = [
-            ChainRow(expiry, strike, right, close, close)
-            for (expiry, strike, right), close in sorted(universe.closes.items())
-            if expiry >= day and close > 0
-        ]
-        return rows_chain(ticker, spot, moment, rows, PricingModel.SPOT, CLOSE, dividend)
+        return rows_chain(ticker, spot, moment, universe_rows(universe, day), PricingModel.SPOT, CLOSE, dividend)

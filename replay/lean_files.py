@@ -32,6 +32,17 @@ OptionKey = tuple[date, float, Right]
 
 
 @dataclass
+class Universe:
+    """One end-of-day chain snapshot (`universes/<ticker>/<YYYYMMDD>.csv`, plain prices): the underlying's bar
+    (when the file has one) and each contract's close. LEAN makes the file for a date available one day after
+    it (BaseChainUniverseData.EndTime = Time + 1 day), so a replay session reads the previous session's."""
+
+    day: date
+    underlying: tuple[float, float, float, float] | None  # open, high, low, close
+    closes: dict[OptionKey, float]
+
+
+@dataclass
 class LeanFiles:
     folder: Path
     problems: list[str] = field(default_factory=list)  # odd files, reported once each
@@ -57,6 +68,28 @@ class LeanFiles:
         except (zipfile.BadZipFile, EOFError, OSError) as err:
             self.problem(f"{path.relative_to(self.folder)}: cannot be read ({err}), skipped")
             return []
+
+    def universe(self, path: Path, day: date) -> Universe | None:
+        """A universe file, or None when there is none; an empty one or an unreadable line is reported."""
+        if not path.exists():
+            return None
+        underlying = None
+        closes: dict[OptionKey, float] = {}
+        lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+        if not lines:
+            self.problem(f"{path.relative_to(self.folder)} is empty, skipped")
+            return None
+        for line in lines:
+            f = line.split(",")
+            try:
+                if not f[0]:
+                    underlying = (float(f[3]), float(f[4]), float(f[5]), float(f[6]))
+                    continue
+                right = Right.CALL if f[2].upper().startswith("C") else Right.PUT
+                closes[(ymd(f[0]), float(f[1]), right)] = float(f[6])
+            except (IndexError, ValueError):
+                self.problem(f"{path.relative_to(self.folder)}: unreadable line '{line[:40]}', skipped")
+        return Universe(day, underlying, closes)
 
     def option_quotes(self, path: Path, scale: float) -> dict[OptionKey, Quotes]:
         """(expiry, strike, right) → minute quotes of an option quote zip: one CSV per contract, named
@@ -109,6 +142,16 @@ def rows_chain(
         return None
     priced, _ = with_model_greeks(Chain.from_rows(root, underlying, moment, rows), model, RATE, dividend, expiry_time)
     return priced
+
+
+def universe_rows(universe: Universe, first_expiry: date) -> list[ChainRow]:
+    """A universe file's contracts expiring on or after `first_expiry` with a close, as chain rows whose bid
+    and ask are both that close (universe files carry closes, not quotes)."""
+    return [
+        ChainRow(expiry, strike, right, close, close)
+        for (expiry, strike, right), close in sorted(universe.closes.items())
+        if expiry >= first_expiry and close > 0
+    ]
 
 
 def daily_bars(days: Sequence[date], ohlc: Sequence[Sequence[float]]) -> DailyBars:

@@ -7,17 +7,23 @@ Built so far: SPX and its SPXW options (REFERENCE.md "LEAN data format"):
   put-call parity on the SPXW pair nearest the money (labelled so in the report);
 - SPX daily bars (`index/usa/daily/spx.zip`) for ATRs and ranges;
 - SPXW minute quotes (`indexoption/usa/minute/spxw/<day>_quote_european.zip`, America/New_York, ×10000),
-  each contract's latest quote at or before the moment, with model Greeks from core/chain_greeks.
+  each contract's latest quote at or before the moment, with model Greeks from core/chain_greeks; on a day
+  without them, the previous session's universe file (`indexoption/usa/universes/spxw/<YYYYMMDD>.csv`,
+  closes as bid and ask) without the day's own expiry: a 0DTE never trades on yesterday's closes.
 - ES: the front quarterly future's minute trades (`future/cme/minute/es/<UTC day>_trade.zip`, one CSV per
   contract month, UTC, plain prices) and its options' minute quotes
-  (`futureoption/cme/minute/es/<YYYYMM>/<UTC day>_quote_american.zip`), with Black-76 model Greeks.
+  (`futureoption/cme/minute/es/<YYYYMM>/<UTC day>_quote_american.zip`), with Black-76 model Greeks; on a day
+  without ES trades, the previous CME session's universe file (`futureoption/cme/universes/es/<YYYYMM>/
+  <YYYYMMDD>.csv`): the future's close from its underlying line, its options' closes as bid and ask.
 - VIX from `index/usa/{minute,hour,daily}/vix` when the folder has it (the sample does not: its snapshots
   carry `vix=None` and the rules that need it say so).
 - SPY, QQQ and IWM with their options (replay/lean_equities.py): minute or daily bars, minute option quotes
   or the previous session's universe file.
 - ES daily bars of the contract front on the day (`future/cme/daily/es_trade.zip`).
-Not built: index option universe files (SPXW needs intraday quotes: a 0DTE on the
-previous close's prices would trade on stale quotes).
+A universe file for a date is read from the next session on: LEAN makes it available one day after its date
+(BaseChainUniverseData.EndTime). Not read: AM-settled SPX options and NQX (`indexoption/usa/*/spx`, `nqx`):
+no strategy trades them (LT112 on SPX trades SPXW, core/products.option_root); the report says so when the
+folder has them.
 
 Odd files are reported once each and skipped: a `*.zip.zip` name, a zip that cannot be opened (truncated),
 a CSV with no rows.
@@ -40,11 +46,14 @@ from replay.lean_files import (
     SPX_DIVIDEND_YIELD,
     LeanFiles,
     Quotes,
+    Universe,
     bars_before,
     daily_rows,
     latest,
     minute_of,
     priced_chain,
+    rows_chain,
+    universe_rows,
 )
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -65,6 +74,8 @@ class LeanSource:
     _es: dict[date, dict[str, list[tuple[datetime, float]]]] = field(default_factory=dict)  # UTC day → month → bars
     _es_quotes: dict[tuple[str, date], dict[tuple[date, float, Right], Quotes]] = field(default_factory=dict)
     _es_daily: dict[str, DailyBars] = field(default_factory=dict)  # contract month → its daily bars
+    _spxw_universes: dict[date, Universe | None] = field(default_factory=dict)
+    _es_universes: dict[tuple[str, date], Universe | None] = field(default_factory=dict)
 
     source = "lean"
 
@@ -82,6 +93,15 @@ class LeanSource:
         ):
             for twin in sorted((self.folder / sub).glob("*.zip.zip")):
                 self.files.problem(f"{twin.relative_to(self.folder)}: named *.zip.zip, skipped")
+        unread = [
+            f"indexoption/usa/{kind}/{root}"
+            for kind in ("minute", "hour", "daily", "universes")
+            for root in ("spx", "nqx")
+            if (self.folder / "indexoption" / "usa" / kind / root).exists()
+            or any((self.folder / "indexoption" / "usa" / kind).glob(f"{root}_*.zip"))
+        ]
+        if unread:
+            self.notes.add(f"not read, no strategy trades AM-settled SPX or NQX options: {', '.join(unread)}")
 
     @property
     def problems(self) -> list[str]:
@@ -160,11 +180,37 @@ class LeanSource:
             return self.equities.price(root, moment)
         if root in ("ES", "MES"):
             front = self._es_front(moment)
-            return None if front is None else front[1]
+            if front is not None:
+                return front[1]
+            found = self._es_universe_front(moment)
+            if found is None or found[1].underlying is None:
+                return None
+            self.notes.add("ES from the previous session's universe file (its close) where the day has no trades")
+            return found[1].underlying[3]
         if root != "SPX":
             return None
         level = self._index_level("spx", moment)
-        return level if level is not None else self._parity(moment.astimezone(NEW_YORK).date(), moment)
+        if level is None:
+            level = self._parity(moment.astimezone(NEW_YORK).date(), moment)
+        return level if level is not None else self._previous_close(moment)
+
+    def _previous_close(self, moment: datetime) -> float | None:
+        """SPX's last close a session could know (the previous session's; the day's own once it is over), from
+        the daily bars, else the SPXW universe file's underlying line. A level for chains read from universe
+        files, which themselves hold closes."""
+        local = moment.astimezone(NEW_YORK)
+        day = local.date()
+        hours = self.calendars.equity.open_close(day)
+        known = day if hours is not None and local >= hours[1] else self.calendars.equity.previous_session(day)
+        bars = self.daily_bars(known + timedelta(days=1))
+        if bars is not None and bars.day[-1] == known:
+            self.notes.add("SPX from the previous daily close where the day has no index data")
+            return float(bars.close[-1])
+        universe = self._spxw_universe(known)
+        if universe is not None and universe.underlying is not None:
+            self.notes.add("SPX from the SPXW universe file's close where the day has no index data")
+            return universe.underlying[3]
+        return None
 
     def _open(self, day: date) -> float | None:
         minutes = self._index_minutes("spx", day)
@@ -203,15 +249,31 @@ class LeanSource:
             self._quotes[day] = contracts
         return self._quotes[day]
 
+    def _spxw_universe(self, day: date) -> Universe | None:
+        if day not in self._spxw_universes:
+            path = self.folder / "indexoption" / "usa" / "universes" / "spxw" / f"{day:%Y%m%d}.csv"
+            self._spxw_universes[day] = self.files.universe(path, day)
+        return self._spxw_universes[day]
+
     def chain(self, moment: datetime) -> Chain | None:
+        """SPXW from the day's minute quotes; else from the previous session's universe file without the
+        day's own expiry: a 0DTE is never traded on yesterday's closes (it would find no expiry today and say
+        so), a 120-day LT112 on SPX may be."""
         day = moment.astimezone(NEW_YORK).date()
-        spot = self.price("SPX", moment)
         quotes = self._spxw(day)
-        if spot is None or not quotes:
+        live = self._index_level("spx", moment)
+        live = live if live is not None else self._parity(day, moment)
+        if quotes and live is not None:  # minute quotes are priced against a level of the same minute only
+            return priced_chain(
+                "SPXW", live, moment, quotes, minute_of(moment), PricingModel.SPOT, time(16, 0), SPX_DIVIDEND_YIELD
+            )
+        universe = self._spxw_universe(self.calendars.equity.previous_session(day))
+        spot = self._previous_close(moment)
+        if universe is None or spot is None:
             return None
-        return priced_chain(
-            "SPXW", spot, moment, quotes, minute_of(moment), PricingModel.SPOT, time(16, 0), SPX_DIVIDEND_YIELD
-        )
+        self.notes.add("SPXW from the previous session's universe file (bid = ask = that close; not today's expiry)")
+        rows = universe_rows(universe, day + timedelta(days=1))
+        return rows_chain("SPXW", spot, moment, rows, PricingModel.SPOT, time(16, 0), SPX_DIVIDEND_YIELD)
 
     # ------------------------------------------------------------------ ES
 
@@ -264,11 +326,43 @@ class LeanSource:
             self._es_quotes[key] = contracts
         return self._es_quotes[key]
 
+    def _es_universe(self, month: str, day: date) -> Universe | None:
+        key = (month, day)
+        if key not in self._es_universes:
+            path = self.folder / "futureoption" / "cme" / "universes" / "es" / month / f"{day:%Y%m%d}.csv"
+            self._es_universes[key] = self.files.universe(path, day)
+        return self._es_universes[key]
+
+    def _es_universe_front(self, moment: datetime) -> tuple[str, Universe] | None:
+        """Where the day has no ES minute trades: the nearest contract month not yet expired whose options have
+        a universe file for the previous CME session (its underlying line is the future's bar)."""
+        day = moment.astimezone(NEW_YORK).date()
+        folder = self.folder / "futureoption" / "cme" / "universes" / "es"
+        months = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+        previous = self.calendars.cme.previous_session(day)
+        for month in months:
+            if not (len(month) == 6 and month.isdigit()) or self._es_expiry(month) < day:
+                continue
+            universe = self._es_universe(month, previous)
+            if universe is not None and universe.underlying is not None:
+                return month, universe
+        return None
+
     def es_chain(self, moment: datetime) -> Chain | None:
-        """The front ES future's options (prices plain, times UTC), with Black-76 model Greeks."""
+        """The front ES future's options (prices plain, times UTC), with Black-76 model Greeks; on a day
+        without ES minute trades, the previous session's universe file (closes, said in the report)."""
         front = self._es_front(moment)
         if front is None:
-            return None
+            found = self._es_universe_front(moment)
+            if found is None:
+                return None
+            _, universe = found
+            assert universe.underlying is not None
+            day = moment.astimezone(NEW_YORK).date()
+            self.notes.add("ES options from the previous session's universe file (bid = ask = that close)")
+            return rows_chain(
+                "ES", universe.underlying[3], moment, universe_rows(universe, day), PricingModel.FUTURE, time(9, 30)
+            )
         month, price = front
         utc = moment.astimezone(UTC)
         quotes = self._es_option_quotes(month, utc.date())
@@ -288,6 +382,8 @@ class LeanSource:
                 or self._es_bars(day)
                 or any(e.astimezone(NEW_YORK).date() == day for e, _, _ in self._index_hours("spx"))
                 or self.equities.has_data(day)
+                or self._spxw_universe(self.calendars.equity.previous_session(day))
+                or self._es_universe_front(datetime.combine(day, time(10), tzinfo=NEW_YORK))
             ):
                 out.append(day)
         return out

@@ -10,6 +10,8 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from replay.coverage import coverage_lines
+
 if TYPE_CHECKING:
     from replay.engine import RunRecord
 
@@ -54,7 +56,10 @@ def write_report(out: Path, summary: dict[str, Any], record: RunRecord) -> None:
             f"| {name} | {st['trades']} | {rate} | {expected} | {st['pnl']:,.2f} | {st['fees']:,.2f}"
             f" | {st['worst_trade']:,.2f} |"
         )
-    lines += ["", "## Data", ""] + [f"- {note}" for note in summary.get("price_notes", [])]
+    lines += ["", "## Data", ""]
+    if "data_coverage" in summary:
+        lines += [*coverage_lines(summary["data_coverage"]), ""]
+    lines += [f"- {note}" for note in summary.get("price_notes", [])]
     lines += [f"- {problem}" for problem in summary.get("data_problems", [])] or ["- no odd files"]
     lines += ["", "## What each strategy decided (most frequent reasons)", ""]
     for strategy, reasons in _reasons(record).items():

@@ -50,8 +50,8 @@ def read_universe(path: Path) -> list[tuple[str, float, str, float, float, float
         if line.startswith("#") or line.startswith(","):
             continue
         f = line.split(",")
-        iv = float(f[9]) if f[9] else float("nan")
-        delta = float(f[10]) if f[10] else float("nan")
+        iv = float(f[9]) if len(f) > 9 and f[9] else float("nan")  # future option universes have no Greeks
+        delta = float(f[10]) if len(f) > 10 and f[10] else float("nan")
         rows.append((f[0], float(f[1]), f[2], float(f[6]), iv, delta))
     return rows
 

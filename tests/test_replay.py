@@ -182,6 +182,11 @@ def test_a_quarter_runs_with_no_invariant_broken(summary: dict[str, Any]) -> Non
     assert all(n == 0 for n in summary["invariants"].values()), summary["invariants"]
     assert sum(st["trades"] for st in summary["strategies"].values()) > 0
     assert summary["prices"] == LABEL
+    coverage = summary["data_coverage"]  # the modelled market serves every root it models at every step
+    assert coverage["vix_steps"] == coverage["steps"] > 0
+    assert {r: v["chain_steps"] for r, v in coverage["roots"].items()} == dict.fromkeys(
+        coverage["roots"], coverage["steps"]
+    )
 
 
 def test_net_liq_is_cash_plus_the_open_book(engine: ReplayEngine, summary: dict[str, Any]) -> None:

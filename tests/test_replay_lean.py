@@ -79,6 +79,25 @@ def test_replaying_the_sample_week_reports_what_it_could_not_trade(tmp_path: Pat
     assert summary["source"] == "lean" and all(n == 0 for n in summary["invariants"].values())
     report = (out / "report.md").read_text()
     assert "zero_dte: no VIX" in report and "*.zip.zip" in report
+    coverage = summary["data_coverage"]
+    assert coverage["vix_steps"] == 0 and coverage["steps"] > 0  # why nothing traded: the sample has no VIX
+    assert 0 < coverage["roots"]["SPXW"]["chain_steps"] <= coverage["steps"]
+    assert "| SPXW | " in report and "At " in report
+
+
+def test_replaying_the_es_days_reports_what_the_data_served(tmp_path: Path) -> None:
+    data = require_lean_data()
+    out = tmp_path / "es"
+    args = ["--source", "lean", "--data", str(data), "--start", "2020-01-05", "--end", "2020-01-07"]
+    assert main([*args, "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert all(n == 0 for n in summary["invariants"].values())
+    es = summary["data_coverage"]["roots"]["ES"]
+    assert es["chain_steps"] == es["price_steps"] == summary["data_coverage"]["steps"] > 0
+    assert es["most_contracts"] > 80
+    report = (out / "report.md").read_text()
+    assert "leap_ladder: no VIX" in report  # Monday the 6th: the ladder's day, and no VIX to size it
+    assert "ES options from the previous session's universe file" in report  # the 7th
 
 
 def test_a_missing_data_folder_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,7 +116,8 @@ def test_es_is_the_front_quarterly_in_utc_and_its_options_are_black76_priced(sou
     assert chain.underlying_price == snap.prices["ES"] and set(chain.expiries()) == {date(2020, 3, 20)}
     puts = [i for i in range(len(chain.strike)) if not chain.is_call[i] and chain.flags[i] == 0]
     assert len(puts) > 30 and all(-1 < chain.delta[i] < 0 for i in puts)  # one-sided quotes are flagged, not priced
-    assert source.sessions(date(2020, 1, 4), date(2020, 1, 7)) == [date(2020, 1, 6)]  # Sunday's file is no session
+    # Sunday's file is no session; the 7th runs on the 6th's universe file (next test).
+    assert source.sessions(date(2020, 1, 4), date(2020, 1, 7)) == [date(2020, 1, 6), date(2020, 1, 7)]
 
 
 def _zip(path: Path, member: str, text: str) -> None:
@@ -170,3 +190,42 @@ def test_es_daily_bars_are_the_front_contracts(source: LeanSource) -> None:
     bars = source.snapshot(datetime(2020, 1, 6, 10, 0, tzinfo=NEW_YORK), {"ES"}).daily["ES"]
     assert bars.day == (date(2020, 1, 2), date(2020, 1, 3))
     assert bars.close[-1] == pytest.approx(3235.5) and bars.high[0] == pytest.approx(3261.75)
+
+
+def test_es_on_a_day_without_minute_data_is_the_previous_sessions_universe(source: LeanSource) -> None:
+    at = datetime(2020, 1, 7, 10, 0, tzinfo=NEW_YORK)  # no ES minute files that day
+    snap = source.snapshot(at, {"ES"})
+    universe = read_universe(require_lean_data() / "futureoption/cme/universes/es/202003/20200106.csv")
+    priced = [r for r in universe if r[3] > 0]
+    chain = snap.chains["ES"]
+    assert snap.prices["ES"] == chain.underlying_price == pytest.approx(3233.0)  # the file's underlying close
+    assert len(chain.strike) == len(priced) > 80
+    expiry, strike, right, close, _, _ = priced[len(priced) // 2]
+    row = chain.find(
+        date(int(expiry[:4]), int(expiry[4:6]), int(expiry[6:])), strike, Right.CALL if right == "C" else Right.PUT
+    )
+    assert row is not None and chain.bid[row] == chain.ask[row] == pytest.approx(close)
+    assert "ES options from the previous session's universe file (bid = ask = that close)" in source.price_notes
+
+
+def test_spxw_from_a_universe_file_never_offers_the_days_own_expiry(tmp_path: Path) -> None:
+    """A 0DTE on yesterday's closes would trade on stale prices: the universe route leaves today's expiry out
+    (the 0DTE then finds no expiry and says so), and keeps the later ones for an LT112 on SPX."""
+    universes = tmp_path / "indexoption" / "usa" / "universes" / "spxw"
+    universes.mkdir(parents=True)
+    (universes / "20210107.csv").write_text(
+        "#expiry,strike,right,open,high,low,close,volume,open_interest,implied_volatility,delta,gamma,vega,theta,rho\n"
+        ",,,3800,3810,3790,3803.79,0,,,,,,,\n"
+        "20210108,3800,C,0,0,0,12.5,0,,,,,,,\n"
+        "20210108,3800,P,0,0,0,9.5,0,,,,,,,\n"
+        "20210430,3500,P,0,0,0,71.2,0,,,,,,,\n"
+        "20210430,3600,P,0,0,0,0,0,,,,,,,\n"
+    )
+    lean = LeanSource(tmp_path, Calendars())
+    assert lean.sessions(date(2021, 1, 7), date(2021, 1, 8)) == [date(2021, 1, 8)]
+    snap = lean.snapshot(datetime(2021, 1, 8, 10, 30, tzinfo=NEW_YORK), {"SPXW"})
+    chain = snap.chains["SPXW"]
+    assert chain.underlying_price == pytest.approx(3803.79) == snap.prices["SPX"]
+    assert set(chain.expiries()) == {date(2021, 4, 30)} and list(chain.strike) == [3500.0]  # no zero close
+    assert chain.bid[0] == chain.ask[0] == pytest.approx(71.2)
+    assert any("not today's expiry" in note for note in lean.price_notes)
