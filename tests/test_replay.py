@@ -385,6 +385,25 @@ def test_a_faulty_broker_and_daily_restarts_leave_the_book_and_the_state_file_in
     assert saved.expected_positions() == run.pipeline.book.positions() == held
 
 
+def test_the_issues_fault_run_leaves_every_invariant_at_zero_and_the_state_file_true(tmp_path: Path) -> None:
+    """Exactly the run the replay issue asks for: 5% leg rejects, 10% partial fills, a restart every day."""
+    run = ReplayEngine(
+        Settings(), START, END, 100_000.0, seed=7, faults=Faults.parse("reject=0.05,partial=0.10,restart=daily")
+    )
+    run.run(progress=False)
+    written = run.write(tmp_path)
+    assert written["faults_injected"]["leg rejects"] > 0 and written["faults_injected"]["partial fills"] > 0
+    assert written["restarts"] >= 55  # every session but the first
+    assert all(n == 0 for n in written["invariants"].values()), written["invariants"]
+    saved = TradingRecord.from_text((tmp_path / "trading_state.json").read_text())
+    assert (
+        saved.expected_positions()
+        == run.pipeline.book.positions()
+        == {c: q for c, q in run.broker.holdings.items() if q}
+    )
+    assert run.pipeline.book.positions(), "the quarter ends with positions open, so the comparison means something"
+
+
 def test_a_restart_on_a_truncated_state_file_writes_a_readable_one_at_once() -> None:
     """Regression: the replay saved only at the next change, so a second restart before it read the same
     truncated file again (another CRITICAL, another kept copy). The LEAN shell saves right after restoring."""
