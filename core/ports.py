@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from core.book import OpenBook
 from core.book_view import BookView
@@ -64,6 +64,14 @@ class Strategy(Protocol):
     def manage(self, structure: Structure, snapshot: MarketSnapshot) -> OrderIntent | None:
         """A close or adjustment of one open structure, or None to hold."""
         ...
+
+
+@runtime_checkable
+class TimedExit(Protocol):
+    """A strategy that closes at a time of day (the 0DTE's 15:00, earlier on an early close): a shell that
+    steps only at chosen times (the replay) steps then too."""
+
+    def exit_time(self, day: date) -> datetime: ...
 
 
 class RiskReviewer(Protocol):

@@ -238,10 +238,7 @@ class LeanRuntime:
         minutes = int(elapsed(session[0], now).total_seconds() // 60) if session else 0
         if self.pipeline.entries_due(now):
             self.request_step("entry time")
-        elif local.time().replace(second=0, microsecond=0) in (
-            self.settings.assignment_check_time,
-            self.settings.index_expiry_check_time,
-        ):
+        elif local.replace(second=0, microsecond=0) in self.safety.assignment.check_times(local.date()):
             self.request_step("assignment check")
         elif minutes > 0 and minutes % self.settings.manage_interval_minutes == 0 and self.pipeline.book.structures:
             self.request_step("management")

@@ -25,6 +25,7 @@ from core.calendar import Calendars
 from core.expiry import intrinsic_value, settle_expired
 from core.model import AccountState, ContractKind, Leg, MarketSnapshot, Structure, delivery
 from core.pipeline import ClosedTrade, StepResult
+from core.ports import TimedExit
 from core.products import Settlement
 from core.settings import Settings
 from replay.broker import ReplayBroker
@@ -208,9 +209,14 @@ class ReplayEngine:
         return self.record
 
     def _times(self, day: date) -> list[datetime]:
+        """The day's steps: the management times, the strategies' entry and exit times and the assignment
+        checks (the last two move earlier on an early close; the management times past it fall away)."""
         times = {datetime.combine(day, t, tzinfo=NEW_YORK) for t in MANAGE_TIMES}
+        times.update(self.safety.assignment.check_times(day))
         for strategy in self.pipeline.strategies:
             times.update(strategy.entry_times(self.calendars.equity, day))
+            if isinstance(strategy, TimedExit):
+                times.add(strategy.exit_time(day))
         session = self.calendars.equity.open_close(day)
         close = session[1] if session else datetime.combine(day, time(16, 0), tzinfo=NEW_YORK)
         return sorted(t for t in times if t < close)

@@ -2,7 +2,8 @@
 is anyway. Future options are covered like equity options (both deliver).
 
 Scheduled checks (the shell calls `check` at `assignment_check_time`, 15:00 ET, every day, and at
-`index_expiry_check_time`, 15:30 ET, on expiry days; the rules read the clock they are given):
+`index_expiry_check_time`, 15:30 ET, on expiry days, both as long before an early close as before a regular
+one: `check_times`; the rules read the clock they are given):
 - physically settled shorts (equity, ETF and future options) in the money with at most 1 DTE → close the
   structure, from `assignment_check_time` on;
 - cash-settled index shorts (SPX, SPXW, XSP, ...) in the money by more than `index_itm_close_threshold`
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from core.book import OpenBook
@@ -34,6 +35,7 @@ from core.settings import Settings
 from core.valuation import describe, mark_leg
 
 NEW_YORK = ZoneInfo("America/New_York")
+REGULAR_CLOSE = time(16, 0)  # the equity and index options' regular close, ET
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,23 @@ class AssignmentCheck:
         self.calendar = calendar
         self.events = events
 
+    def check_times(self, day: date) -> tuple[datetime, datetime]:
+        """(the daily check, the index expiry-day check) on `day`: `assignment_check_time` and
+        `index_expiry_check_time` (15:00 and 15:30 ET), or as long before an early close as they are before a
+        regular one (12:00 and 12:30 on a 13:00 close). At 15:00 the market is shut on an early close, and
+        RULEBOOK's "each day at 15:00" would skip the very Fridays (after Thanksgiving) that weeklies expire on."""
+        s = self.settings
+        regular = (
+            datetime.combine(day, s.assignment_check_time, tzinfo=NEW_YORK),
+            datetime.combine(day, s.index_expiry_check_time, tzinfo=NEW_YORK),
+        )
+        session = self.calendar.open_close(day)
+        normal_close = datetime.combine(day, REGULAR_CLOSE, tzinfo=NEW_YORK)
+        if session is None or session[1] >= normal_close:
+            return regular
+        early = normal_close - session[1]
+        return regular[0] - early, regular[1] - early
+
     def check(self, now: datetime, book: OpenBook, snapshot: MarketSnapshot) -> list[OrderIntent]:
         """Safety closes for structures at risk of assignment now (module docstring)."""
         local = now.astimezone(NEW_YORK)
@@ -76,6 +95,7 @@ class AssignmentCheck:
 
     def _risk(self, structure: Structure, local: datetime, today: date, snapshot: MarketSnapshot) -> str | None:
         s = self.settings
+        daily_at, index_at = self.check_times(today)
         for leg in structure.legs:
             c = leg.contract
             if leg.ratio >= 0 or c.kind is not ContractKind.OPTION or c.expiry is None or c.strike is None:
@@ -86,15 +106,11 @@ class AssignmentCheck:
             itm = intrinsic_value(c, price)
             days = (c.expiry - today).days
             if c.settlement is Settlement.CASH:
-                if (
-                    days == 0
-                    and local.time() >= s.index_expiry_check_time
-                    and itm > s.index_itm_close_threshold * price
-                ):
+                if days == 0 and local >= index_at and itm > s.index_itm_close_threshold * price:
                     limit = s.index_itm_close_threshold
                     return f"short {describe(c)} is {itm / price:.2%} in the money on expiry day (over {limit:.1%})"
                 continue
-            if days <= 1 and itm > 0 and local.time() >= s.assignment_check_time:
+            if days <= 1 and itm > 0 and local >= daily_at:
                 return f"short {describe(c)} is in the money ({itm:.2f}) with {days} DTE and settles physically"
             if c.right is Right.CALL and c.style is ExerciseStyle.AMERICAN and itm > 0 and self.events is not None:
                 reason = self._dividend_risk(c, itm, today, snapshot)

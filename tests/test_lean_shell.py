@@ -432,3 +432,13 @@ def test_open_structures_are_managed_every_manage_interval_minutes(
     day.runtime._step = lambda market: steps.append(market.time.time())
     day.run(time(10, 31), time(10, 49))
     assert steps == expected
+
+
+def test_the_assignment_checks_run_before_an_early_close(main: ModuleType) -> None:
+    """Regression: the checks were due at 15:00 and 15:30 only, after a 13:00 close."""
+    day = LeanDay(main, day=date(2018, 11, 23))  # the Friday after Thanksgiving closes at 13:00
+    day.warm_up()
+    steps: list[time] = []
+    day.runtime._step = lambda market: steps.append(market.time.time())
+    day.run(time(11, 55), time(12, 35))
+    assert steps == [time(12, 0), time(12, 30)]

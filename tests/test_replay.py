@@ -189,6 +189,15 @@ def test_a_quarter_runs_with_no_invariant_broken(summary: dict[str, Any]) -> Non
     )
 
 
+def test_steps_move_before_an_early_close(engine: ReplayEngine) -> None:
+    """The Friday after Thanksgiving closes at 13:00: the 0DTE's exit and the assignment checks come an hour
+    and half an hour before it, as they do before 16:00 (they were asked at 15:00 only, after the close)."""
+    friday = [t.astimezone(NEW_YORK).time() for t in engine._times(date(2018, 11, 23))]
+    assert {time(12, 0), time(12, 30)} <= set(friday) and max(friday) < time(13, 0)
+    regular = [t.astimezone(NEW_YORK).time() for t in engine._times(date(2018, 11, 16))]
+    assert {time(15, 0), time(15, 30)} <= set(regular) and time(12, 0) not in regular
+
+
 def test_net_liq_is_cash_plus_the_open_book(engine: ReplayEngine, summary: dict[str, Any]) -> None:
     close = engine.market.snapshot(datetime.combine(END, time(16, 0), tzinfo=NEW_YORK), {"SPY", "QQQ", "SPXW", "ES"})
     account = engine.account(close)

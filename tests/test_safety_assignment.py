@@ -71,6 +71,29 @@ def test_physically_settled_shorts(day: date, clock: tuple[int, int], price: flo
         assert close.reason.startswith("assignment: short SPY 2024-01-19 470 put is in the money")
 
 
+def test_an_early_close_moves_the_checks_as_far_before_it() -> None:
+    check = AssignmentCheck(S, CAL.equity)
+    assert check.check_times(THURSDAY) == (at(THURSDAY, 15, 0), at(THURSDAY, 15, 30))
+    after_thanksgiving = date(2018, 11, 23)  # closes at 13:00
+    assert check.check_times(after_thanksgiving) == (at(after_thanksgiving, 12, 0), at(after_thanksgiving, 12, 30))
+
+
+def test_a_weekly_expiring_on_an_early_close_is_closed_before_it() -> None:
+    """Regression: the check compared the clock with 15:00, which never comes on a 13:00 close: an
+    in-the-money short weekly expiring the Friday after Thanksgiving went into expiry and was assigned."""
+    day, expiry = date(2018, 11, 23), date(2018, 11, 23)
+    now = at(day, 12, 0)
+    market = m.snapshot(
+        now, 20.0, [m.priced_chain("SPY", 263.0, now, [expiry], [float(k) for k in range(250, 280)], 0.2)]
+    )
+    legs = [(m.option("SPY", expiry, 260.0, Right.PUT), +1), (m.option("SPY", expiry, 265.0, Right.PUT), -1)]
+    spread = m.structure("ps2", "lt112", legs, market)
+    check = AssignmentCheck(S, CAL.equity)
+    assert check.check(at(day, 11, 59), held(spread), market) == []
+    [close] = check.check(now, held(spread), market)
+    assert close.safety and "in the money" in close.reason
+
+
 def test_future_options_are_covered() -> None:
     day = date(2024, 3, 15)
     market = m.snapshot(
