@@ -156,6 +156,14 @@ class ExchangeCalendar:
                 return True
         return False
 
+    def remove_session(self, day: date) -> None:
+        """Close a day (a holiday another source knows of, e.g. a LEAN data folder's market-hours database)."""
+        if self._sessions.pop(day, None) is None:
+            return
+        self._early.discard(day)
+        self._ordered = sorted(self._sessions)
+        self._index = {d: i for i, d in enumerate(self._ordered)}
+
     def close_no_later_than(self, day: date, latest: time) -> None:
         """Shorten one session (used to apply the CME equity-index early closes that CMES lacks)."""
         session = self._sessions.get(day)

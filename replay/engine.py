@@ -51,6 +51,8 @@ SUMMARY_STRATEGIES = ("zero_dte", "strangles", "lt112", "ipmcc", "leap_ladder", 
 class Market(Protocol):
     """Where the replay's snapshots come from: replay/modelled.py or replay/lean_source.py."""
 
+    calendars: Calendars  # the sessions the market keeps; the engine's clock and the algorithm use them too
+
     @property
     def source(self) -> str: ...
 
@@ -104,7 +106,7 @@ class ReplayEngine:
         self.operator = operator
         self.start, self.end, self.capital, self.seed = start, end, capital, seed
         self.faults = faults or Faults()
-        self.calendars = Calendars()
+        self.calendars = market.calendars if market is not None else Calendars()  # the market's own hours
         self.market: Market = market or ModelledMarket(self.calendars, seed)
         self.alerts = ListAlerts()
         self.store = MemoryStore()

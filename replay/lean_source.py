@@ -20,6 +20,8 @@ Built so far: SPX and its SPXW options (REFERENCE.md "LEAN data format"):
 - SPY, QQQ and IWM with their options (replay/lean_equities.py): minute or daily bars, minute option quotes
   or the previous session's universe file.
 - ES daily bars of the contract front on the day (`future/cme/daily/es_trade.zip`).
+- Sessions, holidays and early closes: core/calendar's, with the folder's market-hours database applied over
+  the replayed dates (replay/lean_hours.py; the engine runs on the same calendars).
 A universe file for a date is read from the next session on: LEAN makes it available one day after its date
 (BaseChainUniverseData.EndTime). Not read: AM-settled SPX options and NQX (`indexoption/usa/*/spx`, `nqx`):
 no strategy trades them (LT112 on SPX trades SPXW, core/products.option_root); the report says so when the
@@ -55,6 +57,7 @@ from replay.lean_files import (
     rows_chain,
     universe_rows,
 )
+from replay.lean_hours import apply_market_hours
 
 NEW_YORK = ZoneInfo("America/New_York")
 CHICAGO = ZoneInfo("America/Chicago")
@@ -75,6 +78,7 @@ class LeanSource:
     _es_quotes: dict[tuple[str, date], dict[tuple[date, float, Right], Quotes]] = field(default_factory=dict)
     _es_daily: dict[str, DailyBars] = field(default_factory=dict)  # contract month → its daily bars
     _spxw_universes: dict[date, Universe | None] = field(default_factory=dict)
+    _hours_applied: set[tuple[date, date]] = field(default_factory=set)
     _es_universes: dict[tuple[str, date], Universe | None] = field(default_factory=dict)
 
     source = "lean"
@@ -372,7 +376,11 @@ class LeanSource:
     # ------------------------------------------------------------------ the replay's market interface
 
     def sessions(self, start: date, end: date) -> list[date]:
-        """Equity sessions in the range with SPXW quotes or SPX index data."""
+        """Equity sessions in the range with data, by the folder's market hours (replay/lean_hours: applied to
+        the calendars the engine shares, once per range)."""
+        if (start, end) not in self._hours_applied:
+            self._hours_applied.add((start, end))
+            self.notes.update(apply_market_hours(self.folder, self.calendars, start, end))
         out = []
         days = (start + timedelta(days=n) for n in range((end - start).days + 1))
         for day in (d for d in days if self.calendars.equity.is_session(d)):

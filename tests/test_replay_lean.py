@@ -229,3 +229,28 @@ def test_spxw_from_a_universe_file_never_offers_the_days_own_expiry(tmp_path: Pa
     assert set(chain.expiries()) == {date(2021, 4, 30)} and list(chain.strike) == [3500.0]  # no zero close
     assert chain.bid[0] == chain.ask[0] == pytest.approx(71.2)
     assert any("not today's expiry" in note for note in lean.price_notes)
+
+
+def test_the_folders_market_hours_close_what_they_close(tmp_path: Path) -> None:
+    data = require_lean_data()
+    folder = tmp_path / "lean"
+    shutil.copytree(data / "indexoption" / "usa" / "minute" / "spxw", folder / "indexoption/usa/minute/spxw")
+    hours = json.loads((data / "market-hours" / "market-hours-database.json").read_text())
+    equity = hours["entries"]["Equity-usa-[*]"]
+    equity["holidays"].append("1/6/2021")  # a made-up holiday and early close, to see them applied
+    equity["earlyCloses"]["1/7/2021"] = "13:00:00"
+    (folder / "market-hours").mkdir()
+    (folder / "market-hours" / "market-hours-database.json").write_text(json.dumps(hours))
+    lean = LeanSource(folder, Calendars())
+    days = lean.sessions(date(2021, 1, 4), date(2021, 1, 8))
+    assert date(2021, 1, 6) not in days and {date(2021, 1, 4), date(2021, 1, 7), date(2021, 1, 8)} <= set(days)
+    assert not lean.calendars.equity.is_session(date(2021, 1, 6))
+    assert date(2021, 1, 7) in lean.calendars.equity.early_closes(date(2021, 1, 7), date(2021, 1, 7))
+    notes = "\n".join(sorted(lean.price_notes))
+    assert "2021-01-06 is a holiday in the folder's market hours" in notes
+    assert "2021-01-07 closes at 13:00 ET" in notes
+
+
+def test_the_samples_market_hours_agree_with_the_calendar(source: LeanSource) -> None:
+    source.sessions(date(2021, 1, 4), date(2021, 1, 8))
+    assert not [n for n in source.price_notes if "market hours" in n or "market-hours" in n]
