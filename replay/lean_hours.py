@@ -8,7 +8,7 @@ database exactly for 2015-2027 (tests/acceptance), so on those years this finds 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,9 @@ from core.calendar import Calendars, ExchangeCalendar, OutOfCalendarRangeError
 
 NEW_YORK = ZoneInfo("America/New_York")
 PATH = Path("market-hours") / "market-hours-database.json"
-ENTRIES = (("Equity-usa-[*]", "equity"), ("Future-cme-ES", "cme"))
+# (entry, calendar, whether its holidays are the whole list): LEAN's ES entry lists 2 holidays and keeps the rest
+# as early closes, where core/calendar's CME calendar closes (the careful side; tests/acceptance says which).
+ENTRIES = (("Equity-usa-[*]", "equity", True), ("Future-cme-ES", "cme", False))
 
 
 def _us_date(text: str) -> date:
@@ -34,17 +36,24 @@ def apply_market_hours(folder: Path, calendars: Calendars, start: date, end: dat
     except (ValueError, KeyError) as err:
         return [f"{PATH} cannot be read ({err}): sessions from core/calendar"]
     notes: list[str] = []
-    for key, market in ENTRIES:
+    for key, market, complete in ENTRIES:
         entry = entries.get(key)
         if entry is None:
             notes.append(f"{PATH} has no {key} entry: its sessions from core/calendar")
             continue
         calendar: ExchangeCalendar = getattr(calendars, market)
         zone = ZoneInfo(entry.get("exchangeTimeZone", "America/New_York"))
-        for day in sorted({_us_date(d) for d in entry.get("holidays", [])}):
+        holidays = {_us_date(d) for d in entry.get("holidays", [])}
+        for day in sorted(holidays):
             if start <= day <= end and day.weekday() < 5 and _session(calendar, day):
                 calendar.remove_session(day)
                 notes.append(f"{key}: {day} is a holiday in the folder's market hours: no session")
+        if complete:
+            for day in _weekdays(start, end):
+                if day not in holidays and _in_range(calendar, day) and not calendar.is_session(day):
+                    notes.append(
+                        f"{key}: {day} has a session in the folder's market hours, none in core/calendar: kept closed"
+                    )
         for text, clock in sorted(entry.get("earlyCloses", {}).items()):
             day = _us_date(text)
             if not start <= day <= end or not _session(calendar, day):
@@ -55,6 +64,20 @@ def apply_market_hours(folder: Path, calendars: Calendars, start: date, end: dat
                 calendar.close_no_later_than(day, closes.timetz().replace(tzinfo=None))
                 notes.append(f"{key}: {day} closes at {closes:%H:%M} ET in the folder's market hours")
     return notes
+
+
+def _weekdays(start: date, end: date) -> list[date]:
+    return [
+        start + timedelta(days=n) for n in range((end - start).days + 1) if (start + timedelta(days=n)).weekday() < 5
+    ]
+
+
+def _in_range(calendar: ExchangeCalendar, day: date) -> bool:
+    try:
+        calendar.is_session(day)
+    except OutOfCalendarRangeError:
+        return False
+    return True
 
 
 def _session(calendar: ExchangeCalendar, day: date) -> bool:

@@ -239,6 +239,7 @@ def test_the_folders_market_hours_close_what_they_close(tmp_path: Path) -> None:
     equity = hours["entries"]["Equity-usa-[*]"]
     equity["holidays"].append("1/6/2021")  # a made-up holiday and early close, to see them applied
     equity["earlyCloses"]["1/7/2021"] = "13:00:00"
+    equity["holidays"].remove("1/1/2021")  # and a session core/calendar does not have
     (folder / "market-hours").mkdir()
     (folder / "market-hours" / "market-hours-database.json").write_text(json.dumps(hours))
     lean = LeanSource(folder, Calendars())
@@ -249,6 +250,10 @@ def test_the_folders_market_hours_close_what_they_close(tmp_path: Path) -> None:
     notes = "\n".join(sorted(lean.price_notes))
     assert "2021-01-06 is a holiday in the folder's market hours" in notes
     assert "2021-01-07 closes at 13:00 ET" in notes
+    assert lean.sessions(date(2020, 12, 31), date(2021, 1, 4))[0] != date(2021, 1, 1)  # never opened
+    assert "2021-01-01 has a session in the folder's market hours, none in core/calendar: kept closed" in "\n".join(
+        lean.price_notes
+    )
 
 
 def test_the_samples_market_hours_agree_with_the_calendar(source: LeanSource) -> None:
