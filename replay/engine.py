@@ -1,12 +1,13 @@
 """The replay engine: the same pipeline the LEAN shell drives, over modelled sessions, with a simulated
 broker; nothing here changes a trading decision.
 
-Each session: the safety systems start a new day; then the pipeline steps at every strategy entry time and
-at the management times (`MANAGE_TIMES`, including the 15:00 and 15:30 assignment checks); working orders
-meet each new quote first. At the close, structures whose options expire that day settle at intrinsic value
-(cash for index options; equity and future options are settled the same way here, which the assignment
-checks before 15:00 make rare: each such settlement is counted as a safety event). Net liq is cash plus the
-open book at mid.
+Each session: the safety systems start a new day; then the pipeline steps when LEAN's schedule would
+(lean_bridge/runtime.on_minute): at every strategy entry and exit time, at the assignment checks, and every
+`manage_interval_minutes` from the open while something is held (`_times`); working orders meet each new
+quote first, minute by minute until the next step. At the close, structures whose options expire that day
+settle: index options in cash at intrinsic value, equity and future options a cent or more in the money by
+delivery (the shares or the future enter the book and are flattened at the next session's first step).
+Net liq is cash plus the open book at mid, a structure without a quote at its last mark.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from safety.state import TradingState
 from trading.system import STATE_KEY, TradingSystem, restored
 
 NEW_YORK = ZoneInfo("America/New_York")
-MANAGE_TIMES = (time(10, 45), time(12, 30), time(15, 0), time(15, 30), time(15, 50))
 ROOTS = {"SPXW", "SPY", "QQQ", "ES", "USO", "CL"}
 ORPHAN_GRACE = timedelta(minutes=5)
 EXERCISE_THRESHOLD = 0.01  # OCC exercises (and assigns) an expiring option in the money by a cent or more
@@ -120,8 +120,10 @@ class ReplayEngine:
         self.limit_checks = 0  # how often the limit invariants ran (a test sees that they do)
         self.orphans_seen: dict[str, datetime] = {}  # working orphan close → when it was first seen
         self.orphans_late: set[str] = set()
+        self.management_only: set[datetime] = set()  # today's steps that only manage what is held
+        self.last_marks: dict[str, float] = {}  # structure id → its last mark (account(): a broker's last price)
         self.faults_engine: Counter[str] = Counter()  # faults the engine injects (the broker counts its own)
-        self.steps_per_day = len(MANAGE_TIMES) + 3  # roughly: so `disconnect` is a share of sessions
+        self.steps_per_day = 1  # the day's scheduled steps (`_session`): so `disconnect` is a share of sessions
         cal = self.calendars
         self._wire(TradingSystem(settings, cal, cal.equity, cal.cme, self.alerts, peak=capital))
 
@@ -188,8 +190,20 @@ class ReplayEngine:
     # ------------------------------------------------------------------ accounting
 
     def account(self, snapshot: MarketSnapshot) -> AccountState:
+        """Net liq as a broker reports it: cash plus every open structure at its mark, and a structure the
+        snapshot cannot value (a chain missing, bad quotes) at its last mark, as a broker keeps a holding's
+        last price. Leaving it out made a book of short puts look richer by their whole value whenever its
+        chain was missing: a false peak for the drawdown rules and a false daily loss against it."""
         view = self.system.book_view(snapshot)
-        value = sum(v.mark * v.structure.legs[0].contract.multiplier * v.structure.quantity for v in view.views)
+        value = 0.0
+        for v in view.views:
+            self.last_marks[v.structure.id] = v.mark
+            value += v.mark * v.structure.legs[0].contract.multiplier * v.structure.quantity
+        valued = {v.structure.id for v in view.views}
+        for s in view.structures:
+            if s.id not in valued:
+                mark = self.last_marks.get(s.id, s.entry_price)
+                value += mark * s.legs[0].contract.multiplier * s.quantity
         return self.system.account(self.broker.cash + value, view, snapshot.time)
 
     # ------------------------------------------------------------------ the run
@@ -211,20 +225,29 @@ class ReplayEngine:
         return self.record
 
     def _times(self, day: date) -> list[datetime]:
-        """The day's steps: the management times, the strategies' entry and exit times and the assignment
-        checks (the last two move earlier on an early close; the management times past it fall away)."""
-        times = {datetime.combine(day, t, tzinfo=NEW_YORK) for t in MANAGE_TIMES}
-        times.update(self.safety.assignment.check_times(day))
-        for strategy in self.pipeline.strategies:
-            times.update(strategy.entry_times(self.calendars.equity, day))
-            if isinstance(strategy, TimedExit):
-                times.add(strategy.exit_time(day))
+        """The day's steps, as LEAN's schedule takes them (lean_bridge/runtime.on_minute): every
+        `manage_interval_minutes` from the open while something is held (`management_only`: skipped when the
+        book is empty), the strategies' entry and exit times, and the assignment checks (the exit and the
+        checks move earlier on an early close; steps past the close fall away)."""
         session = self.calendars.equity.open_close(day)
+        management: set[datetime] = set()
+        if session is not None:
+            step = timedelta(minutes=self.settings.manage_interval_minutes)
+            moment = session[0] + step
+            while moment < session[1]:
+                management.add(moment)
+                moment += step
+        others = set(self.safety.assignment.check_times(day))
+        for strategy in self.pipeline.strategies:
+            others.update(strategy.entry_times(self.calendars.equity, day))
+            if isinstance(strategy, TimedExit):
+                others.add(strategy.exit_time(day))
+        self.management_only = management - others
         close = session[1] if session else datetime.combine(day, time(16, 0), tzinfo=NEW_YORK)
-        return sorted(t for t in times if t < close)
+        return sorted(t for t in management | others if t < close)
 
     def _session(self, day: date) -> None:
-        opening = self.market.snapshot(datetime.combine(day, time(9, 30), tzinfo=NEW_YORK), set())
+        opening = self.market.snapshot(datetime.combine(day, time(9, 30), tzinfo=NEW_YORK), ROOTS)
         if self.faults.restart_daily and self.record.equity:
             self.restart(opening.time)
         if self.operator and self.safety.state.state is TradingState.HALTED:
@@ -232,6 +255,7 @@ class ReplayEngine:
             self.record.safety_events["halts cleared by the operator"] += 1
         self.safety.checks.new_session(opening.time, self.account(opening))
         scheduled = self._times(day)
+        self.steps_per_day = max(len(scheduled), 1)
         session = self.calendars.equity.open_close(day)
         last = session[1] if session else datetime.combine(day, time(16, 0), tzinfo=NEW_YORK)
         for n, moment in enumerate(scheduled):
@@ -293,17 +317,26 @@ class ReplayEngine:
         """One fault draw; no draw at all for a fault that is off, so runs without it stay as they were."""
         return bool(share) and self.fault_rng.random() < share
 
+    def _roots_in_play(self) -> set[str]:
+        """The chains a step that only manages and fills needs: those of what is held or working. (Building
+        every chain at every 15-minute step would cost the default backtest a minute and decide nothing.)"""
+        structures = [*self.pipeline.book.open_structures(), *(o.structure for o in self.safety.fills.working())]
+        return {leg.contract.root for s in structures for leg in s.legs} & ROOTS
+
     def _moment(self, moment: datetime, full: bool) -> None:
         """A scheduled step (strategies, risk, safety, fill checks) or, with full=False, the fill checks only."""
         faults = self.faults
+        if full and moment in self.management_only and not self.pipeline.book.structures:
+            return  # LEAN manages only while something is open
         if self._draw(faults.gap):
             self.faults_engine["data gaps"] += 1  # nothing arrives: no step at this moment
             return
         if self._draw(faults.restart):
             self._restart_now(moment)
         self._connection(moment, full)
-        snapshot = self.market.snapshot(moment, ROOTS)
-        if full:
+        every = full and moment not in self.management_only  # a step where strategies may enter
+        snapshot = self.market.snapshot(moment, ROOTS if every else self._roots_in_play())
+        if every:
             self.record.coverage.add(snapshot)
         if self._draw(faults.bad_quotes):
             snapshot = with_bad_quotes(snapshot, self.fault_rng)

@@ -61,7 +61,7 @@ def write_report(out: Path, summary: dict[str, Any], record: RunRecord) -> None:
         lines += [*coverage_lines(summary["data_coverage"]), ""]
     lines += [f"- {note}" for note in summary.get("price_notes", [])]
     lines += [f"- {problem}" for problem in summary.get("data_problems", [])] or ["- no odd files"]
-    lines += ["", "## What each strategy decided (most frequent reasons)", ""]
+    lines += ["", "## What each strategy and rule decided (most frequent reasons)", ""]
     for strategy, reasons in _reasons(record).items():
         lines += [f"- {strategy}: " + "; ".join(f"{why} ({n}×)" for why, n in reasons)]
     lines += ["", "## Refusals by rule", ""] + [f"- {rule}: {n}" for rule, n in summary["refusals"].items()]
@@ -75,17 +75,20 @@ def write_report(out: Path, summary: dict[str, Any], record: RunRecord) -> None:
 
 
 def _reasons(record: RunRecord, most: int = 4) -> dict[str, list[tuple[str, int]]]:
-    """The most frequent decision and refusal reasons per strategy, numbers folded (so "VIX 11.2 < 13" and
-    "VIX 12.0 < 13" count together), the analysis notes of the 0DTE left out."""
+    """The most frequent decision and refusal reasons per strategy (a refusal's reason starts with its
+    strategy) or per rule (a rule's own decision: trading state, drawdown, 21 DTE, ...), numbers folded (so
+    "VIX 11.2 < 13" and "VIX 12.0 < 13" count together), the analysis notes of the 0DTE left out."""
     counts: dict[str, Counter[str]] = {}
     for _, kind, rule, reason in record.decisions:
         if kind == "approval" or "analysis at" in reason:
             continue
-        strategy, _, text = reason.partition(": ")
         if kind == "refusal":
+            key, _, text = reason.partition(": ")
             text = f"refused by {rule}: {text}"
+        else:
+            key, text = rule, reason.removeprefix(f"{rule}: ")
         folded = re.sub(r"\d[\d,.]*", "#", text)
-        counts.setdefault(strategy, Counter())[folded] += 1
+        counts.setdefault(key, Counter())[folded] += 1
     return {k: v.most_common(most) for k, v in sorted(counts.items())}
 
 

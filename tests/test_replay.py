@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -193,9 +193,27 @@ def test_steps_move_before_an_early_close(engine: ReplayEngine) -> None:
     """The Friday after Thanksgiving closes at 13:00: the 0DTE's exit and the assignment checks come an hour
     and half an hour before it, as they do before 16:00 (they were asked at 15:00 only, after the close)."""
     friday = [t.astimezone(NEW_YORK).time() for t in engine._times(date(2018, 11, 23))]
-    assert {time(12, 0), time(12, 30)} <= set(friday) and max(friday) < time(13, 0)
-    regular = [t.astimezone(NEW_YORK).time() for t in engine._times(date(2018, 11, 16))]
-    assert {time(15, 0), time(15, 30)} <= set(regular) and time(12, 0) not in regular
+    always = {t.astimezone(NEW_YORK).time() for t in engine._times(date(2018, 11, 23))} - {
+        t.astimezone(NEW_YORK).time() for t in engine.management_only
+    }
+    assert {time(12, 0), time(12, 30)} <= always and max(friday) < time(13, 0)  # asked even with nothing held
+    regular = {t.astimezone(NEW_YORK).time() for t in engine._times(date(2018, 11, 16))}
+    regular_always = regular - {t.astimezone(NEW_YORK).time() for t in engine.management_only}
+    assert {time(15, 0), time(15, 30)} <= regular_always and time(12, 0) not in regular_always
+
+
+def test_the_replay_manages_as_often_as_lean_does(engine: ReplayEngine) -> None:
+    """Every `manage_interval_minutes` (15) from the open, as lean_bridge/runtime.on_minute requests a
+    management step; the replay once managed at five fixed times, and missed the intraday extremes a stop
+    is for (a 0DTE condor short touched at 11:00 and back by 12:30 was never stopped)."""
+    day = date(2018, 3, 14)
+    steps = engine._times(day)
+    quarter_hours = [
+        datetime.combine(day, time(9, 30), tzinfo=NEW_YORK) + timedelta(minutes=15 * k) for k in range(1, 26)
+    ]
+    checks = {datetime.combine(day, time(15, 0), tzinfo=NEW_YORK), datetime.combine(day, time(15, 30), tzinfo=NEW_YORK)}
+    assert set(quarter_hours) <= set(steps)
+    assert engine.management_only == set(quarter_hours) - checks  # a Wednesday without entries; 15:00 and 15:30 always
 
 
 def test_net_liq_is_cash_plus_the_open_book(engine: ReplayEngine, summary: dict[str, Any]) -> None:
@@ -218,6 +236,18 @@ def test_net_liq_is_cash_plus_the_open_book(engine: ReplayEngine, summary: dict[
         assert row is not None
         held += quantity * float(chain.mid[row]) * contract.multiplier
     assert account.net_liq - engine.broker.cash == pytest.approx(held, abs=0.01)
+
+
+def test_a_structure_the_snapshot_cannot_value_keeps_its_last_mark(engine: ReplayEngine) -> None:
+    """Regression: the session's opening account was taken on a snapshot without chains, so every open
+    structure dropped out of net liq: a book of short puts looked richer by their value, which set a false
+    peak and, against it, a false daily loss (REDUCING for weeks in the autumn of 2008)."""
+    moment = datetime.combine(END, time(15, 50), tzinfo=NEW_YORK)
+    full = engine.account(engine.market.snapshot(moment, {"SPY", "QQQ", "SPXW", "ES", "USO", "CL"}))
+    peak = engine.peak
+    bare = engine.account(engine.market.snapshot(moment, set()))  # no chain: nothing can be valued
+    assert engine.pipeline.book.open_structures() and full.net_liq != engine.broker.cash
+    assert bare.net_liq == pytest.approx(full.net_liq) and engine.peak == peak
 
 
 def test_every_refusal_names_its_rule_and_a_reason(engine: ReplayEngine) -> None:
@@ -259,6 +289,9 @@ def test_the_cli_writes_a_labelled_report(tmp_path: Path) -> None:
     assert written["start"] == "2018-01-02" and written["source"] == "modelled"
     report = (out / "report.md").read_text()
     assert "modelled prices" in report and "## Refusals by rule" in report
+    decided = report.split("## What each strategy and rule decided")[1].split("##")[0]
+    keys = {line[2:].split(":")[0] for line in decided.splitlines() if line.startswith("- ")}
+    assert keys and keys <= {*written["strategies"], "trading state", "drawdown", "21 DTE", "valuation", "fills"}
     trades = (out / "trades.csv").read_text().splitlines()
     assert len(trades) - 1 == sum(st["trades"] for st in written["strategies"].values())
     for chart in ("equity_drawdown.png", "buying_power.png", "pnl_by_strategy.png"):
@@ -311,13 +344,14 @@ def test_the_february_2018_vix_spike_drives_the_regime_rules(engine: ReplayEngin
 
 def test_the_spike_drives_the_drawdown_steps_as_rulebook_says(engine: ReplayEngine, summary: dict[str, Any]) -> None:
     """At RULEBOOK's steps (10/15/20%) the modelled spike costs this account about 3%: no step is reached and
-    none acts. With the steps scaled to the spike (1/1.5/2%) each acts as RULEBOOK says: the close-all on the
-    spike day with a CRITICAL alert, 10 trading days without entries, then entries again, measured from net liq
-    on the day the pause ends (the peak that started it would otherwise stop entries for ever)."""
+    none acts. With the steps scaled to the spike (the close-all at 1.5%, the stop-entries step just under it
+    so that the spike's fall crosses both within one 15-minute step) each acts as RULEBOOK says: the close-all on
+    the spike day with a CRITICAL alert, 10 trading days without entries, then entries again, measured from net
+    liq on the day the pause ends (the peak that started it would otherwise stop entries for ever)."""
     assert summary["max_drawdown_pct"] < 10.0
     assert not [d for d in engine.record.decisions if d[2] == "drawdown" or "drawdown" in d[3]]
 
-    steps = {"drawdown_halve": "0.01", "drawdown_stop_entries": "0.015", "drawdown_close_all": "0.02"}
+    steps = {"drawdown_halve": "0.01", "drawdown_stop_entries": "0.0149", "drawdown_close_all": "0.015"}
     run = ReplayEngine(Settings.from_parameters(steps), START, END, 100_000.0, seed=7)
     run.run(progress=False)
 
@@ -325,7 +359,7 @@ def test_the_spike_drives_the_drawdown_steps_as_rulebook_says(engine: ReplayEngi
         return moment.astimezone(NEW_YORK).date()
 
     critical = [d for d in run.record.decisions if d[1] == "decision" and d[2] == "drawdown" and "paused" in d[3]]
-    assert [day(when) for when, *_ in critical] == [date(2018, 2, 5)]  # VIX closed at 37.32 that day
+    assert day(critical[0][0]) == date(2018, 2, 5)  # VIX closed at 37.32 that day
     assert "entries paused until 2018-02-21" in critical[0][3]  # 10 sessions: Presidents' Day is none
     assert "drawdown" in {a.title for a in run.alerts.sent if a.level == "CRITICAL"}
     spike_day = dict(run.record.equity)[date(2018, 2, 5)]
