@@ -7,9 +7,9 @@ divided by 10, as SPY; the NASDAQ Composite divided by `QQQ_DIVISOR` as QQQ; WTI
 the S&P 500; inside a day VIX moves linearly from the previous close to the day's close. GLD, TLT and the
 other products have no path here and so no chain: strategies that want them say "no chain".
 
-Inside a day the price follows a path bridged through the day's open, high, low and close (the order of
-high and low drawn from the seed), linear between them: 09:30 open, the first extreme at 11:00, the second
-at 13:30, the close at 16:00.
+Inside a day the price follows a path bridged through the day's open, high, low and close, linear between
+them: 09:30 open, the two extremes at times drawn from the seed (the order of high and low too; each time by
+Lévy's arcsine law: `day_shape`), the close at 16:00.
 
 Volatility: σ(K, n) = base × term(n) × smile(ln(K/F), T), floored at 5%, where base is VIX/100 for the equity
 indices (× `QQQ_VOL_RATIO` for QQQ) and 30-day realised volatility × 1.1 for crude; term(n) = (n / 21
@@ -193,6 +193,21 @@ HALF_SPREAD = {"SPY": (0.005, 0.005), "QQQ": (0.005, 0.005)}
 DEFAULT_HALF_SPREAD = (0.025, 0.025)
 
 
+def day_shape(rng: random.Random) -> tuple[bool, float, float]:
+    """(high first?, hour of the first extreme, hour of the second) for one day's path. Each extreme's time
+    follows Lévy's arcsine law, the law of the time of a Brownian motion's maximum over an interval: most
+    often near the open or the close, seldom at midday. (Fixed at 11:00 and 13:30 they made the path run
+    straight from the open to 11:00, so the 0DTE's 10:00 read of the move always held until after its 10:30
+    entry.) The first draw is the order of high and low, as before."""
+    high_first = rng.random() < 0.5
+    a, b = (9.5 + 6.5 * math.sin(math.pi * rng.random() / 2) ** 2 for _ in range(2))
+    first, second = sorted((a, b))
+    minute = 1.0 / 60.0
+    first = min(max(first, 9.5 + minute), 16.0 - 2 * minute)
+    second = min(max(second, first + minute), 16.0 - minute)
+    return high_first, first, second
+
+
 class ModelledMarket:
     source = "modelled"
     label = LABEL
@@ -210,7 +225,7 @@ class ModelledMarket:
         self.paths = load_paths()
         self.seed = seed
         self.surface = surface or SurfaceParameters()
-        self._first = {d: random.Random(f"{seed}-{d}").random() < 0.5 for d in self.paths["SPX"].days}
+        self._shape = {d: day_shape(random.Random(f"{seed}-{d}")) for d in self.paths["SPX"].days}
 
     # ------------------------------------------------------------------ prices
 
@@ -222,8 +237,8 @@ class ModelledMarket:
             return None
         i = path.index[local.date()]
         o, h, lo, c = path.open[i], path.high[i], path.low[i], path.close[i]
-        high_first = self._first.get(local.date(), True)
-        points = [(9.5, o), (11.0, h if high_first else lo), (13.5, lo if high_first else h), (16.0, c)]
+        high_first, first, second = self._shape.get(local.date(), (True, 11.0, 13.5))
+        points = [(9.5, o), (first, h if high_first else lo), (second, lo if high_first else h), (16.0, c)]
         hour = min(max(local.hour + local.minute / 60.0, 9.5), 16.0)
         for (h0, p0), (h1, p1) in itertools.pairwise(points):
             if hour <= h1:

@@ -11,10 +11,11 @@ import numpy as np
 import risk
 import safety
 import strategies
+from core.book_view import BookView
 from core.calendar import Calendars
-from core.model import AccountState, Contract, DailyBars, Fill, MarketSnapshot, Right
+from core.model import AccountState, Contract, DailyBars, Fill, MarketSnapshot, OrderIntent, Right
 from core.orders import SubmitOrder
-from core.pipeline import Pipeline, StepResult
+from core.pipeline import Hedge, Pipeline, StepResult
 from core.settings import Settings
 from tests.fakes import market as m
 from tests.fakes.ports import RecordingAlerts
@@ -37,7 +38,7 @@ def market(clock: time, price: float = 4750.0) -> MarketSnapshot:
     )
 
 
-def wire(settings: Settings = S) -> Pipeline:
+def wire(settings: Settings = S, hedge: Hedge | None = None) -> Pipeline:
     built, futures = strategies.build(settings, CAL)
     systems = safety.build(settings, CAL.equity, CAL.cme, RecordingAlerts())
     systems.checks.new_session(datetime.combine(FRIDAY, time(9, 30), tzinfo=m.NY), ACCOUNT)
@@ -50,7 +51,7 @@ def wire(settings: Settings = S) -> Pipeline:
         systems.fills,
         systems.assignment,
         extra_manage=None,
-        hedge=futures.hedge,
+        hedge=hedge or futures.hedge,
     )
 
 
@@ -100,6 +101,26 @@ def test_a_friday_through_the_whole_pipeline() -> None:
     [trade] = done.closed
     assert trade.strategy == "zero_dte" and trade.units == submit.quantity and not pipeline.book.structures
     assert trade.pnl > 0  # most of the credit decays by 15:00 on a quiet day
+
+
+def test_the_hedge_sees_the_book_without_what_closes_in_the_same_step() -> None:
+    """Regression (2014-02-07 in the replay): the 0DTE condor closing at its 15:00 time exit was hedged in
+    that very step, and the MES bought for it were naked a minute later."""
+    seen: list[list[str]] = []
+
+    def hedge(view: BookView, account: AccountState, snapshot: MarketSnapshot) -> OrderIntent | None:
+        seen.append([v.structure.id for v in view.views])
+        return None
+
+    pipeline = wire(hedge=hedge)
+    pipeline.step(market(time(10, 0)), ACCOUNT, lambda c: (1.0, 1.1))
+    entry_market = market(time(10, 30))
+    fill_at_mid(pipeline, pipeline.step(entry_market, ACCOUNT, lambda c: (1.0, 1.1)), entry_market)
+    (condor,) = pipeline.book.structures
+    pipeline.step(market(time(12, 0)), ACCOUNT, lambda c: (1.0, 1.1))
+    closing = pipeline.step(market(time(15, 0), price=4760.0), ACCOUNT, lambda c: (1.0, 1.1))
+    assert [c for c in closing.commands if isinstance(c, SubmitOrder) and c.side == -1]  # the time exit
+    assert seen[-2] == [condor] and seen[-1] == []  # held at noon; at 15:00 it is closing, no exposure
 
 
 def test_phase_four_wings_narrow_to_fit_the_two_percent_rule() -> None:

@@ -343,15 +343,16 @@ def test_the_february_2018_vix_spike_drives_the_regime_rules(engine: ReplayEngin
 
 
 def test_the_spike_drives_the_drawdown_steps_as_rulebook_says(engine: ReplayEngine, summary: dict[str, Any]) -> None:
-    """At RULEBOOK's steps (10/15/20%) the modelled spike costs this account about 3%: no step is reached and
-    none acts. With the steps scaled to the spike (the close-all at 1.5%, the stop-entries step just under it
-    so that the spike's fall crosses both within one 15-minute step) each acts as RULEBOOK says: the close-all on
-    the spike day with a CRITICAL alert, 10 trading days without entries, then entries again, measured from net
-    liq on the day the pause ends (the peak that started it would otherwise stop entries for ever)."""
+    """At RULEBOOK's steps (10/15/20%) the modelled spike costs this account about 4%: no step is reached and
+    none acts. With the steps scaled to the spike (the close-all at 2.5%, above the 1% a 0DTE lost on the
+    2nd, the stop-entries step just under it so that the spike's fall crosses both within one 15-minute
+    step) each acts as RULEBOOK says: the close-all on the spike day with a CRITICAL alert, 10 trading days
+    without entries, then entries again, measured from net liq on the day the pause ends (the peak that
+    started it would otherwise stop entries for ever)."""
     assert summary["max_drawdown_pct"] < 10.0
     assert not [d for d in engine.record.decisions if d[2] == "drawdown" or "drawdown" in d[3]]
 
-    steps = {"drawdown_halve": "0.01", "drawdown_stop_entries": "0.0149", "drawdown_close_all": "0.015"}
+    steps = {"drawdown_halve": "0.015", "drawdown_stop_entries": "0.0249", "drawdown_close_all": "0.025"}
     run = ReplayEngine(Settings.from_parameters(steps), START, END, 100_000.0, seed=7)
     run.run(progress=False)
 
@@ -538,16 +539,6 @@ def test_a_held_hedge_rolls_five_sessions_before_its_last_trade() -> None:
     [rolled] = [t for t in run.record.trades if t.strategy == "futures"]
     assert rolled.time.date() == date(2018, 3, 9) and "(5 sessions): roll" in rolled.reason
     assert march not in run.broker.holdings and run.pipeline.book.positions() == run.broker.holdings
-
-
-def test_the_hedge_ignores_a_structure_closing_in_the_same_step() -> None:
-    """2014-02-07 15:00: the 0DTE condor, short -1,627 of delta per 1%, closes at its time exit in the very
-    step the hedge looks. Hedging it bought 13 MES that were naked a minute later, then sold them back."""
-    settings = Settings.from_parameters({"enable_delta_hedge": "true"})
-    run = ReplayEngine(settings, date(2014, 2, 7), date(2014, 2, 7), 100_000.0, seed=7)
-    run.run(progress=False)
-    assert [t.strategy for t in run.record.trades] == ["zero_dte"]
-    assert not [d for d in run.record.decisions if d[2] == "futures"]
 
 
 def test_an_expiring_leg_without_a_settlement_price_is_left_open_and_reported(
