@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from core.settings import Settings
 from replay.__main__ import main
 from replay.engine import ReplayEngine
 from replay.faults import Faults, FaultSpecError
-from replay.modelled import LABEL, NEW_YORK, ModelledMarket
+from replay.modelled import LABEL, NEW_YORK, ModelledMarket, day_shape
 from safety.persistence import TradingRecord
 from tests.fakes import market as m
 from trading.system import STATE_KEY
@@ -104,6 +105,20 @@ def test_modelled_quotes_are_ordered_and_keep_put_call_parity() -> None:
     t = (expiry - moment.date()).days / 365
     parity = chain.underlying_price - k * np.exp(-0.02 * t)
     assert mid[call] - mid[put] == pytest.approx(parity, abs=float(chain.ask[call] - chain.bid[call]))
+
+
+def test_the_days_extremes_come_at_arcsine_times() -> None:
+    """Lévy's arcsine law: the time of a random walk's extreme over a session lies in its first hour with
+    probability (2/π)·asin(√(1/6.5)) ≈ 0.255, as in its last, and in the middle hour far less often."""
+    shapes = [day_shape(random.Random(f"7-{n}")) for n in range(4000)]
+    assert all(9.5 < first < second < 16.0 for _, first, second in shapes)
+    times = [t for _, first, second in shapes for t in (first, second)]
+    early = sum(t < 10.5 for t in times) / len(times)
+    late = sum(t > 15.0 for t in times) / len(times)
+    middle = sum(12.25 < t < 13.25 for t in times) / len(times)
+    expected = 2 / math.pi * math.asin(math.sqrt(1 / 6.5))
+    assert early == pytest.approx(expected, abs=0.03) and late == pytest.approx(expected, abs=0.03)
+    assert middle < 0.12 and 0.4 < sum(h for h, _, _ in shapes) / len(shapes) < 0.6
 
 
 def test_variance_runs_on_the_trading_clock() -> None:
