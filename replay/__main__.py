@@ -35,6 +35,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SPEC",
         help="modelled smile, e.g. skew_put=4,skew_call=2 (see SurfaceParameters)",
     )
+    parser.add_argument(
+        "--vix",
+        type=float,
+        default=None,
+        metavar="LEVEL",
+        help="--source lean: a stand-in VIX where the folder has none (e.g. the day's close; said in the report)",
+    )
     parser.add_argument("--out", type=Path, default=Path("reports/latest"))
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -74,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        market = LeanSource(args.data, Calendars())
+        if args.vix is not None and not 1.0 <= args.vix <= 150.0:
+            print(f"--vix {args.vix:g}: a VIX level is between 1 and 150", file=sys.stderr)
+            return 2
+        market = LeanSource(args.data, Calendars(), vix_stand_in=args.vix)
 
     started = clock.perf_counter()
     engine = ReplayEngine(settings, args.start, args.end, args.capital, args.seed, faults, market)

@@ -68,6 +68,7 @@ UTC = ZoneInfo("UTC")
 class LeanSource:
     folder: Path
     calendars: Calendars
+    vix_stand_in: float | None = None  # `--vix`: a level for moments the folder has no VIX for (reported)
     notes: set[str] = field(default_factory=set)  # how prices were found where not read directly
     _quotes: dict[date, dict[tuple[date, float, Right], Quotes]] = field(default_factory=dict)
     # Index bars by ticker: (bar end, open, close), in time order.
@@ -167,7 +168,10 @@ class LeanSource:
             return level
         bars = self.daily_bars(moment.astimezone(NEW_YORK).date(), "vix")
         if bars is None:
-            return None
+            if self.vix_stand_in is None:
+                return None
+            self.notes.add(f"VIX {self.vix_stand_in:g} where the folder has none (--vix, a stand-in)")
+            return self.vix_stand_in
         self.notes.add("VIX from the previous daily close where intraday bars are missing")
         return float(bars.close[-1])
 

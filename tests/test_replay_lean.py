@@ -259,3 +259,18 @@ def test_the_folders_market_hours_close_what_they_close(tmp_path: Path) -> None:
 def test_the_samples_market_hours_agree_with_the_calendar(source: LeanSource) -> None:
     source.sessions(date(2021, 1, 4), date(2021, 1, 8))
     assert not [n for n in source.price_notes if "market hours" in n or "market-hours" in n]
+
+
+def test_a_stand_in_vix_lets_the_rules_that_need_one_say_what_else_they_miss(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = require_lean_data()
+    args = ["--source", "lean", "--data", str(data), "--start", "2021-01-04", "--end", "2021-01-08", "--quiet"]
+    assert main([*args, "--vix", "21.6", "--out", str(tmp_path / "v")]) == 0
+    summary = json.loads((tmp_path / "v" / "summary.json").read_text())
+    assert summary["data_coverage"]["vix_steps"] == summary["data_coverage"]["steps"]
+    assert "VIX 21.6 where the folder has none (--vix, a stand-in)" in summary["price_notes"]
+    report = (tmp_path / "v" / "report.md").read_text()
+    assert "zero_dte: no VIX" not in report and "daily bars for the ATR" in report  # the next thing it lacks
+    assert main([*args, "--vix", "0", "--out", str(tmp_path / "w")]) == 2
+    assert "--vix 0: a VIX level is between 1 and 150" in capsys.readouterr().err
