@@ -7,6 +7,7 @@ import shutil
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,14 +71,17 @@ def test_odd_files_are_reported_and_skipped(tmp_path: Path) -> None:
     assert "is empty, skipped" in text and "named *.zip.zip, skipped" in text
 
 
-def test_replaying_the_sample_week_reports_what_it_could_not_trade(tmp_path: Path) -> None:
-    data = require_lean_data()
-    out = tmp_path / "lean"
-    args = ["--source", "lean", "--data", str(data), "--start", "2021-01-04", "--end", "2021-01-08"]
+def replay_sample(out: Path, start: str, end: str, *extra: str) -> tuple[dict[str, Any], str]:
+    """`python -m replay --source lean` over the sample: its summary.json and report.md, every invariant 0."""
+    args = ["--source", "lean", "--data", str(require_lean_data()), "--start", start, "--end", end, *extra]
     assert main([*args, "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["source"] == "lean" and all(n == 0 for n in summary["invariants"].values())
-    report = (out / "report.md").read_text()
+    return summary, (out / "report.md").read_text()
+
+
+def test_replaying_the_sample_week_reports_what_it_could_not_trade(tmp_path: Path) -> None:
+    summary, report = replay_sample(tmp_path / "lean", "2021-01-04", "2021-01-08")
     assert "zero_dte: no VIX" in report and "*.zip.zip" in report
     coverage = summary["data_coverage"]
     assert coverage["vix_steps"] == 0 and coverage["steps"] > 0  # why nothing traded: the sample has no VIX
@@ -86,16 +90,10 @@ def test_replaying_the_sample_week_reports_what_it_could_not_trade(tmp_path: Pat
 
 
 def test_replaying_the_es_days_reports_what_the_data_served(tmp_path: Path) -> None:
-    data = require_lean_data()
-    out = tmp_path / "es"
-    args = ["--source", "lean", "--data", str(data), "--start", "2020-01-05", "--end", "2020-01-07"]
-    assert main([*args, "--out", str(out), "--quiet"]) == 0
-    summary = json.loads((out / "summary.json").read_text())
-    assert all(n == 0 for n in summary["invariants"].values())
+    summary, report = replay_sample(tmp_path / "es", "2020-01-05", "2020-01-07")
     es = summary["data_coverage"]["roots"]["ES"]
     assert es["chain_steps"] == es["price_steps"] == summary["data_coverage"]["steps"] > 0
     assert es["most_contracts"] > 80
-    report = (out / "report.md").read_text()
     assert "leap_ladder: no VIX" in report  # Monday the 6th: the ladder's day, and no VIX to size it
     assert "ES options from the previous session's universe file" in report  # the 7th
 
@@ -264,13 +262,10 @@ def test_the_samples_market_hours_agree_with_the_calendar(source: LeanSource) ->
 def test_a_stand_in_vix_lets_the_rules_that_need_one_say_what_else_they_miss(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = require_lean_data()
-    args = ["--source", "lean", "--data", str(data), "--start", "2021-01-04", "--end", "2021-01-08", "--quiet"]
-    assert main([*args, "--vix", "21.6", "--out", str(tmp_path / "v")]) == 0
-    summary = json.loads((tmp_path / "v" / "summary.json").read_text())
+    summary, report = replay_sample(tmp_path / "v", "2021-01-04", "2021-01-08", "--vix", "21.6")
     assert summary["data_coverage"]["vix_steps"] == summary["data_coverage"]["steps"]
     assert "VIX 21.6 where the folder has none (--vix, a stand-in)" in summary["price_notes"]
-    report = (tmp_path / "v" / "report.md").read_text()
     assert "zero_dte: no VIX" not in report and "daily bars for the ATR" in report  # the next thing it lacks
-    assert main([*args, "--vix", "0", "--out", str(tmp_path / "w")]) == 2
+    args = ["--source", "lean", "--data", str(require_lean_data()), "--vix", "0", "--out", str(tmp_path / "w")]
+    assert main(args) == 2
     assert "--vix 0: a VIX level is between 1 and 150" in capsys.readouterr().err
