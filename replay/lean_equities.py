@@ -29,6 +29,7 @@ from replay.lean_files import (
     bars_before,
     daily_bars,
     daily_rows,
+    known_close_day,
     minute_of,
     parity_price,
     priced_chain,
@@ -121,15 +122,12 @@ class LeanEquities:
     def price(self, ticker: str, moment: datetime) -> float | None:
         """The last closed minute bar; else a daily close no older than the previous session (the day's own
         once its session is over); else put-call parity on the day's option quotes; else nothing."""
-        local = moment.astimezone(NEW_YORK)
-        day = local.date()
+        day = moment.astimezone(NEW_YORK).date()
         done = [close for end, _, close in self._minute_bars(ticker, day) if end <= moment]
         if done:
             return done[-1]
         bars = self._all_daily(ticker)
-        hours = self.calendar.open_close(day)
-        closed = hours is not None and local >= hours[1]
-        wanted = day if closed else self.calendar.previous_session(day)
+        wanted = known_close_day(self.calendar, moment)
         at = bisect.bisect_left(bars.day, wanted)
         if at < len(bars.day) and bars.day[at] == wanted:
             self.price_notes.add(

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from core.calendar import ExchangeCalendar
 from core.chain_greeks import PricingModel, with_model_greeks
 from core.model import Chain, ChainRow, DailyBars, Right
 
@@ -172,6 +173,15 @@ def bars_before(bars: DailyBars, day: date) -> DailyBars | None:
     if n == 0:
         return None
     return DailyBars(bars.day[:n], bars.open[:n], bars.high[:n], bars.low[:n], bars.close[:n])
+
+
+def known_close_day(calendar: ExchangeCalendar, moment: datetime) -> date:
+    """The last session whose close a moment can know: the day's own once its session is over, else the
+    previous session's (a replay step never sees the day's own close)."""
+    local = moment.astimezone(NEW_YORK)
+    day = local.date()
+    hours = calendar.open_close(day)
+    return day if hours is not None and local >= hours[1] else calendar.previous_session(day)
 
 
 def ymd(text: str) -> date:

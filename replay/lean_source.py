@@ -51,6 +51,7 @@ from replay.lean_files import (
     Universe,
     bars_before,
     daily_rows,
+    known_close_day,
     latest,
     minute_of,
     priced_chain,
@@ -80,6 +81,7 @@ class LeanSource:
     _es_daily: dict[str, DailyBars] = field(default_factory=dict)  # contract month → its daily bars
     _spxw_universes: dict[date, Universe | None] = field(default_factory=dict)
     _hours_applied: set[tuple[date, date]] = field(default_factory=set)
+    _es_universe_months: list[str] | None = None  # contract months with option universe files, listed once
     _es_universes: dict[tuple[str, date], Universe | None] = field(default_factory=dict)
 
     source = "lean"
@@ -197,19 +199,19 @@ class LeanSource:
             return found[1].underlying[3]
         if root != "SPX":
             return None
-        level = self._index_level("spx", moment)
-        if level is None:
-            level = self._parity(moment.astimezone(NEW_YORK).date(), moment)
+        level = self._live_spx(moment)
         return level if level is not None else self._previous_close(moment)
+
+    def _live_spx(self, moment: datetime) -> float | None:
+        """SPX at the moment itself: the index's bars, else put-call parity on the day's SPXW quotes."""
+        level = self._index_level("spx", moment)
+        return level if level is not None else self._parity(moment.astimezone(NEW_YORK).date(), moment)
 
     def _previous_close(self, moment: datetime) -> float | None:
         """SPX's last close a session could know (the previous session's; the day's own once it is over), from
         the daily bars, else the SPXW universe file's underlying line. A level for chains read from universe
         files, which themselves hold closes."""
-        local = moment.astimezone(NEW_YORK)
-        day = local.date()
-        hours = self.calendars.equity.open_close(day)
-        known = day if hours is not None and local >= hours[1] else self.calendars.equity.previous_session(day)
+        known = known_close_day(self.calendars.equity, moment)
         bars = self.daily_bars(known + timedelta(days=1))
         if bars is not None and bars.day[-1] == known:
             self.notes.add("SPX from the previous daily close where the day has no index data")
@@ -269,8 +271,7 @@ class LeanSource:
         so), a 120-day LT112 on SPX may be."""
         day = moment.astimezone(NEW_YORK).date()
         quotes = self._spxw(day)
-        live = self._index_level("spx", moment)
-        live = live if live is not None else self._parity(day, moment)
+        live = self._live_spx(moment)
         if quotes and live is not None:  # minute quotes are priced against a level of the same minute only
             return priced_chain(
                 "SPXW", live, moment, quotes, minute_of(moment), PricingModel.SPOT, time(16, 0), SPX_DIVIDEND_YIELD
@@ -345,11 +346,13 @@ class LeanSource:
         """Where the day has no ES minute trades: the nearest contract month not yet expired whose options have
         a universe file for the previous CME session (its underlying line is the future's bar)."""
         day = moment.astimezone(NEW_YORK).date()
-        folder = self.folder / "futureoption" / "cme" / "universes" / "es"
-        months = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+        if self._es_universe_months is None:  # listed once: asked at every step of a day without ES trades
+            folder = self.folder / "futureoption" / "cme" / "universes" / "es"
+            names = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+            self._es_universe_months = [m for m in names if len(m) == 6 and m.isdigit()]
         previous = self.calendars.cme.previous_session(day)
-        for month in months:
-            if not (len(month) == 6 and month.isdigit()) or self._es_expiry(month) < day:
+        for month in self._es_universe_months:
+            if self._es_expiry(month) < day:
                 continue
             universe = self._es_universe(month, previous)
             if universe is not None and universe.underlying is not None:
