@@ -8,11 +8,11 @@ database exactly for 2015-2027 (tests/acceptance), so on those years this finds 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from core.calendar import Calendars, ExchangeCalendar, OutOfCalendarRangeError
+from core.calendar import FIRST_YEAR, LAST_YEAR, Calendars, ExchangeCalendar
 
 NEW_YORK = ZoneInfo("America/New_York")
 PATH = Path("market-hours") / "market-hours-database.json"
@@ -36,6 +36,7 @@ def apply_market_hours(folder: Path, calendars: Calendars, start: date, end: dat
     except (ValueError, KeyError) as err:
         return [f"{PATH} cannot be read ({err}): sessions from core/calendar"]
     notes: list[str] = []
+    start, end = max(start, date(FIRST_YEAR, 1, 1)), min(end, date(LAST_YEAR, 12, 31))  # what core/calendar holds
     for key, market, complete in ENTRIES:
         entry = entries.get(key)
         if entry is None:
@@ -45,18 +46,18 @@ def apply_market_hours(folder: Path, calendars: Calendars, start: date, end: dat
         zone = ZoneInfo(entry.get("exchangeTimeZone", "America/New_York"))
         holidays = {_us_date(d) for d in entry.get("holidays", [])}
         for day in sorted(holidays):
-            if start <= day <= end and day.weekday() < 5 and _session(calendar, day):
+            if start <= day <= end and calendar.is_session(day):
                 calendar.remove_session(day)
                 notes.append(f"{key}: {day} is a holiday in the folder's market hours: no session")
         if complete:
-            for day in _weekdays(start, end):
-                if day not in holidays and _in_range(calendar, day) and not calendar.is_session(day):
+            for day in calendar.holidays(start, end):  # weekdays without a session
+                if day not in holidays:
                     notes.append(
                         f"{key}: {day} has a session in the folder's market hours, none in core/calendar: kept closed"
                     )
         for text, clock in sorted(entry.get("earlyCloses", {}).items()):
             day = _us_date(text)
-            if not start <= day <= end or not _session(calendar, day):
+            if not start <= day <= end or not calendar.is_session(day):
                 continue
             closes = datetime.combine(day, time.fromisoformat(clock), tzinfo=zone).astimezone(NEW_YORK)
             session = calendar.session(day)
@@ -64,24 +65,3 @@ def apply_market_hours(folder: Path, calendars: Calendars, start: date, end: dat
                 calendar.close_no_later_than(day, closes.timetz().replace(tzinfo=None))
                 notes.append(f"{key}: {day} closes at {closes:%H:%M} ET in the folder's market hours")
     return notes
-
-
-def _weekdays(start: date, end: date) -> list[date]:
-    return [
-        start + timedelta(days=n) for n in range((end - start).days + 1) if (start + timedelta(days=n)).weekday() < 5
-    ]
-
-
-def _in_range(calendar: ExchangeCalendar, day: date) -> bool:
-    try:
-        calendar.is_session(day)
-    except OutOfCalendarRangeError:
-        return False
-    return True
-
-
-def _session(calendar: ExchangeCalendar, day: date) -> bool:
-    try:
-        return calendar.is_session(day)
-    except OutOfCalendarRangeError:
-        return False
