@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from core import pricing
-from core.calendar import QUARTERLY_MONTHS, Calendars, third_friday
+from core.calendar import QUARTERLY_MONTHS, Calendars
 from core.model import _EPOCH_ORDINAL, Chain, DailyBars, FloatArray, MarketSnapshot
 from core.products import option_tick, option_underlying
 
@@ -193,6 +193,11 @@ HALF_SPREAD = {"SPY": (0.005, 0.005), "QQQ": (0.005, 0.005)}
 DEFAULT_HALF_SPREAD = (0.025, 0.025)
 
 
+def _months(day: date, count: int) -> list[tuple[int, int]]:
+    """(year, month) of `day`'s month and the `count` - 1 after it."""
+    return [(day.year + (day.month - 1 + k) // 12, (day.month - 1 + k) % 12 + 1) for k in range(count)]
+
+
 def day_shape(rng: random.Random) -> tuple[bool, float, float]:
     """(high first?, hour of the first extreme, hour of the second) for one day's path. Each extreme's time
     follows Lévy's arcsine law, the law of the time of a Brownian motion's maximum over an interval: most
@@ -281,20 +286,16 @@ class ModelledMarket:
     # ------------------------------------------------------------------ chains
 
     def expiries(self, root: str, day: date) -> list[date]:
-        cal = self.calendars.equity
         if root == "SPXW":
             return self._spxw_expiries(day)
         out: list[date] = []
-        year, month = day.year, day.month
-        for _ in range(26):
+        for year, month in _months(day, 26):
             if root == "ES" and month in QUARTERLY_MONTHS:
                 out.append(self.calendars.es_quarterly_expiry(year, month))
             else:  # equity monthlies, and ES serial-month options (on the next quarterly future)
-                out.append(cal.expiry_on_or_before(third_friday(year, month)))
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        if root in WEEKLY_ROOTS:  # Friday weeklies, moved to Thursday when Friday is a holiday
-            first_friday = day + timedelta(days=(4 - day.weekday()) % 7)
-            out.extend(cal.expiry_on_or_before(first_friday + timedelta(weeks=k)) for k in range(WEEKLY_COUNT))
+                out.append(self.calendars.monthly_expiry(year, month))
+        if root in WEEKLY_ROOTS:
+            out.extend(self._weeklies(day))
             out.extend(self._quarter_ends(day))
         limit = 400 if root in FUTURE_ROOTS else 760
         return sorted({e for e in out if 0 <= (e - day).days <= limit})  # quoted on expiry day until the close
@@ -303,17 +304,18 @@ class ModelledMarket:
         """SPXW as Cboe lists it (module docstring): today's, six Friday weeklies, and from their launch the
         end-of-month (2014-07-07, the quarter ends among them) and third-Friday PM (2017-05-01) series for a
         year."""
-        cal = self.calendars.equity
-        first_friday = day + timedelta(days=(4 - day.weekday()) % 7)
-        out = {day, *(cal.expiry_on_or_before(first_friday + timedelta(weeks=k)) for k in range(WEEKLY_COUNT))}
+        out = {day, *self._weeklies(day)}
         if day >= SPXW_EOM_FROM:
             out.update(self._month_ends(day, SPXW_LONG_MONTHS, quarterly=False))
         if day >= SPXW_THIRD_FRIDAY_FROM:
-            year, month = day.year, day.month
-            for _ in range(SPXW_LONG_MONTHS):
-                out.add(cal.expiry_on_or_before(third_friday(year, month)))
-                year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+            out.update(self.calendars.monthly_expiry(y, m) for y, m in _months(day, SPXW_LONG_MONTHS))
         return sorted(e for e in out if e >= day)
+
+    def _weeklies(self, day: date) -> list[date]:
+        """The next `WEEKLY_COUNT` Friday weeklies, moved to Thursday when Friday is a holiday."""
+        first_friday = day + timedelta(days=(4 - day.weekday()) % 7)
+        cal = self.calendars.equity
+        return [cal.expiry_on_or_before(first_friday + timedelta(weeks=k)) for k in range(WEEKLY_COUNT)]
 
     def _quarter_ends(self, day: date) -> list[date]:
         return self._month_ends(day, QUARTERLY_COUNT, quarterly=True)
@@ -323,14 +325,14 @@ class ModelledMarket:
         `quarterly`) from `day` on."""
         cal = self.calendars.equity
         out: list[date] = []
-        year, month = day.year, day.month
-        while len(out) < count:
+        for year, month in _months(day, 12 * count + 1):  # a quarter end at least every third month
             if not quarterly or month in QUARTERLY_MONTHS:
                 last = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
                 end = cal.expiry_on_or_before(last)
                 if end >= day:
                     out.append(end)
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+                    if len(out) == count:
+                        break
         return out
 
     def chain(self, root: str, moment: datetime) -> Chain | None:
