@@ -25,9 +25,8 @@ def reached(dd: float, threshold: float) -> bool:
 
 def check(c: Candidate, ctx: ReviewContext) -> Verdict:
     s = ctx.settings
-    pause = ctx.state.pause_until
-    if pause is not None and ctx.today < pause:
-        return Refuse("drawdown", f"entries paused until {pause} ({ctx.state.pause_reason})")
+    if ctx.state.paused_on(ctx.today):
+        return Refuse("drawdown", f"entries paused until {ctx.state.pause_until} ({ctx.state.pause_reason})")
     dd = drawdown(ctx.account)
     if reached(dd, s.drawdown_close_all):
         return Refuse(

@@ -149,7 +149,7 @@ class RiskManager:
             decisions.append(Decision(now, "valuation", False, problem))
         dd = drawdown.drawdown(account)
         today = now.astimezone(NEW_YORK).date()
-        paused = self.state.pause_until is not None and today < self.state.pause_until
+        paused = self.state.paused_on(today)
         if drawdown.reached(dd, s.drawdown_close_all):
             for view in book.views:
                 close(view, "drawdown", f"{dd:.1%} below peak ≥ {share(s.drawdown_close_all)}: close everything")
@@ -209,8 +209,7 @@ class RiskManager:
         """True once, at the first look on or after the session a close-all pause ends: the caller then
         measures drawdown from the net liq of that moment. Without it the drawdown that started the pause
         would still be there when it ends, and RULEBOOK's 10 trading days would never end."""
-        until = self.state.pause_until
-        if until is None or now.astimezone(NEW_YORK).date() < until:
+        if self.state.pause_until is None or self.state.paused_on(now.astimezone(NEW_YORK).date()):
             return False
         self.state = RiskState()
         return True

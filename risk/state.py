@@ -13,6 +13,10 @@ class RiskState:
     pause_until: date | None = None  # no new entries before this session (after a close-all drawdown)
     pause_reason: str = ""
 
+    def paused_on(self, day: date) -> bool:
+        """No new entries on `day`: a pause runs until (not including) `pause_until`."""
+        return self.pause_until is not None and day < self.pause_until
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "pause_until": self.pause_until.isoformat() if self.pause_until else None,
