@@ -1,8 +1,11 @@
-"""A scripted trading day for main.py on the fake AlgorithmImports: the test is LEAN's clock and data feed.
+"""A scripted trading day for main.py on the LEAN-faithful double (tests/fakes/lean): the algorithm is built
+from parameters, warmed up with the daily bars LEAN's warm-up would hand it, and run minute by minute by the
+double's engine, which fires the schedules, selects the option universes with the algorithm's filters, builds
+the slices, fills orders by LEAN's fill model and exercises expiring options in LEAN's order.
 
-`LeanDay` builds the algorithm from parameters, feeds the daily history LEAN's warm-up would, sets prices,
-runs the schedules LEAN would fire at a given minute and hands `on_data` a slice with an SPXW chain priced by
-Black-Scholes (LEAN's zero Greeks, as during warm-up, so the bridge has to fill them).
+The market: SPX at 5100 with an SPXW chain listed for the day (4800-5400, 5-point strikes) priced by
+Black-Scholes, LEAN's Greeks zero as they are without a price model, so the bridge fills them. Tests that play
+the brokerage by hand (partial fills, late fills) turn `auto_fill` off and call `fill`.
 """
 
 from __future__ import annotations
@@ -11,11 +14,9 @@ from datetime import date, datetime, time, timedelta
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
-from core import pricing
 from core.settings import Settings
 from tests.fakes import algorithm_imports as fake
+from tests.fakes.lean.engine import LeanEngine, Market, OptionListing
 
 ZDTE_ONLY = {
     "enable_strangles": "false",
@@ -30,14 +31,26 @@ SIGMA = 0.28
 
 
 class LeanDay:
-    def __init__(self, main: ModuleType, overrides: dict[str, str] | None = None, day: date = FRIDAY) -> None:
+    def __init__(
+        self,
+        main: ModuleType,
+        overrides: dict[str, str] | None = None,
+        day: date = FRIDAY,
+        market: Market | None = None,
+        live: bool = False,
+    ) -> None:
         window = {"start_date": day.isoformat(), "end_date": (day + timedelta(days=7)).isoformat()}
         parameters = Settings().to_parameters() | ZDTE_ONLY | window | (overrides or {})
         self.day = day
-        self.spread = 0.10  # each SPXW quote's width
+        self.market = market or Market(prices={"SPX": SPX, "VIX": 15.0})
+        self.market.options.setdefault(
+            "SPXW", OptionListing("SPXW", [4800.0 + 5 * i for i in range(121)], [day], SIGMA, 0.10, tick=0.05)
+        )
         self.algo: Any = main.OptionsIncomeAlgorithm(parameters)
+        self.algo.live_mode = live
+        self.engine = LeanEngine(self.algo, self.market)
         self.algo.is_warming_up = True
-        self.algo.initialize()
+        self.engine.initialize()
 
     # ---------------------------------------------------------------- set-up
 
@@ -45,82 +58,72 @@ class LeanDay:
     def runtime(self) -> Any:
         return self.algo.runtime
 
+    @property
+    def spread(self) -> float:
+        return self.market.options["SPXW"].spread
+
+    @spread.setter
+    def spread(self, value: float) -> None:
+        self.market.options["SPXW"].spread = value
+
     def security(self, key: str) -> fake.Security:
         found: fake.Security = self.algo.subscribed[key]
         return found
 
-    def warm_up(self, sessions: int = 30) -> None:
-        """Daily SPX bars with a true range of ATR points, as LEAN's daily consolidator hands them over."""
-        spx = self.security("SPX").symbol
+    def warm_up(self, sessions: int = 30, at: time = time(9, 31)) -> None:
+        """Daily bars with a true range of ATR points for every subscribed underlying, then warm-up ends."""
+        days: dict[date, dict[str, tuple[float, float, float, float]]] = {}
         day = self.day - timedelta(days=1)
-        fed = 0
-        while fed < sessions:
+        while len(days) < sessions:
             if day.weekday() < 5:
-                bar = fake.TradeBar(datetime(day.year, day.month, day.day), SPX, SPX + ATR / 2, SPX - ATR / 2, SPX)  # noqa: DTZ001
-                self.algo.consolidators[spx](bar)
-                fed += 1
+                bars = {}
+                for ticker, price in self.market.prices.items():
+                    bars[ticker] = (price, price * (1 + ATR / SPX / 2), price * (1 - ATR / SPX / 2), price)
+                days[day] = bars
             day -= timedelta(days=1)
-        self.algo.is_warming_up = False
-        self.at(time(9, 31))
-        self.algo.on_warmup_finished()
-
-    def at(self, clock: time, spx: float = SPX, vix: float = 15.0) -> None:
-        self.algo.time = datetime.combine(self.day, clock)
-        index = self.security("SPX")
-        index.price, index.open = spx, SPX
-        self.security("VIX").price = vix
+        self.engine.warm_up(days)
+        self.engine.finish_warm_up(datetime.combine(self.day, at))
 
     # ---------------------------------------------------------------- LEAN's clock
 
-    def minute(self, clock: time, slice_: fake.Slice | None = None, **prices: float) -> None:
-        """What LEAN does at one minute: scheduled events at that time, the every-minute tick, then on_data."""
-        self.at(clock, **prices)
-        for callback in self.algo.schedule.at(clock):
-            callback()
-        for callback in self.algo.schedule.every_minute():
-            callback()
-        self.algo.on_data(slice_ or fake.Slice())
+    def minute(self, clock: time, with_data: bool = True, **prices: float) -> fake.Slice:
+        """One time step of LEAN's engine at `clock` on the day (prices by ticker: spx=..., vix=...)."""
+        for ticker, value in prices.items():
+            self.market.prices[ticker.upper()] = value
+        return self.engine.step(datetime.combine(self.day, clock), with_data=with_data)
 
-    def run(self, start: time, end: time, chains_at: tuple[time, ...] = (), **prices: float) -> None:
-        """Every minute from `start` to `end` inclusive, with the SPXW chain in the slices at `chains_at`."""
+    def run(self, start: time, end: time, **prices: float) -> None:
+        """Every minute from `start` to `end` inclusive."""
         moment = datetime.combine(self.day, start)
-        while moment.time() <= end:
-            clock = moment.time()
-            self.minute(clock, self.chain_slice(clock) if clock in chains_at else None, **prices)
+        while moment.time() <= end and moment.date() == self.day:
+            self.minute(moment.time(), True, **prices)
             moment += timedelta(minutes=1)
 
-    def chain_slice(self, clock: time, spx: float = SPX) -> fake.Slice:
-        """The day's SPXW chain, 4800-5400 every 5 points, mids from Black-Scholes, Greeks zero."""
-        underlying = self.security("SPX").symbol
-        canonical = self.security("option:SPXW").symbol
-        left = datetime.combine(self.day, time(16, 0)) - datetime.combine(self.day, clock)
-        years = left.total_seconds() / pricing.SECONDS_PER_YEAR
-        contracts = []
-        strikes = np.arange(4800.0, 5400.0 + 1, 5.0)
-        for right in (fake.OptionRight.CALL, fake.OptionRight.PUT):
-            calls = right is fake.OptionRight.CALL
-            mids = pricing.bs_price(spx, strikes, years, SIGMA, 0.045, 0.0, calls)
-            for strike, mid in zip(strikes, mids, strict=True):
-                symbol = fake.Symbol.option(underlying, "SPXW", right, float(strike), self.day)
-                bid = max(round(float(mid) / 0.05) * 0.05 - 0.05, 0.0)
-                contract = fake.OptionContract(symbol, bid, bid + self.spread)
-                contracts.append(contract)
-                security = self.algo.securities.get(symbol) or self.algo.add_security(
-                    fake.Security(symbol, self.algo._hours)
-                )
-                security.bid_price, security.ask_price = bid, bid + self.spread
-                security.price = bid + self.spread / 2
-        chains = fake.OptionChains({canonical: fake.OptionChain(canonical, spx, contracts)})
-        return fake.Slice(chains)
+    def next_day(self, day: date) -> None:
+        self.day = day
 
-    # ---------------------------------------------------------------- LEAN's order events
+    def restart(self, main: ModuleType, overrides: dict[str, str] | None = None) -> LeanDay:
+        """A new process on the same account: the ObjectStore and LEAN's holdings (with their securities)
+        carried over, nothing else; not yet warmed up."""
+        again = LeanDay(main, overrides, self.day, self.market)
+        again.algo.object_store.data = dict(self.algo.object_store.data)
+        again.algo.portfolio.cash = self.algo.portfolio.cash
+        for symbol, security in self.algo.securities.items():
+            if security.holdings.quantity:
+                copy = again.algo.securities.get(symbol) or again.algo.add_security(fake.Security(symbol))
+                copy.underlying = again.algo.securities.get(symbol.underlying) if symbol.underlying else None
+                copy.holdings.quantity = security.holdings.quantity
+                copy.holdings.average_price = security.holdings.average_price
+        return again
 
-    def fill(self, order: dict[str, Any], price: float, status: fake.OrderStatus = fake.OrderStatus.FILLED) -> None:
-        """LEAN filled one leg: the event, and the portfolio as LEAN updates it."""
-        symbol = order["symbol"]
-        holding = self.algo.portfolio.setdefault(symbol, fake.SecurityHolding(symbol))
-        holding.quantity += order["quantity"]
-        self.algo.securities[symbol].holdings.quantity = holding.quantity
-        utc = self.algo.time + timedelta(hours=5)
-        event = fake.OrderEvent(order["id"], symbol, status, order["quantity"], price, utc)
-        self.algo.on_order_event(event)
+    # ---------------------------------------------------------------- the brokerage by hand
+
+    def order(self, n: int) -> fake.Order:
+        found: fake.Order = self.algo.transactions.orders[self.algo.orders[n]["id"]]
+        return found
+
+    def fill(self, order: dict[str, Any], price: float, quantity: float | None = None) -> None:
+        """The brokerage fills one leg (all of it, or `quantity`): LEAN's events and portfolio follow."""
+        self.algo.transactions.auto_fill = False
+        lean_order = self.algo.transactions.orders[order["id"]]
+        self.algo.transactions.fill([(lean_order, lean_order.quantity if quantity is None else quantity, price)])

@@ -17,12 +17,10 @@ from deploy.bundle import PRESETS, TIERS, BundleError, Tier, build, modules_of
 ROOT = Path(__file__).resolve().parent.parent
 
 RUN_PACKED = """
-import importlib.util, linecache, sys, traceback
+import importlib, linecache, sys, traceback
 import packed_loader
-spec = importlib.util.spec_from_file_location("fake_algorithm_imports", sys.argv[1])
-fake = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = fake
-spec.loader.exec_module(fake)
+sys.path.append(sys.argv[1])  # the repository, for the LEAN double only: packed modules are found first
+fake = importlib.import_module("tests.fakes.algorithm_imports")
 fake.install()
 import main
 algo = main.OptionsIncomeAlgorithm({})
@@ -56,9 +54,8 @@ def test_the_researcher_bundle_is_packed_within_its_quota_and_runs_on_its_own(tm
     assert bundle.layout == "packed"
     assert len(bundle.files) <= 50 and max(bundle.files.values()) <= 64 * 1024
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    fake = ROOT / "tests" / "fakes" / "algorithm_imports.py"
     done = subprocess.run(
-        [sys.executable, "-c", RUN_PACKED, str(fake), str(ROOT)],
+        [sys.executable, "-c", RUN_PACKED, str(ROOT), str(ROOT)],
         cwd=bundle.folder,
         env=env,
         capture_output=True,

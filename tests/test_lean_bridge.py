@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.calendar import Calendars
 from core.fees import contract_fees, is_opening
 from core.model import Contract, ContractKind, Leg, Right, Structure
 from core.orders import SubmitOrder
@@ -139,7 +138,7 @@ def test_one_atm_iv_a_day_after_the_sample_time_or_from_the_warm_up_slices(bridg
 def fee_case(
     symbol: fake.Symbol, quantity: int, held: int, price: float, settings: Settings, bridge: dict[str, ModuleType]
 ) -> tuple[float, float]:
-    security = fake.Security(symbol, fake.SecurityExchangeHours(Calendars().equity))
+    security = fake.Security(symbol)
     security.price = price
     security.holdings.quantity = held
     order = fake.Order(1, symbol, quantity)
@@ -165,7 +164,7 @@ def test_the_fee_model_charges_what_core_fees_does_for_lean_order_shapes(bridge:
     opening, _ = fee_case(*cases[0][:3], 3.0, s, bridge)
     closing, _ = fee_case(*cases[1][:3], 0.5, s, bridge)
     assert closing < opening  # TastyTrade charges no option commission to close
-    security = fake.Security(SPX, fake.SecurityExchangeHours(Calendars().equity))  # not a product we trade
+    security = fake.Security(SPX)  # not a product we trade
     index = bridge["fees"].TastytradeFees(s).get_order_fee(fake.OrderFeeParameters(security, fake.Order(2, SPX, 1)))
     assert index.value.amount == 0.0
 
@@ -184,11 +183,15 @@ def condor() -> Structure:
 
 def routed(bridge: dict[str, ModuleType]) -> tuple[Any, Any, Structure]:
     algo = fake.QCAlgorithm()
+    algo.set_brokerage_model(fake.BrokerageName.TASTYTRADE)
     registry = bridge["symbols"].SymbolRegistry()
     structure = condor()
     for leg in structure.legs:
         right = fake.OptionRight.PUT if leg.contract.right is Right.PUT else fake.OptionRight.CALL
-        registry.remember_symbol(spxw(right, leg.contract.strike or 0.0))
+        symbol = spxw(right, leg.contract.strike or 0.0)
+        registry.remember_symbol(symbol)
+        security = algo.add_security(fake.Security(symbol))
+        security.bid_price, security.ask_price, security.price = 1.0, 1.2, 1.1
     router = bridge["orders"].OrderRouter(algo, registry, 60)
     assert router.send(SubmitOrder("ic-1#1", structure, 1, 1, -2.0, False), {}) is None
     return algo, router, structure
@@ -199,12 +202,17 @@ def event(algo: Any, n: int, status: fake.OrderStatus, quantity: float = 0.0) ->
     return fake.OrderEvent(order["id"], order["symbol"], status, quantity, 1.0, datetime(2024, 3, 8, 15, 31))  # noqa: DTZ001
 
 
+def statuses(algo: Any) -> list[fake.OrderStatus]:
+    return [o["status"] for o in algo.orders]
+
+
 def test_a_cancel_is_confirmed_only_when_every_leg_is_out_of_the_market(bridge: dict[str, ModuleType]) -> None:
     orders = bridge["orders"]
     algo, router, _ = routed(bridge)
     now = datetime(2024, 3, 8, 10, 31, tzinfo=NY)
     assert router.cancel("ic-1#1", now)
-    assert algo.transactions.cancelled == [1, 2, 3]
+    assert statuses(algo) == [fake.OrderStatus.CANCEL_PENDING] + [fake.OrderStatus.SUBMITTED] * 2  # one leg asked
+    assert {o["tag"] for o in algo.orders} == {"ic-1 ic-1#1"}  # no tag given: LEAN keeps ours
     filled = router.translate(event(algo, 0, fake.OrderStatus.FILLED, -1))
     assert [type(e) for e in filled] == [orders.LegFilled] and filled[0].fill.time.tzinfo is not None
     assert router.translate(event(algo, 1, fake.OrderStatus.CANCELED)) == []
@@ -214,11 +222,14 @@ def test_a_cancel_is_confirmed_only_when_every_leg_is_out_of_the_market(bridge: 
 
 def test_an_unconfirmed_cancel_is_sent_again_and_reported(bridge: dict[str, ModuleType]) -> None:
     algo, router, _ = routed(bridge)
+    algo.transactions.hold_cancels = True
     sent = datetime(2024, 3, 8, 10, 31, tzinfo=NY)
     router.cancel("ic-1#1", sent)
     assert router.overdue_cancels(sent + timedelta(seconds=30)) == []
     assert router.overdue_cancels(sent + timedelta(seconds=61)) == [("ic-1#1", 2)]
-    assert algo.transactions.cancelled == [1, 2, 3, 1, 2, 3]
+    algo.transactions.hold_cancels = False
+    algo.transactions.process_requests()
+    assert statuses(algo) == [fake.OrderStatus.CANCELED] * 3  # LEAN cancels the whole group
 
 
 def test_events_of_orders_we_did_not_send_are_ignored(bridge: dict[str, ModuleType]) -> None:
@@ -237,8 +248,9 @@ def test_a_symbol_never_seen_is_not_guessed(bridge: dict[str, ModuleType]) -> No
 
 
 def test_the_exchange_hours_calendar_answers_in_new_york_time_across_dst(bridge: dict[str, ModuleType]) -> None:
-    regular = (time(8, 30), time(15, 15))  # CME's day session in Chicago
-    hours = fake.SecurityExchangeHours(Calendars().cme, "America/Chicago", regular)
+    from tests.fakes.lean.hours import SPX_INDEX
+
+    hours = fake.SecurityExchangeHours(SPX_INDEX)  # SPX: 08:30-15:15 Chicago, as LEAN's database has it
     calendar = bridge["calendar"].LeanCalendar(hours)
     friday, monday = date(2024, 3, 8), date(2024, 3, 11)  # New York and Chicago moved their clocks on the 10th
     for day in (friday, monday):
@@ -257,10 +269,11 @@ def test_the_exchange_hours_calendar_answers_in_new_york_time_across_dst(bridge:
 
 
 def test_early_closes_come_back_as_new_york_times(bridge: dict[str, ModuleType]) -> None:
-    hours = fake.SecurityExchangeHours(Calendars().equity)
-    hours.early_closes = {datetime(2024, 11, 29): timedelta(hours=13)}  # noqa: DTZ001
-    calendar = bridge["calendar"].LeanCalendar(hours)
-    assert calendar.early_closes(date(2024, 11, 1), date(2024, 12, 31)) == {date(2024, 11, 29): time(13, 0)}
+    from tests.fakes.lean.hours import EQUITY, SPX_INDEX
+
+    for entry in (EQUITY, SPX_INDEX):  # 13:00 New York; the index's 12:00 Chicago is the same moment
+        calendar = bridge["calendar"].LeanCalendar(fake.SecurityExchangeHours(entry))
+        assert calendar.early_closes(date(2024, 11, 1), date(2024, 11, 30)) == {date(2024, 11, 29): time(13, 0)}
 
 
 # ---------------------------------------------------------------------------------------------- notify and store

@@ -133,3 +133,25 @@ def test_a_missing_holding_drops_the_structure_keeps_its_other_legs_and_halts() 
     assert any(a.title == "structure dropped" and "lt112 l1" in a.body for a in alerts)
     assert any("(missing at the broker)" in a.body for a in alerts)
     assert again.book.positions() == holdings  # the spread's two legs live on as orphans, nothing doubled
+
+
+def test_options_past_their_expiry_day_are_left_to_the_settlement_not_called_a_difference() -> None:
+    """A restart the session after an expiry: the book still holds the expired condor (the settlement books
+    it at the first minute of the session), the broker no longer does. That is no difference: no alert, no
+    halt, the condor kept for the settlement. A contract that has not expired and is missing still halts."""
+    record, holdings = mid_day()
+    condor = next(s for s in record.book.open_structures() if s.id == "z9")
+    expiry = condor.legs[0].contract.expiry
+    assert expiry is not None
+    after = NOW.replace(year=expiry.year, month=expiry.month, day=expiry.day) + timedelta(days=1)
+    for leg in condor.legs:
+        holdings[leg.contract] -= leg.ratio * condor.quantity  # gone at the broker
+    holdings = {c: q for c, q in holdings.items() if c.expiry is None or c.expiry > expiry}  # all of that day's
+    store = MemoryStore()
+    record.orders = []
+    save(store, KEY, record, NOW)
+    restored, alerts = restore(store, KEY, holdings, after, S)
+    assert [a for a in alerts if a.level is AlertLevel.CRITICAL] == []
+    assert "z9" in restored.book.structures and restored.state.state is TradingState.ACTIVE
+    _, alerts = restore(store, KEY, holdings, NOW, S)  # the same holdings on the expiry day itself: missing
+    assert any(a.title == "reconciliation" for a in alerts)
