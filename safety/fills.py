@@ -49,6 +49,7 @@ class Phase(StrEnum):
     CANCELLING = "cancelling"  # its cancel was sent; waiting for the confirmation
     PAUSED = "paused"  # between attempts, waiting for its orphan closes to finish before settling
     WAITING_QUOTES = "waiting for quotes"  # could not be priced; an orphan close retries every tick
+    RETRY = "refused, sent again at the next tick"  # a safety order the broker (or the shell) refused
     DONE = "done"
 
 
@@ -146,13 +147,20 @@ class FillTracker:
         return self._attempt_over(order, quote, now)
 
     def on_reject(self, order_id: str, reason: str, quote: Quote, now: datetime) -> list[Command]:
+        """A rejected structure is not sent again. A safety order (an orphan close, an assignment's flattening)
+        always is, but at the next tick, never inside the event that refused it: a refusal that stands (the
+        broker does not hold the delivery yet) would otherwise be answered by the same order for ever."""
         order = self.orders.get(order_id)
         if order is None or order.order_id != order_id or order.phase not in LIVE:
             return []
-        if not order.safety:
-            order.last_attempt = True  # a rejected structure is not sent again; an orphan close always is
         out: list[Command] = [Alert(AlertLevel.WARNING, "order rejected", f"{order.structure.id}: {reason}")]
-        return out + self._attempt_over(order, quote, now)
+        if not order.safety:
+            order.last_attempt = True
+            return out + self._attempt_over(order, quote, now)
+        if order.parent is not None and order.superseded:
+            return out + self._attempt_over(order, quote, now)
+        order.phase, order.deadline = Phase.RETRY, None
+        return out
 
     def resume(self, orders: Sequence[TrackedOrder], quote: Quote, now: datetime) -> list[Command]:
         """After a restart: the orders that were in flight, none of them live any more (the shell cancels
@@ -175,14 +183,14 @@ class FillTracker:
         timeout = timedelta(seconds=self.settings.fill_timeout_seconds)
         today = now.astimezone(NEW_YORK).date()
         for order in list(self.tracked.values()):
-            if order.phase is Phase.WAITING_QUOTES:
+            if order.phase in (Phase.WAITING_QUOTES, Phase.RETRY):
                 gone = [leg for leg in order.structure.legs if leg.contract.expiry and leg.contract.expiry < today]
                 if gone:  # an expired contract is never quoted again: waiting would block the structure forever
                     order.phase = Phase.DONE
                     body = f"{order.structure.id}: {describe(gone[0].contract)} expired before it could be priced"
                     out.append(Alert(AlertLevel.WARNING, "order dropped: a leg expired", body))
                     continue
-                out.extend(self._send(order, quote, now))
+                out.extend(self._send(order, quote, now, next_attempt=order.phase is Phase.RETRY))
             elif order.phase is Phase.WORKING and order.deadline is not None and now >= order.deadline:
                 order.phase, order.deadline, order.cancel_sent = Phase.CANCELLING, now + timeout, 1
                 out.append(CancelOrder(order.order_id))
@@ -241,8 +249,8 @@ class FillTracker:
         """When nothing of the structure is live: close any leg imbalance, then reprice or finish."""
         if order.phase in LIVE or any(self.tracked[c].phase in LIVE for c in order.children):
             return []  # wait: what is live may still fill
-        for c in order.children:  # an orphan close not at the broker (waiting for quotes) is re-sized below
-            if self.tracked[c].phase is Phase.WAITING_QUOTES:
+        for c in order.children:  # an orphan close not at the broker (waiting) is re-sized below
+            if self.tracked[c].phase in (Phase.WAITING_QUOTES, Phase.RETRY):
                 self.tracked[c].phase = Phase.DONE
         out = self._even_out(order, quote, now)
         if any(self.tracked[c].phase is not Phase.DONE for c in order.children):
