@@ -263,9 +263,22 @@ def restore(
     return record, alerts
 
 
+def expired_by(contract: Contract, now: datetime) -> bool:
+    """An option whose expiry day is over: the broker has settled it (LEAN exercises or expires it at midnight
+    after its last trading day) and the book books it at the next session's settlement (core/expiry). Until
+    then the book still holds it and the broker does not: that is no difference."""
+    return contract.kind is ContractKind.OPTION and contract.expiry is not None and contract.expiry < _day(now)
+
+
+def _day(now: datetime) -> date:
+    return now.astimezone(NEW_YORK).date()
+
+
 def reconcile(record: TradingRecord, holdings: dict[Contract, int], now: datetime) -> list[RestoreAlert]:
-    expected = record.expected_positions()
-    actual = {c: q for c, q in holdings.items() if q}
+    """The book against the broker's holdings; options past their expiry day are left to the settlement
+    (`expired_by`): a restart over a weekend after a Friday expiry must not halt on them."""
+    expected = {c: q for c, q in record.expected_positions().items() if not expired_by(c, now)}
+    actual = {c: q for c, q in holdings.items() if q and not expired_by(c, now)}
     if expected == actual:
         return []
     alerts: list[RestoreAlert] = []
@@ -290,8 +303,9 @@ def reconcile(record: TradingRecord, holdings: dict[Contract, int], now: datetim
     remaining = dict(actual)
     kept: dict[str, Structure] = {}
     for s in record.book.open_structures():
-        if all(_covers(remaining.get(leg.contract, 0), leg.ratio * s.quantity) for leg in s.legs):
-            for leg in s.legs:
+        live = [leg for leg in s.legs if not expired_by(leg.contract, now)]
+        if all(_covers(remaining.get(leg.contract, 0), leg.ratio * s.quantity) for leg in live):
+            for leg in live:
                 remaining[leg.contract] -= leg.ratio * s.quantity
             kept[s.id] = s
         else:
