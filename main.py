@@ -4,7 +4,9 @@ the strategy, risk and safety packages, reached through lean_bridge/runtime (DES
 It reads and validates every parameter and refuses to start on a bad one, prints the effective
 configuration once, sets up the account the way live trading at TastyTrade needs (brokerage model, our fee
 model on every security), subscribes to what the enabled strategies need, warms up the daily history, and
-loads and reconciles the saved state before the first trade."""
+loads and reconciles the saved state before the first trade. Its brokerage message handler keeps LEAN from
+stopping the algorithm on a broker error or outage (lean_bridge/messages). The last line of a run is the
+self-check (`SELF-CHECK PASSED` or `SELF-CHECK FAILED: ...`)."""
 
 from datetime import timedelta
 
@@ -25,6 +27,7 @@ from AlgorithmImports import (
 
 from core.settings import Settings, SettingsError
 from lean_bridge.fees import TastytradeSecurities
+from lean_bridge.messages import BrokerageMessages
 from lean_bridge.parameters import parameters_of
 from lean_bridge.runtime import LeanRuntime
 from lean_bridge.subscriptions import plan, subscribe, warm_up
@@ -50,6 +53,7 @@ class OptionsIncomeAlgorithm(QCAlgorithm):
         self.set_security_initializer(TastytradeSecurities(self.brokerage_model, seeder, s))
         subscribed = subscribe(self, plan(s), self._on_daily_bar, Resolution.MINUTE)
         self.runtime = LeanRuntime(self, s, subscribed)
+        self.set_brokerage_message_handler(BrokerageMessages(lambda: self.runtime))
         self.set_benchmark(subscribed.reference)
         self._schedule(subscribed.reference)
         self.set_warm_up(warm_up(s), Resolution.DAILY)
@@ -117,3 +121,4 @@ class OptionsIncomeAlgorithm(QCAlgorithm):
         if self.runtime is not None:
             self.log(self.runtime.final_summary())
             self.runtime.save(self.runtime.now())
+            self.log(self.runtime.self_check())

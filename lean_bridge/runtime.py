@@ -5,32 +5,49 @@ The clock:
 - `on_minute` (scheduled every minute) is the safety tick: a new session's bookkeeping (expired legs leave
   the book, the book is reconciled with LEAN's holdings, daily counters reset), the no-data watchdog, the
   disconnect alerts, unconfirmed cancels, and deciding whether a step is due (a strategy's entry time,
-  the management interval, the 15:00/15:30 assignment checks).
+  the management interval, the 15:00/15:30 assignment checks, what an assignment left to close).
 - `on_data` runs a due step on the slice it is given (chains converted only then) and, while orders work,
   the fill checks every minute on quotes alone.
-- Order events go to the router and from it to the pipeline; events that LEAN raises while we are inside a
-  call to it (a synchronous fill) wait in a queue until that call returns.
-- State is saved after every change and at the end of the day; `start` loads it and reconciles it with the
-  holdings LEAN reports before anything trades.
+
+One handler at a time: LEAN calls the algorithm from several threads in live trading (scheduled events on its
+real-time thread, order, assignment and brokerage events on the brokerage's; AlgorithmPythonWrapper.cs,
+LiveTradingRealTimeHandler.cs), and from inside our own calls into it in a backtest (an order's Submitted and
+Invalid events arrive inside `combo_limit_order`). Every entry point puts its work in one queue; whichever
+handler holds the lock runs the queue in order before it lets go, so work never interleaves and no thread
+waits on another (`_serial`).
+
+Exercise and assignment, in LEAN's order (BrokerageTransactionHandler `EmitOptionNotificationEvents`,
+DefaultExerciseModel): the option's fill (an OptionExercise order) reaches `on_order_event`, then for an
+assignment `on_assignment_order_event` with the same event, and only then does the delivered stock or future
+enter the portfolio, with its own fill. An in-the-money physically settled exercise is booked at the option's
+event (the delivery enters the book); the delivery is flattened when its own fill says LEAN holds it, if the
+market is open, else at the next session's first step. Out-of-the-money expiries (one fill at 0) and cash
+settlements move nothing to flatten: the next session's settlement books them.
+
+State is saved after every change and at the end of the day; `start` loads it and reconciles it with the
+holdings LEAN reports before anything trades. `self_check` is the line a user greps after a LEAN backtest.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from AlgorithmImports import OrderEvent, OrderStatus, OrderType, QCAlgorithm, Slice, TradeBar
+from AlgorithmImports import OrderEvent, OrderStatus, OrderType, QCAlgorithm, SecurityType, Slice, TradeBar
 from core.calendar import Calendars
 from core.expiry import settle_expired
 from core.model import AccountState, Chain, Contract, ContractKind, MarketSnapshot, delivery
 from core.orders import CancelOrder, Command, SubmitOrder
 from core.pipeline import ClosedTrade, StepResult
 from core.ports import AlertLevel, AlertMessage
-from core.products import Settlement
+from core.products import AssetKind, Settlement, product
 from core.settings import Settings
 from core.timeutil import elapsed
+from core.valuation import describe
 from trading.system import STATE_KEY, TradingSystem, restored
 
 from lean_bridge.calendar import LeanCalendar
@@ -42,6 +59,18 @@ from lean_bridge.subscriptions import Subscribed
 from lean_bridge.symbols import OPTION_TYPES, SymbolRegistry
 
 NEW_YORK = ZoneInfo("America/New_York")
+MAX_ORDERS_PER_EVENT = 40  # a safety net: no decision sends more; past it, the rest waits for the next minute
+
+
+@dataclass
+class Counts:
+    """What the self-check line reports: orders sent to LEAN, fills, refusals (by us or by LEAN)."""
+
+    sent: int = 0
+    filled: int = 0
+    refused: int = 0
+    exercised: int = 0
+    reconciliation_differences: int = 0
 
 
 class LeanRuntime:
@@ -54,7 +83,7 @@ class LeanRuntime:
         self.cme_calendar = LeanCalendar(subscribed.cme_hours) if subscribed.cme_hours else self.calendars.cme
         self.sink = LeanAlerts(algorithm, settings)
         self.store = ObjectStoreStore(algorithm.object_store)
-        self.registry = SymbolRegistry()
+        self.registry = SymbolRegistry(algorithm.log)
         self.router = OrderRouter(algorithm, self.registry, settings.cancel_confirm_seconds)
         self.history = DailyHistory()
         self.peak = float(algorithm.portfolio.total_portfolio_value)  # until a saved peak is restored
@@ -65,10 +94,29 @@ class LeanRuntime:
         self.last_snapshot: MarketSnapshot | None = None
         self.closed: list[ClosedTrade] = []
         self.fees: dict[str, float] = {}  # structure id (the parent's for a part) → fees LEAN charged so far
-        self._events: deque[OrderEvent] = deque()
-        self._busy = False
+        self.counts = Counts()
+        self.exercises: set[tuple[int, str]] = set()  # (LEAN order id, symbol) of exercise events booked
+        self.reconcile_due = False  # a broker error: compare the book with LEAN's holdings when quiet
+        self._inbox: deque[Callable[[], None]] = deque()
+        self._lock = threading.Lock()
         self.silent = False  # the no-data watchdog has declared a disconnect
         self._wire(TradingSystem(settings, self.calendars, self.equity_calendar, self.cme_calendar, self.sink))
+
+    # ------------------------------------------------------------------ one handler at a time
+
+    def _serial(self, work: Callable[[], None]) -> None:
+        """Queue `work` and run the queue unless another handler holds it (module docstring). A handler that
+        re-enters from inside its own call into LEAN finds the lock taken and leaves its work queued: the
+        outer handler runs it as soon as its current piece of work returns."""
+        self._inbox.append(work)
+        while self._inbox:
+            if not self._lock.acquire(blocking=False):
+                return
+            try:
+                while self._inbox:
+                    self._inbox.popleft()()
+            finally:
+                self._lock.release()
 
     # ------------------------------------------------------------------ wiring and state
 
@@ -85,6 +133,9 @@ class LeanRuntime:
         return self.algorithm.time.replace(tzinfo=NEW_YORK)
 
     def start(self) -> None:
+        self._serial(self._start)
+
+    def _start(self) -> None:
         """Load the saved state and reconcile it with LEAN's holdings (after warm-up: live holdings are loaded
         by then). A person's `clear_halt` is applied here, once, and said in an alert."""
         if self.started:
@@ -102,7 +153,7 @@ class LeanRuntime:
         for found in alerts:
             self.alert(now, found.level, found.title, found.body)
         market = self.light_snapshot(now)  # the orders in flight before the restart resume from their fills
-        self._guarded(lambda: self._absorb(self.system.resume(self.quote, now, self.account(market)), market))
+        self._absorb(self.system.resume(self.quote, now, self.account(market)), market)
         if self.settings.clear_halt:
             moved = self.safety.state.clear(now, "the clear_halt parameter")
             if moved is not None:
@@ -159,25 +210,35 @@ class LeanRuntime:
         chains = self.last_snapshot.chains if self.last_snapshot is not None else {}
         return snapshot(now, chains, self.prices(), self.vix(), self.history, self.session_open)
 
+    def remember_futures(self) -> None:
+        """Future contracts LEAN's future universes added (a hedge or a roll orders one no chain lists)."""
+        for symbol in list(self.algorithm.securities.keys()):
+            if symbol.security_type == SecurityType.FUTURE and not symbol.is_canonical():
+                self.registry.remember_symbol(symbol)
+
     # ------------------------------------------------------------------ data
 
     def on_daily_bar(self, root: str, bar: TradeBar) -> None:
         day = bar.time.date()
-        self.history.add_bar(root, day, float(bar.open), float(bar.high), float(bar.low), float(bar.close))
+        values = (float(bar.open), float(bar.high), float(bar.low), float(bar.close))
+        self._serial(lambda: self.history.add_bar(root, day, *values))
 
     def on_data(self, data: Slice) -> None:
+        self._serial(lambda: self._on_data(data))
+
+    def _on_data(self, data: Slice) -> None:
         now = self.now()
         self.safety.watchdog.observe(now)
         if self.silent:  # data is back after the no-data watchdog called it a disconnect
             self.silent = False
-            self.on_reconnect()
+            self._on_reconnect()
         wants_iv = self.history.wants_iv(now, self.algorithm.is_warming_up) and data.option_chains.count > 0
         if self.algorithm.is_warming_up:
             if wants_iv:
                 self.history.sample_iv(self._chains(data, now), now)
             return
         if not self.started:
-            self.start()
+            self._start()
         self._record_open(now)
         if self.due is not None:
             self.due = None
@@ -185,10 +246,11 @@ class LeanRuntime:
             self.last_snapshot = market
             if wants_iv:
                 self.history.sample_iv(market.chains, now)
-            self._guarded(lambda: self._step(market))
+            self.remember_futures()
+            self._step(market)
         elif self.safety.fills.working():
             market = self.light_snapshot(now)
-            self._guarded(lambda: self._absorb(self.pipeline.tick(market, self.account(market), self.quote), market))
+            self._absorb(self.pipeline.tick(market, self.account(market), self.quote), market)
         elif wants_iv:
             self.history.sample_iv(self._chains(data, now), now)
 
@@ -209,45 +271,60 @@ class LeanRuntime:
 
     def request_step(self, why: str) -> None:
         """A step is due: it runs on the next slice."""
+        self._serial(lambda: self._request(why))
+
+    def _request(self, why: str) -> None:
         self.due = self.due or why
 
-    def request_scheduled_step(self) -> None:
-        self.request_step("schedule")
-
     def on_minute(self) -> None:
+        self._serial(self._on_minute)
+
+    def _on_minute(self) -> None:
         if self.algorithm.is_warming_up:
             return
         if not self.started:
-            self.start()
+            self._start()
         now = self.now()
         open_now = self.equity_calendar.is_open(now)
         if open_now and self.session_day != now.date():
-            self._guarded(lambda: self._new_session(now))
+            self._new_session(now)
         if open_now and self.safety.watchdog.silent(now, open_now) and self.safety.connection.connected:
             self.silent = True
-            self.on_disconnect(f"no data for {self.settings.no_data_minutes} minutes in market hours")
+            self._on_disconnect(f"no data for {self.settings.no_data_minutes} minutes in market hours")
         for alert in self.safety.connection.tick(now):
             self.alert(now, alert.level, alert.title, alert.body)
         for order_id, tries in self.router.overdue_cancels(now):
             level = AlertLevel.CRITICAL if tries > 2 else AlertLevel.WARNING
             self.alert(now, level, "cancel not confirmed", f"order {order_id}: cancel sent again (try {tries})")
+        if self.reconcile_due and not self.safety.fills.working():
+            self.reconcile_due = False
+            self.reconcile(now)
         if not open_now:
             return
         local = now.astimezone(NEW_YORK)
         session = self.equity_calendar.open_close(local.date())
         minutes = int(elapsed(session[0], now).total_seconds() // 60) if session else 0
         if self.pipeline.entries_due(now):
-            self.request_step("entry time")
+            self._request("entry time")
         elif local.replace(second=0, microsecond=0) in self.safety.assignment.check_times(local.date()):
-            self.request_step("assignment check")
+            self._request("assignment check")
+        elif self._leftovers():
+            self._request("what an assignment left")
         elif minutes > 0 and minutes % self.settings.manage_interval_minutes == 0 and self.pipeline.book.structures:
-            self.request_step("management")
+            self._request("management")
+
+    def _leftovers(self) -> bool:
+        """A delivery or an assigned remainder is in the book and nothing is closing it yet."""
+        busy = self.safety.fills.working_structure_ids()
+        market = self.last_snapshot or self.light_snapshot(self.now())
+        return any(i.structure.id not in busy for i in self.safety.assignment.leftovers(self.pipeline.book, market))
 
     def _new_session(self, now: datetime) -> None:
         """Expired legs leave the book at their settlement (LEAN has moved the cash already), the book is
         reconciled with the holdings, the daily counters start again."""
         self.session_day = now.date()
         self.session_open = {}
+        self.remember_futures()  # LEAN's future universes select at midnight
         self._settle_expired(now)
         if not self.safety.fills.working():
             self.reconcile(now)
@@ -288,6 +365,7 @@ class LeanRuntime:
         """Book against LEAN's holdings (trading/system): on a difference the book is rebuilt from the
         holdings, trading HALTS for a person, and each difference is a CRITICAL alert."""
         alerts = self.system.reconcile(self.holdings(), now)
+        self.counts.reconciliation_differences += len(alerts)
         for found in alerts:
             self.alert(now, found.level, found.title, found.body)
         if alerts:
@@ -340,15 +418,25 @@ class LeanRuntime:
             self.alert(now, AlertLevel.WARNING, "performance", warning)
 
     def _execute(self, commands: list[Command], market: MarketSnapshot) -> None:
+        """Carry out the commands. An order LEAN or the router refuses goes back to the tracker as a reject,
+        whose answer is carried out too; the tracker never sends a refused order again inside the same event
+        (safety/fills), and past MAX_ORDERS_PER_EVENT the rest are refused here, to be sent at the next tick."""
         now = market.time
         queue = list(commands)
+        sent = 0
         while queue:
             command = queue.pop(0)
             if isinstance(command, SubmitOrder):
                 why = None if self.safety.connection.connected else "broker disconnected: order not sent"
-                why = why or self.router.send(command, self.holdings())
+                if why is None and sent >= MAX_ORDERS_PER_EVENT:
+                    why = f"more than {MAX_ORDERS_PER_EVENT} orders in one event: sent at the next minute"
                 if why is None:
+                    sent += 1
+                    why = self.router.send(command, self.holdings())
+                if why is None:
+                    self.counts.sent += 1
                     continue
+                self.counts.refused += 1
                 self.algorithm.log(f"order {command.order_id} not sent: {why}")
                 account = self.account(market)
                 rejected = self.pipeline.on_reject(command.order_id, why, self.quote, now, account)
@@ -363,93 +451,105 @@ class LeanRuntime:
         for trade in result.closed:
             self._closed(trade, now)
 
-    def _guarded(self, work: Callable[[], None]) -> None:
-        """Run `work`, then the order events LEAN raised meanwhile, in order; never re-entered."""
-        if self._busy:
-            work()
-            return
-        self._busy = True
-        try:
-            work()
-            while self._events:
-                self._order_event(self._events.popleft())
-        finally:
-            self._busy = False
-
-    # ------------------------------------------------------------------ events
+    # ------------------------------------------------------------------ order events
 
     def on_order_event(self, event: OrderEvent) -> None:
-        if self._busy:
-            self._events.append(event)
-            return
-        self._guarded(lambda: self._order_event(event))
+        self._serial(lambda: self._order_event(event))
 
     def _order_event(self, event: OrderEvent) -> None:
-        if self._is_exercise(event):
-            self.on_assignment(event)
+        order = self.algorithm.transactions.get_order_by_id(event.order_id)
+        if order is not None and order.type == OrderType.OPTION_EXERCISE:
+            self._exercise_event(event)
             return
         now = self.now()
         market = self.light_snapshot(now)
         for happened in self.router.translate(event):
             account = self.account(market)
             if isinstance(happened, LegFilled):
+                self.counts.filled += 1
                 owner = self._owner(happened.fill.structure_id)
                 self.fees[owner] = self.fees.get(owner, 0.0) + happened.fill.fees
                 result = self.pipeline.on_fill(happened.order_id, happened.fill, self.quote, account)
             elif isinstance(happened, OrderCanceled):
                 result = self.pipeline.on_cancel_confirmed(happened.order_id, self.quote, now, account)
             elif isinstance(happened, OrderRejected):
+                self.counts.refused += 1
                 result = self.pipeline.on_reject(happened.order_id, happened.reason, self.quote, now, account)
             self._absorb(result, market)
             self.save(now)
 
-    def _is_exercise(self, event: OrderEvent) -> bool:
-        """LEAN exercising a long option (at expiry, in the money): its exercise model sends the option's
-        removal through OnOrderEvent only, with IsAssignment false (DefaultExerciseModel), from an order no
-        strategy sent. Unbooked, the book would keep the option while LEAN holds the delivered shares, and the
-        next reconciliation would halt trading. (The delivery's own event, on the underlying, is ignored: the
-        removal event books both.)"""
-        if event.is_assignment or event.status != OrderStatus.FILLED or not event.fill_quantity:
-            return False
-        if event.symbol.security_type not in OPTION_TYPES:
-            return False
-        order = self.algorithm.transactions.get_order_by_id(event.order_id)
-        return order is not None and order.type == OrderType.OPTION_EXERCISE
-
     def on_assignment(self, event: OrderEvent) -> None:
-        """An option was assigned or exercised. A cash-settled index option at its expiry is the normal end
-        of a 0DTE: the next session's settlement books it. Anything else delivered stock or a future: it is
-        flattened at once, the rest of its structure closed, a CRITICAL alert sent (safety/assignment)."""
+        """LEAN's `on_assignment_order_event`: the same event `on_order_event` had just before (module
+        docstring); booked once, whichever arrives first."""
+        self._serial(lambda: self._exercise_event(event))
+
+    def _exercise_event(self, event: OrderEvent) -> None:
+        """An OptionExercise order's fill: the option's (expiry, exercise or assignment), or the delivery's."""
+        if event.status != OrderStatus.FILLED or not event.fill_quantity:
+            return
+        key = (int(event.order_id), str(event.symbol))
+        if key in self.exercises:
+            return
+        self.exercises.add(key)
         now = self.now()
+        if event.symbol.security_type in OPTION_TYPES:
+            self._option_exercised(event, now)
+        else:
+            self._delivered(event, now)
+
+    def _option_exercised(self, event: OrderEvent, now: datetime) -> None:
         option = self.registry.remember_symbol(event.symbol)
         if option is None or option.kind is not ContractKind.OPTION:
             self.alert(now, AlertLevel.CRITICAL, "assignment", f"{event.symbol}: not a product the algorithm knows")
             return
-        if option.settlement is Settlement.CASH:
-            self.algorithm.log(f"cash settlement of {event.symbol} x{event.fill_quantity}: booked at the next session")
+        what = "assigned" if event.is_assignment else "exercised or expired"
+        if not event.is_in_the_money:
+            self.algorithm.log(f"{event.symbol} x{event.fill_quantity} expired out of the money: settled next session")
             return
+        if option.settlement is Settlement.CASH:
+            self.algorithm.log(f"cash settlement of {event.symbol} x{event.fill_quantity} ({what}): next session")
+            return
+        self.counts.exercised += 1
         underlying_symbol = event.symbol.underlying
         known = self.registry.remember_symbol(underlying_symbol)
-        # fill_quantity is the option position's change (+1 when a short is assigned); what was delivered
+        # fill_quantity is the option position's change (+1 when a short is assigned); what is delivered
         # follows from the position that went away (core/model.delivery).
         arrived = delivery(option, -int(event.fill_quantity), known.underlying_expiry if known else None)
         delivered, quantity = arrived if arrived is not None else (known, 0)
         price = float(self.algorithm.securities[underlying_symbol].price)
         market = self.light_snapshot(now)
-
-        def flatten() -> None:
-            account = self.account(market)
-            result, alerts = self.system.on_assignment(
-                option, int(event.fill_quantity), delivered, quantity, price, market, account, self.quote
-            )
-            for found in alerts:
-                self.alert(now, found.level, found.title, found.body)
-            self._absorb(result, market)
-
-        self._guarded(flatten)
+        account = self.account(market)
+        result, alerts = self.system.on_assignment(
+            option, int(event.fill_quantity), delivered, quantity, price, market, account, self.quote, send=False
+        )
+        for found in alerts:
+            self.alert(now, found.level, found.title, found.body)
+        self._absorb(result, market)
         self.save(now)
 
+    def _delivered(self, event: OrderEvent, now: datetime) -> None:
+        """The delivery's own fill: LEAN holds it now, so it can be flattened if its market is open."""
+        contract = self.registry.remember_symbol(event.symbol)
+        if contract is None:
+            return
+        calendar = self.cme_calendar if product(contract.root).kind is AssetKind.FUTURE else self.equity_calendar
+        if not calendar.is_open(now):
+            self.algorithm.log(f"{event.symbol} {event.fill_quantity:+g} delivered: flattened at the next session")
+            return
+        market = self.light_snapshot(now)
+        closes = self.safety.assignment.leftovers(self.pipeline.book, market)
+        busy = self.safety.fills.working_structure_ids()
+        result = self.pipeline.send(
+            [c for c in closes if c.structure.id not in busy], market, self.account(market), self.quote
+        )
+        self._absorb(result, market)
+
+    # ------------------------------------------------------------------ the broker connection
+
     def on_disconnect(self, reason: str = "LEAN reported a brokerage disconnect") -> None:
+        self._serial(lambda: self._on_disconnect(reason))
+
+    def _on_disconnect(self, reason: str) -> None:
         now = self.now()
         alerts, _ = self.safety.connection.on_disconnect(now, reason)
         for found in alerts:
@@ -457,6 +557,9 @@ class LeanRuntime:
         self.save(now)
 
     def on_reconnect(self) -> None:
+        self._serial(self._on_reconnect)
+
+    def _on_reconnect(self) -> None:
         now = self.now()
 
         def agrees() -> bool:
@@ -468,12 +571,27 @@ class LeanRuntime:
         self.save(now)
 
     def on_brokerage_message(self, code: str, text: str, is_error: bool) -> None:
+        self._serial(lambda: self._brokerage_message(code, text, is_error))
+
+    def _brokerage_message(self, code: str, text: str, is_error: bool) -> None:
+        """A broker error does not stop the algorithm (our message handler keeps LEAN's from doing so): it is a
+        CRITICAL alert, and the book is compared with LEAN's holdings at the next quiet minute."""
         if is_error:
-            self.alert(self.now(), AlertLevel.WARNING, "brokerage message", f"{code}: {text}")
+            self.alert(self.now(), AlertLevel.CRITICAL, "brokerage error", f"{code}: {text}")
+            self.reconcile_due = True
         else:
             self.algorithm.log(f"brokerage: {code}: {text}")
 
+    def on_action_required(self, text: str) -> None:
+        """The broker needs a person (a session to log in again): as a disconnect, until LEAN reconnects."""
+        self.on_disconnect(f"the broker needs a person: {text}")
+
+    # ------------------------------------------------------------------ the end of the day and of the run
+
     def end_of_day(self) -> None:
+        self._serial(self._end_of_day)
+
+    def _end_of_day(self) -> None:
         """The daily summary (one alert, INFO) and the state saved."""
         now = self.now()
         market = self.last_snapshot or self.light_snapshot(now)
@@ -481,6 +599,35 @@ class LeanRuntime:
         text = self.safety.journal.daily_summary(view, self.account(market), self.safety.alerts.held_back)
         self.alert(now, AlertLevel.INFO, "daily summary", text)
         self.save(now)
+
+    def self_check(self) -> str:
+        """One line to grep after a LEAN backtest: the book against LEAN's holdings, the orders, and each
+        invariant the replay checks that LEAN's run can show (issue #15's self-check)."""
+        held = self.holdings()
+        intended = self.pipeline.book.positions()
+        working = len(self.safety.fills.working())
+        differs = sorted(
+            f"{describe(c)} book {intended.get(c, 0):+d} LEAN {held.get(c, 0):+d}"
+            for c in set(held) | set(intended)
+            if held.get(c, 0) != intended.get(c, 0)
+        )
+        naked = [c for c, q in held.items() if c.kind is ContractKind.OPTION and q < min(intended.get(c, 0), 0)]
+        invariants = {
+            "book differs from LEAN's holdings": len(differs),
+            "short options nobody meant to hold": len(naked),
+            "reconciliation differences during the run": self.counts.reconciliation_differences,
+            "orders still working at the end": working,
+        }
+        c = self.counts
+        counts = f"orders sent {c.sent}, fills {c.filled}, refused {c.refused}, exercises booked {c.exercised}"
+        listed = ", ".join(f"{name} {n}" for name, n in invariants.items())
+        failed = [name for name, n in invariants.items() if n]
+        if not failed:
+            return f"SELF-CHECK PASSED: {counts}; invariants: {listed}"
+        detail = "; ".join(differs[:5])
+        return (
+            f"SELF-CHECK FAILED: {', '.join(failed)}{f' ({detail})' if detail else ''}; {counts}; invariants: {listed}"
+        )
 
     def final_summary(self) -> str:
         pnl = sum(t.pnl for t in self.closed)
