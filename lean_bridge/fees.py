@@ -1,5 +1,7 @@
 """The TastyTrade fee model LEAN charges every fill with: core/fees' schedule, not LEAN's built-in
-TastytradeFeeModel, which leaves out clearing and index fees and charges futures nothing (core/fees)."""
+TastytradeFeeModel (Common/Orders/Fees/TastytradeFeeModel.cs), which charges the commissions only (options 1.00
+and future options 2.50 to open, futures 1.25 a side) and leaves out clearing, exchange, index and regulatory
+fees."""
 
 from __future__ import annotations
 

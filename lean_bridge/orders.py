@@ -1,29 +1,48 @@
 """Orders in LEAN: the fill tracker's commands out as LEAN orders, LEAN's order events back as fills, cancels
-and rejects.
+and rejects. What LEAN does with an order is read in its C# source (QuantConnect/Lean; the test double in
+tests/fakes/lean follows the same files):
 
-- A structure of two or more legs goes out as one `combo_limit_order` (the TastyTrade model accepts no
-  combo market and no per-leg limits); one leg (a delta hedge, an orphan close) as a plain `limit_order`.
+- A structure of two or more legs goes out as one `combo_limit_order` (the TastyTrade brokerage model accepts
+  ComboLimit, not ComboMarket nor ComboLegLimit); one leg (a delta hedge, an orphan close) as a `limit_order`.
   The combo's limit is the structure's net price per unit, + debit, − credit, and its quantity is signed by
-  side: LEAN sums leg ratio × price and fills a buy below the limit and a sell above it, the tracker's own
-  convention. A limit of exactly 0 would make LEAN send a combo *market* order, so it goes out one tick
-  toward marketable.
+  side: LEAN sums leg ratio × price and fills a buy below the limit and a sell above it.
+- Leg ratios with a common divisor raise in LEAN (QCAlgorithm.Trading.cs `CheckComboOrderSizing`): the ratios
+  go out divided by it, the quantity multiplied by it and the per-unit limit divided by it (a 2 × (−2, −4)
+  order is 4 × (−1, −2)).
+- LEAN rounds every limit to its security's minimum price variation, a combo's to the smallest of its legs'
+  (BrokerageTransactionHandler `RoundOrderPrices`, ties to even): an ES option rounds to ES's 0.25 (LEAN has no
+  row for ES options and uses the future's), so a limit on the 0.05 grid could move by up to 0.10 toward the
+  market, or to 0. The router rounds first, on LEAN's grid and on the passive side, so LEAN's rounding changes
+  nothing. A combo limit of 0 raises in LEAN (`ComboLimitOrder requires a limit price`): it goes out one
+  increment toward marketable.
 - A close (or a safety order) only reduces what LEAN's portfolio holds, never by more than it holds: a closing
-  sell larger than the holding can reach the broker as "sell to open" (REFERENCE.md).
-- Every LEAN order carries the tag "<structure id> <tracker order id>", so after a restart the open orders
-  are mapped back (`adopt_open_orders`).
-- Nothing is updated in place: a reprice is a cancel, confirmed by its CANCELED events, then a new order
-  (some brokerage plugins report an update or cancel as done without acting). A cancel not confirmed
-  within `cancel_confirm_seconds` is sent again and said in an alert.
+  sell larger than the holding can reach the broker as "sell to open" (REFERENCE.md). An opening combo whose
+  leg would take a holding through zero is not sent: the TastyTrade brokerage model refuses a ComboLimit that
+  crosses zero (`TastytradeBrokerageModel.CanSubmitOrder`), invalidating every leg.
+- Every LEAN order carries the tag "<structure id> <tracker order id>". A reprice is a cancel, confirmed by its
+  CANCELED events, then a new order (some brokerage plugins report an update or cancel as done without
+  acting). A combo is cancelled once, through one leg's ticket and without a tag: LEAN cancels the whole group
+  (BacktestingBrokerage `CancelOrder`), and a cancel's tag would replace the order's (`CancelOrder` writes ""
+  when none is given to `transactions.cancel_order`). A cancel not confirmed within `cancel_confirm_seconds`
+  is sent again and said in an alert.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from AlgorithmImports import (
+    GetMinimumPriceVariationParameters,
+    OrderEvent,
+    OrderStatus,
+    OrderTicket,
+    QCAlgorithm,
+    Symbol,
+)
 from AlgorithmImports import Leg as LeanLeg
-from AlgorithmImports import OrderEvent, OrderStatus, OrderTicket, QCAlgorithm
-from core.model import Contract, Fill, limit_tick
+from core.model import Contract, Fill
 from core.orders import SubmitOrder
 from core.timeutil import elapsed
 from core.valuation import describe
@@ -60,7 +79,9 @@ class RoutedOrder:
 
     order_id: str
     structure_id: str
+    tag: str
     contracts: dict[int, Contract]  # LEAN order id → the leg's contract
+    tickets: dict[int, OrderTicket] = field(default_factory=dict)
     closed: set[int] = field(default_factory=set)  # LEAN ids filled, canceled or invalid
     cancel_sent: datetime | None = None
     cancel_tries: int = 0
@@ -68,16 +89,44 @@ class RoutedOrder:
     done: bool = False
 
 
-def lean_limit(order: SubmitOrder) -> float:
-    """The combo's limit: the tracker's, moved one tick toward marketable if it is exactly zero."""
-    if order.limit_price != 0:
-        return order.limit_price
-    tick = limit_tick(order.structure.legs, 0.0)
-    return tick if order.side > 0 else -tick
+@dataclass(frozen=True, slots=True)
+class LeanShape:
+    """What goes to LEAN for one tracker order: ratios without a common divisor, the quantity and the limit
+    per unit of those ratios (before rounding)."""
+
+    ratios: tuple[int, ...]
+    quantity: int  # signed: > 0 buys the ratios as written
+    limit: float
+
+
+def lean_shape(order: SubmitOrder) -> LeanShape:
+    """A single leg goes out as its own contract (ratio 1, the sign in the quantity, the price per contract);
+    a combo's ratios lose their common divisor."""
+    ratios = tuple(leg.ratio for leg in order.structure.legs)
+    divisor = ratios[0] if len(ratios) == 1 else max(math.gcd(*ratios), 1)
+    quantity = order.side * order.quantity * divisor
+    return LeanShape(tuple(r // divisor for r in ratios), quantity, order.limit_price / divisor)
+
+
+def on_grid(limit: float, increment: float, buying: bool) -> float:
+    """The limit on LEAN's grid, rounded on the passive side (down to buy, up to sell: never more aggressive
+    than asked); exactly 0 becomes one increment toward marketable (LEAN raises for a zero combo limit)."""
+    if increment <= 0:
+        return limit
+    units = limit / increment
+    rounded = (math.floor(units + 1e-9) if buying else math.ceil(units - 1e-9)) * increment
+    if abs(rounded) < increment / 2:
+        rounded = increment if buying else -increment
+    return round(rounded, 10)
 
 
 def tag_of(order: SubmitOrder) -> str:
     return f"{order.structure.id}{TAG_SEPARATOR}{order.order_id}"
+
+
+def crosses_zero(held: int, change: int) -> bool:
+    """BrokerageExtensions.OrderCrossesZero: strictly through zero."""
+    return (held > 0 and change < 0 and held + change < 0) or (held < 0 and change > 0 and held + change > 0)
 
 
 class OrderRouter:
@@ -97,11 +146,45 @@ class OrderRouter:
             symbol = self.registry.symbol(leg.contract)
             if symbol is None:
                 return f"no LEAN symbol known for {describe(leg.contract)} (not in any chain or holding seen)"
+            if not self.algorithm.securities.contains_key(symbol):
+                return f"{describe(leg.contract)} is not a security LEAN has added (expired or never selected)"
             symbols.append(symbol)
-        if order.side < 0 or order.safety:
-            for leg in order.structure.legs:
-                change = leg.ratio * order.side * order.quantity
-                held = holdings.get(leg.contract, 0)
+        refused = self._refusal(order, holdings)
+        if refused is not None:
+            return refused
+        shape = lean_shape(order)
+        limit = on_grid(shape.limit, self._increment(symbols, shape), buying=shape.quantity > 0)
+        tag = tag_of(order)
+        try:
+            if len(symbols) == 1:
+                ticket = self.algorithm.limit_order(symbols[0], shape.ratios[0] * shape.quantity, limit, tag=tag)
+                tickets = [ticket]
+            else:
+                legs = [LeanLeg.create(symbol, ratio) for symbol, ratio in zip(symbols, shape.ratios, strict=True)]
+                tickets = list(self.algorithm.combo_limit_order(legs, shape.quantity, limit, tag=tag))
+        except Exception as err:  # LEAN raises for what it will not take (ArgumentException): say it, send nothing
+            return f"LEAN refused the order: {err}"
+        contracts = [leg.contract for leg in order.structure.legs]
+        routed = RoutedOrder(order.order_id, order.structure.id, tag, {})
+        for ticket, contract in zip(tickets, contracts, strict=False):
+            lean_id = int(ticket.order_id)
+            routed.contracts[lean_id] = contract
+            routed.tickets[lean_id] = ticket
+        self.routed[order.order_id] = routed
+        for lean_id in routed.contracts:
+            self.by_lean_id[lean_id] = routed
+        if len(tickets) != len(symbols) or any(t.status == OrderStatus.INVALID for t in tickets):
+            routed.closed.update(i for i, t in routed.tickets.items() if t.status == OrderStatus.INVALID)
+            self._finish(routed)
+            return "LEAN refused the order at submission (its reason is in the log)"
+        return None
+
+    def _refusal(self, order: SubmitOrder, holdings: dict[Contract, int]) -> str | None:
+        legs = order.structure.legs
+        for leg in legs:
+            change = leg.ratio * order.side * order.quantity
+            held = holdings.get(leg.contract, 0)
+            if order.side < 0 or order.safety:
                 if held == 0 or (held > 0) == (change > 0):
                     return f"close of {describe(leg.contract)}: none held that way, so it would open a position"
                 if abs(change) > abs(held):
@@ -109,43 +192,40 @@ class OrderRouter:
                         f"close of {abs(change)} {describe(leg.contract)} is larger than the {abs(held)} held: "
                         "not sent (it could open a new position)"
                     )
-        tag = tag_of(order)
-        tickets: list[OrderTicket]
-        if len(symbols) == 1:
-            ratio = order.structure.legs[0].ratio
-            price = lean_limit(order) / ratio
-            tickets = [self.algorithm.limit_order(symbols[0], ratio * order.side * order.quantity, price, tag=tag)]
-        else:
-            legs = [
-                LeanLeg.create(symbol, leg.ratio) for symbol, leg in zip(symbols, order.structure.legs, strict=True)
-            ]
-            tickets = list(
-                self.algorithm.combo_limit_order(legs, order.side * order.quantity, lean_limit(order), tag=tag)
-            )
-        routed = RoutedOrder(
-            order.order_id,
-            order.structure.id,
-            {int(t.order_id): leg.contract for t, leg in zip(tickets, order.structure.legs, strict=False)},
-        )
-        self.routed[order.order_id] = routed
-        for lean_id in routed.contracts:
-            self.by_lean_id[lean_id] = routed
-        if len(tickets) != len(symbols) or any(t.status == OrderStatus.INVALID for t in tickets):
-            self._finish(routed)
-            return "LEAN refused the order at submission (its reason is in the log)"
+            elif len(legs) > 1 and crosses_zero(held, change):
+                return (
+                    f"{describe(leg.contract)} is held {held:+d} and this combo trades {change:+d}: TastyTrade "
+                    "refuses a combo order that takes a holding through zero (not sent; close the holding first)"
+                )
         return None
 
+    def _increment(self, symbols: list[Symbol], shape: LeanShape) -> float:
+        """LEAN's rounding increment: a single order's at its own price, a combo's the smallest of its legs' at
+        a reference price of 0 (what a fresh leg's price is when LEAN rounds it)."""
+        found = []
+        for symbol in symbols:
+            security = self.algorithm.securities[symbol]
+            reference = abs(shape.limit) if len(symbols) == 1 else 0.0
+            parameters = GetMinimumPriceVariationParameters(security, reference)
+            found.append(float(security.price_variation_model.get_minimum_price_variation(parameters)))
+        positive = [i for i in found if i > 0]
+        return min(positive) if positive else 0.0
+
     def cancel(self, order_id: str, now: datetime) -> bool:
-        """Ask LEAN to cancel every open leg; the confirmation comes as CANCELED events. False when the
-        order is unknown or already done (nothing to confirm)."""
+        """Ask LEAN to cancel the order: one leg's ticket, no tag (LEAN cancels the group); the confirmation
+        comes as CANCELED events. False when the order is unknown or already done (nothing to confirm)."""
         routed = self.routed.get(order_id)
         if routed is None or routed.done:
             return False
         routed.cancel_sent = now
         routed.cancel_tries += 1
-        for lean_id in routed.contracts:
-            if lean_id not in routed.closed:
-                self.algorithm.transactions.cancel_order(lean_id, "cancel requested by the fill tracker")
+        open_legs = [i for i in routed.contracts if i not in routed.closed]
+        if open_legs:
+            ticket = routed.tickets.get(open_legs[0])
+            if ticket is not None:
+                ticket.cancel()
+            else:
+                self.algorithm.transactions.cancel_order(open_legs[0], routed.tag)
         return True
 
     def overdue_cancels(self, now: datetime) -> list[tuple[str, int]]:
@@ -183,6 +263,7 @@ class OrderRouter:
             routed.closed.add(lean_id)
             routed.canceled_legs += 1
         elif status == OrderStatus.INVALID:
+            routed.closed.add(lean_id)
             self._finish(routed)
             reason = str(event.message) or "LEAN marked the order invalid"
             return [OrderRejected(routed.order_id, reason)]
@@ -193,26 +274,12 @@ class OrderRouter:
         return out
 
     def _finish(self, routed: RoutedOrder) -> None:
-        """Cancel what is still open of a broken order and stop routing its events."""
+        """Cancel what is still open of a broken order (once: LEAN cancels the group) and stop routing it."""
         routed.done = True
-        for lean_id in routed.contracts:
-            if lean_id not in routed.closed:
-                self.algorithm.transactions.cancel_order(lean_id, "another leg of the combo was refused")
-
-    def adopt_open_orders(self) -> list[str]:
-        """After a restart: map LEAN's open orders back to tracker order ids by their tags. Returns the
-        tracker order ids found; orders without our tag are left alone (and reported by reconciliation)."""
-        found: dict[str, RoutedOrder] = {}
-        for order in self.algorithm.transactions.get_open_orders():
-            structure_id, _, order_id = str(order.tag).partition(TAG_SEPARATOR)
-            contract = self.registry.remember_symbol(order.symbol)
-            if not order_id or contract is None:
-                continue
-            routed = found.setdefault(order_id, RoutedOrder(order_id, structure_id, {}))
-            routed.contracts[int(order.id)] = contract
-            self.by_lean_id[int(order.id)] = routed
-        self.routed.update(found)
-        return sorted(found)
+        open_legs = [i for i in routed.contracts if i not in routed.closed]
+        ticket = routed.tickets.get(open_legs[0]) if open_legs else None
+        if ticket is not None and ticket.status not in (OrderStatus.INVALID, OrderStatus.FILLED, OrderStatus.CANCELED):
+            ticket.cancel()
 
     def working(self) -> int:
         return sum(1 for r in self.routed.values() if not r.done)
