@@ -25,7 +25,7 @@ from core.chain_greeks import ensure_greeks
 from core.indicators import atm_iv
 from core.model import _EPOCH_ORDINAL, Chain, DailyBars, FloatArray, MarketSnapshot
 
-from lean_bridge.symbols import SymbolRegistry, root_of
+from lean_bridge.symbols import SymbolRegistry, known_root, root_of
 
 NEW_YORK = ZoneInfo("America/New_York")
 IV_SAMPLE_TIME = time(15, 45)
@@ -86,6 +86,9 @@ def chains_from(
     underlying: dict[str, tuple[date, float]] = {}
     for lean_chain in option_chains:
         root = root_of(lean_chain.symbol)
+        if not known_root(root):  # priced by core/chain_greeks from product facts: an unknown root cannot be
+            registry.skipped(root, "option chain")
+            continue
         if not columns.setdefault(root, Columns()).read(root, lean_chain, registry):
             continue
         # The front future's price stands for a merged future-option chain; an equity or index chain has one.

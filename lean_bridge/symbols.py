@@ -9,6 +9,7 @@ and an order for a contract the registry has never seen is refused (never a gues
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from AlgorithmImports import OptionRight, SecurityType, Symbol
@@ -29,16 +30,27 @@ def key_of(contract: Contract) -> Key:
 
 
 def root_of(symbol: Symbol) -> str:
-    """The option or future root (SPXW, ES, QQQ) or the ticker of an equity or index."""
+    """The core's root for a LEAN symbol: an option class's (SPXW, QQQ), a future's or an equity's ticker, and
+    for a future option its *future's* root. LEAN's identifier of a future option carries the option root,
+    which for most CME products is another name (GC options are OG, CL's LO, ZB's OZB, 6E's EUU:
+    Common/Securities/FutureOption/FuturesOptionsSymbolMappings.cs), and the core knows products by the future."""
+    if symbol.security_type == SecurityType.FUTURE_OPTION and symbol.underlying is not None:
+        return root_of(symbol.underlying)
     return str(symbol.id.symbol).upper()
+
+
+def known_root(root: str) -> bool:
+    try:
+        product(root)
+    except UnknownProductError:
+        return False
+    return True
 
 
 def contract_of(symbol: Symbol) -> Contract | None:
     """The core contract of a LEAN symbol, or None for a product the core does not know (never a guess)."""
     root = root_of(symbol)
-    try:
-        product(root)  # an unknown root is not ours
-    except UnknownProductError:
+    if not known_root(root):  # an unknown root is not ours
         return None
     kind = symbol.security_type
     if kind in OPTION_TYPES:
@@ -53,10 +65,19 @@ def contract_of(symbol: Symbol) -> Contract | None:
 
 
 class SymbolRegistry:
-    """Every symbol seen, by contract key (the way from a core contract back to LEAN)."""
+    """Every symbol seen, by contract key (the way from a core contract back to LEAN). Roots the core does not
+    know are skipped, and said once (`skipped`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, log: Callable[[str], None] | None = None) -> None:
         self._by_key: dict[Key, Symbol] = {}
+        self._log = log
+        self._skipped: set[str] = set()
+
+    def skipped(self, root: str, what: str) -> None:
+        if root not in self._skipped:
+            self._skipped.add(root)
+            if self._log is not None:
+                self._log(f"{what} of {root}: not a product the core knows, skipped (said once)")
 
     def __len__(self) -> int:
         return len(self._by_key)
