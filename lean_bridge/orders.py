@@ -4,8 +4,12 @@ tests/fakes/lean follows the same files):
 
 - A structure of two or more legs goes out as one `combo_limit_order` (the TastyTrade brokerage model accepts
   ComboLimit, not ComboMarket nor ComboLegLimit); one leg (a delta hedge, an orphan close) as a `limit_order`.
-  The combo's limit is the structure's net price per unit, + debit, − credit, and its quantity is signed by
-  side: LEAN sums leg ratio × price and fills a buy below the limit and a sell above it.
+  LEAN's combo limit is the net price per unit of the legs as sent, Σ ratio × price, and the quantity's sign
+  says buy or sell. A credit is sent as a sale of the structure at a positive price (ratios and quantity
+  negated: "sell the condor for 3.40"), a debit as a purchase: the way a trader and the broker say it, and
+  the side LEAN's fill model reads favourably (Common/Orders/Fills/FillModel.cs `ComboLimitFill` prices a
+  buy group at its legs' bar lows and a sell group at their highs, so the same credit condor sent as a buy of
+  negative ratios needs the short legs' bids to rise through it before it fills).
 - Leg ratios with a common divisor raise in LEAN (QCAlgorithm.Trading.cs `CheckComboOrderSizing`): the ratios
   go out divided by it, the quantity multiplied by it and the per-unit limit divided by it (a 2 × (−2, −4)
   order is 4 × (−1, −2)).
@@ -101,9 +105,12 @@ class LeanShape:
 
 def lean_shape(order: SubmitOrder) -> LeanShape:
     """A single leg goes out as its own contract (ratio 1, the sign in the quantity, the price per contract);
-    a combo's ratios lose their common divisor."""
+    a combo's ratios lose their common divisor, and a credit (a negative limit) goes out as a sale at a
+    positive price (module docstring)."""
     ratios = tuple(leg.ratio for leg in order.structure.legs)
     divisor = ratios[0] if len(ratios) == 1 else max(math.gcd(*ratios), 1)
+    if len(ratios) > 1 and order.limit_price < 0:
+        divisor = -divisor
     quantity = order.side * order.quantity * divisor
     return LeanShape(tuple(r // divisor for r in ratios), quantity, order.limit_price / divisor)
 

@@ -186,7 +186,9 @@ def test_fix04_combo_legs_with_a_common_factor_go_out_divided(main: ModuleType) 
     why = day.runtime.router.send(SubmitOrder("odd-1#1", structure, 1, 1, -3.10, False), {})
     assert why is None
     ((lean_legs, quantity, limit, _),) = day.algo.calls["combo"]
-    assert [leg.quantity for leg in lean_legs] == [-1, -2] and quantity == 2 and limit == pytest.approx(-1.55)
+    # Sold for a credit: 2 × (+1, +2) sold at 1.55 each, the legs' orders −2 and −4 as the structure means.
+    assert [leg.quantity for leg in lean_legs] == [1, 2] and quantity == -2 and limit == pytest.approx(1.55)
+    assert [o["quantity"] for o in day.algo.orders] == [-2, -4]
 
 
 # ---------------------------------------------------------------------------------------------- 5: threads
@@ -304,8 +306,8 @@ def test_fix08_es_option_limits_are_on_the_grid_lean_rounds_to(main: ModuleType)
     assert day.runtime.router.send(SubmitOrder("es-1#1", strangle, 1, 1, 0.0, False), {}) is None
     assert day.runtime.router.send(SubmitOrder("es-1#2", strangle, 1, 1, -8.40, False), {}) is None
     limits = [limit for _, _, limit, _ in day.algo.calls["combo"]]
-    assert limits == [0.25, -8.5]
-    assert {o["limit"] for o in day.algo.orders} == {0.25, -8.5}  # LEAN's own rounding moved nothing
+    assert limits == [0.25, 8.5]  # the zero stand-in one tick up; the 8.40 credit asked 8.50 (passive: up)
+    assert {o["limit"] for o in day.algo.orders} == {0.25, 8.5}  # LEAN's own rounding moved nothing
     assert not [e for e in day.algo.errors if "rounded" in e]
 
 

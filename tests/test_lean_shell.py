@@ -137,8 +137,10 @@ def test_a_scripted_friday_sends_the_zero_dte_condor_as_one_combo_limit_order(ma
     described = [(leg.symbol.id.option_right, leg.symbol.id.strike_price, leg.quantity) for leg in legs]
     put, call = fake.OptionRight.PUT, fake.OptionRight.CALL
     # 0.5 ATR (30 points) out from 5100, 10-point wings below the start-small... (50k: the small wing).
-    assert described == [(put, 5070.0, -1), (put, 5060.0, 1), (call, 5130.0, -1), (call, 5140.0, 1)]
-    assert quantity == 1 and limit < 0  # one condor, for a credit
+    # Sold for a credit: the condor's ratios negated and a quantity of −1, at a positive limit.
+    assert described == [(put, 5070.0, 1), (put, 5060.0, -1), (call, 5130.0, 1), (call, 5140.0, -1)]
+    assert quantity == -1 and limit > 0
+    assert [o["quantity"] for o in day.algo.orders] == [-1, 1, -1, 1]  # the short legs sold
     assert round(limit / 0.05, 6).is_integer()  # on LEAN's 0.05 grid for SPXW combos: its rounding moves nothing
     structure_id, _, order_id = tag.partition(" ")
     assert structure_id.startswith("zero_dte-20240308") and order_id.startswith(structure_id)
@@ -155,7 +157,7 @@ def test_the_start_small_preset_trades_one_condor_with_five_point_wings_at_any_s
     day = friday_with_condor(main, spread=0.05, **(PRESETS["start-small"] | {"starting_cash": "250000.0"}))
     ((legs, quantity, _, _),) = combo_orders(day)
     strikes = [leg.symbol.id.strike_price for leg in legs]
-    assert quantity == 1 and strikes == [5070.0, 5065.0, 5130.0, 5135.0]
+    assert quantity == -1 and strikes == [5070.0, 5065.0, 5130.0, 5135.0]
 
 
 def test_no_condor_on_a_thursday(main: ModuleType) -> None:
@@ -302,7 +304,7 @@ def test_an_unfilled_condor_is_repriced_only_after_lean_confirms_the_cancel(main
     day.run(time(10, 34), time(10, 34))
     assert [o["status"] for o in day.algo.orders[:4]] == [fake.OrderStatus.CANCELED] * 4
     second = combo_orders(day)[1]
-    assert second[1] == 1 and second[2] > first[2]  # the same condor, for a smaller credit (toward natural)
+    assert second[1] == -1 and 0 < second[2] < first[2]  # the same condor sold, for a smaller credit (toward natural)
     assert all(o["tag"] == first[3] for o in day.algo.orders[:4])  # the cancel kept our tag on every leg
 
 
