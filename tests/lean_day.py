@@ -77,7 +77,9 @@ class LeanDay:
         while len(days) < sessions:
             if day.weekday() < 5:
                 bars = {}
-                for ticker, price in self.market.prices.items():
+                prices = dict(self.market.prices)
+                prices.update({root: listed[0][1] for root, listed in self.market.futures.items() if listed})
+                for ticker, price in prices.items():
                     bars[ticker] = (price, price * (1 + ATR / SPX / 2), price * (1 - ATR / SPX / 2), price)
                 days[day] = bars
             day -= timedelta(days=1)

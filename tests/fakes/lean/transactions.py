@@ -342,6 +342,8 @@ class Transactions:
                 continue  # "all order fills are processed on the next bar"
             group = self._group(entry.order)
             done.update(o.id for o in group)
+            if any(o.id not in self.pending for o in group):
+                continue  # a group a test filled leg by leg (a live broker's doing) is the test's to finish
             fills = self._combo_fill(group) if entry.order.group_order_manager else self._limit_fill(entry.order)
             if fills:
                 self.fill(fills)
