@@ -5,7 +5,6 @@ in the docstring."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from types import ModuleType
 from typing import Any
@@ -21,15 +20,6 @@ from tests.fakes.lean.hours import ES
 from tests.lean_day import FRIDAY, LeanDay
 
 MONDAY = date(2024, 3, 11)
-
-
-@pytest.fixture
-def main() -> Iterator[ModuleType]:
-    fake.install()
-    try:
-        yield importlib.import_module("main")
-    finally:
-        fake.uninstall()
 
 
 def spy_day(main: ModuleType, spy: float, overrides: dict[str, str] | None = None, live: bool = False) -> LeanDay:

@@ -4,8 +4,6 @@ structure meant, and the self-check line a user greps after `lean backtest` says
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator
 from datetime import date, datetime, time
 from types import ModuleType
 from typing import Any
@@ -19,15 +17,6 @@ from tests.lean_day import FRIDAY, LeanDay
 
 MONDAY = date(2024, 3, 11)
 MAX_ORDERS_PER_HANDLER = 8  # the most one LEAN callback may send: a structure, its orphan closes, a flatten
-
-
-@pytest.fixture
-def main() -> Iterator[ModuleType]:
-    fake.install()
-    try:
-        yield importlib.import_module("main")
-    finally:
-        fake.uninstall()
 
 
 def assert_sound(day: LeanDay) -> str:

@@ -3,9 +3,7 @@ the algorithm does with what LEAN tells it, on LEAN's clock and in LEAN's event 
 
 from __future__ import annotations
 
-import importlib
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from types import ModuleType
 from typing import Any
@@ -19,15 +17,6 @@ from tests.fakes.lean.universe import OptionFilterUniverse, UniverseRow
 from tests.lean_day import FRIDAY, LeanDay
 
 NEW_YORK_OPEN = time(9, 31)
-
-
-@pytest.fixture
-def main() -> Iterator[ModuleType]:
-    fake.install()
-    try:
-        yield importlib.import_module("main")
-    finally:
-        fake.uninstall()
 
 
 def friday_with_condor(main: ModuleType, spread: float = 0.10, **overrides: str) -> LeanDay:
