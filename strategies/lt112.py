@@ -55,9 +55,20 @@ from strategies.base import (
 from strategies.futures import Futures
 
 NAME = "lt112"
-NAKED_LEG = 2
 NAKED_DELTA_BAND = 0.03
 LONG_DELTA_BAND = 0.05
+
+
+def naked_leg(structure: Structure) -> int | None:
+    """The index of the naked puts: the lowest-strike short put, when the structure's short puts outnumber
+    its long ones (the spread's long put covers its short; what is short beyond it is naked). A whole LT112
+    (+1 / −1 / −n), one with `lt112_naked_count` 1 (+1 / −1 / −1) and the naked puts left alone all have one;
+    the spread alone has none. (Found by the ratio once, −1 naked puts looked covered.)"""
+    puts = [(i, leg) for i, leg in enumerate(structure.legs) if leg.contract.right is Right.PUT]
+    shorts = [(i, leg) for i, leg in puts if leg.ratio < 0]
+    if not shorts or -sum(leg.ratio for _, leg in shorts) <= sum(leg.ratio for _, leg in puts if leg.ratio > 0):
+        return None
+    return min(shorts, key=lambda pair: pair[1].contract.strike or 0.0)[0]
 
 
 def stop_risk(chain: Chain, rows: list[tuple[int, int]], stop_multiple: float) -> float:
@@ -202,11 +213,8 @@ class Lt112:
         if isinstance(valued, NotFound):
             return None
         view = valued.value
-        naked = [
-            i for i, leg in enumerate(structure.legs) if leg.ratio < -1 or (leg.ratio < 0 and len(structure.legs) == 1)
-        ]
-        if naked and structure.leg_entry_prices:
-            i = naked[0]
+        i = naked_leg(structure)
+        if i is not None and structure.leg_entry_prices:
             strike = structure.legs[i].contract.strike or 0.0
             price = view.underlying_price
             if price - strike <= s.lt112_danger_distance * price:
@@ -222,10 +230,8 @@ class Lt112:
                     f"{NAME}: naked puts cost {cost:.2f}, {s.lt112_naked_stop_multiple:g} x their {credit:.2f} credit",
                 )
             if cost <= (1.0 - s.lt112_naked_profit_target) * credit + 1e-9:
-                part = part_of(structure, [NAKED_LEG], "naked")
-                return closing(
-                    view,
-                    f"{NAME}: naked puts at {1 - cost / credit:.0%} of their credit: close them, keep the spread",
-                    part,
-                )
+                kept = f"{NAME}: naked puts at {1 - cost / credit:.0%} of their credit"
+                if len(structure.legs) == 1:  # the naked puts are all that is left
+                    return closing(view, f"{kept}: close them")
+                return closing(view, f"{kept}: close them, keep the spread", part_of(structure, [i], "naked"))
         return manage_common(structure, snapshot, s, None, None)

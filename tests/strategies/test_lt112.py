@@ -244,3 +244,40 @@ def test_the_real_spx_chain_of_2015_12_22() -> None:
     answer = ask(snap, net=60_000.0, settings=settings)
     assert isinstance(answer, Decision)
     assert answer.reason == "lt112: SPXW 2016-04-15: no put listed 50-100 points below the 1725 long put (next 900)"
+
+
+# ------------------------------------------------------------------------------------------ issue #16, items 8 and 14
+
+
+def test_lt112_naked_count_one_still_finds_its_naked_put() -> None:
+    """`lt112_naked_count=1`: the structure is +1 437 / −1 432 / −1 413. The naked leg was found as a ratio
+    below −1, so with one naked put none was found and its 90% target and 3× stop never fired. Sold at 10×
+    today's mid, the 413 put has kept 90% of its credit: it closes alone, the spread stays."""
+    one = Settings.from_parameters({"lt112_naked_count": "1"})
+    intent = ask(market(), settings=one)
+    assert strikes(intent) == [(437.0, 1), (432.0, -1), (413.0, -1)]
+    assert isinstance(intent, OrderIntent)
+    s = intent.structure
+    rich = dataclasses.replace(s, leg_entry_prices=(*s.leg_entry_prices[:2], s.leg_entry_prices[2] * 10.0))
+    close = Lt112(one, CAL.equity).manage(rich, market())
+    assert close is not None and close.structure.id == f"{s.id}:naked", close
+    assert [(leg.contract.strike, leg.ratio) for leg in close.structure.legs] == [(413.0, -1)]
+    cheap = dataclasses.replace(s, leg_entry_prices=(*s.leg_entry_prices[:2], s.leg_entry_prices[2] / 3.0))
+    stop = Lt112(one, CAL.equity).manage(cheap, market())
+    assert stop is not None and stop.structure.id == s.id and "naked puts cost" in stop.reason
+
+
+def test_a_naked_only_lt112_closes_whole_at_its_target() -> None:
+    """What is left of an LT112 whose spread closed first (its own exit): −2 413 puts alone. At 90% of their
+    credit the strategy closed part [2] of a one-leg structure: IndexError inside the step. Now the naked
+    puts are the whole structure and close as such."""
+    _, s = entered()
+    naked_only = dataclasses.replace(
+        s,
+        legs=(s.legs[2],),
+        entry_price=-2 * s.leg_entry_prices[2] * 10.0,
+        leg_entry_prices=(s.leg_entry_prices[2] * 10.0,),
+    )
+    close = Lt112(S, CAL.equity).manage(naked_only, market())
+    assert close is not None and close.structure.id == s.id and close.action is IntentAction.CLOSE
+    assert [(leg.contract.strike, leg.ratio) for leg in close.structure.legs] == [(413.0, -2)]
