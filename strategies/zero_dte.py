@@ -1,9 +1,12 @@
 """Friday 0DTE on SPXW (RULEBOOK "0DTE"): the only 0DTE options LEAN has data and symbols for.
 
 Fridays only (a Friday holiday such as Good Friday has no session and so no entry). The shell records the
-09:30 open (`MarketSnapshot.session_open`) and asks at the entry time (10:30 ET):
-- skip above `zdte_max_vix`;
-- move since the open above +`zdte_move_threshold` (0.5%) → bear call spread, short call at or above
+09:30 open (`MarketSnapshot.session_open`); at `zdte_analysis_time` (10:00 ET) the strategy records the move
+since the open, the ATR and VIX (RULEBOOK's "pre-market analysis"); at the entry time (10:30 ET) it decides
+on that 10:00 move (the price of 10:30 only places the strikes), and without a 10:00 analysis (the algorithm
+was not running then: a restart in between) it does not trade:
+- skip above `zdte_max_vix` (VIX now);
+- the 10:00 move since the open above +`zdte_move_threshold` (0.5%) → bear call spread, short call at or above
   price + 0.7 × ATR(14); below −0.5% → bull put spread, short put at or below price − 0.7 × ATR; otherwise
   an iron condor with shorts at ± 0.5 × ATR;
 - each short then moves outward (away from the money) until its |delta| is at most `zdte_short_delta_max`
@@ -27,6 +30,7 @@ ET (or `zdte_early_close_exit_minutes` before an early close), whatever the P&L.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -69,12 +73,22 @@ def max_loss(chain: Chain, rows: list[tuple[int, int]]) -> float:
     return loss
 
 
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What 10:00 saw: the move since the open, the ATR and VIX."""
+
+    move: float
+    atr: float
+    vix: float
+
+
 class ZeroDte:
     name = NAME
 
     def __init__(self, settings: Settings, calendar: Calendar) -> None:
         self.settings = settings
         self.calendar = calendar
+        self.analyses: dict[date, Analysis] = {}  # the day's 10:00 analysis (only today's is kept)
 
     def entry_times(self, calendar: Calendar, day: date) -> Sequence[datetime]:
         if day.weekday() != FRIDAY or not calendar.is_session(day):
@@ -123,12 +137,21 @@ class ZeroDte:
             return [no_trade(snapshot, NAME, f"fewer than {s.zdte_atr_days + 1} daily bars for the ATR")]
         if not (chain.expiry == day.toordinal() - date(1970, 1, 1).toordinal()).any():
             return [no_trade(snapshot, NAME, f"no SPXW expiry today ({day})")]
-        move = price / opened - 1.0
         local = snapshot.time.astimezone(NEW_YORK).time()
         if local < s.zdte_entry_time:
-            # 09:30 records the open, 10:00 is the analysis: say what is seen, enter at the entry time.
+            # 09:30 records the open, 10:00 is the analysis: record it, say what is seen, enter at the entry time.
+            move = price / opened - 1.0
+            if local >= s.zdte_analysis_time:
+                self.analyses = {day: Analysis(move, range_, vix)}
             seen = f"move {move:+.2%} since the open, ATR {range_:.1f}, VIX {vix:.2f}"
             return [no_trade(snapshot, NAME, f"analysis at {local:%H:%M}: {seen}; entry at {s.zdte_entry_time:%H:%M}")]
+        analysis = self.analyses.get(day)
+        if analysis is None:
+            when = f"{s.zdte_analysis_time:%H:%M}"
+            return [
+                no_trade(snapshot, NAME, f"no {when} analysis recorded today (the algorithm was not running at {when})")
+            ]
+        move = analysis.move
         chain = with_greeks(chain, s)
         sides: list[Right]
         if move > s.zdte_move_threshold:
@@ -152,7 +175,10 @@ class ZeroDte:
         price_now = to_tick(net_mid(chain, rows), chain.root, len(rows))
         quantity = self.contracts(account.net_liq)
         structure = make_structure(NAME, snapshot, legs, quantity, price_now, kind, mids(chain, rows))
-        why = f"{NAME}: {kind}, move {move:+.2%} since the open, ATR {range_:.1f}, wings {width:g}{narrowed}"
+        at_ten = f"{s.zdte_analysis_time:%H:%M}"
+        why = (
+            f"{NAME}: {kind}, move {move:+.2%} at {at_ten} since the open, ATR {range_:.1f}, wings {width:g}{narrowed}"
+        )
         return [opening(structure, why)]
 
     def _wings(

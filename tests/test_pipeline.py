@@ -128,13 +128,17 @@ def test_phase_four_wings_narrow_to_fit_the_two_percent_rule() -> None:
     over 2% of net liq. It narrows to 20 (1,430 a contract) and the risk rule cuts the two contracts to one;
     with the narrowing off, the safety gate refuses the 30-point condor with the rule's name."""
     rich = AccountState(100_000.0, 100_000.0, 100_000.0, 0.0)
-    result = wire().step(market(time(10, 30)), rich, lambda c: (1.0, 1.1))
+    pipeline = wire()
+    pipeline.step(market(time(10, 0)), rich, lambda c: (1.0, 1.1))  # the 10:00 analysis
+    result = pipeline.step(market(time(10, 30)), rich, lambda c: (1.0, 1.1))
     [submit] = [c for c in result.commands if isinstance(c, SubmitOrder)]
     strikes = sorted(float(leg.contract.strike or 0.0) for leg in submit.structure.legs)
     assert strikes[1] - strikes[0] == 20.0 and strikes[3] - strikes[2] == 20.0
     assert submit.quantity == 1 and not result.refusals
     strict_settings = dataclasses.replace(S, zdte_narrow_wings_to_fit=False)
-    strict = wire(strict_settings).step(market(time(10, 30)), rich, lambda c: (1.0, 1.1))
+    strict_pipeline = wire(strict_settings)
+    strict_pipeline.step(market(time(10, 0)), rich, lambda c: (1.0, 1.1))
+    strict = strict_pipeline.step(market(time(10, 30)), rich, lambda c: (1.0, 1.1))
     assert [a.intent.structure.strategy for a in strict.approvals] == ["zero_dte"]  # risk passed it
     [refusal] = strict.refusals
     assert refusal.rule == "risk per trade" and "one contract risks 2,3" in refusal.reason

@@ -359,15 +359,16 @@ def test_the_february_2018_vix_spike_drives_the_regime_rules(engine: ReplayEngin
 
 def test_the_spike_drives_the_drawdown_steps_as_rulebook_says(engine: ReplayEngine, summary: dict[str, Any]) -> None:
     """At RULEBOOK's steps (10/15/20%) the modelled spike costs this account about 4%: no step is reached and
-    none acts. With the steps scaled to the spike (the close-all at 2.5%, above the 1% a 0DTE lost on the
-    2nd, the stop-entries step just under it so that the spike's fall crosses both within one 15-minute
-    step) each acts as RULEBOOK says: the close-all on the spike day with a CRITICAL alert, 10 trading days
-    without entries, then entries again, measured from net liq on the day the pause ends (the peak that
-    started it would otherwise stop entries for ever)."""
+    none acts. With the steps scaled to the spike (the close-all at 3.5%, above the 1.7% the 0DTE stops of
+    January 26 and February 2 left, the stop-entries step just under it so that the spike's fall crosses both
+    within one 15-minute step, halving at 2% so the ladder still sells its rungs before the spike) each acts
+    as RULEBOOK says: the close-all on the spike day with a CRITICAL alert, 10 trading days without entries,
+    then entries again, measured from net liq on the day the pause ends (the peak that started it would
+    otherwise stop entries for ever)."""
     assert summary["max_drawdown_pct"] < 10.0
     assert not [d for d in engine.record.decisions if d[2] == "drawdown" or "drawdown" in d[3]]
 
-    steps = {"drawdown_halve": "0.015", "drawdown_stop_entries": "0.0249", "drawdown_close_all": "0.025"}
+    steps = {"drawdown_halve": "0.02", "drawdown_stop_entries": "0.0349", "drawdown_close_all": "0.035"}
     run = ReplayEngine(Settings.from_parameters(steps), START, END, 100_000.0, seed=7)
     run.run(progress=False)
 
@@ -396,11 +397,12 @@ def test_the_spike_drives_the_drawdown_steps_as_rulebook_says(engine: ReplayEngi
 
 
 def test_half_sizes_at_the_first_drawdown_step() -> None:
-    run = ReplayEngine(Settings.from_parameters({"drawdown_halve": "0.01"}), START, END, 100_000.0, seed=7)
+    # 2%: over the 1.7% the January 0DTE stops left, under the spike's 4.4%.
+    run = ReplayEngine(Settings.from_parameters({"drawdown_halve": "0.02"}), START, END, 100_000.0, seed=7)
     run.run(progress=False)
     halved = [d for d in run.record.decisions if d[1] == "approval" and "size halved" in d[3]]
     assert halved and all(d[0] >= datetime(2018, 2, 5, tzinfo=NEW_YORK) for d in halved)  # after the spike
-    assert any("≥ 1%: size halved 2 → 1" in d[3] for d in halved)  # a 2-lot ladder rung (VIX over 20) sold as 1
+    assert any("≥ 2%: size halved 2 → 1" in d[3] for d in halved)  # a 2-lot ladder rung (VIX over 20) sold as 1
 
 
 # ------------------------------------------------------------------------------------------ faults and restarts

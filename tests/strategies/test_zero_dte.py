@@ -43,9 +43,17 @@ def market(
     return dataclasses.replace(snap, daily={"SPX": bars()}, session_open={"SPX": opened})
 
 
-def propose(snap: MarketSnapshot, book: Book | None = None) -> OrderIntent | Decision:
-    [answer] = ZeroDte(S, CAL.equity).propose(snap, book or FakeBook())
+def analysed(z: ZeroDte, snap: MarketSnapshot, book: Book | None = None) -> OrderIntent | Decision:
+    """What the strategy answers at the snapshot's time after its 10:00 analysis of the same market."""
+    ten = dataclasses.replace(snap, time=snap.time.replace(hour=10, minute=0))
+    if snap.time > ten.time:
+        z.propose(ten, book or FakeBook())
+    [answer] = z.propose(snap, book or FakeBook())
     return answer
+
+
+def propose(snap: MarketSnapshot, book: Book | None = None) -> OrderIntent | Decision:
+    return analysed(ZeroDte(S, CAL.equity), snap, book)
 
 
 def reason(answer: OrderIntent | Decision) -> str:
@@ -161,11 +169,11 @@ def test_wings_narrow_to_the_widest_width_whose_max_loss_fits_the_risk_rule() ->
     assert shorts(intent) == shorts(propose(market(), FakeBook(net_liq=250_000.0)))
     # Switched off, the account's width goes out (and the safety checks refuse it).
     strict = ZeroDte(dataclasses.replace(S, zdte_narrow_wings_to_fit=False), CAL.equity)
-    [answer] = strict.propose(market(), FakeBook(net_liq=100_000.0))
+    answer = analysed(strict, market(), FakeBook(net_liq=100_000.0))
     assert wings(answer) == {30.0}
     # With a tighter risk rule nothing fits; the account's width goes out and safety names the rule.
     tight = ZeroDte(dataclasses.replace(S, risk_per_trade=0.001), CAL.equity)
-    [answer] = tight.propose(market(), FakeBook(net_liq=100_000.0))
+    answer = analysed(tight, market(), FakeBook(net_liq=100_000.0))
     assert wings(answer) == {30.0} and isinstance(answer, OrderIntent) and "narrowed" not in answer.reason
 
 
@@ -260,3 +268,27 @@ def test_before_the_entry_time_it_only_reports_its_analysis() -> None:
     assert (
         answer.reason == "zero_dte: analysis at 10:00: move +0.00% since the open, ATR 40.0, VIX 16.00; entry at 10:30"
     )
+
+
+# ------------------------------------------------------------------------------------------ issue #16, item 11
+
+
+def test_the_structure_follows_the_move_recorded_at_ten_not_the_move_at_entry() -> None:
+    """RULEBOOK: 10:00 records the move since the open, 10:30 enters. Opened at 4720, SPX is 4750 at 10:00
+    (+0.64%: a bear call spread) and back to 4725 at 10:30 (+0.11%, which would read as a condor). The spread
+    is chosen from 10:00's move; its short call is placed from the price now: at least 4725 + 0.7 × 40 = 4753."""
+    z = ZeroDte(S, CAL.equity)
+    [analysis] = z.propose(market(price=4750.0, opened=4720.0, clock=time(10, 0)), FakeBook())
+    assert isinstance(analysis, Decision) and "move +0.64% since the open" in analysis.reason
+    [intent] = z.propose(market(price=4725.0, opened=4720.0), FakeBook())
+    assert isinstance(intent, OrderIntent) and intent.structure.tag == "bear call spread", intent
+    [(right, strike)] = shorts(intent)
+    assert right is Right.CALL and strike >= 4753.0
+    assert "move +0.64% at 10:00" in intent.reason
+
+
+def test_no_entry_without_the_ten_oclock_analysis() -> None:
+    """A restart between 10:00 and 10:30 (or a 10:00 step that did not run) leaves no recorded move: no
+    guess from the 10:30 price, no trade, and the reason says so."""
+    [answer] = ZeroDte(S, CAL.equity).propose(market(), FakeBook())
+    assert reason(answer) == "zero_dte: no 10:00 analysis recorded today (the algorithm was not running at 10:00)"
