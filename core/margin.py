@@ -7,6 +7,9 @@ never from LEAN's margin model (which charges an uneven iron condor for one wing
   money (how a broker pairs an LT112: the long put with the nearest short, the two lower puts naked).
   Equity/ETF options: max(20% × underlying − OTM amount, 10% × the strike for puts or the underlying for
   calls, CBOE's minimum) + premium, per share. Broad-index options (SPX, SPXW, XSP, NDX, RUT): 15% / 10%.
+  Naked puts and naked calls of one expiry (a strangle, or the naked parts of a structure) need the larger
+  side's requirement plus the other side's premium: both cannot finish in the money (CBOE's short strangle
+  rule, RULEBOOK "Margin").
 - Future options: a SPAN-style estimate, the worst loss of the whole position over 16 scenarios (the
   future up and down 0, 1/3, 2/3 and 3/3 of the scan range with volatility up and down, and 2 × the scan
   range with 35% of the loss counted), the scan range being the root's initial margin divided by its
@@ -118,6 +121,21 @@ def naked_option(leg: MarginLeg, underlying: float, broad_index: bool, s: Settin
     return max(share * underlying - otm, floor) + leg.premium
 
 
+def naked_requirement(naked: Sequence[MarginLeg], underlying: float, broad_index: bool, s: Settings) -> float:
+    """Per unit: each expiry's naked puts and calls as a strangle (module docstring), summed over expiries."""
+    total = 0.0
+    for expiry in sorted({leg.expiry for leg in naked}):
+        requirement = {right: 0.0 for right in Right}
+        premium = {right: 0.0 for right in Right}
+        for leg in (leg for leg in naked if leg.expiry == expiry):
+            requirement[leg.right] += -leg.ratio * naked_option(leg, underlying, broad_index, s)
+            premium[leg.right] += -leg.ratio * leg.premium
+        larger = max(Right, key=lambda right: requirement[right])
+        other = Right.CALL if larger is Right.PUT else Right.PUT
+        total += requirement[larger] + premium[other]
+    return total
+
+
 def option_requirement(
     legs: Sequence[MarginLeg],
     underlying: float,
@@ -128,7 +146,7 @@ def option_requirement(
 ) -> Requirement:
     """BP of an equity, ETF or index option structure."""
     covered, naked = split_naked(legs)
-    per_unit = defined_risk(covered) + sum(-leg.ratio * naked_option(leg, underlying, broad_index, s) for leg in naked)
+    per_unit = defined_risk(covered) + naked_requirement(naked, underlying, broad_index, s)
     method = "defined risk" if not naked else ("naked" if not covered else "defined risk + naked")
     return Requirement(per_unit * multiplier * quantity, method)
 

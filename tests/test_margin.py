@@ -61,6 +61,25 @@ def test_lt112_pairs_the_long_with_the_nearest_short_and_charges_the_rest_naked(
     assert req.method == "defined risk + naked"
 
 
+def test_a_short_strangle_needs_the_larger_side_plus_the_other_sides_premium() -> None:
+    """RULEBOOK (CBOE): a naked put and a naked call on the same underlying and expiry need the larger side's
+    requirement plus the other side's premium, not both requirements. GLD at 180, the 165 put sold for 0.80 and
+    the 195 call for 0.60, one strangle:
+    - put: max(0.20 × 180 − 15, 0.10 × 165) + 0.80 = 21.80 a share, 2,180;
+    - call: max(0.20 × 180 − 15, 0.10 × 180) + 0.60 = 21.60 a share, 2,160;
+    - the strangle: 2,180 + 60 = 2,240 (both sides summed, 4,340, was charged: buying power doubled)."""
+    legs = [MarginLeg(P, 165.0, -1, 0.80, EXP), MarginLeg(C, 195.0, -1, 0.60, EXP)]
+    one = option_requirement(legs, 180.0, 100.0, 1, False, S)
+    assert one.amount == pytest.approx(2_240.0)
+    assert option_requirement(legs, 180.0, 100.0, 3, False, S).amount == pytest.approx(3 * 2_240.0)
+    # The rule pairs sides of one expiry only: a put and a call of different expiries each need their own.
+    apart = [MarginLeg(P, 165.0, -1, 0.80, EXP), MarginLeg(C, 195.0, -1, 0.60, date(2024, 2, 2))]
+    assert option_requirement(apart, 180.0, 100.0, 1, False, S).amount == pytest.approx(4_340.0)
+    # Two puts and one call (an uneven strangle): the larger side is the puts', 2 × 21.80; plus the call's 0.60.
+    uneven = [MarginLeg(P, 165.0, -2, 0.80, EXP), MarginLeg(C, 195.0, -1, 0.60, EXP)]
+    assert option_requirement(uneven, 180.0, 100.0, 1, False, S).amount == pytest.approx((2 * 21.80 + 0.60) * 100)
+
+
 def test_span_estimate_for_a_short_es_strangle() -> None:
     legs = [
         MarginLeg(P, 4200.0, -1, 12.0, date(2024, 3, 15), 0.22),
