@@ -8,7 +8,10 @@
   the quantity that fits, or refused. Risk is the defined maximum loss of the covered legs (core/margin's
   payoff), plus, for naked shorts, the loss at the strategy's stop: (stop multiple − 1) × their credit.
   Stops: 0DTE `zdte_stop_multiple`, strangles `strangle_stop_multiple`, LT112 `lt112_naked_stop_multiple`,
-  the LEAP ladder `ladder_risk_stop_multiple` (it has no stop; this is its risk for sizing only).
+  the LEAP ladder `ladder_risk_stop_multiple` (it has no stop; this is its risk for sizing only). A long
+  premium that the strategy's own exit caps risks that exit's loss, not the whole premium: the IPMCC exits all
+  when its LEAP is down `ipmcc_leap_down_exit` (30%), so an IPMCC risks 30% of what it paid (a choice the
+  RULEBOOK leaves open: its stop is a rule like the others'; the refusal says which measure was used).
 - Market open: entries only in a regular session of every leg's exchange, not in the first
   `open_delay_minutes` after the NYSE open (the strategies' clock; CME products are checked to be open too),
   never on a holiday, not in the last `early_close_buffer_minutes` before an early close, and not after the
@@ -56,13 +59,29 @@ def stop_multiple(strategy: str, s: Settings) -> float | None:
     }.get(strategy)
 
 
+def exit_fraction(strategy: str, s: Settings) -> float | None:
+    """The share of what was paid at which the strategy's own exit closes a long premium (module docstring)."""
+    return {"ipmcc": s.ipmcc_leap_down_exit}.get(strategy)
+
+
+def risk_measure(strategy: str, s: Settings) -> str:
+    """How `trade_risk` measured a strategy's risk, for the reasons a trader reads."""
+    fraction = exit_fraction(strategy, s)
+    return "" if fraction is None else f" (measured at its {share(fraction)} LEAP exit)"
+
+
 def trade_risk(view: StructureView, s: Settings) -> float | None:
     """USD at risk in one structure at its quantity (module docstring), or None when it has naked shorts and
     its strategy has no stop to measure them by."""
     structure = view.structure
-    per_unit = loss_at_stop(margin_legs(structure, view.legs, date.min), stop_multiple(structure.strategy, s))
+    legs = margin_legs(structure, view.legs, date.min)
+    per_unit = loss_at_stop(legs, stop_multiple(structure.strategy, s))
     if per_unit is None:
         return None
+    fraction = exit_fraction(structure.strategy, s)
+    paid = sum(leg.ratio * leg.premium for leg in legs)
+    if fraction is not None and paid > 0:
+        per_unit = min(per_unit, fraction * paid)
     return per_unit * structure.legs[0].contract.multiplier * structure.quantity
 
 
@@ -191,7 +210,8 @@ class SafetyChecks:
             return Approval(intent)
         per_unit = risk / intent.quantity
         fits = math.floor((limit + 1e-9) / per_unit) if per_unit > 0 else 0
-        text = f"risk {risk:,.0f} is over {share(s.risk_per_trade)} of net liq ({limit:,.0f})"
+        measured = risk_measure(intent.structure.strategy, s)
+        text = f"risk {risk:,.0f}{measured} is over {share(s.risk_per_trade)} of net liq ({limit:,.0f})"
         if fits >= 1:
             smaller = replace(intent, quantity=fits, structure=replace(intent.structure, quantity=fits))
             return Approval(smaller, (f"risk per trade: {intent.quantity} → {fits}, {text}",))

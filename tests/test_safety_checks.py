@@ -193,3 +193,22 @@ def test_unusable_quotes_refuse_the_entry() -> None:
     crossed = dataclasses.replace(MARKET, chains={**MARKET.chains, "GLD": dataclasses.replace(gld, bid=bid)})
     answer = gate(checks(), opening(gld_strangle(MARKET)), market=crossed)
     assert isinstance(answer, Refusal) and answer.rule == "data" and "CROSSED" in answer.reason
+
+
+# ------------------------------------------------------------------------------------------ issue #16, item 6
+
+
+def test_an_ipmcc_leap_risks_its_loss_at_the_30_percent_exit_not_its_whole_premium() -> None:
+    """RULEBOOK's IPMCC exits all when the LEAP is down 30%: that caps what the entry risks. Counting the whole
+    premium refused almost every IPMCC: the QQQ 330 call a year out at QQQ 400 costs about 9,040 (its mid
+    here), over 2% of 150,000 (3,000); at its 30% exit it loses 0.30 × 9,040 ≈ 2,710, which fits. At 100,000
+    (2,000) the 2,710 still does not fit, and the refusal says how the risk was measured."""
+    leap = m.structure("c1", "ipmcc", [(m.option("QQQ", date(2025, 1, 17), 330.0, Right.CALL), 1)], MARKET)
+    premium = leap.entry_price * 100.0
+    assert 8_500.0 < premium < 9_500.0
+    c = checks()
+    approved = gate(c, opening(leap), account=acct(150_000.0, 150_000.0))
+    assert isinstance(approved, Approval), approved
+    refused = gate(c, opening(leap), account=acct(100_000.0))
+    assert isinstance(refused, Refusal) and refused.rule == "risk per trade"
+    assert refused.reason.startswith(f"risk {0.30 * premium:,.0f} (measured at its 30% LEAP exit) is over 2%")
