@@ -35,7 +35,9 @@ def part_legs(part: Structure, units: int, parent: Structure) -> tuple[Leg, ...]
 def with_part(parent: Structure, part: Structure) -> Structure:
     """The parent with the part's legs added (what the account holds once the part fills), to value a part
     (an IPMCC's weekly call) with what covers it; leg prices are dropped, the result is for valuation."""
-    return dataclasses.replace(parent, legs=parent.legs + part_legs(part, part.quantity, parent), leg_entry_prices=())
+    return dataclasses.replace(
+        parent, legs=parent.legs + part_legs(part, part.quantity, parent), leg_entry_prices=(), leg_entry_underlyings=()
+    )
 
 
 @dataclass
@@ -90,7 +92,11 @@ class OpenBook:
         prices = list(parent.leg_entry_prices) if parent.leg_entry_prices else [0.0] * len(parent.legs)
         prices += filled_leg_prices(part, price) or tuple(0.0 for _ in part.legs)
         merged = dataclasses.replace(
-            parent, legs=tuple(legs), entry_price=parent.entry_price + price * per_unit, leg_entry_prices=tuple(prices)
+            parent,
+            legs=tuple(legs),
+            entry_price=parent.entry_price + price * per_unit,
+            leg_entry_prices=tuple(prices),
+            leg_entry_underlyings=parent.entry_underlyings() + part.entry_underlyings(),  # each leg its own sale's
         )
         self.structures[parent.id] = merged
         return merged
@@ -105,11 +111,12 @@ class OpenBook:
         if not keep:
             del self.structures[parent.id]
             return parent
-        prices = parent.leg_entry_prices
+        prices, underlyings = parent.leg_entry_prices, parent.leg_entry_underlyings
         remaining = dataclasses.replace(
             parent,
             legs=tuple(parent.legs[i] for i in keep),
             leg_entry_prices=tuple(prices[i] for i in keep) if prices else (),
+            leg_entry_underlyings=tuple(underlyings[i] for i in keep) if underlyings else (),
             entry_price=sum(parent.legs[i].ratio * prices[i] for i in keep) if prices else parent.entry_price,
         )
         self.structures[parent.id] = remaining

@@ -121,10 +121,12 @@ def assign(
             holder.entry_price / leg.ratio if len(holder.legs) == 1 else 0.0 for leg in holder.legs
         )
         rest: list[tuple[Leg, float]] = []
-        for leg, cost in zip(holder.legs, paid, strict=True):
+        rest_underlyings: list[float] = []
+        for index, (leg, cost) in enumerate(zip(holder.legs, paid, strict=True)):
             position = leg.ratio * holder.quantity + (option_quantity if leg.contract == option else 0)
             if position:
                 rest.append((Leg(leg.contract, position), cost))
+                rest_underlyings.append(holder.underlying_at_entry(index))
         i = next(i for i, leg in enumerate(holder.legs) if leg.contract == option)
         units = abs(option_quantity)
         side = 1 if holder.legs[i].ratio > 0 else -1
@@ -137,6 +139,7 @@ def assign(
             parent=holder.id,
             entry_price=entry,
             leg_entry_prices=(paid[i],),
+            leg_entry_underlyings=(holder.underlying_at_entry(i),) if holder.leg_entry_underlyings else (),
         )
         pnl = (value - entry) * option.multiplier * units
         verb = "assigned" if option_quantity > 0 else "exercised"
@@ -153,6 +156,7 @@ def assign(
                 if known
                 else holder.entry_price * holder.quantity,
                 leg_entry_prices=costs if known else (),
+                leg_entry_underlyings=tuple(rest_underlyings) if holder.leg_entry_underlyings else (),
                 tag=ASSIGNED_TAG,
             )
             remainder = book.add_units(remainder, 1, remainder.entry_price)

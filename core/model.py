@@ -381,6 +381,9 @@ class Structure:
     leg_entry_prices: tuple[float, ...] = ()  # each leg's price per contract at entry (exits of parts need them)
     parent: str = ""  # set on a part of another structure (an IPMCC's weekly call, a side being closed)
     entry_underlying: float = 0.0  # the underlying's price at entry (0 when unknown)
+    # Each leg's underlying price when that leg was opened, where legs were opened at different times (an
+    # IPMCC's weekly calls are sold long after its LEAP was bought); empty: every leg at `entry_underlying`.
+    leg_entry_underlyings: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         _require_aware("Structure.entry_time", self.entry_time)
@@ -390,6 +393,17 @@ class Structure:
             raise ValueError(f"structure {self.id} needs a positive quantity")
         if self.leg_entry_prices and len(self.leg_entry_prices) != len(self.legs):
             raise ValueError(f"structure {self.id}: {len(self.leg_entry_prices)} leg prices for {len(self.legs)} legs")
+        if self.leg_entry_underlyings and len(self.leg_entry_underlyings) != len(self.legs):
+            raise ValueError(f"structure {self.id}: {len(self.leg_entry_underlyings)} leg underlyings")
+
+    def underlying_at_entry(self, index: int) -> float:
+        """The underlying's price when leg `index` was opened (0 when unknown)."""
+        if self.leg_entry_underlyings:
+            return self.leg_entry_underlyings[index]
+        return self.entry_underlying
+
+    def entry_underlyings(self) -> tuple[float, ...]:
+        return tuple(self.underlying_at_entry(i) for i in range(len(self.legs)))
 
 
 class IntentAction(StrEnum):

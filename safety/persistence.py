@@ -93,6 +93,7 @@ def structure_to_dict(s: Structure) -> dict[str, Any]:
         "leg_entry_prices": list(s.leg_entry_prices),
         "parent": s.parent,
         "entry_underlying": s.entry_underlying,
+        "leg_entry_underlyings": list(s.leg_entry_underlyings),
     }
 
 
@@ -111,6 +112,7 @@ def structure_from_dict(d: dict[str, Any]) -> Structure:
         leg_entry_prices=tuple(float(x) for x in d.get("leg_entry_prices", [])),
         parent=str(d.get("parent", "")),
         entry_underlying=float(d.get("entry_underlying", 0.0)),
+        leg_entry_underlyings=tuple(float(x) for x in d.get("leg_entry_underlyings", [])),
     )
 
 

@@ -123,6 +123,9 @@ def part_of(structure: Structure, indexes: Sequence[int], name: str) -> Structur
         prices,
         parent=structure.id,
         entry_underlying=structure.entry_underlying,
+        leg_entry_underlyings=tuple(structure.underlying_at_entry(i) for i in indexes)
+        if structure.leg_entry_underlyings
+        else (),
     )
 
 

@@ -283,10 +283,9 @@ class Ipmcc:
             part = part_of(structure, [i], f"call-{leg.contract.expiry:%Y%m%d}")
             if (leg.contract.expiry - today(snapshot)).days <= 0:
                 return closing(view, f"{IPMCC}: buy back the {leg.contract.strike:g} call on its expiry day", part)
-            if structure.leg_entry_prices and structure.entry_underlying > 0:
-                entry_extrinsic = structure.leg_entry_prices[i] - max(
-                    structure.entry_underlying - leg.contract.strike, 0.0
-                )
+            sold_at = structure.underlying_at_entry(i)  # the underlying when this call was sold, not the LEAP
+            if structure.leg_entry_prices and sold_at > 0:
+                entry_extrinsic = structure.leg_entry_prices[i] - max(sold_at - leg.contract.strike, 0.0)
                 now_extrinsic = mark - intrinsic
                 if entry_extrinsic > 0:
                     captured = 1.0 - now_extrinsic / entry_extrinsic

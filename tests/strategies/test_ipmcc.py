@@ -200,3 +200,30 @@ def test_the_real_spy_chain_of_2024_01_08() -> None:
     [answer] = Ipmcc(settings, CAL.equity).propose(snap, FakeBook())
     assert isinstance(answer, OrderIntent), answer
     assert answer.reason == "ipmcc: buy the SPY 2024-09-30 404 call (delta 0.85) as the LEAP"
+
+
+# ------------------------------------------------------------------------------------------ issue #16, item 3
+
+
+def test_the_buy_back_measures_the_calls_extrinsic_at_its_own_sale() -> None:
+    """The LEAP was bought with QQQ at 440; the weekly 400 call is sold with QQQ at 400, at the money: all of
+    its premium (20 × today's mid here, ~44) is extrinsic. Now its mid is ~2.2: 95% of that extrinsic is
+    captured, so it is bought back. The rule took the LEAP's entry price of the underlying: 44 − (440 − 400)
+    = ~4 of extrinsic at sale, 45% captured, no buy-back (and after a larger fall, a negative extrinsic that
+    never fires). Each part keeps the underlying's price at its own sale, through the merge and the state file."""
+    from safety.persistence import structure_from_dict, structure_to_dict
+
+    book = OpenBook()
+    leap = dataclasses.replace(leap_structure(), entry_underlying=440.0)
+    book.add_units(leap, 1, leap.entry_price)
+    [sell] = propose(qqq(), [leap])
+    assert isinstance(sell, OrderIntent) and sell.structure.legs[0].contract.strike == 400.0
+    part = dataclasses.replace(sell.structure, leg_entry_prices=(sell.structure.leg_entry_prices[0] * 20.0,))
+    held = book.add_units(part, 1, part.entry_price * 20.0)
+    assert held.leg_entry_underlyings == (440.0, 400.0)
+    restored = structure_from_dict(structure_to_dict(held))
+    assert restored == held
+    back = Ipmcc(S, CAL.equity).manage(restored, qqq())
+    assert back is not None and "of its extrinsic captured" in back.reason, back
+    assert [leg.ratio for leg in back.structure.legs] == [-1]
+    assert back.structure.leg_entry_underlyings == (400.0,)  # the part closed keeps its own
