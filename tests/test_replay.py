@@ -357,18 +357,36 @@ def test_the_february_2018_vix_spike_drives_the_regime_rules(engine: ReplayEngin
     assert calm and all(bp <= c + 1e-6 for _, bp, c in calm)  # entries never push BP over the ceiling
 
 
+def drawdowns_around_the_spike(engine: ReplayEngine) -> tuple[float, float]:
+    """The worst daily drawdown before 2018-02-05 and the drawdown at that day's close, at RULEBOOK's steps."""
+    peak, drawdown = 0.0, {}
+    for on, value in engine.record.equity:
+        peak = max(peak, value)
+        drawdown[on] = 1.0 - value / peak
+    before = max(v for on, v in drawdown.items() if on < date(2018, 2, 5))
+    spike = drawdown[date(2018, 2, 5)]
+    assert spike > before + 0.01, (before, spike)
+    return before, spike
+
+
 def test_the_spike_drives_the_drawdown_steps_as_rulebook_says(engine: ReplayEngine, summary: dict[str, Any]) -> None:
-    """At RULEBOOK's steps (10/15/20%) the modelled spike costs this account about 4%: no step is reached and
-    none acts. With the steps scaled to the spike (the close-all at 3.5%, above the 1.7% the 0DTE stops of
-    January 26 and February 2 left, the stop-entries step just under it so that the spike's fall crosses both
-    within one 15-minute step, halving at 2% so the ladder still sells its rungs before the spike) each acts
-    as RULEBOOK says: the close-all on the spike day with a CRITICAL alert, 10 trading days without entries,
-    then entries again, measured from net liq on the day the pause ends (the peak that started it would
-    otherwise stop entries for ever)."""
+    """At RULEBOOK's steps (10/15/20%) the modelled spike costs this account a few percent: no step is reached
+    and none acts. With the steps scaled to the spike each acts as RULEBOOK says: the close-all on the spike
+    day with a CRITICAL alert, 10 trading days without entries, then entries again, measured from net liq on
+    the day the pause ends (the peak that started it would otherwise stop entries for ever). The scale comes
+    from the run at RULEBOOK's steps, so that it follows the strategies: the close-all half-way from the worst
+    drawdown before the spike to the spike day's close, the other two steps just under it so that nothing
+    acts before the spike (a halved ladder rung that morning would change the day) and the spike's fall
+    crosses all three within one 15-minute step. (test_half_sizes_at_the_first_drawdown_step has halving.)"""
     assert summary["max_drawdown_pct"] < 10.0
     assert not [d for d in engine.record.decisions if d[2] == "drawdown" or "drawdown" in d[3]]
-
-    steps = {"drawdown_halve": "0.02", "drawdown_stop_entries": "0.0349", "drawdown_close_all": "0.035"}
+    before, spike = drawdowns_around_the_spike(engine)
+    close_all = round((before + spike) / 2, 4)
+    steps = {
+        "drawdown_halve": f"{close_all - 0.0002:.4f}",
+        "drawdown_stop_entries": f"{close_all - 0.0001:.4f}",
+        "drawdown_close_all": f"{close_all:.4f}",
+    }
     run = ReplayEngine(Settings.from_parameters(steps), START, END, 100_000.0, seed=7)
     run.run(progress=False)
 
@@ -396,13 +414,16 @@ def test_the_spike_drives_the_drawdown_steps_as_rulebook_says(engine: ReplayEngi
     assert run.peak < old_peak
 
 
-def test_half_sizes_at_the_first_drawdown_step() -> None:
-    # 2%: over the 1.7% the January 0DTE stops left, under the spike's 4.4%.
-    run = ReplayEngine(Settings.from_parameters({"drawdown_halve": "0.02"}), START, END, 100_000.0, seed=7)
+def test_half_sizes_at_the_first_drawdown_step(engine: ReplayEngine) -> None:
+    """Halving between the worst drawdown before the spike and the spike day's: nothing is halved before
+    February 5th, and after it a 2-lot ladder rung (VIX over 20) goes out as 1."""
+    before, _ = drawdowns_around_the_spike(engine)
+    halve = round(before + 0.002, 4)
+    run = ReplayEngine(Settings.from_parameters({"drawdown_halve": f"{halve}"}), START, END, 100_000.0, seed=7)
     run.run(progress=False)
     halved = [d for d in run.record.decisions if d[1] == "approval" and "size halved" in d[3]]
     assert halved and all(d[0] >= datetime(2018, 2, 5, tzinfo=NEW_YORK) for d in halved)  # after the spike
-    assert any("≥ 2%: size halved 2 → 1" in d[3] for d in halved)  # a 2-lot ladder rung (VIX over 20) sold as 1
+    assert any("size halved 2 → 1" in d[3] for d in halved), [d[3] for d in halved]
 
 
 # ------------------------------------------------------------------------------------------ faults and restarts
