@@ -193,7 +193,7 @@ def routed(bridge: dict[str, ModuleType]) -> tuple[Any, Any, Structure]:
         security = algo.add_security(fake.Security(symbol))
         security.bid_price, security.ask_price, security.price = 1.0, 1.2, 1.1
     router = bridge["orders"].OrderRouter(algo, registry, 60)
-    assert router.send(SubmitOrder("ic-1#1", structure, 1, 1, -2.0, False), {}) is None
+    assert router.send(SubmitOrder("ic-1#1", structure, 1, 1, -2.0, False), {}, {}) is None
     return algo, router, structure
 
 
@@ -220,13 +220,18 @@ def test_a_cancel_is_confirmed_only_when_every_leg_is_out_of_the_market(bridge: 
     assert router.translate(event(algo, 2, fake.OrderStatus.CANCELED)) == []  # said once
 
 
-def test_an_unconfirmed_cancel_is_sent_again_and_reported(bridge: dict[str, ModuleType]) -> None:
+def test_an_unconfirmed_cancel_is_reported_and_not_sent_twice(bridge: dict[str, ModuleType]) -> None:
+    """LEAN took the cancel (CancelPending) and the broker has not confirmed it: a second request would be
+    refused at the ticket and reach nothing (OrderTicket.Cancel), so it is reported, not sent again."""
     algo, router, _ = routed(bridge)
     algo.transactions.hold_cancels = True
     sent = datetime(2024, 3, 8, 10, 31, tzinfo=NY)
     router.cancel("ic-1#1", sent)
+    assert router.cancel("ic-1#1", sent + timedelta(seconds=20))  # still working: nothing new sent
     assert router.overdue_cancels(sent + timedelta(seconds=30)) == []
     assert router.overdue_cancels(sent + timedelta(seconds=61)) == [("ic-1#1", 2)]
+    requests = [t.cancel_request for t in algo.transactions.tickets.values() if t.cancel_request is not None]
+    assert len(requests) == 1
     algo.transactions.hold_cancels = False
     algo.transactions.process_requests()
     assert statuses(algo) == [fake.OrderStatus.CANCELED] * 3  # LEAN cancels the whole group
@@ -240,7 +245,7 @@ def test_events_of_orders_we_did_not_send_are_ignored(bridge: dict[str, ModuleTy
 
 def test_a_symbol_never_seen_is_not_guessed(bridge: dict[str, ModuleType]) -> None:
     router = bridge["orders"].OrderRouter(fake.QCAlgorithm(), bridge["symbols"].SymbolRegistry(), 60)
-    why = router.send(SubmitOrder("ic-1#1", condor(), 1, 1, -2.0, False), {})
+    why = router.send(SubmitOrder("ic-1#1", condor(), 1, 1, -2.0, False), {}, {})
     assert why is not None and "no LEAN symbol" in why
 
 

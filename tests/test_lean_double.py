@@ -420,9 +420,10 @@ def test_live_callbacks_run_on_leans_threads_and_interleave_at_lean_calls() -> N
         algo.log("a1")
         algo.log("a2")
 
-    algo.threads.interleave(
-        "brokerage", lambda: algo.run_callback("on_order_event", "brokerage", lambda: algo.log("b"))
-    )
+    def brokerage() -> None:
+        algo.run_callback("on_order_event", "brokerage", lambda: algo.log("b"))
+
+    algo.threads.interleave("brokerage", brokerage)
     algo.run_callback("scheduled event", "realtime", scheduled)
     algo.threads.join_all()
     assert algo.threads.interleaved()
@@ -454,3 +455,21 @@ def test_an_initializer_of_the_algorithm_replaces_leans_fee_model_on_every_secur
     algo.set_security_initializer(Ours(algo.brokerage_model, None))
     assert algo.add_equity("SPY").fee_model is marker
     assert SecurityExchangeHours is not None and timedelta is not None
+
+
+def test_an_exception_in_the_assignment_handler_costs_the_delivery() -> None:
+    """BrokerageTransactionHandler.HandlePositionAssigned has no try/catch: an exception raised in
+    on_assignment_order_event leaves EmitOptionNotificationEvents, Brokerage.OnOptionNotification only logs
+    it, and the underlying's delivery never happens."""
+    engine, algo, spy = equity_engine(480.0)
+    put = algo.securities[Symbol.option(spy.symbol, "SPY", PUT, 500.0, FRIDAY)]
+    put.holdings.quantity = -1
+
+    def broken(event: OrderEvent) -> None:
+        raise RuntimeError("a bug in the handler")
+
+    algo.on_assignment_order_event = broken  # type: ignore[method-assign]
+    engine.step(at(time(9, 31), date(2024, 3, 11)))
+    assert [k for k, _, _ in algo.seen] == ["order"]  # the option's event only
+    assert not spy.holdings.quantity and any("a bug in the handler" in line for line in algo.logs)
+    assert algo.status is AlgorithmStatus.RUNNING

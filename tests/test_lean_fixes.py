@@ -173,7 +173,7 @@ def test_fix04_combo_legs_with_a_common_factor_go_out_divided(main: ModuleType) 
     contracts = [day.runtime.registry.remember_symbol(s) for s in symbols]
     legs = (Leg(contracts[0], -2), Leg(contracts[1], -4))
     structure = Structure("odd-1", "strangles", legs, 1, -3.0, day.runtime.now())
-    why = day.runtime.router.send(SubmitOrder("odd-1#1", structure, 1, 1, -3.10, False), {})
+    why = day.runtime.router.send(SubmitOrder("odd-1#1", structure, 1, 1, -3.10, False), {}, {})
     assert why is None
     ((lean_legs, quantity, limit, _),) = day.algo.calls["combo"]
     # Sold for a credit: 2 × (+1, +2) sold at 1.55 each, the legs' orders −2 and −4 as the structure means.
@@ -293,8 +293,8 @@ def test_fix08_es_option_limits_are_on_the_grid_lean_rounds_to(main: ModuleType)
     contracts = [day.runtime.registry.remember_symbol(s) for s in symbols]
     assert all(s in day.algo.securities for s in symbols)
     strangle = Structure("es-1", "strangles", tuple(Leg(c, -1) for c in contracts), 1, -8.0, day.runtime.now())
-    assert day.runtime.router.send(SubmitOrder("es-1#1", strangle, 1, 1, 0.0, False), {}) is None
-    assert day.runtime.router.send(SubmitOrder("es-1#2", strangle, 1, 1, -8.40, False), {}) is None
+    assert day.runtime.router.send(SubmitOrder("es-1#1", strangle, 1, 1, 0.0, False), {}, {}) is None
+    assert day.runtime.router.send(SubmitOrder("es-1#2", strangle, 1, 1, -8.40, False), {}, {}) is None
     limits = [limit for _, _, limit, _ in day.algo.calls["combo"]]
     assert limits == [0.25, 8.5]  # the zero stand-in one tick up; the 8.40 credit asked 8.50 (passive: up)
     assert {o["limit"] for o in day.algo.orders} == {0.25, 8.5}  # LEAN's own rounding moved nothing
@@ -319,7 +319,7 @@ def test_fix09_the_hedges_future_is_listed_and_known_to_the_router(main: ModuleT
     mes = future_contract("MES", june)
     assert day.runtime.registry.symbol(mes) == fake.Symbol.future("MES", june)
     hedge = Structure("hedge-1", "futures", (Leg(mes, 1),), 1, 5120.0, day.runtime.now())
-    assert day.runtime.router.send(SubmitOrder("hedge-1#1", hedge, 1, 1, 5120.25, False), {}) is None
+    assert day.runtime.router.send(SubmitOrder("hedge-1#1", hedge, 1, 1, 5120.25, False), {}, {}) is None
     assert day.algo.calls["limit"][0][1] == 1
 
 
@@ -372,10 +372,10 @@ def test_fix12_an_opening_combo_that_would_cross_a_holding_is_not_sent(main: Mod
     short, wing = (fake.Symbol.option(spx, "SPXW", fake.OptionRight.PUT, k, FRIDAY) for k in (5060.0, 5050.0))
     contracts: list[Contract] = [day.runtime.registry.remember_symbol(s) for s in (short, wing)]
     spread = Structure("bps-2", "zero_dte", (Leg(contracts[0], -1), Leg(contracts[1], 1)), 2, -1.0, day.runtime.now())
-    why = day.runtime.router.send(SubmitOrder("bps-2#1", spread, 1, 2, -1.0, False), {contracts[0]: 1})
+    why = day.runtime.router.send(SubmitOrder("bps-2#1", spread, 1, 2, -1.0, False), {contracts[0]: 1}, {})
     assert why is not None and "through zero" in why and "TastyTrade" in why
     assert "combo" not in day.algo.calls
-    assert day.runtime.router.send(SubmitOrder("bps-2#2", spread, 1, 1, -1.0, False), {contracts[0]: 1}) is None
+    assert day.runtime.router.send(SubmitOrder("bps-2#2", spread, 1, 1, -1.0, False), {contracts[0]: 1}, {}) is None
 
 
 def test_the_runtime_comments_say_what_lean_does(main: ModuleType) -> None:
@@ -386,3 +386,136 @@ def test_the_runtime_comments_say_what_lean_does(main: ModuleType) -> None:
     assert "charges futures nothing" not in (lean_bridge.fees.__doc__ or "")
     assert "combo *market* order" not in (lean_bridge.orders.__doc__ or "")
     assert option_contract is not None and Right is not None and timedelta is not None and ES is not None
+
+
+# ---------------------------------------------------------------------------------------------- found in review
+
+
+def test_a_cancel_nobody_asked_for_ends_the_attempt_and_the_delivery_is_still_flattened(main: ModuleType) -> None:
+    """The assigned rung's 100 shares are being sold on Monday when the broker cancels the order by itself (an
+    expired day order, a broker-side cancel; LEAN also cancels open orders on an expiring option). The tracker
+    waited for the cancel it had not asked for: the order sat CANCELLING for ever, the shares were never sold,
+    and the day's reconciliation never ran. The cancel now ends the attempt: the sale goes out again and fills."""
+    day = spy_day(main, 480.0)
+    hold(day, spy_put(day, 500.0), -1, "leap_ladder", -3.0)
+    day.run(time(15, 59), time(15, 59))
+    day.next_day(MONDAY)
+    day.algo.transactions.auto_fill = False
+    day.minute(time(9, 31))
+    spy = day.security("SPY").symbol
+    [first] = [o for o in day.algo.orders if o["symbol"] == spy]
+    day.algo.transactions.cancel(first["id"], None)  # the broker's own cancel: no request from the algorithm
+    day.algo.transactions.process_requests()
+    assert day.algo.transactions.orders[first["id"]].status is fake.OrderStatus.CANCELED
+    day.algo.transactions.auto_fill = True
+    day.run(time(9, 32), time(9, 35))
+    sales = [o for o in day.algo.orders if o["symbol"] == spy]
+    assert len(sales) == 2 and sales[1]["status"] is fake.OrderStatus.FILLED
+    assert day.runtime.pipeline.book.positions() == day.runtime.holdings() == {}
+    assert not day.runtime.safety.fills.working()
+    assert any("cancelled by the broker" in line for line in day.algo.logs)
+
+
+def test_a_close_is_measured_against_what_the_algorithm_expects_not_against_zero(main: ModuleType) -> None:
+    """Two structures hold the 5060 put +1 and −1: LEAN nets them to 0. Closing either was refused as "none
+    held that way", so a stop never went out. A close is refused only when LEAN's holding differs from what
+    the algorithm expects in the close's direction (a lagging or different holding): the netted close goes;
+    a close of a put the book holds short while LEAN shows nothing does not."""
+    day = LeanDay(main)
+    day.warm_up()
+    day.minute(time(10, 0))
+    spx = day.security("SPX").symbol
+    put = day.runtime.registry.remember_symbol(fake.Symbol.option(spx, "SPXW", fake.OptionRight.PUT, 5060.0, FRIDAY))
+    assert put is not None
+    short = Structure("y-1", "zero_dte", (Leg(put, -1),), 1, -2.0, day.runtime.now())
+    close = SubmitOrder("y-1#1", short, -1, 1, -2.0, safety=False)
+    assert day.runtime.router.send(close, {}, {}) is None  # netted: LEAN 0, expected 0
+    refused = day.runtime.router.send(SubmitOrder("y-1#2", short, -1, 1, -2.0, safety=False), {}, {put: -1})
+    assert refused is not None and "LEAN holds +0 where the algorithm expects -1" in refused
+
+
+def test_a_safety_close_refused_again_and_again_is_abandoned_and_the_book_reconciled(main: ModuleType) -> None:
+    """The book holds 100 SPY delivered by an assignment, LEAN holds none (they differ). The flattening close is
+    refused by the router each time ("would open a position"). It is sent again at the next minute, never in
+    the event that refused it (resent at once, it looped inside one event until LEAN stopped the algorithm);
+    after five refusals it is abandoned with a CRITICAL alert, the book is reconciled with LEAN's holdings, the
+    difference halts trading, and the phantom delivery leaves the book."""
+    from core.model import equity_contract
+
+    day = spy_day(main, 480.0)
+    day.minute(time(9, 31))  # the session's reconciliation: all agree
+    spy = equity_contract("SPY")
+    day.runtime.registry.remember_symbol(day.security("SPY").symbol)
+    delivered = Structure("delivered-SPY-1", "leap_ladder", (Leg(spy, 1),), 100, 480.0, day.runtime.now())
+    day.runtime.pipeline.book.add_units(delivered, 100, 480.0)
+    day.run(time(9, 32), time(9, 45))
+    refusals = [line for line in day.algo.logs if line.startswith("order delivered-SPY-1#") and "would open" in line]
+    assert len(refusals) == 5
+    assert max(day.algo.orders_in_callback) <= 1 and not day.algo.orders
+    assert any("safety order abandoned" in e for e in critical(day))
+    assert day.runtime.safety.state.state is TradingState.HALTED
+    assert day.runtime.pipeline.book.positions() == day.runtime.holdings() == {}
+
+
+def test_the_day_after_a_holiday_selects_that_days_0dte_contracts(main: ModuleType) -> None:
+    """LEAN selects the next session's universe at the midnight after a session: Wednesday's midnight for the
+    Friday after Thanksgiving. Days to expiry were counted from that midnight (a Thursday holiday), so the 0DTE
+    window of 0 days kept nothing and Black Friday had no SPXW chain. They count from the next session now."""
+    wednesday, black_friday = date(2024, 11, 27), date(2024, 11, 29)
+    market = Market(prices={"SPX": 5100.0, "VIX": 15.0})
+    market.options["SPXW"] = OptionListing(
+        "SPXW", [4800.0 + 5 * i for i in range(121)], [wednesday, black_friday], 0.28, 0.1, tick=0.05
+    )
+    day = LeanDay(main, day=wednesday, market=market)
+    day.warm_up()
+    day.run(time(15, 58), time(15, 59))
+    day.next_day(black_friday)
+    data = day.minute(time(9, 31))
+    chains = list(data.option_chains.values())
+    assert chains and {c.expiry.date() for c in chains[0]} == {black_friday}
+
+
+def test_a_run_ending_between_leans_expiry_and_the_next_session_still_checks_sound(main: ModuleType) -> None:
+    """A run whose end date is a Saturday ends after LEAN's midnight expiry and before the settlement that books
+    it: the expired rung was in the book and not at LEAN, and the self-check called that a failure. Options
+    past their expiry day are the settlement's, as in reconciliation."""
+    day = spy_day(main, 510.0)
+    hold(day, spy_put(day, 500.0), -1, "leap_ladder", -3.0)
+    day.run(time(15, 59), time(15, 59))
+    day.engine.step(datetime(2024, 3, 9, 0, 1))  # noqa: DTZ001
+    day.engine.end()
+    assert day.algo.logs[-1].startswith("SELF-CHECK PASSED"), day.algo.logs[-1]
+
+
+def test_a_limit_under_leans_grid_is_not_bumped_past_what_was_asked(main: ModuleType) -> None:
+    from lean_bridge.orders import on_grid
+
+    assert on_grid(0.10, 0.25, buying=True) is None  # one increment would be 0.25, more than the 0.10 asked
+    assert on_grid(-0.10, 0.25, buying=False) is None
+    assert on_grid(0.0, 0.25, buying=True) == 0.25
+
+
+def test_live_an_exercise_lean_never_reports_is_booked_halts_and_is_flattened_after_a_restart(main: ModuleType) -> None:
+    """Live, LEAN's TastyTrade brokerage reports no exercise or assignment: the rung assigned on Friday stays
+    in LEAN's portfolio, and the 100 shares at the broker are invisible to LEAN until a restart. On Monday the
+    shell books the delivery the broker made, says so (CRITICAL) and halts, and compares nothing with LEAN's
+    stale holdings (that would drop the delivery). After the person checks the account and restarts with
+    clear_halt, LEAN loads the shares and the shell sells them."""
+    day = spy_day(main, 480.0)
+    day.algo.transactions.exercise_events = False
+    hold(day, spy_put(day, 500.0), -1, "leap_ladder", -3.0)
+    day.run(time(15, 59), time(15, 59))
+    day.next_day(MONDAY)
+    day.run(time(9, 31), time(9, 35))
+    assert any("unreported exercise" in e for e in critical(day))
+    assert day.runtime.safety.state.state is TradingState.HALTED
+    spy = day.security("SPY").symbol
+    assert {c.root: q for c, q in day.runtime.pipeline.book.positions().items()} == {"SPY": 100}
+    # The person checks the account; the restart loads the broker's holdings (the shares, no expired put).
+    day.algo.securities[spy_put(day, 500.0)].holdings.quantity = 0
+    day.algo.securities[spy].holdings.quantity = 100
+    again = day.restart(main, {"enable_leap_ladder": "true", "clear_halt": "true"})
+    again.warm_up(at=time(9, 40))
+    again.run(time(9, 41), time(9, 43))
+    assert again.runtime.safety.state.state is TradingState.ACTIVE
+    assert again.runtime.pipeline.book.positions() == again.runtime.holdings() == {}

@@ -291,24 +291,28 @@ class QCAlgorithm:
 
     # ------------------------------------------------------------------ callbacks from the engine
 
-    def dispatch(self, name: str, *args: Any) -> None:
-        """LEAN calling one of the algorithm's event handlers (module docstring)."""
+    def dispatch(self, name: str, *args: Any) -> bool:
+        """LEAN calling one of the algorithm's event handlers (module docstring); False when it raised and LEAN
+        only logged it."""
         handler = getattr(self, name, None)
-        if handler is not None:
-            thread = "algorithm" if name in ("on_data", "on_end_of_day", "on_warmup_finished") else "brokerage"
-            self.run_callback(name, thread, lambda: handler(*args))
+        if handler is None:
+            return True
+        thread = "algorithm" if name in ("on_data", "on_end_of_day", "on_warmup_finished") else "brokerage"
+        return self.run_callback(name, thread, lambda: handler(*args))
 
-    def run_callback(self, name: str, thread: str, work: Callable[[], None]) -> None:
+    def run_callback(self, name: str, thread: str, work: Callable[[], None]) -> bool:
         """One callback: on the algorithm's thread in a backtest; on `thread` in live mode. Exceptions in
-        `on_assignment_order_event` and in brokerage message handlers are only logged by LEAN; elsewhere they
-        are runtime errors (BrokerageTransactionHandler.HandleOrderEvents, Brokerage.OnMessage)."""
+        `on_assignment_order_event` and in brokerage message handlers are only logged by LEAN (False comes
+        back); elsewhere they are runtime errors (BrokerageTransactionHandler.HandleOrderEvents,
+        Brokerage.OnMessage)."""
         if not self.live_mode:
-            self._invoke(name, work, "algorithm")
-            return
-        runner = self.threads.start(thread, lambda: self._invoke(name, work, thread))
+            return self._invoke(name, work, "algorithm")
+        done: list[bool] = []
+        runner = self.threads.start(thread, lambda: done.append(self._invoke(name, work, thread)))
         runner.join(LiveThreads.WAIT * 3)
+        return all(done)
 
-    def _invoke(self, name: str, work: Callable[[], None], thread: str) -> None:
+    def _invoke(self, name: str, work: Callable[[], None], thread: str) -> bool:
         local = self.threads.local
         saved = (getattr(local, "name", None), getattr(local, "callback", None), getattr(local, "slot", None))
         local.name = thread
@@ -323,11 +327,12 @@ class QCAlgorithm:
         except Exception as err:
             if name in ("on_assignment_order_event", "on_brokerage_message", "handle_message"):
                 self.logs.append(f"LEAN logged an error in {name}: {err!r}")
-            else:
-                self.set_runtime_error(err, name)
-                raise
+                return False
+            self.set_runtime_error(err, name)
+            raise
         finally:
             local.name, local.callback, local.slot = saved
+        return True
 
     def api_call(self, name: str) -> None:
         """Every call the algorithm makes into LEAN passes here (module docstring). A callback that never

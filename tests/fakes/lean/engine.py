@@ -5,12 +5,15 @@ One time step (`LeanEngine.step`), in LEAN's order (AlgorithmManager.Run, Backte
 `ProcessSynchronousEvents`):
 1. the first step of a new date runs the midnight step first: the daily consolidators close yesterday's bars,
    options past their last trading day are exercised or expire (BacktestingBrokerage.ProcessDelistings), and
-   the option universes select the day's contracts with the algorithm's filters;
+   after a session the option universes select the next session's contracts with the algorithm's filters;
 2. securities take this minute's prices and quotes;
 3. queued cancels are processed, then pending orders are scanned for fills (never in the step they were sent);
 4. scheduled events due at this time run (date rules: the symbol's session days);
 5. `on_data` with the slice (option chains of the selected and held contracts while their exchange is open);
-6. requests made in `on_data` are processed (cancels turn Canceled here);
+6. requests made in `on_data` are processed (cancels turn Canceled here) and pending orders scanned again
+   (orders of this step are not filled before the next); every order call also processes the queued
+   requests and scans (BacktestingTransactionHandler.WaitForOrderSubmission), so earlier cancels and fills
+   can arrive inside it;
 7. `on_end_of_day(symbol)` ten minutes before each security's close (ScheduledEvent.SecurityEndOfDayDelta);
 8. the default brokerage message handler's disconnect timer is checked.
 A runtime error ends the run: `step` then raises `AlgorithmStopped`, as LEAN stops at the next slice.
@@ -39,7 +42,16 @@ from tests.fakes.lean.symbols import FuturesOptionsSymbolMappings, Symbol
 from tests.fakes.lean.transactions import QuoteBar
 from tests.fakes.lean.universe import OptionFilterUniverse, UniverseRow
 
-DEFAULT_FILTER = (-1, 1, 0, 35)  # Option.cs: SetFilter(-1, 1, 0 days, 35 days)
+DEFAULT_FILTER = (-1, 1, 0, 35)
+
+
+def calendars_of(algorithm: QCAlgorithm) -> Any:
+    """The US equity sessions (the option universes' exchanges): hours.calendars().equity."""
+    from tests.fakes.lean.hours import calendars
+
+    return calendars().equity  # Option.cs: SetFilter(-1, 1, 0 days, 35 days)
+
+
 END_OF_DAY_DELTA = timedelta(minutes=10)
 
 
@@ -153,10 +165,8 @@ class LeanEngine:
         if algorithm.status is not AlgorithmStatus.RUNNING:
             raise AlgorithmStopped(str(algorithm.run_time_error or algorithm.quit_message))
         if self.day is not None and moment.date() > self.day:
-            midnight = datetime.combine(self.day + timedelta(days=1), time(0, 0))
-            self._midnight(midnight)
-            if moment > midnight:
-                self._midnight_selection_only(moment)
+            self._midnight(datetime.combine(self.day + timedelta(days=1), time(0, 0)))
+            self.day = moment.date()
         elif self.day is None:
             self.day = moment.date()
             self._select(moment)
@@ -171,7 +181,8 @@ class LeanEngine:
         built = slice_ or self.slice(moment)
         if with_data:
             algorithm.dispatch("on_data", built)
-        transactions.process_requests()
+        transactions.process_requests()  # ProcessSynchronousEvents after OnData: requests, then a scan
+        transactions.scan()
         self._end_of_day(moment)
         handler = algorithm.brokerage_message_handler
         if hasattr(handler, "check"):
@@ -180,18 +191,19 @@ class LeanEngine:
         return built
 
     def _midnight(self, midnight: datetime) -> None:
-        """The step at 00:00 after a day: yesterday's daily bars, then expiries (delistings), then selection."""
+        """The step at 00:00 after a day: yesterday's daily bars, then expiries (delistings), then, after a
+        session, the next session's universe (selected with this midnight's date: OptionFilterUniverse.
+        AdjustExpirationReferenceDate moves it to the next trading day). A day the test skips has no steps:
+        a Friday stepped straight into Monday runs Saturday's midnight alone, as LEAN selects Monday's
+        contracts then."""
         algorithm = self.algorithm
+        ended = self.day
         algorithm.time = midnight
         self._consolidate()
         self.day = midnight.date()
         algorithm.transactions.process_delistings()
-        self._select(midnight)
-
-    def _midnight_selection_only(self, moment: datetime) -> None:
-        if moment.date() != self.day:  # jumped over whole days: select again for this one
-            self.day = moment.date()
-            self._select(moment)
+        assert ended is not None
+        self._select(midnight, after=ended)
 
     def _consolidate(self) -> None:
         assert self.day is not None
@@ -273,8 +285,11 @@ class LeanEngine:
 
     # ------------------------------------------------------------------ universes
 
-    def _select(self, moment: datetime) -> None:
+    def _select(self, moment: datetime, after: date | None = None) -> None:
+        """The universes' selection; `after`: the day that ended, selected after only when it was a session."""
         algorithm = self.algorithm
+        if after is not None and not calendars_of(algorithm).is_session(after):
+            return
         self._select_futures(moment)
         for universe in [*algorithm.option_universes, *self.chain_universes]:
             self._select_options(universe, moment)

@@ -204,10 +204,15 @@ class OrderTicket:
         return self._order is not None
 
     def cancel(self, tag: str | None = None) -> OrderResponse:
-        """OrderTicket.Cancel: the tag is passed as given (None leaves the order's tag alone)."""
+        """OrderTicket.Cancel: the tag is passed as given (None leaves the order's tag alone); a second request
+        while the first has not failed is refused at the ticket and reaches nothing (RequestCanceled)."""
         if self._transactions is None or self._order is None:
             return OrderResponse(self.order_id, False, -10, "Unable to locate order")
         self._transactions.algorithm.api_call("ticket.cancel")
+        earlier = self.cancel_request.response if self.cancel_request is not None else None
+        if earlier is not None and earlier.is_success:
+            text = f"Order {self.order_id} has already received a cancellation request."
+            return OrderResponse(self.order_id, False, -23, text)
         ticket = self._transactions.cancel(self._order.id, tag)
         return ticket.cancel_request.response if ticket.cancel_request else OrderResponse(self.order_id)
 

@@ -114,6 +114,10 @@ class Transactions:
     auto_fill: bool = True  # False: a test plays the brokerage and fills by hand (live trading's case)
     hold_cancels: bool = False  # True: a live brokerage that has not confirmed the cancels yet
     early_assignment: bool = True
+    # False: LEAN live with the TastyTrade brokerage, which raises no option notifications (its plugin has no
+    # OnOptionNotification, and live LEAN has no ProcessDelistings): an expired option stays in the portfolio
+    # and no delivery is seen until a restart loads the broker's holdings.
+    exercise_events: bool = True
     _next_id: int = 1
     _next_group: int = 1
     _rounding_warned: bool = False
@@ -254,6 +258,10 @@ class Transactions:
             self.pending[order.id] = Pending(order, now)
             events.append(self._event(order, OrderStatus.SUBMITTED))
         self._dispatch(events, fills=False)
+        # WaitForOrderSubmission drains the request queue inside the call, each request followed by a scan
+        # (BrokerageTransactionHandler.InitializeTransactionThread → ProcessAsynchronousEvents → Scan).
+        self.process_requests()
+        self.scan()
 
     def _invalidate(self, orders: list[Order], message: str) -> None:
         events = []
@@ -410,6 +418,8 @@ class Transactions:
 
     def process_delistings(self) -> None:
         """ProcessDelistings at the first time step after an option's last trading day (midnight)."""
+        if not self.exercise_events:
+            return
         algorithm = self.algorithm
         today = algorithm.time.date()
         expiring = [
@@ -490,7 +500,10 @@ class Transactions:
         if assignment:
             if tag:
                 first.message = f"{first.message}. {tag}"
-            algorithm.dispatch("on_assignment_order_event", first)
+            if not algorithm.dispatch("on_assignment_order_event", first):
+                # HandlePositionAssigned has no try/catch: the exception leaves EmitOptionNotificationEvents,
+                # Brokerage.OnOptionNotification logs it, and the delivery below never happens.
+                return
         if itm and not cash_settled and underlying is not None:
             unit = 1.0 if option.type is SecurityType.FUTURE_OPTION else 100.0
             delivered = (-1.0 if call else 1.0) * quantity * unit
