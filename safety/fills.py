@@ -16,7 +16,12 @@ whatever the broker does with it, every leg ends in ratio or flat.
   as safety closes (sent even when HALTED), with a CRITICAL alert, and are retried until filled.
 - A fill that arrives after its attempt was cancelled (a cancel that did not act, a known plugin fault)
   stops whatever is live for that structure, and it is settled again once everything is quiet. Cancels that
-  report nothing are sent again each timeout, with a WARNING.
+  report nothing are sent again each timeout, with a WARNING. A cancel nobody asked for (the broker's, LEAN's
+  at an option's expiry) ends the attempt as a confirmed one does.
+- A safety order the broker or the shell refuses is sent again at the next tick, never inside the event that
+  refused it; after `MAX_REFUSALS` refusals in a row it is abandoned with a CRITICAL alert and listed in
+  `abandoned`, for the shell to reconcile the book with the broker (the refusal that stands is usually a
+  difference between them).
 
 Signs: fills are signed contracts (+ bought, − sold); an order's `side` is +1 to open (trade the legs as
 their ratios say) and −1 to close (the opposite trades); prices are per unit of the structure as written,
@@ -54,6 +59,7 @@ class Phase(StrEnum):
 
 
 LIVE = (Phase.WORKING, Phase.CANCELLING)
+MAX_REFUSALS = 5
 
 
 @dataclass
@@ -80,6 +86,7 @@ class TrackedOrder:
     superseded: bool = False  # an orphan close sized on stale fills: stop it, settle again
     cancel_sent: int = 0
     units_reported: int = 0
+    refusals: int = 0  # refusals in a row of a safety order (reset by a fill)
 
     def leg_target(self, index: int) -> int:
         """Signed contracts per unit of the structure for a leg, in this order's direction."""
@@ -93,6 +100,7 @@ class FillTracker:
         self.tracked: dict[str, TrackedOrder] = {}  # by key
         self._counter = 0
         self._prefix = ""  # set when orders are resumed after a restart, so no order id is used twice
+        self.abandoned: list[str] = []  # safety orders given up after MAX_REFUSALS (the shell reconciles)
 
     # ------------------------------------------------------------------ entry points
 
@@ -127,6 +135,7 @@ class FillTracker:
             ]
         order.filled[index] = order.filled.get(index, 0) + fill.quantity
         order.cost += fill.quantity * fill.price
+        order.refusals = 0
         out = self._report_units(order)
         if order_id == order.order_id and order.phase in LIVE:
             order.attempt_filled[index] = order.attempt_filled.get(index, 0) + fill.quantity
@@ -141,10 +150,17 @@ class FillTracker:
         return out
 
     def on_cancel_confirmed(self, order_id: str, quote: Quote, now: datetime) -> list[Command]:
+        """The attempt is out of the market by a cancel: the one asked for, or one nobody asked for (the
+        broker's, LEAN's at an option's expiry), which ends the attempt as well (it would otherwise wait in
+        WORKING and then for a confirmation that never comes)."""
         order = self.orders.get(order_id)
-        if order is None or order.order_id != order_id or order.phase is not Phase.CANCELLING:
+        if order is None or order.order_id != order_id or order.phase not in LIVE:
             return []
-        return self._attempt_over(order, quote, now)
+        out: list[Command] = []
+        if order.phase is Phase.WORKING:
+            body = f"{order.structure.id}: order {order_id} cancelled by the broker"
+            out.append(Alert(AlertLevel.WARNING, "order cancelled", body))
+        return out + self._attempt_over(order, quote, now)
 
     def on_reject(self, order_id: str, reason: str, quote: Quote, now: datetime) -> list[Command]:
         """A rejected structure is not sent again. A safety order (an orphan close, an assignment's flattening)
@@ -159,6 +175,15 @@ class FillTracker:
             return out + self._attempt_over(order, quote, now)
         if order.parent is not None and order.superseded:
             return out + self._attempt_over(order, quote, now)
+        order.refusals += 1
+        if order.refusals >= MAX_REFUSALS:
+            order.phase, order.deadline = Phase.DONE, None
+            self.abandoned.append(order.key)
+            body = (
+                f"{order.structure.id}: refused {order.refusals} times ({reason}); given up: the book and the "
+                "broker are compared, and a difference halts trading until a person looks"
+            )
+            return [Alert(AlertLevel.CRITICAL, "safety order abandoned", body)]
         order.phase, order.deadline = Phase.RETRY, None
         return out
 
@@ -203,6 +228,11 @@ class FillTracker:
 
     def working(self) -> list[TrackedOrder]:
         return [o for o in self.tracked.values() if o.phase is not Phase.DONE]
+
+    def at_broker(self) -> list[TrackedOrder]:
+        """Orders live at the broker (working or being cancelled): while one is, holdings may move under the
+        book. A safety order waiting to be sent again is not at the broker."""
+        return [o for o in self.tracked.values() if o.phase in LIVE]
 
     def working_structure_ids(self) -> set[str]:
         """Structures with an order (or an orphan close) still working: not to be sent again yet. A working
