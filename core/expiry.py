@@ -12,10 +12,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from core.book import OpenBook
 from core.model import Contract, ContractKind, Leg, Right, Structure
 from core.pipeline import ClosedTrade
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def expired_by(contract: Contract, now: datetime) -> bool:
+    """An option whose expiry day is over at `now` (New York): the broker has settled it (LEAN exercises or
+    expires it at midnight after its last trading day) and the book books it at the next session's settlement.
+    Until then the book still holds it and the broker does not: reconciliation and checks leave it out."""
+    day = now.astimezone(NEW_YORK).date()
+    return contract.kind is ContractKind.OPTION and contract.expiry is not None and contract.expiry < day
 
 
 def intrinsic_value(contract: Contract, price: float) -> float:

@@ -26,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.book import OpenBook
+from core.expiry import expired_by
 from core.model import Contract, ContractKind, Leg, Right, Structure
 from core.ports import AlertLevel, Store
 from core.ports import AlertMessage as RestoreAlert
@@ -265,20 +266,9 @@ def restore(
     return record, alerts
 
 
-def expired_by(contract: Contract, now: datetime) -> bool:
-    """An option whose expiry day is over: the broker has settled it (LEAN exercises or expires it at midnight
-    after its last trading day) and the book books it at the next session's settlement (core/expiry). Until
-    then the book still holds it and the broker does not: that is no difference."""
-    return contract.kind is ContractKind.OPTION and contract.expiry is not None and contract.expiry < _day(now)
-
-
-def _day(now: datetime) -> date:
-    return now.astimezone(NEW_YORK).date()
-
-
 def reconcile(record: TradingRecord, holdings: dict[Contract, int], now: datetime) -> list[RestoreAlert]:
     """The book against the broker's holdings; options past their expiry day are left to the settlement
-    (`expired_by`): a restart over a weekend after a Friday expiry must not halt on them."""
+    (core/expiry.expired_by): a restart over a weekend after a Friday expiry must not halt on them."""
     expected = {c: q for c, q in record.expected_positions().items() if not expired_by(c, now)}
     actual = {c: q for c, q in holdings.items() if q and not expired_by(c, now)}
     if expected == actual:
