@@ -19,10 +19,13 @@ tests/fakes/lean follows the same files):
   market, or to 0. The router rounds first, on LEAN's grid and on the passive side, so LEAN's rounding changes
   nothing. A combo limit of 0 raises in LEAN (`ComboLimitOrder requires a limit price`): it goes out one
   increment toward marketable.
-- A close (or a safety order) only reduces what LEAN's portfolio holds, never by more than it holds: a closing
-  sell larger than the holding can reach the broker as "sell to open" (REFERENCE.md). An opening combo whose
-  leg would take a holding through zero is not sent: the TastyTrade brokerage model refuses a ComboLimit that
-  crosses zero (`TastytradeBrokerageModel.CanSubmitOrder`), invalidating every leg.
+- A close (or a safety order) never takes LEAN's holding of a contract past what the algorithm expects it to
+  hold (its book, with the fills of orders in flight): when LEAN's holdings lag or differ, a closing sell
+  larger than the holding can reach the broker as "sell to open" (REFERENCE.md). The comparison is with what
+  the algorithm expects, not with zero: two structures long and short the same contract net to nothing at
+  LEAN, and either may still be closed. A combo whose leg would take LEAN's holding through zero is not sent:
+  the TastyTrade brokerage model refuses a ComboLimit that crosses zero (`TastytradeBrokerageModel.
+  CanSubmitOrder`), invalidating every leg.
 - Every LEAN order carries the tag "<structure id> <tracker order id>". A reprice is a cancel, confirmed by its
   CANCELED events, then a new order (some brokerage plugins report an update or cancel as done without
   acting). A combo is cancelled once, through one leg's ticket and without a tag: LEAN cancels the whole group
@@ -89,6 +92,7 @@ class RoutedOrder:
     closed: set[int] = field(default_factory=set)  # LEAN ids filled, canceled or invalid
     cancel_sent: datetime | None = None
     cancel_tries: int = 0
+    cancel_accepted: bool = False  # LEAN took the request: it answers another with an error and does nothing
     canceled_legs: int = 0
     done: bool = False
 
@@ -115,14 +119,18 @@ def lean_shape(order: SubmitOrder) -> LeanShape:
     return LeanShape(tuple(r // divisor for r in ratios), quantity, order.limit_price / divisor)
 
 
-def on_grid(limit: float, increment: float, buying: bool) -> float:
+def on_grid(limit: float, increment: float, buying: bool) -> float | None:
     """The limit on LEAN's grid, rounded on the passive side (down to buy, up to sell: never more aggressive
-    than asked); exactly 0 becomes one increment toward marketable (LEAN raises for a zero combo limit)."""
+    than asked). Exactly 0 becomes one increment toward marketable (LEAN raises for a zero combo limit, and
+    the fill tracker's zero means "at the money of the package"); a limit that is not 0 but passively rounds
+    to it is under LEAN's grid: None, not sent (one increment would be more than was asked)."""
     if increment <= 0:
         return limit
     units = limit / increment
     rounded = (math.floor(units + 1e-9) if buying else math.ceil(units - 1e-9)) * increment
     if abs(rounded) < increment / 2:
+        if limit != 0:
+            return None
         rounded = increment if buying else -increment
     return round(rounded, 10)
 
@@ -146,8 +154,9 @@ class OrderRouter:
 
     # ---------------------------------------------------------------- out
 
-    def send(self, order: SubmitOrder, holdings: dict[Contract, int]) -> str | None:
-        """Send one order; returns why it was not sent (the shell reports it to the tracker as a reject)."""
+    def send(self, order: SubmitOrder, holdings: dict[Contract, int], expected: dict[Contract, int]) -> str | None:
+        """Send one order; returns why it was not sent (the shell reports it to the tracker as a reject).
+        `holdings`: LEAN's; `expected`: what the algorithm expects the broker to hold before this order."""
         symbols = []
         for leg in order.structure.legs:
             symbol = self.registry.symbol(leg.contract)
@@ -156,11 +165,14 @@ class OrderRouter:
             if not self.algorithm.securities.contains_key(symbol):
                 return f"{describe(leg.contract)} is not a security LEAN has added (expired or never selected)"
             symbols.append(symbol)
-        refused = self._refusal(order, holdings)
+        refused = self._refusal(order, holdings, expected)
         if refused is not None:
             return refused
         shape = lean_shape(order)
-        limit = on_grid(shape.limit, self._increment(symbols, shape), buying=shape.quantity > 0)
+        increment = self._increment(symbols, shape)
+        limit = on_grid(shape.limit, increment, buying=shape.quantity > 0)
+        if limit is None:
+            return f"limit {shape.limit:g} is under the {increment:g} LEAN rounds this order to (not sent)"
         tag = tag_of(order)
         try:
             if len(symbols) == 1:
@@ -186,20 +198,19 @@ class OrderRouter:
             return "LEAN refused the order at submission (its reason is in the log)"
         return None
 
-    def _refusal(self, order: SubmitOrder, holdings: dict[Contract, int]) -> str | None:
+    def _refusal(self, order: SubmitOrder, holdings: dict[Contract, int], expected: dict[Contract, int]) -> str | None:
         legs = order.structure.legs
         for leg in legs:
             change = leg.ratio * order.side * order.quantity
             held = holdings.get(leg.contract, 0)
             if order.side < 0 or order.safety:
-                if held == 0 or (held > 0) == (change > 0):
-                    return f"close of {describe(leg.contract)}: none held that way, so it would open a position"
-                if abs(change) > abs(held):
+                want = expected.get(leg.contract, 0)
+                if (held - want) * change > 0:
                     return (
-                        f"close of {abs(change)} {describe(leg.contract)} is larger than the {abs(held)} held: "
-                        "not sent (it could open a new position)"
+                        f"close of {change:+d} {describe(leg.contract)}: LEAN holds {held:+d} where the algorithm "
+                        f"expects {want:+d}, so it would open a position (not sent)"
                     )
-            elif len(legs) > 1 and crosses_zero(held, change):
+            if len(legs) > 1 and crosses_zero(held, change):
                 return (
                     f"{describe(leg.contract)} is held {held:+d} and this combo trades {change:+d}: TastyTrade "
                     "refuses a combo order that takes a holding through zero (not sent; close the holding first)"
@@ -220,30 +231,39 @@ class OrderRouter:
 
     def cancel(self, order_id: str, now: datetime) -> bool:
         """Ask LEAN to cancel the order: one leg's ticket, no tag (LEAN cancels the group); the confirmation
-        comes as CANCELED events. False when the order is unknown or already done (nothing to confirm)."""
+        comes as CANCELED events. Once LEAN has taken a request, another is not sent: LEAN would answer it
+        with an error and do nothing (OrderTicket.Cancel, BrokerageTransactionHandler.CancelOrder). False when
+        the order is unknown or already done (nothing to confirm)."""
         routed = self.routed.get(order_id)
         if routed is None or routed.done:
             return False
-        routed.cancel_sent = now
+        if routed.cancel_accepted:
+            return True
+        routed.cancel_sent = routed.cancel_sent or now
         routed.cancel_tries += 1
         open_legs = [i for i in routed.contracts if i not in routed.closed]
         if open_legs:
             ticket = routed.tickets.get(open_legs[0])
             if ticket is not None:
-                ticket.cancel()
+                response = ticket.cancel()
             else:
-                self.algorithm.transactions.cancel_order(open_legs[0], routed.tag)
+                response = self.algorithm.transactions.cancel_order(open_legs[0], routed.tag).cancel_request.response
+            routed.cancel_accepted = response is not None and bool(response.is_success)
         return True
 
     def overdue_cancels(self, now: datetime) -> list[tuple[str, int]]:
-        """Cancels with no confirmation for `cancel_confirm_seconds`: sent again, returned as (order id, tries)
-        for an alert; after MAX_CANCEL_RETRIES the alert is critical and a person looks."""
+        """Cancels with no confirmation for `cancel_confirm_seconds`, as (order id, times reported) for an
+        alert (CRITICAL from the third): LEAN refused the request, so it is sent again; or LEAN took it and
+        the broker has not confirmed, which only a person can chase (LEAN sends no second request)."""
         out = []
         for routed in self.routed.values():
             if routed.done or routed.cancel_sent is None or routed.cancel_tries > MAX_CANCEL_RETRIES:
                 continue
-            if elapsed(routed.cancel_sent, now) >= self.cancel_after:
-                self.cancel(routed.order_id, now)
+            if elapsed(routed.cancel_sent, now) >= self.cancel_after * routed.cancel_tries:
+                if routed.cancel_accepted:
+                    routed.cancel_tries += 1
+                else:
+                    self.cancel(routed.order_id, now)
                 out.append((routed.order_id, routed.cancel_tries))
         return out
 
