@@ -119,6 +119,4 @@ class OptionsIncomeAlgorithm(QCAlgorithm):
 
     def on_end_of_algorithm(self) -> None:
         if self.runtime is not None:
-            self.log(self.runtime.final_summary())
-            self.runtime.save(self.runtime.now())
-            self.log(self.runtime.self_check())
+            self.runtime.end_of_algorithm()

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from typing import Any
 
 from AlgorithmImports import BrokerageMessageEvent, BrokerageMessageType
-from core.ports import AlertLevel
 
 from lean_bridge.runtime import LeanRuntime
 
@@ -39,7 +38,5 @@ class BrokerageMessages:
         runtime = self.runtime()
         if runtime is not None:
             order = getattr(event_args, "order", None)
-            what = f"{getattr(order, 'symbol', '?')} x{getattr(order, 'quantity', '?')}"
-            body = f"{what}: not adopted; if it fills, reconciliation halts trading until a person looks"
-            runtime.alert(runtime.now(), AlertLevel.CRITICAL, "order placed outside the algorithm", body)
+            runtime.order_outside(f"{getattr(order, 'symbol', '?')} x{getattr(order, 'quantity', '?')}")
         return False

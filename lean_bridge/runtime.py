@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 
 from AlgorithmImports import OrderEvent, OrderStatus, OrderType, QCAlgorithm, SecurityType, Slice, TradeBar
 from core.calendar import Calendars
-from core.expiry import settle_expired
+from core.expiry import expired_by, intrinsic_value, settle_expired
 from core.model import AccountState, Chain, Contract, ContractKind, MarketSnapshot, delivery
 from core.orders import CancelOrder, Command, SubmitOrder
 from core.pipeline import ClosedTrade, StepResult
@@ -59,7 +59,7 @@ from lean_bridge.subscriptions import Subscribed
 from lean_bridge.symbols import OPTION_TYPES, SymbolRegistry
 
 NEW_YORK = ZoneInfo("America/New_York")
-MAX_ORDERS_PER_EVENT = 40  # a safety net: no decision sends more; past it, the rest waits for the next minute
+MAX_ORDERS_PER_EVENT = 40  # a safety net: no decision sends more (past it: module docstring of _execute)
 
 
 @dataclass
@@ -97,6 +97,9 @@ class LeanRuntime:
         self.counts = Counts()
         self.exercises: set[tuple[int, str]] = set()  # (LEAN order id, symbol) of exercise events booked
         self.reconcile_due = False  # a broker error: compare the book with LEAN's holdings when quiet
+        # LEAN's holdings are known to be stale until a restart (an exercise LEAN never reported): comparing
+        # the book with them would drop the delivery the broker holds, so nothing is reconciled until then.
+        self.stale_holdings = False
         self._inbox: deque[Callable[[], None]] = deque()
         self._lock = threading.Lock()
         self.silent = False  # the no-data watchdog has declared a disconnect
@@ -295,8 +298,12 @@ class LeanRuntime:
             self.alert(now, alert.level, alert.title, alert.body)
         for order_id, tries in self.router.overdue_cancels(now):
             level = AlertLevel.CRITICAL if tries > 2 else AlertLevel.WARNING
-            self.alert(now, level, "cancel not confirmed", f"order {order_id}: cancel sent again (try {tries})")
-        if self.reconcile_due and not self.safety.fills.working():
+            body = f"order {order_id}: its cancel is not confirmed (check {tries}); a person may need to cancel it"
+            self.alert(now, level, "cancel not confirmed", body)
+        if self.safety.fills.abandoned:  # a safety order refused until given up: compare with the broker
+            self.safety.fills.abandoned.clear()
+            self.reconcile_due = True
+        if self.reconcile_due and not self.safety.fills.at_broker():
             self.reconcile_due = False
             self.reconcile(now)
         if not open_now:
@@ -326,7 +333,7 @@ class LeanRuntime:
         self.session_open = {}
         self.remember_futures()  # LEAN's future universes select at midnight
         self._settle_expired(now)
-        if not self.safety.fills.working():
+        if not self.safety.fills.at_broker():
             self.reconcile(now)
         market = self.light_snapshot(now)
         for change in self.safety.checks.new_session(now, self.account(market)):
@@ -353,6 +360,7 @@ class LeanRuntime:
                     return None
                 return float(bars.close[bars.day.index(day)])
 
+            self._unreported_deliveries(day, settlement_price, now)
             close = datetime.combine(day, time(16, 0), tzinfo=NEW_YORK)
             settled, missing = settle_expired(self.pipeline.book, day, close, settlement_price)
             for done in settled:
@@ -361,9 +369,54 @@ class LeanRuntime:
                 body = f"{names}: no close for {day}, legs expired then are left in the book"
                 self.alert(now, AlertLevel.CRITICAL, "no settlement price", body)
 
+    def _unreported_deliveries(self, day: date, price_of: Callable[[str], float | None], now: datetime) -> None:
+        """Physically settled legs that expired in the money on `day` and that no exercise event booked. In a
+        backtest LEAN's exercise events book them at midnight (`_option_exercised`); live, LEAN's TastyTrade
+        brokerage reports no exercise or assignment, so LEAN's portfolio keeps the expired option and never
+        shows the delivered stock or future, which the broker holds. The delivery is booked here as the broker
+        made it, with a CRITICAL alert, and trading HALTS until a person has checked the account and restarted
+        the algorithm (LEAN loads the broker's holdings at start; with `clear_halt` the restart resumes), after
+        which the delivery is flattened. Until then LEAN's holdings are stale and nothing is reconciled with
+        them (a reconciliation would rebuild the book without the delivery the broker holds)."""
+        for structure in list(self.pipeline.book.open_structures()):
+            for leg in structure.legs:
+                c = leg.contract
+                if c.expiry != day or c.settlement is not Settlement.PHYSICAL or c.strike is None:
+                    continue
+                price = price_of(c.underlying)
+                if price is None or intrinsic_value(c, price) < 0.01:
+                    continue
+                position = leg.ratio * structure.quantity
+                symbol = self.registry.symbol(c)
+                under = self.registry.remember_symbol(symbol.underlying) if symbol is not None else None
+                arrived = delivery(c, position, under.underlying_expiry if under is not None else None)
+                delivered, quantity = arrived if arrived is not None else (None, 0)
+                market = self.light_snapshot(now)
+                result, alerts = self.system.on_assignment(
+                    c, -position, delivered, quantity, price, market, self.account(market), self.quote, send=False
+                )
+                for found in alerts:
+                    self.alert(now, found.level, found.title, found.body)
+                what = "assigned" if position < 0 else "exercised"
+                named = describe(delivered) if delivered is not None else "nothing"
+                body = (
+                    f"{describe(c)} x{abs(position)} expired in the money ({price:g}) and LEAN reported no "
+                    f"exercise or assignment: {what} at the broker, {quantity:+d} {named} booked as delivered. "
+                    "Check the account (python -m tasty positions), then restart the algorithm so LEAN loads the "
+                    "broker's holdings; the delivery is flattened after that."
+                )
+                self.alert(now, AlertLevel.CRITICAL, "unreported exercise", body)
+                self._absorb(result, market)
+                self.stale_holdings = True
+                self.safety.state.halt(now, f"unreported exercise of {describe(c)}: check the account, restart", True)
+
     def reconcile(self, now: datetime) -> bool:
         """Book against LEAN's holdings (trading/system): on a difference the book is rebuilt from the
-        holdings, trading HALTS for a person, and each difference is a CRITICAL alert."""
+        holdings, trading HALTS for a person, and each difference is a CRITICAL alert. Not while LEAN's
+        holdings are known to be stale (`stale_holdings`): trading is halted already, and the restart that
+        ends it reconciles with the holdings LEAN then loads from the broker."""
+        if self.stale_holdings:
+            return False
         alerts = self.system.reconcile(self.holdings(), now)
         self.counts.reconciliation_differences += len(alerts)
         for found in alerts:
@@ -420,7 +473,10 @@ class LeanRuntime:
     def _execute(self, commands: list[Command], market: MarketSnapshot) -> None:
         """Carry out the commands. An order LEAN or the router refuses goes back to the tracker as a reject,
         whose answer is carried out too; the tracker never sends a refused order again inside the same event
-        (safety/fills), and past MAX_ORDERS_PER_EVENT the rest are refused here, to be sent at the next tick."""
+        (safety/fills). Past MAX_ORDERS_PER_EVENT the rest are refused here, with the reason in the log: a
+        structure's order is then not sent (as any refused one), a safety order goes again at the next tick. A
+        cancel for an order the router no longer works (LEAN or the broker cancelled it already) is confirmed
+        at once."""
         now = market.time
         queue = list(commands)
         sent = 0
@@ -432,7 +488,7 @@ class LeanRuntime:
                     why = f"more than {MAX_ORDERS_PER_EVENT} orders in one event: sent at the next minute"
                 if why is None:
                     sent += 1
-                    why = self.router.send(command, self.holdings())
+                    why = self.router.send(command, self.holdings(), self.system.record().expected_positions())
                 if why is None:
                     self.counts.sent += 1
                     continue
@@ -443,7 +499,11 @@ class LeanRuntime:
                 self._book_events(rejected, now)
                 queue += rejected.commands
             elif isinstance(command, CancelOrder):
-                self.router.cancel(command.order_id, now)
+                if not self.router.cancel(command.order_id, now):
+                    account = self.account(market)
+                    gone = self.pipeline.on_cancel_confirmed(command.order_id, self.quote, now, account)
+                    self._book_events(gone, now)
+                    queue += gone.commands
             elif isinstance(command, AlertMessage):
                 self.alert(now, command.level, command.title, command.body)
 
@@ -480,8 +540,10 @@ class LeanRuntime:
 
     def on_assignment(self, event: OrderEvent) -> None:
         """LEAN's `on_assignment_order_event`: the same event `on_order_event` had just before (module
-        docstring); booked once, whichever arrives first."""
-        self._serial(lambda: self._exercise_event(event))
+        docstring); booked once, whichever arrives first. Only queued here, never run: LEAN gives this handler
+        no protection (BrokerageTransactionHandler.EmitOptionNotificationEvents), and an exception raised in it
+        would make LEAN skip the delivery itself; the next handler runs it."""
+        self._inbox.append(lambda: self._exercise_event(event))
 
     def _exercise_event(self, event: OrderEvent) -> None:
         """An OptionExercise order's fill: the option's (expiry, exercise or assignment), or the delivery's."""
@@ -563,7 +625,7 @@ class LeanRuntime:
         now = self.now()
 
         def agrees() -> bool:
-            return bool(self.safety.fills.working()) or self.reconcile(now)  # orders in flight: next session
+            return bool(self.safety.fills.at_broker()) or self.reconcile(now)  # orders in flight: next session
 
         alerts, _ = self.safety.connection.on_reconnect(now, agrees)
         for found in alerts:
@@ -603,8 +665,9 @@ class LeanRuntime:
     def self_check(self) -> str:
         """One line to grep after a LEAN backtest: the book against LEAN's holdings, the orders, and each
         invariant the replay checks that LEAN's run can show (issue #15's self-check)."""
-        held = self.holdings()
-        intended = self.pipeline.book.positions()
+        now = self.now()  # options past their expiry day are the settlement's, as in reconciliation
+        held = {c: q for c, q in self.holdings().items() if not expired_by(c, now)}
+        intended = {c: q for c, q in self.pipeline.book.positions().items() if not expired_by(c, now)}
         working = len(self.safety.fills.working())
         differs = sorted(
             f"{describe(c)} book {intended.get(c, 0):+d} LEAN {held.get(c, 0):+d}"
@@ -628,6 +691,20 @@ class LeanRuntime:
         return (
             f"SELF-CHECK FAILED: {', '.join(failed)}{f' ({detail})' if detail else ''}; {counts}; invariants: {listed}"
         )
+
+    def end_of_algorithm(self) -> None:
+        self._serial(self._end_of_algorithm)
+
+    def _end_of_algorithm(self) -> None:
+        """The run's last lines: the summary, the state saved, the self-check."""
+        self.algorithm.log(self.final_summary())
+        self.save(self.now())
+        self.algorithm.log(self.self_check())
+
+    def order_outside(self, what: str) -> None:
+        """An order placed at the broker outside the algorithm (lean_bridge/messages)."""
+        body = f"{what}: not adopted; if it fills, reconciliation halts trading until a person looks"
+        self._serial(lambda: self.alert(self.now(), AlertLevel.CRITICAL, "order placed outside the algorithm", body))
 
     def final_summary(self) -> str:
         pnl = sum(t.pnl for t in self.closed)

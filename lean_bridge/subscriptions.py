@@ -40,8 +40,11 @@ from AlgorithmImports import (
     TradeBar,
 )
 from core.model import Right
+from core.ports import Calendar
 from core.products import AssetKind, option_root, option_underlying, product
 from core.settings import Settings
+
+from lean_bridge.calendar import LeanCalendar
 
 FUTURE_LISTING_EXTRA_DAYS = 100  # a future option's underlying future expires after it
 # Quarterly futures a hedge or a roll may choose: the front one until 10 sessions before its last trade day, then
@@ -151,17 +154,21 @@ def select(p: OptionPlan, contracts: Iterable[Any], price: float | None, today: 
     return out
 
 
-def option_filter(p: OptionPlan) -> Callable[[OptionFilterUniverse], Any]:
+def option_filter(p: OptionPlan, sessions: Calendar) -> Callable[[OptionFilterUniverse], Any]:
     """The universe filter LEAN calls each day: expiries first (a cheap narrowing), then the windows. Returning
     a list of symbols is LEAN's documented alternative to a filtered universe (Option.cs `SetFilter(PyObject)`
-    → `WhereContains`)."""
+    → `WhereContains`). LEAN selects the next session's contracts at the midnight after a session (Friday's
+    midnight for Monday, Wednesday's for the Friday after Thanksgiving: OptionFilterUniverse
+    `AdjustExpirationReferenceDate`), so days to expiry count from the next session, not from that midnight:
+    counted from the Thursday holiday, the 0DTE's window of 0 days kept nothing on the Friday after."""
 
     def choose(universe: OptionFilterUniverse) -> Any:
         narrowed = universe.expiration(0, p.max_days)
         underlying = narrowed.underlying
         price = float(underlying.price) if underlying is not None and float(underlying.price) > 0 else None
-        today = narrowed.local_time.date()
-        return select(p, narrowed, price, today)
+        day = narrowed.local_time.date()
+        reference = day if sessions.is_session(day) else sessions.next_session(day)
+        return select(p, narrowed, price, reference)
 
     return choose
 
@@ -193,6 +200,8 @@ def subscribe(
     """Add every security of the plan, each underlying with a daily consolidator feeding the history."""
     prices: dict[str, Symbol] = {}
     futures: dict[str, Symbol] = {}
+    hours = equity_hours(algorithm)
+    sessions = LeanCalendar(hours)
     spx = algorithm.add_index("SPX", resolution)
     vix = algorithm.add_index("VIX", resolution)
     prices["SPX"] = spx.symbol
@@ -210,14 +219,14 @@ def subscribe(
         kind = product(option.root).kind
         if kind is AssetKind.INDEX:
             index_option = algorithm.add_index_option(spx.symbol, option.root, resolution)
-            index_option.set_filter(option_filter(option))
+            index_option.set_filter(option_filter(option, sessions))
         elif kind is AssetKind.EQUITY:
-            algorithm.add_option(prices[option.root], resolution).set_filter(option_filter(option))
+            algorithm.add_option(prices[option.root], resolution).set_filter(option_filter(option, sessions))
         else:
-            algorithm.add_future_option(prices[option.root], option_filter(option))
+            algorithm.add_future_option(prices[option.root], option_filter(option, sessions))
     for root, symbol in prices.items():
         algorithm.consolidate(symbol, Resolution.DAILY, _daily_handler(root, on_daily_bar))
-    return Subscribed(prices, vix.symbol, equity_hours(algorithm), cme_hours, spx.symbol, futures)
+    return Subscribed(prices, vix.symbol, hours, cme_hours, spx.symbol, futures)
 
 
 def _daily_handler(root: str, on_daily_bar: Callable[[str, TradeBar], None]) -> Callable[[TradeBar], None]:
