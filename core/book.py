@@ -26,6 +26,27 @@ def filled_leg_prices(structure: Structure, price: float) -> tuple[float, ...]:
     return tuple(p + gap * w / total / r for r, p, w in zip(ratios, planned, weights, strict=True))
 
 
+def part_of(structure: Structure, indexes: Sequence[int], name: str) -> Structure:
+    """Some legs of a structure, to trade them alone (id `<id>:<name>`, `parent` the structure's id)."""
+    prices = tuple(structure.leg_entry_prices[i] for i in indexes) if structure.leg_entry_prices else ()
+    entry = sum(structure.legs[i].ratio * p for i, p in zip(indexes, prices, strict=True)) if prices else 0.0
+    return Structure(
+        f"{structure.id}:{name}",
+        structure.strategy,
+        tuple(structure.legs[i] for i in indexes),
+        structure.quantity,
+        entry,
+        structure.entry_time,
+        f"part of {structure.id}",
+        prices,
+        parent=structure.id,
+        entry_underlying=structure.entry_underlying,
+        leg_entry_underlyings=tuple(structure.underlying_at_entry(i) for i in indexes)
+        if structure.leg_entry_underlyings
+        else (),
+    )
+
+
 def part_legs(part: Structure, units: int, parent: Structure) -> tuple[Leg, ...]:
     """A part's legs per unit of its parent: `units` of the part spread over the parent's quantity."""
     per_unit = units / parent.quantity

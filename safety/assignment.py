@@ -10,7 +10,12 @@ one: `check_times`; the rules read the clock they are given):
   (0.5%) of the underlying on their expiry day → close the structure, from `index_expiry_check_time` on;
 - short American calls in the money on the session before an ex-dividend date, when their extrinsic value
   is below the dividend (early exercise pays the holder) → close the structure.
-Closes are whole structures (a short's protection goes with it) and are safety closes.
+A close takes the shorts at risk with the legs that only cover them, nothing more (RULEBOOK): per right and
+expiry the long legs cover the shorts nearest the money first (how margin pairs them, core/margin); a
+short's covering longs close with it (a spread's wing), a long of another expiry (an IPMCC's LEAP) is not a
+cover of the weekly call alone and stays, and so does what is not at risk (a condor's other side, an LT112's
+spread when only its naked puts are in the money). When every leg is at risk or covers one, the whole
+structure closes. Closes are safety closes.
 
 An actual assignment or exercise (`on_assignment`): the delivered stock or future is flattened at once, the
 rest of the structure is closed, the structure's loss is booked at the assignment's value, and a CRITICAL
@@ -24,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from core.book import OpenBook
+from core.book import OpenBook, part_of
 from core.expiry import ASSIGNED_TAG, DELIVERED_PREFIX, assign, intrinsic_value
 from core.model import Contract, ContractKind, Found, IntentAction, MarketSnapshot, OrderIntent, Right, Structure
 from core.pipeline import ClosedTrade
@@ -88,35 +93,50 @@ class AssignmentCheck:
         today = local.date()
         out: list[OrderIntent] = []
         for structure in book.open_structures():
-            reason = self._risk(structure, local, today, snapshot)
-            if reason:
-                out.append(close_whole(structure, snapshot, f"assignment: {reason}"))
+            at_risk = self._risk(structure, local, today, snapshot)
+            if at_risk:
+                indexes, reason = sorted(i for i, _ in at_risk), at_risk[0][1]
+                closing = with_their_covers(structure, indexes)
+                if len(closing) == len(structure.legs):
+                    out.append(close_whole(structure, snapshot, f"assignment: {reason}"))
+                else:
+                    part = part_of(structure, closing, "at-risk")
+                    out.append(close_whole(part, snapshot, f"assignment: {reason} (the rest stays)"))
         return out + self.leftovers(book, snapshot)
 
-    def _risk(self, structure: Structure, local: datetime, today: date, snapshot: MarketSnapshot) -> str | None:
+    def _risk(
+        self, structure: Structure, local: datetime, today: date, snapshot: MarketSnapshot
+    ) -> list[tuple[int, str]]:
+        """The short legs at risk now, each with why (a short that cannot be checked is at risk)."""
         s = self.settings
         daily_at, index_at = self.check_times(today)
-        for leg in structure.legs:
+        out: list[tuple[int, str]] = []
+        for i, leg in enumerate(structure.legs):
             c = leg.contract
             if leg.ratio >= 0 or c.kind is not ContractKind.OPTION or c.expiry is None or c.strike is None:
                 continue
             price = underlying_price(c, snapshot)
             if price is None:
-                return f"short {describe(c)} cannot be checked: no underlying price"
+                out.append((i, f"short {describe(c)} cannot be checked: no underlying price"))
+                continue
             itm = intrinsic_value(c, price)
             days = (c.expiry - today).days
             if c.settlement is Settlement.CASH:
                 if days == 0 and local >= index_at and itm > s.index_itm_close_threshold * price:
                     limit = s.index_itm_close_threshold
-                    return f"short {describe(c)} is {itm / price:.2%} in the money on expiry day (over {limit:.1%})"
+                    why = f"short {describe(c)} is {itm / price:.2%} in the money on expiry day (over {limit:.1%})"
+                    out.append((i, why))
                 continue
             if days <= 1 and itm > 0 and local >= daily_at:
-                return f"short {describe(c)} is in the money ({itm:.2f}) with {days} DTE and settles physically"
+                out.append(
+                    (i, f"short {describe(c)} is in the money ({itm:.2f}) with {days} DTE and settles physically")
+                )
+                continue
             if c.right is Right.CALL and c.style is ExerciseStyle.AMERICAN and itm > 0 and self.events is not None:
                 reason = self._dividend_risk(c, itm, today, snapshot)
                 if reason:
-                    return reason
-        return None
+                    out.append((i, reason))
+        return out
 
     def _dividend_risk(self, c: Contract, itm: float, today: date, snapshot: MarketSnapshot) -> str | None:
         assert self.events is not None
@@ -181,6 +201,41 @@ class AssignmentCheck:
             elif structure.tag == ASSIGNED_TAG:
                 out.append(close_whole(structure, snapshot, f"assignment: close the rest of {structure.id}"))
         return out
+
+
+def with_their_covers(structure: Structure, shorts: list[int]) -> list[int]:
+    """The legs to close with the short legs `shorts`: each short's covering longs (module docstring)."""
+    covers: dict[int, list[int]] = {}
+    for right in Right:
+        for expiry in {leg.contract.expiry for leg in structure.legs if leg.contract.right is right}:
+            side = [
+                i
+                for i, leg in enumerate(structure.legs)
+                if leg.contract.right is right and leg.contract.expiry == expiry
+            ]
+            nearest_first = (
+                (lambda i: structure.legs[i].contract.strike or 0.0)
+                if right is Right.CALL
+                else (lambda i: -(structure.legs[i].contract.strike or 0.0))
+            )
+            short_units = [
+                i
+                for i in sorted(side, key=nearest_first)
+                if structure.legs[i].ratio < 0
+                for _ in range(-structure.legs[i].ratio)
+            ]
+            long_units = [
+                i
+                for i in sorted(side, key=nearest_first)
+                if structure.legs[i].ratio > 0
+                for _ in range(structure.legs[i].ratio)
+            ]
+            for short, long_ in zip(short_units, long_units, strict=False):
+                covers.setdefault(short, []).append(long_)
+    closing = set(shorts)
+    for short in shorts:
+        closing.update(covers.get(short, []))
+    return sorted(closing)
 
 
 def mid_of(contract: Contract, snapshot: MarketSnapshot) -> float | None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from core.book import part_of as part_of  # re-exported: the strategies' parts
 from core.chain_greeks import ensure_greeks
 from core.exits import ExitAction, time_and_dte21_exit
 from core.margin import MarginLeg, loss_at_stop
@@ -106,27 +107,6 @@ def risk_at_stop(chain: Chain, rows: Sequence[tuple[int, int]], stop_multiple: f
     ]
     loss = loss_at_stop(legs, stop_multiple)
     return None if loss is None else loss * product(chain.root).option_multiplier
-
-
-def part_of(structure: Structure, indexes: Sequence[int], name: str) -> Structure:
-    """Some legs of a structure, to trade them alone (id `<id>:<name>`, `parent` the structure's id)."""
-    prices = tuple(structure.leg_entry_prices[i] for i in indexes) if structure.leg_entry_prices else ()
-    entry = sum(structure.legs[i].ratio * p for i, p in zip(indexes, prices, strict=True)) if prices else 0.0
-    return Structure(
-        f"{structure.id}:{name}",
-        structure.strategy,
-        tuple(structure.legs[i] for i in indexes),
-        structure.quantity,
-        entry,
-        structure.entry_time,
-        f"part of {structure.id}",
-        prices,
-        parent=structure.id,
-        entry_underlying=structure.entry_underlying,
-        leg_entry_underlyings=tuple(structure.underlying_at_entry(i) for i in indexes)
-        if structure.leg_entry_underlyings
-        else (),
-    )
 
 
 def opening(structure: Structure, reason: str) -> OrderIntent:

@@ -221,3 +221,64 @@ def test_an_exercised_long_call_delivers_short_of_nothing_and_keeps_the_rest_ope
     assert trade.pnl == pytest.approx((62.0 - 65.0) * 100)
     [rest] = [i for i in intents if i.structure.id == "pmcc"]
     assert [(leg.contract, leg.ratio) for leg in rest.structure.legs] == [(weekly, -1)]
+
+
+# ------------------------------------------------------------------------------------------ issue #16, item 2
+
+
+def qqq_market(day: date, price: float) -> MarketSnapshot:
+    chain = m.priced_chain(
+        "QQQ", price, at(day, 10, 0), [FRIDAY, date(2025, 1, 17)], [float(k) for k in range(300, 460, 5)], 0.2
+    )
+    return m.snapshot(at(day, 10, 0), 14.0, [chain])
+
+
+def test_the_check_closes_the_ipmcc_call_at_risk_and_keeps_its_leap() -> None:
+    """RULEBOOK: close the short at risk with the legs that only cover it, nothing more: an IPMCC's LEAP stays.
+    The weekly 400 call is 5 in the money at 15:00 the day before it expires (physical): the check closed the
+    whole IPMCC, selling the LEAP (three of ten IPMCC closes in the default backtest). Only the call goes."""
+    market = qqq_market(THURSDAY, 405.0)
+    legs = [
+        (m.option("QQQ", date(2025, 1, 17), 330.0, Right.CALL), +1),
+        (m.option("QQQ", FRIDAY, 400.0, Right.CALL), -1),
+    ]
+    ipmcc = m.structure("ip1", "ipmcc", legs, market)
+    [close] = AssignmentCheck(S, CAL.equity).check(at(THURSDAY, 15, 0), held(ipmcc), market)
+    assert close.safety and close.structure.parent == "ip1"
+    assert [(leg.contract.strike, leg.ratio) for leg in close.structure.legs] == [(400.0, -1)]
+
+
+def test_a_condors_side_at_risk_closes_with_its_wing_and_the_other_side_stays() -> None:
+    """An SPY iron condor expiring Friday, SPY at 466 at 15:00 Thursday: the 470 put is in the money, the
+    465 put is its wing; the calls are far away. The put spread closes; the call spread stays."""
+    market = spy_market(THURSDAY, 466.0)
+    legs = [
+        (m.option("SPY", FRIDAY, 465.0, Right.PUT), +1),
+        (m.option("SPY", FRIDAY, 470.0, Right.PUT), -1),
+        (m.option("SPY", FRIDAY, 480.0, Right.CALL), -1),
+        (m.option("SPY", FRIDAY, 485.0, Right.CALL), +1),
+    ]
+    condor = m.structure("ic1", "strangles", legs, market)
+    [close] = AssignmentCheck(S, CAL.equity).check(at(THURSDAY, 15, 0), held(condor), market)
+    assert close.structure.parent == "ic1"
+    assert sorted((leg.contract.strike, leg.ratio) for leg in close.structure.legs) == [(465.0, 1), (470.0, -1)]
+
+
+def test_an_lt112s_spread_at_risk_closes_with_its_own_long_and_the_naked_puts_stay() -> None:
+    """LT112 +1 475 / −1 470 / −2 468 puts, SPY at 466: every short is in the money. The long put covers the
+    nearest short (470): together they are a spread; the 468s are naked. All of it is at risk, so all closes
+    (the whole structure). At SPY 469 only the spread's 470 is in the money: it closes with the long that
+    covers it, and the naked 468s, out of the money, stay."""
+    legs = [
+        (m.option("SPY", FRIDAY, 475.0, Right.PUT), +1),
+        (m.option("SPY", FRIDAY, 470.0, Right.PUT), -1),
+        (m.option("SPY", FRIDAY, 468.0, Right.PUT), -2),
+    ]
+    market = spy_market(THURSDAY, 466.0)
+    lt112 = m.structure("lt1", "lt112", legs, market)
+    [whole] = AssignmentCheck(S, CAL.equity).check(at(THURSDAY, 15, 0), held(lt112), market)
+    assert whole.structure.id == "lt1" and not whole.structure.parent
+    market = spy_market(THURSDAY, 469.0)
+    lt112 = m.structure("lt1", "lt112", legs, market)
+    [spread] = AssignmentCheck(S, CAL.equity).check(at(THURSDAY, 15, 0), held(lt112), market)
+    assert [(leg.contract.strike, leg.ratio) for leg in spread.structure.legs] == [(475.0, 1), (470.0, -1)]
