@@ -239,6 +239,13 @@ class Settings:
     strangle_size_vix_high: float = _p(25.0, 0.0, 200.0, "above this VIX the size is scaled by strangle_size_high")
     strangle_size_mid: float = _p(1.5, 1.0, 10.0, "size multiplier, VIX 18-25")
     strangle_size_high: float = _p(2.0, 1.0, 10.0, "size multiplier, VIX above 25")
+    strangle_base_size: int = _p(1, 1, 100, "strangles per product before the VIX multipliers")
+    strangle_size_rounding: str = _p(
+        "down",
+        doc="base x multiplier rounded down (RULEBOOK; at base 1 the 1.5 step then stays 1) or half_up (1.5 -> 2)",
+        choices=("down", "half_up"),
+    )
+    strangle_rv_days: int = _p(20, 2, 250, "realised-vol window of the IV-rank stand-in (before a year of IV)")
     strangle_profit_target: float = _p(0.50, 0.0, 1.0, "close at this share of the credit")
     strangle_tested_delta_side: float = _p(0.25, 0.0, 1.0, "tested short |delta| that closes that side")
     strangle_tested_delta_all: float = _p(0.30, 0.0, 1.0, "tested short |delta| that closes the strangle")
@@ -265,6 +272,8 @@ class Settings:
     lt112_naked_count: int = _p(2, 1, 10, "naked puts per debit spread")
     lt112_long_put_delta: float = _p(0.25, 0.0, 1.0, "long put |delta| in delta mode")
     lt112_naked_put_delta: float = _p(0.05, 0.0, 1.0, "naked put |delta| in delta mode")
+    lt112_long_delta_band: float = _p(0.05, 0.0, 0.5, "delta mode: long put |delta| within target +/- this")
+    lt112_naked_delta_band: float = _p(0.03, 0.0, 0.5, "delta mode: naked put |delta| within target +/- this")
     lt112_naked_profit_target: float = _p(0.90, 0.0, 1.0, "close the naked puts at this share of their credit")
     lt112_danger_distance: float = _p(
         0.006, 0.0, 1.0, "close all when the underlying is this close to the naked strike"
@@ -283,6 +292,7 @@ class Settings:
     ipmcc_max_extrinsic: float = _p(0.05, 0.0, 1.0, "LEAP extrinsic value under this share of the strike")
     ipmcc_short_call_time: time = _p(time(9, 45), doc="Friday short-call time (ET)")
     ipmcc_short_call_dte: int = _p(7, 1, 60, "short call DTE")
+    ipmcc_short_call_max_dte: int = _p(14, 1, 90, "short call expiry at most this many days out")
     ipmcc_ema_fast: int = _p(8, 2, 200, "fast EMA")
     ipmcc_ema_slow: int = _p(21, 3, 400, "slow EMA")
     ipmcc_two_itm_trigger: float = _p(1.02, 1.0, 2.0, "price above this × fast EMA sells 2 strikes ITM")

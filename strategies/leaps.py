@@ -66,7 +66,6 @@ from strategies.base import (
 
 LADDER = "leap_ladder"
 IPMCC = "ipmcc"
-SHORT_CALL_MAX_DTE = 14
 
 
 def first_session_of_week(calendar: Calendar, day: date) -> date | None:
@@ -212,7 +211,7 @@ class Ipmcc:
         s = self.settings
         day = today(snapshot)
         price = chain.underlying_price
-        expiry = chain.nearest_expiry(day, s.ipmcc_short_call_dte, 1, SHORT_CALL_MAX_DTE)
+        expiry = chain.nearest_expiry(day, s.ipmcc_short_call_dte, 1, s.ipmcc_short_call_max_dte)
         if isinstance(expiry, NotFound):
             return no_trade(snapshot, IPMCC, expiry.reason)
         rows = np.flatnonzero(chain.side_mask(expiry.value, Right.CALL))

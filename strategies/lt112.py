@@ -55,8 +55,6 @@ from strategies.base import (
 from strategies.futures import Futures
 
 NAME = "lt112"
-NAKED_DELTA_BAND = 0.03
-LONG_DELTA_BAND = 0.05
 
 
 def naked_leg(structure: Structure) -> int | None:
@@ -169,15 +167,15 @@ class Lt112:
                 expiry,
                 Right.PUT,
                 s.lt112_long_put_delta,
-                s.lt112_long_put_delta - LONG_DELTA_BAND,
-                s.lt112_long_put_delta + LONG_DELTA_BAND,
+                s.lt112_long_put_delta - s.lt112_long_delta_band,
+                s.lt112_long_put_delta + s.lt112_long_delta_band,
             )
             naked = chain.closest_delta(
                 expiry,
                 Right.PUT,
                 s.lt112_naked_put_delta,
-                max(s.lt112_naked_put_delta - NAKED_DELTA_BAND, 1e-6),
-                s.lt112_naked_put_delta + NAKED_DELTA_BAND,
+                max(s.lt112_naked_put_delta - s.lt112_naked_delta_band, 1e-6),
+                s.lt112_naked_put_delta + s.lt112_naked_delta_band,
             )
         else:
             long_ = chain.strike_at_or_beyond(expiry, Right.PUT, s.lt112_long_put_moneyness * price, upward=False)

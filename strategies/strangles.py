@@ -7,10 +7,11 @@
   `strangle_products_future` (ES, CL, GC, 6E, ZB). One strangle per product at a time.
 - Filters: no strangle below VIX `strangle_skip_vix_below` (13); the expiry closest to 90 DTE within
   75–105; IV rank at least `strangle_min_iv_rank` (30), from the recorded 30-day ATM IV, or until a year of
-  it is recorded the rank of 20-day realised volatility (the reason says which); consolidation: the 20-day
-  (high − low) / close at most 8%.
+  it is recorded the rank of `strangle_rv_days` (20) realised volatility (the reason says which);
+  consolidation: the 20-day (high − low) / close at most 8%.
 - Strikes: the put closest to 6 delta within 5–7, the call closest to 5.5 delta within 5–6.
-- Size: 1, × 1.5 from VIX 18 and × 2 above VIX 25, rounded down, at least 1.
+- Size: `strangle_base_size` (1), × 1.5 from VIX 18 and × 2 above VIX 25, rounded as `strangle_size_rounding`
+  says (down, RULEBOOK's: at base 1 the × 1.5 step stays 1; half_up makes it 2), at least 1.
 - Exits: 50% of the credit; the cost to close at 3× the credit; a tested short at |delta| ≥ 0.30 closes the
   strangle, at ≥ 0.25 closes that side; the shared 21-DTE defence and time exits.
 """
@@ -46,7 +47,6 @@ from strategies.base import (
 from strategies.futures import Futures
 
 NAME = "strangles"
-RV_DAYS = 20
 
 
 class Strangles:
@@ -70,7 +70,9 @@ class Strangles:
             return s.strangle_products_etf + s.strangle_products_etf_phase2
         return s.strangle_products_etf
 
-    def size(self, vix: float) -> int:
+    def size(self, vix: float) -> tuple[int, str]:
+        """Strangles per product, and how: `strangle_base_size` × the VIX step's multiplier, rounded as
+        `strangle_size_rounding` says (down, RULEBOOK's: at base 1 the × 1.5 step stays 1), at least 1."""
         s = self.settings
         scale = (
             s.strangle_size_high
@@ -79,7 +81,13 @@ class Strangles:
             if vix >= s.strangle_size_vix_mid
             else 1.0
         )
-        return max(1, int(scale))
+        raw = s.strangle_base_size * scale
+        count = math.floor(raw + 1e-9) if s.strangle_size_rounding == "down" else math.floor(raw + 0.5 + 1e-9)
+        count = max(1, count)
+        how = (
+            "" if scale == 1.0 else f", size {s.strangle_base_size} × {scale:g} ({s.strangle_size_rounding}) = {count}"
+        )
+        return count, how
 
     def propose(self, snapshot: MarketSnapshot, book: Book) -> Sequence[OrderIntent | Decision]:
         s = self.settings
@@ -107,7 +115,7 @@ class Strangles:
         if isinstance(expiry, NotFound):
             return no_trade(snapshot, NAME, expiry.reason)
         bars = snapshot.daily.get(root)
-        rank = iv_rank(snapshot.iv_history.get(root), bars.close if bars is not None else None, RV_DAYS)
+        rank = iv_rank(snapshot.iv_history.get(root), bars.close if bars is not None else None, s.strangle_rv_days)
         if rank is None:
             return no_trade(snapshot, NAME, f"{root}: no IV history or daily bars for the IV rank")
         if rank.value < s.strangle_min_iv_rank:
@@ -139,13 +147,13 @@ class Strangles:
             return no_trade(snapshot, NAME, call.reason)
         rows = [(put.value, -1), (call.value, -1)]
         legs = [(option_at(chain, row, root), ratio) for row, ratio in rows]
-        quantity = self.size(vix)
+        quantity, sized = self.size(vix)
         structure = make_structure(
             NAME, snapshot, legs, quantity, to_tick(net_mid(chain, rows), root, len(rows)), "", mids(chain, rows)
         )
         k = [f"{chain.strike[r]:g}" for r, _ in rows]
         filters = f"IV rank {rank.value:.0f} ({rank.source}), range {spread:.1%}"
-        why = f"{NAME}: {root} {expiry.value} {k[0]}/{k[1]} x{quantity}, {filters}"
+        why = f"{NAME}: {root} {expiry.value} {k[0]}/{k[1]} x{quantity}, {filters}{sized}"
         return opening(structure, why)
 
     def manage(self, structure: Structure, snapshot: MarketSnapshot) -> OrderIntent | None:

@@ -195,3 +195,37 @@ def test_real_es_options_are_accepted_when_the_window_and_the_put_band_are_widen
     )
     assert (legs[Right.PUT], legs[Right.CALL]) == (3000.0, 3460.0)
     assert answer.reason.startswith("strangles: ES 2020-03-20 3000/3460 x1")
+
+
+# ------------------------------------------------------------------------------------------ issue #16, item 15
+
+
+@pytest.mark.parametrize(
+    ("base", "rounding", "vix", "qty"),
+    [
+        (1, "down", 20.0, 1),  # RULEBOOK: 1 × 1.5 = 1.5, rounded down: the VIX 18-25 step does not act at base 1
+        (2, "down", 20.0, 3),  # 2 × 1.5 = 3
+        (3, "down", 20.0, 4),  # 4.5 down
+        (1, "half_up", 20.0, 2),  # 1.5 to 2: the step acts at base 1
+        (3, "half_up", 20.0, 5),
+        (2, "down", 26.0, 4),  # × 2
+        (2, "down", 16.0, 2),  # the base alone
+    ],
+)
+def test_the_vix_size_steps_scale_a_base_size_with_a_rounding_that_is_a_parameter(
+    base: int, rounding: str, vix: float, qty: int
+) -> None:
+    """RULEBOOK: base 1, × 1.5 at VIX 18-25, × 2 above, rounded down, at least 1. With base 1 the × 1.5 step
+    never acts (1.5 rounds down to 1): the base (`strangle_base_size`) and the rounding
+    (`strangle_size_rounding`: down as RULEBOOK says, or half_up) are parameters, and the reason says how the
+    size came out."""
+    settings = Settings.from_parameters({"strangle_base_size": str(base), "strangle_size_rounding": rounding})
+    gld = by_root(answers(market(vix=vix), settings=settings), "GLD")
+    assert isinstance(gld, OrderIntent) and gld.quantity == qty
+    assert f"size {base} ×" in gld.reason or vix < 18
+
+
+def test_the_realised_vol_window_of_the_iv_rank_stand_in_is_a_parameter() -> None:
+    settings = Settings.from_parameters({"strangle_rv_days": "10"})
+    gld = by_root(answers(market(iv=None), settings=settings), "GLD")
+    assert "rank of 10-day realised vol" in gld.reason, gld
