@@ -83,6 +83,9 @@ def settle_expired(
                 parent=structure.id,
                 entry_price=entry,
                 leg_entry_prices=(),
+                leg_entry_underlyings=tuple(structure.underlying_at_entry(i) for i in expiring)
+                if structure.leg_entry_underlyings
+                else (),
             )
             book.remove_part(part)
         multiplier = structure.legs[0].contract.multiplier

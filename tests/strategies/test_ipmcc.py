@@ -227,3 +227,21 @@ def test_the_buy_back_measures_the_calls_extrinsic_at_its_own_sale() -> None:
     assert back is not None and "of its extrinsic captured" in back.reason, back
     assert [leg.ratio for leg in back.structure.legs] == [-1]
     assert back.structure.leg_entry_underlyings == (400.0,)  # the part closed keeps its own
+
+
+def test_a_weekly_call_expiring_under_its_leap_settles_and_the_leap_keeps_its_own_entry() -> None:
+    """Regression: the weekly call's expiry settled it as a part built without its per-leg entry underlying
+    (the structure had one for each leg), which raised inside the replay's settlement."""
+    from core.expiry import settle_expired
+
+    book = OpenBook()
+    leap = dataclasses.replace(leap_structure(), entry_underlying=440.0)
+    book.add_units(leap, 1, leap.entry_price)
+    [sell] = propose(qqq(), [leap])
+    assert isinstance(sell, OrderIntent)
+    book.add_units(sell.structure, 1, sell.structure.entry_price)
+    close = datetime.combine(WEEKLY, time(16, 0), tzinfo=m.NY)
+    [expired], missing = settle_expired(book, WEEKLY, close, lambda root: 390.0)
+    assert not missing and expired.trade.structure.leg_entry_underlyings == (400.0,)
+    (kept,) = book.open_structures()
+    assert kept.leg_entry_underlyings == (440.0,) and [leg.ratio for leg in kept.legs] == [1]
