@@ -113,6 +113,7 @@ class ReplayEngine:
         self.broker = ReplayBroker(settings, capital, faults=self.faults, seed=seed)
         self.record = RunRecord()
         self.restarts = 0
+        self.last_close: MarketSnapshot | None = None
         self.minute_ticks = 0  # fill-check steps between the scheduled ones
         self.fault_rng = random.Random(seed + 1)  # the engine's own faults (disconnects)
         self.down_until = datetime.min.replace(tzinfo=NEW_YORK)
@@ -271,6 +272,7 @@ class ReplayEngine:
             self._connection(last, full=False)
         self._settle(day)
         close = self.market.snapshot(datetime.combine(day, time(16, 0), tzinfo=NEW_YORK), ROOTS)
+        self.last_close = close  # the marks the summary values what is still open at
         account = self.account(close)
         self.record.equity.append((day, account.net_liq))
         self.save(close.time)  # expiries settled, the day's counters final
@@ -492,6 +494,17 @@ class ReplayEngine:
 
     # ------------------------------------------------------------------ the report
 
+    def open_at_end(self) -> dict[str, tuple[int, float]]:
+        """Per strategy, the structures still open after the last session and their P&L at its closing marks
+        (what a trade's win rate and P&L leave out)."""
+        out: dict[str, tuple[int, float]] = {}
+        if self.last_close is None:
+            return out
+        for view in self.system.book_view(self.last_close).views:
+            count, pnl = out.get(view.structure.strategy, (0, 0.0))
+            out[view.structure.strategy] = (count + 1, pnl + view.pnl)
+        return out
+
     def summary(self) -> dict[str, Any]:
         equity = [v for _, v in self.record.equity] or [self.capital]
         peak, worst = equity[0], 0.0
@@ -502,6 +515,7 @@ class ReplayEngine:
         # A trade as the expected win rates mean it (safety/performance): LT112 and strangle parts closed
         # early count with their position; P&L is every close's, realised.
         outcomes = whole_trades((t.strategy, t.structure.id, t.structure.parent, t.pnl) for t in self.record.trades)
+        still_open = self.open_at_end()
         for name in SUMMARY_STRATEGIES:
             closes = [t for t in self.record.trades if t.strategy == name]
             results = [pnl for strategy, pnl in outcomes if strategy == name]
@@ -516,6 +530,8 @@ class ReplayEngine:
                 "pnl": round(sum(t.pnl for t in closes) - fees, 2),
                 "fees": fees,
                 "worst_trade": round(min(results, default=0.0), 2),
+                "open": still_open.get(name, (0, 0.0))[0],
+                "unrealised_pnl": round(still_open.get(name, (0, 0.0))[1], 2),
             }
         alerts = self.alerts.sent + self.broker.alerts  # the safety systems' and the fill tracker's
         events = self.record.safety_events + Counter(a.title for a in alerts)  # a copy: summary() is pure

@@ -46,15 +46,19 @@ def write_report(out: Path, summary: dict[str, Any], record: RunRecord) -> None:
         f"Capital {summary['capital']:,.0f} → final net liq {summary['final_net_liq']:,.0f};"
         f" max drawdown {summary['max_drawdown_pct']}%.",
         "",
-        "| strategy | trades | win rate | expected | P&L after fees | fees | worst trade |",
-        "|---|---|---|---|---|---|---|",
+        "Trades and win rates count closed positions; what is still open at the end is shown apart, at the last",
+        "session's marks (realised P&L after fees plus unrealised P&L is the change in net liq).",
+        "",
+        "| strategy | trades | win rate | expected | P&L after fees | fees | worst trade | open at the end"
+        " | unrealised P&L |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, st in summary["strategies"].items():
         rate = "" if st["win_rate"] is None else f"{st['win_rate']:.0%}"
         expected = "" if st["expected_win_rate"] is None else f"{st['expected_win_rate']:.0%}"
         lines.append(
             f"| {name} | {st['trades']} | {rate} | {expected} | {st['pnl']:,.2f} | {st['fees']:,.2f}"
-            f" | {st['worst_trade']:,.2f} |"
+            f" | {st['worst_trade']:,.2f} | {st.get('open', 0)} | {st.get('unrealised_pnl', 0.0):,.2f} |"
         )
     lines += ["", "## Data", ""]
     if "data_coverage" in summary:

@@ -204,6 +204,27 @@ def test_a_quarter_runs_with_no_invariant_broken(summary: dict[str, Any]) -> Non
     )
 
 
+def test_positions_open_at_the_end_are_counted_apart_and_the_figures_add_up(
+    engine: ReplayEngine, summary: dict[str, Any], tmp_path: Path
+) -> None:
+    """#16 item 13: trades and win rates are closed positions only; what is still open at the end is shown
+    apart, as a count and its P&L at the last marks, so a strategy's figures are whole: the realised P&L
+    after fees plus the unrealised P&L of every strategy is the change in net liq, to the cent (nothing else
+    moves money in the replay)."""
+    per = summary["strategies"]
+    held = [s for s in engine.pipeline.book.open_structures() if not s.parent]
+    assert held, "the quarter ends with positions open (ladder rungs)"
+    for name, st in per.items():
+        assert st["open"] == sum(1 for s in held if s.strategy == name), name
+    realised = sum(st["pnl"] for st in per.values())
+    unrealised = sum(st["unrealised_pnl"] for st in per.values())
+    assert realised + unrealised == pytest.approx(summary["final_net_liq"] - summary["capital"], abs=0.05)
+    assert per["leap_ladder"]["open"] > 0 and per["leap_ladder"]["unrealised_pnl"] != 0
+    engine.write(tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    assert "| open at the end | unrealised P&L |" in report
+
+
 def test_steps_move_before_an_early_close(engine: ReplayEngine) -> None:
     """The Friday after Thanksgiving closes at 13:00: the 0DTE's exit and the assignment checks come an hour
     and half an hour before it, as they do before 16:00 (they were asked at 15:00 only, after the close)."""
