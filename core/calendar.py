@@ -34,6 +34,11 @@ NEW_YORK = ZoneInfo("America/New_York")
 CHICAGO = ZoneInfo("America/Chicago")
 FIRST_YEAR = 2005
 LAST_YEAR = 2030
+# Cboe's SPXW listing history (Options Hub 2016-02-22 and 2016-08-11; press releases): Friday weeklies since
+# 2005; Wednesday weeklies listed from 2016-02-23 (first expiry 2016-03-02); Monday weeklies from 2016-08-15
+# (first expiry 2016-08-22); Tuesdays and Thursdays from 2022.
+SPXW_WEDNESDAYS_FROM = date(2016, 3, 2)
+SPXW_MONDAYS_FROM = date(2016, 8, 22)
 SPXW_TUESDAYS_FROM = date(2022, 4, 18)
 SPXW_THURSDAYS_FROM = date(2022, 5, 11)
 QUARTERLY_MONTHS = (3, 6, 9, 12)
@@ -230,11 +235,14 @@ class Calendars:
         return self.equity if market is Market.EQUITY else self.cme
 
     def spxw_expiries(self, start: date, end: date) -> list[date]:
-        """SPXW PM-settled expiries between two dates (inclusive)."""
+        """SPXW PM-settled expiries between two dates (inclusive), as Cboe listed them over the years (the
+        constants above): Fridays always, the other weekdays from their launch."""
         out: set[date] = set()
         day = start
         while day <= end:
-            listed = day.weekday() in (MONDAY, WEDNESDAY, FRIDAY)
+            listed = day.weekday() == FRIDAY
+            listed |= day.weekday() == MONDAY and day >= SPXW_MONDAYS_FROM
+            listed |= day.weekday() == WEDNESDAY and day >= SPXW_WEDNESDAYS_FROM
             listed |= day.weekday() == TUESDAY and day >= SPXW_TUESDAYS_FROM
             listed |= day.weekday() == THURSDAY and day >= SPXW_THURSDAYS_FROM
             if listed:

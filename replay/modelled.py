@@ -24,8 +24,9 @@ the 0.2-0.3 the market prices. The chain reports the same variance on core/prici
 
 Quotes: the model price ± a half-spread of max(0.025, 2.5% of the price) (SPY and QQQ, penny-pilot classes
 quoted a few cents wide: max(0.005, 0.5%)), rounded to the tick. Listed strikes and expiries follow the
-products: SPXW every session with six Friday weeklies, and a year of end-of-month (from 2014-07-07, when Cboe
-listed them under SPXW) and third-Friday PM series (from 2017-05-01, SPXPM renamed SPXW); SPY/QQQ/USO
+products: SPXW with six Friday weeklies, the next week's Monday and Wednesday weeklies from their launch in
+2016 (Tuesdays and Thursdays from 2022), and a year of end-of-month (from 2014-07-07, when Cboe listed them
+under SPXW) and third-Friday PM series (from 2017-05-01, SPXPM renamed SPXW); SPY/QQQ/USO
 monthlies (third Friday) out to two years (LEAPs) and, for SPY/QQQ, six Friday weeklies and four
 end-of-quarter expiries; ES quarterly and serial-month and CL monthly future options. Settlement is the
 engine's: cash for index options, delivery of shares or futures for the rest.
@@ -301,10 +302,11 @@ class ModelledMarket:
         return sorted({e for e in out if 0 <= (e - day).days <= limit})  # quoted on expiry day until the close
 
     def _spxw_expiries(self, day: date) -> list[date]:
-        """SPXW as Cboe lists it (module docstring): today's, six Friday weeklies, and from their launch the
-        end-of-month (2014-07-07, the quarter ends among them) and third-Friday PM (2017-05-01) series for a
-        year."""
-        out = {day, *self._weeklies(day)}
+        """SPXW as Cboe lists it (module docstring): six Friday weeklies, the other weekdays' weeklies of the
+        next week from their launch (core/calendar.spxw_expiries: Wednesdays 2016-03, Mondays 2016-08,
+        Tuesdays and Thursdays 2022), and from their launch the end-of-month (2014-07-07, the quarter ends
+        among them) and third-Friday PM (2017-05-01) series for a year."""
+        out = {*self._weeklies(day), *self.calendars.spxw_expiries(day, day + timedelta(days=7))}
         if day >= SPXW_EOM_FROM:
             out.update(self._month_ends(day, SPXW_LONG_MONTHS, quarterly=False))
         if day >= SPXW_THIRD_FRIDAY_FROM:

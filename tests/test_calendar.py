@@ -117,6 +117,20 @@ def test_spxw_expiries_follow_the_listing_history(cal: Calendars) -> None:
     assert date(2025, 4, 18) not in cal.spxw_expiries(date(2025, 4, 14), date(2025, 4, 18))
 
 
+def test_spxw_mondays_and_wednesdays_expire_only_from_their_launch(cal: Calendars) -> None:
+    """#16 item 10. Cboe listed Wednesday SPXW weeklys from 2016-02-23 (first expiry 2016-03-02) and Monday
+    ones from 2016-08-15 (first expiry 2016-08-22) (Cboe Options Hub, 2016-02-22 and 2016-07-12; press
+    releases); Tuesdays (2022-04-18) and Thursdays (2022-05-11) came later. Before, a week had its Friday only."""
+    assert cal.spxw_expiries(date(2015, 3, 2), date(2015, 3, 6)) == [date(2015, 3, 6)]
+    assert cal.spxw_expiries(date(2016, 2, 29), date(2016, 3, 4)) == [date(2016, 3, 2), date(2016, 3, 4)]
+    assert cal.spxw_expiries(date(2016, 8, 15), date(2016, 8, 19)) == [date(2016, 8, 17), date(2016, 8, 19)]
+    assert cal.spxw_expiries(date(2016, 8, 22), date(2016, 8, 26)) == [
+        date(2016, 8, 22),
+        date(2016, 8, 24),
+        date(2016, 8, 26),
+    ]
+
+
 def test_dte_counts_calendar_days() -> None:
     assert dte(date(2024, 1, 5), date(2024, 1, 5)) == 0
     assert dte(date(2024, 1, 5), date(2024, 5, 3)) == 119

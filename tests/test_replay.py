@@ -49,7 +49,7 @@ def test_weeklies_move_to_thursday_on_good_friday() -> None:
     assert date(2018, 3, 29) in expiries and date(2018, 3, 30) not in expiries  # Good Friday 2018
     assert expiries == sorted(set(expiries)) and all(e > date(2018, 3, 26) for e in expiries)
     spxw = market.expiries("SPXW", date(2018, 3, 26))
-    assert spxw[:2] == [date(2018, 3, 26), date(2018, 3, 29)]  # today's, then Friday's weekly on Thursday
+    assert spxw[:3] == [date(2018, 3, 26), date(2018, 3, 28), date(2018, 3, 29)]  # Mon, Wed, Friday's on Thursday
     # Listed until their own close: the replay once dropped them on expiry morning, so an in-the-money short
     # call could not be bought back by the assignment check that afternoon.
     assert date(2018, 1, 19) in market.expiries("QQQ", date(2018, 1, 19))
@@ -57,11 +57,14 @@ def test_weeklies_move_to_thursday_on_good_friday() -> None:
 
 
 def test_spxw_lists_what_cboe_listed_when_it_listed_it() -> None:
-    """Today's and six Friday weeklies always; end-of-month series from 2014-07-07 and third-Friday PM series
-    from 2017-05-01, a year out: what LT112 on SPX needs 110-130 days out, no earlier than it existed."""
+    """Six Friday weeklies always, the Monday and Wednesday weeklies of the next week from their launch
+    (2016), end-of-month series from 2014-07-07 and third-Friday PM series from 2017-05-01, a year out: what
+    LT112 on SPX needs 110-130 days out, no earlier than it existed. No same-day expiry on a Wednesday in 2014
+    (the modelled SPXW listed today's on every session)."""
     market = ModelledMarket(Calendars())
     early = market.expiries("SPXW", date(2014, 3, 5))
-    assert early[0] == date(2014, 3, 5) and len(early) == 7 and early[-1] == date(2014, 4, 11)
+    assert early[0] == date(2014, 3, 7) and len(early) == 6 and early[-1] == date(2014, 4, 11)
+    assert market.expiries("SPXW", date(2016, 3, 1))[:2] == [date(2016, 3, 2), date(2016, 3, 4)]
     mid = market.expiries("SPXW", date(2016, 1, 6))
     assert date(2016, 4, 29) in mid and date(2016, 4, 15) not in mid  # month ends, no third Friday yet
     later = market.expiries("SPXW", date(2018, 1, 3))
