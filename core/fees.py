@@ -7,8 +7,10 @@ TastytradeFeeModel leaves out clearing and index fees and charges futures nothin
 - SPX/SPXW/XSP/NDX/RUT option: $1.00 to open, no cap; $0 to close; clearing $0.10; index fee $0.65 open
   and close.
 - Both kinds of option: ORF per contract, and the FINRA TAF and SEC fee on sales.
-- future option: $2.50 to open ($1.50 micro); $0 to close; clearing $0.30, exchange fee and NFA fee.
-- future: $1.25 per side ($0.85 micro); clearing $0.30, exchange fee and NFA fee.
+- future option: $2.50 to open ($1.50 micro); $0 to close; clearing $0.30, CME's exchange fee for the root's
+  options (`fee_exchange_future_option`) and the NFA fee, open and close.
+- future: $1.25 per side ($0.85 micro); clearing $0.30, CME's exchange fee for the root
+  (`fee_exchange_future`) and the NFA fee.
 - stock/ETF: $0; clearing $0.0008 per share.
 
 Every amount is a parameter (core/settings.py, `fee_*`). Money is positive: a fee is a cost.
@@ -94,7 +96,8 @@ def leg_fees(
         else:
             per = s.fee_micro_future_option_open if micro else s.fee_future_option_open
             commission = per * q if opening else 0.0
-        return FeeBreakdown(commission, s.fee_clearing_future * q, s.fee_exchange_future * q, s.fee_nfa * q)
+        exchange = (s.fee_exchange_future if kind is FeeKind.FUTURE else s.fee_exchange_future_option)[root.upper()]
+        return FeeBreakdown(commission, s.fee_clearing_future * q, exchange * q, s.fee_nfa * q)
     # Equity and index options.
     regulatory = s.fee_orf * q
     if is_sale:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
 
+from core.products import PRODUCTS, AssetKind
+
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -337,7 +339,63 @@ class Settings:
     fee_clearing_option: float = _p(0.10, 0.0, 100.0, "clearing per equity or index option contract")
     fee_clearing_future: float = _p(0.30, 0.0, 100.0, "clearing per future or future option contract")
     fee_clearing_stock_per_share: float = _p(0.0008, 0.0, 1.0, "clearing per share of stock")
-    fee_exchange_future: float = _p(0.0, 0.0, 100.0, "CME exchange fee per future or future option contract")
+    # CME Group's exchange fees for non-members on Globex, per contract per side, by root: CME's published
+    # fee schedule (cmegroup.com "Fee Finder" / "CME Group fee schedule"), as brokers pass it through, read
+    # from Interactive Brokers' "fees charged to offset CME / NYMEX / COMEX exchange fees" tables (Tier I =
+    # non-member) in December 2026. YM, MYM, ZB and ZN (CBOT) and the micro options without their own row
+    # take their product family's rate: check CME's Fee Finder before trading them. Never 0 (RULEBOOK).
+    fee_exchange_future: Mapping[str, float] = _map(
+        {
+            "ES": 1.38,
+            "MES": 0.35,
+            "NQ": 1.38,
+            "MNQ": 0.35,
+            "RTY": 1.38,
+            "M2K": 0.35,
+            "YM": 1.38,
+            "MYM": 0.35,
+            "CL": 1.50,
+            "MCL": 0.50,
+            "NG": 1.60,
+            "GC": 1.60,
+            "MGC": 0.75,
+            "SI": 1.60,
+            "HG": 1.60,
+            "6E": 1.60,
+            "M6E": 0.24,
+            "ZB": 0.80,
+            "ZN": 0.80,
+        },
+        0.01,
+        100.0,
+        "CME exchange fee per future contract per side by root, USD (CME Globex non-member rates)",
+    )
+    fee_exchange_future_option: Mapping[str, float] = _map(
+        {
+            "ES": 0.55,
+            "MES": 0.20,
+            "NQ": 0.55,
+            "MNQ": 0.20,
+            "RTY": 0.55,
+            "M2K": 0.20,
+            "YM": 0.55,
+            "MYM": 0.20,
+            "CL": 1.50,
+            "MCL": 0.75,
+            "NG": 1.50,
+            "GC": 1.60,
+            "MGC": 0.75,
+            "SI": 1.60,
+            "HG": 1.60,
+            "6E": 1.60,
+            "M6E": 0.24,
+            "ZB": 0.80,
+            "ZN": 0.80,
+        },
+        0.01,
+        100.0,
+        "CME exchange fee per future option contract per side by root, USD (CME Globex non-member rates)",
+    )
     fee_nfa: float = _p(0.02, 0.0, 100.0, "NFA fee per future or future option contract")
     fee_orf: float = _p(0.04, 0.0, 100.0, "options regulatory fee per equity or index option contract")
     fee_finra_taf_option: float = _p(0.00279, 0.0, 100.0, "FINRA TAF per option contract sold")
@@ -541,6 +599,13 @@ class Settings:
             self.lt112_naked_moneyness < self.lt112_long_put_moneyness,
             "the naked puts must lie below the long put",
         )
+        future_roots = {root for root, p in PRODUCTS.items() if p.kind is AssetKind.FUTURE}
+        for name in ("fee_exchange_future", "fee_exchange_future_option"):
+            fees: Mapping[str, float] = getattr(self, name)
+            missing = sorted(future_roots - set(fees))
+            need(not missing, f"{name} needs a fee for every future root: missing {', '.join(missing)}")
+            for root in sorted(set(fees) - future_roots):
+                out.append(f"{name}: {root} is not a future root (futures: {', '.join(sorted(future_roots))})")
         groups = self.correlation_group_members()
         seen: dict[str, str] = {}
         for group, members in groups.items():

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from core.fees import FeeKind, fee_kind, leg_fees
-from core.products import UnknownProductError
-from core.settings import Settings
+from core.products import PRODUCTS, AssetKind, UnknownProductError
+from core.settings import Settings, SettingsError
 
 S = Settings()
 NO_REG = dataclasses.replace(S, fee_orf=0.0, fee_finra_taf_option=0.0, fee_sec_rate=0.0, fee_nfa=0.0)
@@ -58,7 +58,40 @@ def test_futures_pay_both_sides_and_micros_less() -> None:
     for opening in (True, False):
         assert leg_fees(NO_REG, FeeKind.FUTURE, "ES", 1, opening).commission == pytest.approx(1.25)
         assert leg_fees(NO_REG, FeeKind.FUTURE, "MES", 1, opening).commission == pytest.approx(0.85)
-    assert leg_fees(S, FeeKind.FUTURE, "ES", 1, True).total == pytest.approx(1.25 + 0.30 + 0.02)
+    assert leg_fees(S, FeeKind.FUTURE, "ES", 1, True).total == pytest.approx(1.25 + 0.30 + 1.38 + 0.02)
+
+
+def test_cme_exchange_fees_are_charged_per_root_futures_and_options_apart() -> None:
+    """RULEBOOK "Fees": CME's exchange fee is real money and differs by product and by future or option.
+
+    Worked by hand from the defaults (CME Globex non-member rates): one ES future costs 1.25 commission
+    + 0.30 clearing + 1.38 exchange + 0.02 NFA = 2.95 a side; one ES option to open 2.50 + 0.30 + 0.55 +
+    0.02 = 3.37 and to close 0 + 0.30 + 0.55 + 0.02 = 0.87; a short MES option strangle (2 legs) closed
+    pays 2 × (0.30 + 0.20 + 0.02) = 1.04; one CL future 1.25 + 0.30 + 1.50 + 0.02 = 3.07."""
+    assert leg_fees(S, FeeKind.FUTURE, "ES", 1, True).total == pytest.approx(2.95)
+    assert leg_fees(S, FeeKind.FUTURE_OPTION, "ES", 1, True).total == pytest.approx(3.37)
+    assert leg_fees(S, FeeKind.FUTURE_OPTION, "ES", 1, False).total == pytest.approx(0.87)
+    assert leg_fees(S, FeeKind.FUTURE_OPTION, "MES", 2, False).total == pytest.approx(1.04)
+    assert leg_fees(S, FeeKind.FUTURE, "CL", 1, False).total == pytest.approx(3.07)
+    for root in ("ES", "MES", "CL", "GC", "6E", "ZN"):
+        for kind in (FeeKind.FUTURE, FeeKind.FUTURE_OPTION):
+            assert leg_fees(S, kind, root, 1, True).exchange > 0.0, f"{root} {kind} exchange fee is 0"
+
+
+def test_every_future_root_has_an_exchange_fee_and_none_may_be_zero() -> None:
+    """A root missing from either map, a root that is not a future, or a fee of 0 refuses to start, naming
+    the parameter (a future traded at 0 exchange fee flatters every backtest)."""
+    futures = sorted(r for r, p in PRODUCTS.items() if p.kind is AssetKind.FUTURE)
+    assert sorted(S.fee_exchange_future) == futures and sorted(S.fee_exchange_future_option) == futures
+    with pytest.raises(SettingsError) as err:
+        Settings.from_parameters({"fee_exchange_future": "ES=0"})
+    assert "fee_exchange_future" in str(err.value) and "0 is outside the allowed range 0.01" in str(err.value)
+    with pytest.raises(SettingsError) as err:
+        Settings.from_parameters({"fee_exchange_future_option": "ES=0.55,SPY=1"})
+    text = str(err.value)
+    assert "fee_exchange_future_option" in text and "MES" in text and "SPY is not a future" in text
+    with pytest.raises(SettingsError):
+        Settings.from_parameters({"fee_exchange_future": "0.0"})  # the old single number is refused
 
 
 def test_stock_pays_clearing_per_share_only() -> None:
