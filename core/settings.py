@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
 
-from core.products import PRODUCTS, AssetKind
+from core.products import OPTION_UNDERLYING, PRODUCTS, AssetKind, option_underlying, product
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -433,6 +433,31 @@ class Settings:
         "initial margin per future contract by root, USD (scan range = this / multiplier)",
     )
     risk_free_rate: float = _p(0.045, -0.05, 0.25, "rate for option pricing and SPAN revaluation")
+    # Continuous dividend yields for the fallback Greeks (core/chain_greeks) of options on an ETF or an index:
+    # rough trailing twelve-month yields of 2019-2024 from the funds' and indices' published distributions
+    # (estimates: set the current figure). Every ETF and index root needs one; a future's options have none.
+    dividend_yield: Mapping[str, float] = _map(
+        {
+            "SPY": 0.015,
+            "SPX": 0.015,
+            "XSP": 0.015,
+            "QQQ": 0.007,
+            "NDX": 0.007,
+            "IWM": 0.012,
+            "RUT": 0.012,
+            "DIA": 0.018,
+            "GLD": 0.0,
+            "SLV": 0.0,
+            "USO": 0.0,
+            "TLT": 0.030,
+            "XOP": 0.025,
+            "XLE": 0.035,
+            "SIL": 0.010,
+        },
+        0.0,
+        0.20,
+        "continuous dividend yield by ETF or index root, for fallback Greeks (estimates)",
+    )
     beta_to_spx: Mapping[str, float] = _map(
         {
             "SPX": 1.0,
@@ -606,6 +631,12 @@ class Settings:
             need(not missing, f"{name} needs a fee for every future root: missing {', '.join(missing)}")
             for root in sorted(set(fees) - future_roots):
                 out.append(f"{name}: {root} is not a future root (futures: {', '.join(sorted(future_roots))})")
+        spot_roots = {root for root, p in PRODUCTS.items() if p.kind is not AssetKind.FUTURE}
+        spot_roots -= set(OPTION_UNDERLYING)  # SPXW, NDXP, RUTW read their index's yield
+        missing = sorted(spot_roots - set(self.dividend_yield))
+        need(not missing, f"dividend_yield needs a yield for every ETF and index root: missing {', '.join(missing)}")
+        for root in sorted(set(self.dividend_yield) - spot_roots):
+            out.append(f"dividend_yield: {root} is not an ETF or index root (SPXW, NDXP, RUTW read their index's)")
         groups = self.correlation_group_members()
         seen: dict[str, str] = {}
         for group, members in groups.items():
@@ -625,6 +656,14 @@ class Settings:
     def phase(self, net_liq: float) -> int:
         """Account phase 1-4 for a net liq: phase n begins at the (n−1)-th threshold, inclusive."""
         return 1 + sum(1 for threshold in self.phase_thresholds if net_liq >= threshold)
+
+    def yield_of(self, root: str) -> float:
+        """The dividend yield an option root's underlying pays (SPXW reads SPX's); 0 for a future's options,
+        which Black-76 prices on the future."""
+        underlying = option_underlying(root)
+        if product(underlying).kind is AssetKind.FUTURE:
+            return 0.0
+        return self.dividend_yield[underlying]
 
     def correlation_group_members(self) -> dict[str, tuple[str, ...]]:
         """Group name → member roots, parsed from `correlation_groups`."""

@@ -24,6 +24,7 @@ from AlgorithmImports import OptionChain, OptionContract, OptionRight, SecurityT
 from core.chain_greeks import ensure_greeks
 from core.indicators import atm_iv
 from core.model import _EPOCH_ORDINAL, Chain, DailyBars, FloatArray, MarketSnapshot
+from core.settings import Settings
 
 from lean_bridge.symbols import SymbolRegistry, known_root, root_of
 
@@ -79,7 +80,7 @@ class Columns:
 
 
 def chains_from(
-    option_chains: Iterable[OptionChain], now: datetime, registry: SymbolRegistry, rate: float
+    option_chains: Iterable[OptionChain], now: datetime, registry: SymbolRegistry, settings: Settings
 ) -> dict[str, Chain]:
     """One `Chain` per root from LEAN's option chains (module docstring)."""
     columns: dict[str, Columns] = {}
@@ -100,7 +101,9 @@ def chains_from(
             underlying[root] = (which, price)
     # A root without an underlying price cannot be used (data validation reports the missing chain).
     return {
-        root: ensure_greeks(cols.chain(root, underlying[root][1], now), rate)
+        root: ensure_greeks(
+            cols.chain(root, underlying[root][1], now), settings.risk_free_rate, settings.yield_of(root)
+        )
         for root, cols in columns.items()
         if root in underlying
     }

@@ -29,7 +29,7 @@ def quantbook_snapshot(qb: QuantBook, settings: Settings) -> MarketSnapshot:
     for ended, o, h, lo, c in zip(ends, frame["open"], frame["high"], frame["low"], frame["close"], strict=True):
         day = (ended - timedelta(microseconds=1)).date()  # LEAN stamps a daily bar at its end
         history.add_bar("SPX", day, float(o), float(h), float(lo), float(c))
-    chains = chains_from([qb.option_chain(spxw.symbol)], now, SymbolRegistry(), settings.risk_free_rate)
+    chains = chains_from([qb.option_chain(spxw.symbol)], now, SymbolRegistry(), settings)
     price = float(qb.securities[spx.symbol].price)
     level = float(qb.securities[vix.symbol].price)
     return snapshot(now, chains, {"SPX": price}, level, history, {"SPX": float(qb.securities[spx.symbol].open)})

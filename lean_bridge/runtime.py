@@ -258,7 +258,7 @@ class LeanRuntime:
             self.history.sample_iv(self._chains(data, now), now)
 
     def _chains(self, data: Slice, now: datetime) -> dict[str, Chain]:
-        return chains_from(data.option_chains.values(), now, self.registry, self.settings.risk_free_rate)
+        return chains_from(data.option_chains.values(), now, self.registry, self.settings)
 
     def _record_open(self, now: datetime) -> None:
         if now.date() in (self.session_day,) and self.session_open:

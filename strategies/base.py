@@ -121,7 +121,7 @@ def closing(view: StructureView, reason: str, structure: Structure | None = None
 
 def with_greeks(chain: Chain, settings: Settings, expiry_time: time = PM_SETTLEMENT) -> Chain:
     """The chain with model Greeks where its own are missing (core/chain_greeks.ensure_greeks)."""
-    return ensure_greeks(chain, settings.risk_free_rate, expiry_time)
+    return ensure_greeks(chain, settings.risk_free_rate, settings.yield_of(chain.root), expiry_time)
 
 
 def manage_common(

@@ -75,13 +75,13 @@ def test_chains_read_lean_greeks_and_fill_the_zeros_lean_gives_during_warm_up(br
     canonical = fake.Symbol.canonical(SPX, "SPXW")
     rows = [contract(spxw(fake.OptionRight.PUT, k), 1.0, 1.2) for k in (5050.0, 5070.0)]
     registry = symbols.SymbolRegistry()
-    chain_map = market.chains_from([fake.OptionChain(canonical, 5100.0, rows)], now, registry, 0.045)
+    chain_map = market.chains_from([fake.OptionChain(canonical, 5100.0, rows)], now, registry, Settings())
     chain = chain_map["SPXW"]
     assert chain.underlying_price == 5100.0 and len(chain) == 2
     assert all(math.isfinite(d) and d < 0 for d in chain.delta)  # filled from the mids, not LEAN's zeros
     assert len(registry) == 2
     with_own = [contract(spxw(fake.OptionRight.PUT, 5070.0), 1.0, 1.2, delta=-0.2, iv=0.3)]
-    chain = market.chains_from([fake.OptionChain(canonical, 5100.0, with_own)], now, registry, 0.045)["SPXW"]
+    chain = market.chains_from([fake.OptionChain(canonical, 5100.0, with_own)], now, registry, Settings())["SPXW"]
     assert chain.delta[0] == -0.2 and chain.iv[0] == 0.3  # LEAN's own Greeks are kept
 
 
@@ -94,7 +94,7 @@ def test_future_option_chains_merge_per_root_at_the_front_futures_price(bridge: 
         option = fake.Symbol.option(future, "ES", fake.OptionRight.PUT, 5000.0, future.id.date.date())
         canonical = fake.Symbol("?ES", fake.SecurityIdentifier("ES", fake.SecurityType.FUTURE_OPTION), future)
         chains.append(fake.OptionChain(canonical, price, [contract(option, 50.0, 51.0, delta=-0.3, iv=0.2)]))
-    merged = market.chains_from(chains, now, symbols.SymbolRegistry(), 0.045)
+    merged = market.chains_from(chains, now, symbols.SymbolRegistry(), Settings())
     assert set(merged) == {"ES"} and len(merged["ES"]) == 2 and merged["ES"].underlying_price == 5150.0
 
 
@@ -125,7 +125,10 @@ def test_one_atm_iv_a_day_after_the_sample_time_or_from_the_warm_up_slices(bridg
         )
     ]
     chains = market.chains_from(
-        [fake.OptionChain(fake.Symbol.canonical(SPX, "SPXW"), 5101.0, rows)], afternoon, symbols.SymbolRegistry(), 0.045
+        [fake.OptionChain(fake.Symbol.canonical(SPX, "SPXW"), 5101.0, rows)],
+        afternoon,
+        symbols.SymbolRegistry(),
+        Settings(),
     )
     history.sample_iv(chains, afternoon)
     assert history.iv_history()["SPXW"].tolist() == pytest.approx([0.15])  # the ATM call and put, averaged

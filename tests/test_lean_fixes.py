@@ -13,6 +13,7 @@ import pytest
 
 from core.model import Contract, Leg, Right, Structure, future_contract, option_contract
 from core.orders import SubmitOrder
+from core.settings import Settings
 from safety.state import TradingState
 from tests.fakes import algorithm_imports as fake
 from tests.fakes.lean.engine import Market, OptionListing
@@ -148,7 +149,7 @@ def test_fix03_future_option_chains_are_read_under_their_futures_root(main: Modu
     said: list[str] = []
     registry = registry_type(said.append)
     now = datetime(2024, 3, 8, 10, 0, tzinfo=day_zone())
-    chains = chains_from([chain, unknown, unknown], now, registry, 0.045)
+    chains = chains_from([chain, unknown, unknown], now, registry, Settings())
     assert set(chains) == {"GC"} and len(said) == 1 and "ZZ" in said[0]
     assert registry.symbol(contract) == og
 
