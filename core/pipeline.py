@@ -1,7 +1,7 @@
 """One pipeline step (DESIGN "One pipeline step"): the same decisions for every shell.
 
 `step(snapshot, account, quote)` at each time a shell chooses (the strategies' entry times, the management
-ticks, the assignment check times):
+ticks, the assignment check times; `watch` every minute in between while a 0DTE is held):
 1. data checks report unusable chains;
 2. the trading state takes the daily limits;
 3. every open structure gets its management: the safety systems' closes first (assignment), then the risk
@@ -39,7 +39,16 @@ from core.model import (
     Structure,
 )
 from core.orders import Command, Filled
-from core.ports import AssignmentWatch, Calendar, OrderTracker, Quote, RiskReviewer, SafetyGate, Strategy
+from core.ports import (
+    AssignmentWatch,
+    Calendar,
+    MinuteWatch,
+    OrderTracker,
+    Quote,
+    RiskReviewer,
+    SafetyGate,
+    Strategy,
+)
 from core.settings import Settings
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -182,6 +191,38 @@ class Pipeline:
                 result.refusals.append(verdict)
         to_gate = [a.intent for a in result.approvals] + [c for key, c in closes.items() if key not in busy]
         self._gate_and_submit(to_gate, snapshot, account, quote, result)
+        result.commands += self.tracker.tick(quote, now)
+        return self._absorb(result, account, now)
+
+    def watched(self) -> list[Structure]:
+        """The open structures whose strategy manages them every minute (core/ports.MinuteWatch: the 0DTE)."""
+        out: list[Structure] = []
+        for structure in self.book.open_structures():
+            strategy = self.by_name.get(structure.strategy)
+            if isinstance(strategy, MinuteWatch) and strategy.watches_every_minute(structure):
+                out.append(structure)
+        return out
+
+    def watching(self) -> bool:
+        """Whether a shell should run `watch` at every minute between its steps."""
+        return bool(self.watched())
+
+    def watch(self, snapshot: MarketSnapshot, account: AccountState, quote: Quote) -> StepResult:
+        """The minute check of what is watched every minute: each such structure's own management (targets,
+        stops, its time exit) through the safety gate, and the fill checks' clock. No entries, no portfolio
+        rules, no other strategy's management: those keep the shell's `manage_interval_minutes` steps."""
+        now = snapshot.time
+        result = StepResult()
+        busy = self.tracker.working_structure_ids()
+        closes: list[OrderIntent] = []
+        for structure in self.watched():
+            strategy = self.by_name[structure.strategy]
+            if structure.id in busy:
+                continue
+            managed = strategy.manage(structure, snapshot)
+            if managed is not None:
+                closes.append(managed)
+        self._gate_and_submit(closes, snapshot, account, quote, result)
         result.commands += self.tracker.tick(quote, now)
         return self._absorb(result, account, now)
 

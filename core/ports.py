@@ -74,6 +74,15 @@ class TimedExit(Protocol):
     def exit_time(self, day: date) -> datetime: ...
 
 
+@runtime_checkable
+class MinuteWatch(Protocol):
+    """A strategy whose open structures are managed every minute, not only at the shells' management steps
+    every `manage_interval_minutes`: the 0DTE (RULEBOOK: "a held 0DTE is checked every minute (a stop is a
+    stop)"), whose whole life is hours and whose stop a quarter-hour late can cost several times the credit."""
+
+    def watches_every_minute(self, structure: Structure) -> bool: ...
+
+
 class RiskReviewer(Protocol):
     def review(
         self, intents: Sequence[OrderIntent], book: BookView, snapshot: MarketSnapshot, account: AccountState

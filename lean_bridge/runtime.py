@@ -5,9 +5,11 @@ The clock:
 - `on_minute` (scheduled every minute) is the safety tick: a new session's bookkeeping (expired legs leave
   the book, the book is reconciled with LEAN's holdings, daily counters reset), the no-data watchdog, the
   disconnect alerts, unconfirmed cancels, and deciding whether a step is due (a strategy's entry time,
-  the management interval, the 15:00/15:30 assignment checks, what an assignment left to close).
-- `on_data` runs a due step on the slice it is given (chains converted only then) and, while orders work,
-  the fill checks every minute on quotes alone.
+  the management interval, the 15:00/15:30 assignment checks, what an assignment left to close) or, while a
+  0DTE is held and no step is due, the minute watch (RULEBOOK: a held 0DTE is checked every minute).
+- `on_data` runs a due step (or the minute watch, `Pipeline.watch`: the 0DTE's own management only) on the
+  slice it is given (chains converted only then) and, while orders work, the fill checks every minute on
+  quotes alone.
 
 One handler at a time: LEAN calls the algorithm from several threads in live trading (scheduled events on its
 real-time thread, order, assignment and brokerage events on the brokerage's; AlgorithmPythonWrapper.cs,
@@ -60,6 +62,7 @@ from lean_bridge.symbols import OPTION_TYPES, SymbolRegistry
 
 NEW_YORK = ZoneInfo("America/New_York")
 MAX_ORDERS_PER_EVENT = 40  # a safety net: no decision sends more (past it: module docstring of _execute)
+WATCH = "minute watch"  # `due` when only the held 0DTE's minute management is (Pipeline.watch)
 
 
 @dataclass
@@ -244,13 +247,16 @@ class LeanRuntime:
             self._start()
         self._record_open(now)
         if self.due is not None:
-            self.due = None
+            why, self.due = self.due, None
             market = snapshot(now, self._chains(data, now), self.prices(), self.vix(), self.history, self.session_open)
             self.last_snapshot = market
             if wants_iv:
                 self.history.sample_iv(market.chains, now)
             self.remember_futures()
-            self._step(market)
+            if why == WATCH:
+                self._absorb(self.pipeline.watch(market, self.account(market), self.quote), market)
+            else:
+                self._step(market)
         elif self.safety.fills.working():
             market = self.light_snapshot(now)
             self._absorb(self.pipeline.tick(market, self.account(market), self.quote), market)
@@ -277,7 +283,9 @@ class LeanRuntime:
         self._serial(lambda: self._request(why))
 
     def _request(self, why: str) -> None:
-        self.due = self.due or why
+        """A full step is due; it takes the place of a minute watch asked for earlier in the same minute."""
+        if self.due is None or self.due == WATCH:
+            self.due = why
 
     def on_minute(self) -> None:
         self._serial(self._on_minute)
@@ -319,6 +327,8 @@ class LeanRuntime:
             self._request("what an assignment left")
         elif minutes > 0 and minutes % self.settings.manage_interval_minutes == 0 and self.pipeline.book.structures:
             self._request("management")
+        elif self.due is None and self.pipeline.watching():
+            self.due = WATCH
 
     def _leftovers(self) -> bool:
         """A delivery or an assigned remainder is in the book and nothing is closing it yet."""

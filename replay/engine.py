@@ -4,7 +4,8 @@ broker; nothing here changes a trading decision.
 Each session: the safety systems start a new day; then the pipeline steps when LEAN's schedule would
 (lean_bridge/runtime.on_minute): at every strategy entry and exit time, at the assignment checks, and every
 `manage_interval_minutes` from the open while something is held (`_times`); working orders meet each new
-quote first, minute by minute until the next step. At the close, structures whose options expire that day
+quote first, minute by minute until the next step, and a held 0DTE is managed at each of those minutes too
+(`Pipeline.watch`). At the close, structures whose options expire that day
 settle: index options in cash at intrinsic value, equity and future options a cent or more in the money by
 delivery (the shares or the future enter the book and are flattened at the next session's first step).
 Net liq is cash plus the open book at mid, a structure without a quote at its last mark.
@@ -115,6 +116,7 @@ class ReplayEngine:
         self.restarts = 0
         self.last_close: MarketSnapshot | None = None
         self.minute_ticks = 0  # fill-check steps between the scheduled ones
+        self.watch_minutes = 0  # of which a held 0DTE's minute management (Pipeline.watch)
         self.fault_rng = random.Random(seed + 1)  # the engine's own faults (disconnects)
         self.down_until = datetime.min.replace(tzinfo=NEW_YORK)
         self.faults_disconnects = 0
@@ -262,10 +264,11 @@ class ReplayEngine:
         for n, moment in enumerate(scheduled):
             self._moment(moment, full=True)
             # While an order works, the fill checks tick every minute until the next scheduled step, as the
-            # live algorithm's minute data would drive them: reprices, cancels and orphan closes play out.
+            # live algorithm's minute data would drive them: reprices, cancels and orphan closes play out. While
+            # a 0DTE is held its own management runs every minute too (Pipeline.watch: a stop is a stop).
             until = scheduled[n + 1] if n + 1 < len(scheduled) else last
             minute = moment + timedelta(minutes=1)
-            while (self.safety.fills.working() or self.broker.down) and minute < until:
+            while (self.safety.fills.working() or self.broker.down or self.pipeline.watching()) and minute < until:
                 self._moment(minute, full=False)
                 minute += timedelta(minutes=1)
         if self.broker.down:
@@ -326,7 +329,8 @@ class ReplayEngine:
         return {leg.contract.root for s in structures for leg in s.legs} & ROOTS
 
     def _moment(self, moment: datetime, full: bool) -> None:
-        """A scheduled step (strategies, risk, safety, fill checks) or, with full=False, the fill checks only."""
+        """A scheduled step (strategies, risk, safety, fill checks) or, with full=False, a minute between them:
+        the watched 0DTE's management with the fill checks while one is held, else the fill checks only."""
         faults = self.faults
         if full and moment in self.management_only and not self.pipeline.book.structures:
             return  # LEAN manages only while something is open
@@ -348,7 +352,13 @@ class ReplayEngine:
         account = self.account(snapshot)
         quote = self.broker.quote_from(snapshot)
         result = self.broker.retry(snapshot, self.pipeline, account)
-        step = self.pipeline.step(snapshot, account, quote) if full else self.pipeline.tick(snapshot, account, quote)
+        if full:
+            step = self.pipeline.step(snapshot, account, quote)
+        elif self.pipeline.watching():
+            step = self.pipeline.watch(snapshot, account, quote)
+            self.watch_minutes += 1
+        else:
+            step = self.pipeline.tick(snapshot, account, quote)
         result.extend(step)
         result.extend(self.broker.execute(step.commands, snapshot, self.pipeline, account))
         self._collect(result, snapshot)

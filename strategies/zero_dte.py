@@ -249,6 +249,10 @@ class ZeroDte:
             return min(regular, session[1] - timedelta(minutes=s.zdte_early_close_exit_minutes))
         return regular
 
+    def watches_every_minute(self, structure: Structure) -> bool:
+        """Every 0DTE structure is watched each minute it is held (core/ports.MinuteWatch)."""
+        return structure.strategy == NAME
+
     def manage(self, structure: Structure, snapshot: MarketSnapshot) -> OrderIntent | None:
         s = self.settings
         if elapsed(self.exit_time(today(snapshot)), snapshot.time).total_seconds() >= 0:

@@ -91,6 +91,27 @@ def test_an_spxw_condor_settles_in_cash_and_is_booked_at_the_next_session(main: 
     assert_sound(day)
 
 
+def test_a_held_condor_is_stopped_in_the_minute_spx_breaks_through(main: ModuleType) -> None:
+    """RULEBOOK 0DTE: a held 0DTE is checked every minute. The condor sold at 10:30 for 3.40 (shorts 5070 put
+    and 5130 call, 10-point wings) is quiet to 10:36; at 10:37 SPX trades at 5030, the put spread is worth
+    about its 10-point width and the cost to close passes 2 × 3.40 = 6.80. The buy-back goes out in that
+    minute, not at the 10:45 management step; nothing else is managed or entered on the minute watch."""
+    day = LeanDay(main)
+    day.warm_up()
+    day.algo.transactions.auto_fill = False
+    day.run(time(9, 31), time(10, 30))
+    for order, price in zip(day.algo.orders, (3.0, 1.0, 2.0, 0.6), strict=True):
+        day.fill(order, price)
+    (condor,) = day.runtime.pipeline.book.open_structures()
+    assert condor.entry_price == pytest.approx(-3.40)
+    day.run(time(10, 31), time(10, 36))
+    assert len(day.algo.calls["combo"]) == 1  # quiet: held
+    day.minute(time(10, 37), spx=5030.0)
+    (entry, close) = day.algo.calls["combo"]
+    assert close[1] == 1 and entry[1] == -1  # the condor bought back
+    assert day.runtime.pipeline.sent[(condor.id, -1)].reason.startswith("zero_dte: stop (cost to close")
+
+
 def test_an_assigned_short_put_is_flattened_and_the_self_check_passes(main: ModuleType) -> None:
     """The LEAP ladder's rung assigned at expiry (tests/test_lean_fixes fix 1), run to the end of the
     algorithm: the self-check line counts the exercise and passes."""

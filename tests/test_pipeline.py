@@ -13,7 +13,18 @@ import safety
 import strategies
 from core.book_view import BookView
 from core.calendar import Calendars
-from core.model import AccountState, Contract, DailyBars, Fill, MarketSnapshot, OrderIntent, Right
+from core.model import (
+    AccountState,
+    Contract,
+    DailyBars,
+    Fill,
+    Leg,
+    MarketSnapshot,
+    OrderIntent,
+    Right,
+    Structure,
+    option_contract,
+)
 from core.orders import SubmitOrder
 from core.pipeline import Hedge, Pipeline, StepResult
 from core.settings import Settings
@@ -142,3 +153,42 @@ def test_phase_four_wings_narrow_to_fit_the_two_percent_rule() -> None:
     assert [a.intent.structure.strategy for a in strict.approvals] == ["zero_dte"]  # risk passed it
     [refusal] = strict.refusals
     assert refusal.rule == "risk per trade" and "one contract risks 2,3" in refusal.reason
+
+
+def test_a_held_0dte_is_checked_every_minute_and_only_it() -> None:
+    """RULEBOOK 0DTE: "A held 0DTE is checked every minute (a stop is a stop)". The condor sold at 10:30 with
+    SPX at 4750 (shorts about half an ATR out); at 10:37 SPX is at 4690, its short put deep in the money and the
+    cost to close well past 2 × the credit. The minute watch closes it then, with the stop's reason, not at
+    the 10:45 management step; it proposes no entry and manages nothing else."""
+    pipeline = wire()
+    pipeline.step(market(time(10, 0)), ACCOUNT, lambda c: (1.0, 1.1))
+    entry_market = market(time(10, 30))
+    fill_at_mid(pipeline, pipeline.step(entry_market, ACCOUNT, lambda c: (1.0, 1.1)), entry_market)
+    (condor,) = pipeline.book.open_structures()
+    assert pipeline.watching()
+    quiet = pipeline.watch(market(time(10, 36)), ACCOUNT, lambda c: (1.0, 1.1))
+    assert not [c for c in quiet.commands if isinstance(c, SubmitOrder)]
+    falling = pipeline.watch(market(time(10, 37), price=4690.0), ACCOUNT, lambda c: (1.0, 1.1))
+    [close] = [c for c in falling.commands if isinstance(c, SubmitOrder)]
+    assert close.side == -1 and close.structure.id == condor.id
+    assert "zero_dte: stop (cost to close" in pipeline.sent[(condor.id, -1)].reason
+    fill_at_mid(pipeline, falling, market(time(10, 37), price=4690.0))
+    assert not pipeline.book.structures and not pipeline.watching()  # nothing held: no minute watch
+
+
+def test_the_minute_watch_leaves_other_strategies_to_their_interval() -> None:
+    """An LT112 (a 120-day put spread and naked puts) deep in its stop is not the minute watch's: it waits
+    for the management step every `manage_interval_minutes`, as RULEBOOK says."""
+    settings = Settings.from_parameters({"enable_lt112": "true"})
+    pipeline = wire(settings)
+    snap = market(time(10, 37), price=4690.0)
+    expiry = date(2024, 5, 17)
+    legs = (
+        Leg(option_contract("SPXW", "SPX", Right.PUT, 4600.0, expiry), 1),
+        Leg(option_contract("SPXW", "SPX", Right.PUT, 4550.0, expiry), -1),
+        Leg(option_contract("SPXW", "SPX", Right.PUT, 4200.0, expiry), -2),
+    )
+    lt112 = Structure("lt112-1", "lt112", legs, 1, -0.10, snap.time, leg_entry_prices=(30.0, 20.0, 5.05))
+    pipeline.book.add_units(lt112, 1, -0.10)
+    assert not pipeline.watching()
+    assert pipeline.watch(snap, ACCOUNT, lambda c: (1.0, 1.1)).commands == []

@@ -14,8 +14,19 @@ import pytest
 
 from core.calendar import Calendars
 from core.expiry import intrinsic_value
-from core.model import Leg, Right, Structure, equity_contract, future_contract, option_contract
+from core.model import (
+    IntentAction,
+    Leg,
+    OrderIntent,
+    Right,
+    Structure,
+    equity_contract,
+    future_contract,
+    option_contract,
+)
+from core.orders import Command
 from core.pipeline import StepResult
+from core.ports import Quote
 from core.settings import Settings
 from replay.__main__ import main
 from replay.engine import ReplayEngine
@@ -253,6 +264,40 @@ def test_the_replay_manages_as_often_as_lean_does(engine: ReplayEngine) -> None:
     checks = {datetime.combine(day, time(15, 0), tzinfo=NEW_YORK), datetime.combine(day, time(15, 30), tzinfo=NEW_YORK)}
     assert set(quarter_hours) <= set(steps)
     assert engine.management_only == set(quarter_hours) - checks  # a Wednesday without entries; 15:00 and 15:30 always
+
+
+def test_a_held_0dte_is_closed_at_the_first_minute_its_target_or_stop_is_met() -> None:
+    """RULEBOOK 0DTE: "a held 0DTE is checked every minute (a stop is a stop)". Four Fridays of January 2018
+    with only the 0DTE: every close by its profit target or stop goes out at the first minute the rule holds
+    (the strategy, asked one minute earlier on the same market, held), and most of those minutes fall between
+    the quarter-hour management steps, where the replay once waited: on 2018-01-26 the stop fired at 10:55,
+    and the 11:00 step would have paid five more minutes of a falling market."""
+    quiet = {f"enable_{name}": "false" for name in ("strangles", "lt112", "ipmcc", "leap_ladder")}
+    run = ReplayEngine(Settings.from_parameters(quiet), date(2018, 1, 2), date(2018, 1, 26), 100_000.0, seed=7)
+    sent: list[tuple[datetime, OrderIntent]] = []
+    submit = run.pipeline.tracker.submit
+
+    def recording(intent: OrderIntent, quote: Quote, now: datetime) -> list[Command]:
+        sent.append((now, intent))
+        return list(submit(intent, quote, now))
+
+    run.pipeline.tracker.submit = recording  # type: ignore[method-assign]
+    run.run(progress=False)
+    zero = run.pipeline.by_name["zero_dte"]
+    rule_closes = [
+        (now, i)
+        for now, i in sent
+        if i.action is IntentAction.CLOSE and ("stop" in i.reason or "profit target" in i.reason)
+    ]
+    assert len(rule_closes) >= 3
+    between_steps = 0
+    for now, intent in rule_closes:
+        before = run.market.snapshot(now - timedelta(minutes=1), {"SPXW"})
+        assert zero.manage(intent.structure, before) is None, f"{now:%Y-%m-%d %H:%M}: the rule held a minute earlier"
+        assert zero.manage(intent.structure, run.market.snapshot(now, {"SPXW"})) is not None
+        between_steps += (now.astimezone(NEW_YORK).minute % run.settings.manage_interval_minutes) != 0
+    assert between_steps >= len(rule_closes) // 2
+    assert run.watch_minutes > 0
 
 
 def test_net_liq_is_cash_plus_the_open_book(engine: ReplayEngine, summary: dict[str, Any]) -> None:
