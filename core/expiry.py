@@ -36,6 +36,20 @@ def intrinsic_value(contract: Contract, price: float) -> float:
     return max(price - contract.strike, 0.0) if contract.right is Right.CALL else max(contract.strike - price, 0.0)
 
 
+def settles_with_its_future(option: Contract, future_last_trade: date | None) -> bool:
+    """A future option that expires on its future's last trading day cannot deliver that future: it has
+    ceased to trade. E-mini S&P 500 quarterly options stop with their future at the special opening
+    quotation (SOQ) of the third Friday and, in the money, settle in cash at the SOQ, the future's final
+    settlement price (CME's contract specifications). Serial-month and weekly options still deliver the next
+    quarterly future, and CL's options expire business days before their future."""
+    return (
+        option.kind is ContractKind.OPTION
+        and option.expiry is not None
+        and future_last_trade is not None
+        and option.expiry == future_last_trade
+    )
+
+
 def expiring_legs(structure: Structure, day: date) -> list[int]:
     return [
         i

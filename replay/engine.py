@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from core.calendar import Calendars
-from core.expiry import intrinsic_value, settle_expired
+from core.expiry import intrinsic_value, settle_expired, settles_with_its_future
 from core.model import AccountState, ContractKind, Leg, MarketSnapshot, Structure, delivery
 from core.pipeline import ClosedTrade, StepResult
 from core.ports import TimedExit
@@ -45,6 +45,8 @@ from trading.system import STATE_KEY, TradingSystem, restored
 NEW_YORK = ZoneInfo("America/New_York")
 ROOTS = {"SPXW", "SPY", "QQQ", "ES", "USO", "CL"}
 ORPHAN_GRACE = timedelta(minutes=5)
+ES_ROOTS = ("ES", "MES")  # options on E-mini S&P futures: the quarterlies settle at the SOQ
+SOQ_TIME = time(9, 30)  # E-mini S&P quarterlies stop trading at the open (08:30 Chicago) of their third Friday
 EXERCISE_THRESHOLD = 0.01  # OCC exercises (and assigns) an expiring option in the money by a cent or more
 SUMMARY_STRATEGIES = ("zero_dte", "strangles", "lt112", "ipmcc", "leap_ladder", "futures")
 
@@ -444,7 +446,7 @@ class ReplayEngine:
         go: an IPMCC's LEAP stays open when its weekly call expires."""
         close = datetime.combine(day, time(16, 0), tzinfo=NEW_YORK)
         self._deliver(day, close)
-        settled, missing = settle_expired(self.pipeline.book, day, close, lambda root: self.market.price(root, close))
+        settled, missing = settle_expired(self.pipeline.book, day, close, lambda root: self._settlement(root, day))
         for names in missing:  # never settled on a made-up price: left open, and the report says so
             self.record.safety_events[f"no settlement price for {names}: left open"] += 1
         for done in settled:
@@ -460,6 +462,19 @@ class ReplayEngine:
             if done.value != 0 and done.trade.strategy != "zero_dte":
                 self.record.safety_events["expired in the money"] += 1
 
+    def _future_last_trade(self, underlying: str, day: date) -> date | None:
+        """The last trading day of the future an E-mini S&P option on `day` exercises into (the front
+        quarterly); None for other roots (their delivery names no month here)."""
+        return self.calendars.es_front_quarterly(day, 0) if underlying in ES_ROOTS else None
+
+    def _settlement(self, root: str, day: date) -> float | None:
+        """The price an option on `root` expiring on `day` settles against: the close, but an E-mini S&P
+        option expiring with its quarterly future settles at the special opening quotation, which the modelled
+        market stands in for with its 09:30 open (core/expiry.settles_with_its_future)."""
+        if root in ES_ROOTS and self._future_last_trade(root, day) == day:
+            return self.market.price("ES", datetime.combine(day, SOQ_TIME, tzinfo=NEW_YORK))
+        return self.market.price(root, datetime.combine(day, time(16, 0), tzinfo=NEW_YORK))
+
     def _deliver(self, day: date, close: datetime) -> None:
         """Expiring equity and future options in the money by at least `EXERCISE_THRESHOLD` are exercised or
         assigned, as the clearing house does by exception: the broker swaps the position for the stock or
@@ -474,8 +489,7 @@ class ReplayEngine:
             structure, leg, price = found
             option = leg.contract
             position = leg.ratio * structure.quantity
-            last_trade = self.calendars.es_front_quarterly(day, 0) if option.underlying in ("ES", "MES") else None
-            arrived = delivery(option, position, last_trade)
+            arrived = delivery(option, position, self._future_last_trade(option.underlying, day))
             if arrived is None:
                 return
             delivered, quantity = arrived
@@ -497,6 +511,8 @@ class ReplayEngine:
                 c = leg.contract
                 if c.kind is not ContractKind.OPTION or c.settlement is not Settlement.PHYSICAL or c.expiry != day:
                     continue
+                if settles_with_its_future(c, self._future_last_trade(c.underlying, day)):
+                    continue  # cash at the SOQ, with the cash-settled (settle_expired)
                 price = self.market.price(c.underlying, close)
                 if price is not None and intrinsic_value(c, price) >= EXERCISE_THRESHOLD:
                     return structure, leg, price

@@ -28,8 +28,10 @@ products: SPXW with six Friday weeklies, the next week's Monday and Wednesday we
 2016 (Tuesdays and Thursdays from 2022), and a year of end-of-month (from 2014-07-07, when Cboe listed them
 under SPXW) and third-Friday PM series (from 2017-05-01, SPXPM renamed SPXW); SPY/QQQ/USO
 monthlies (third Friday) out to two years (LEAPs) and, for SPY/QQQ, six Friday weeklies and four
-end-of-quarter expiries; ES quarterly and serial-month and CL monthly future options. Settlement is the
-engine's: cash for index options, delivery of shares or futures for the rest.
+end-of-quarter expiries; ES quarterly (quoted on their third Friday until the 09:30 special opening
+quotation, when they stop with their future) and serial-month and CL monthly future options. Settlement is
+the engine's: cash for index options and for ES quarterlies (at the SOQ), delivery of shares or futures for
+the rest.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ QQQ_VOL_RATIO = 1.2
 RATE = 0.02
 SESSIONS_PER_YEAR = 252.0
 SESSIONS_PER_MONTH = 21.0  # the 30 calendar days VIX measures
+ES_LAST_TRADE = time(9, 30)  # E-mini S&P quarterly options (and their future) stop at the SOQ, 08:30 Chicago
 MIN_SESSIONS = 1.0 / 390.0  # one minute of a regular session
 LABEL = "modelled prices"
 
@@ -349,6 +352,8 @@ class ModelledMarket:
         elif root in ("CL", "USO"):
             base = 1.1 * self.realised_vol("CL", day)
         expiries = self.expiries(root, day)
+        if root == "ES" and day.month in QUARTERLY_MONTHS and moment.astimezone(NEW_YORK).time() >= ES_LAST_TRADE:
+            expiries = [e for e in expiries if e != day]  # today's quarterly stopped at the SOQ (09:30)
         strikes_e, strikes_k, calls = [], [], []
         (short_step, short_width), (long_step, long_width) = STRIKES[root]
         for e in expiries:

@@ -602,6 +602,53 @@ def test_an_expiring_short_put_in_the_money_delivers_shares_that_are_flattened_n
     assert not any(run.summary()["invariants"].values())
 
 
+def test_an_es_quarterly_option_settles_in_cash_at_the_opening_quotation() -> None:
+    """An E-mini S&P quarterly option stops trading with its future at the special opening quotation (SOQ)
+    of its third Friday, and the future it would deliver is settled at that SOQ the same morning: in the
+    money, it settles in cash at the SOQ. The replay delivered the expired March 2018 future at the 16:00
+    close instead. Worked by hand for 2018-03-16: SOQ (the modelled 09:30 open) 2,750.57, close 2,752.01; a
+    short 2775 put sold at 25.00 settles at 24.43, not 22.99: P&L (25.00 − 24.43) × 50 = 28.50 (not
+    100.50), and no future arrives. A serial-month option (February 2018) still delivers the March future."""
+    friday = date(2018, 3, 16)
+    run = ReplayEngine(Settings(), friday, friday, 100_000.0, seed=7)
+    soq = run.market.price("ES", datetime.combine(friday, time(9, 30), tzinfo=NEW_YORK))
+    close = run.market.price("ES", datetime.combine(friday, time(16, 0), tzinfo=NEW_YORK))
+    assert soq == pytest.approx(2750.57, abs=0.01) and close == pytest.approx(2752.01, abs=0.01)
+    put = option_contract("ES", "ES", Right.PUT, 2775.0, friday)
+    strangle = Structure(
+        "strangle-1",
+        "strangles",
+        (Leg(put, -1),),
+        1,
+        -25.0,
+        close_time := datetime.combine(friday, time(16, 0), tzinfo=NEW_YORK),
+        leg_entry_prices=(25.0,),
+    )
+    run.pipeline.book.add_units(strangle, 1, -25.0)
+    run.broker.holdings[put] = -1
+    cash = run.broker.cash
+    run._settle(friday)
+    assert run.broker.holdings == {} and run.pipeline.book.positions() == {}
+    assert run.broker.cash - cash == pytest.approx(-(2775.0 - 2750.57) * 50, abs=0.5)
+    [trade] = [t for t in run.record.trades if t.strategy == "strangles"]
+    assert trade.pnl == pytest.approx((25.0 - 24.43) * 50, abs=0.5)
+    assert run.summary()["safety_events"].get("delivered at expiry", 0) == 0
+    for clock, quoted in ((time(9, 29), True), (time(9, 30), False)):  # listed in 25s; trades until the SOQ
+        assert isinstance(run.market, ModelledMarket)
+        chain = run.market.chain("ES", datetime.combine(friday, clock, tzinfo=NEW_YORK))
+        assert chain is not None and (chain.find(friday, 2775.0, Right.PUT) is not None) is quoted
+
+    serial = date(2018, 2, 16)
+    run = ReplayEngine(Settings(), serial, serial, 100_000.0, seed=7)
+    put = option_contract("ES", "ES", Right.PUT, 2760.0, serial)
+    run.pipeline.book.add_units(
+        Structure("strangle-2", "strangles", (Leg(put, -1),), 1, -25.0, close_time, leg_entry_prices=(25.0,)), 1, -25.0
+    )
+    run.broker.holdings[put] = -1
+    run._settle(serial)
+    assert run.broker.holdings == {future_contract("ES", date(2018, 3, 16)): 1}
+
+
 def test_vix_is_finite_on_every_session_even_after_a_holiday() -> None:
     # The source has NaN rows on holidays; the morning after one (2018-11-23, after Thanksgiving) once had no
     # VIX, and every rule that needs it refused.
