@@ -22,6 +22,7 @@ from bench.common import BenchResult, median_ms, row
 from core.book_view import BookView
 from core.model import AccountState, Contract, MarketSnapshot, Structure
 from core.settings import Settings
+from risk.events import CsvEventCalendar
 from risk.manager import RiskManager
 from tests.fakes import market as m
 from tests.fakes.market import opening
@@ -110,6 +111,11 @@ def structures(mk: MarketSnapshot, prefix: str, count_scale: int = 1) -> list[St
     return out
 
 
+def dividends() -> CsvEventCalendar:
+    """An event source that lists QQQ's (no) ex-dates through 2025: the IPMCC's calls pass the events rule."""
+    return CsvEventCalendar(through={"QQQ": date(2025, 12, 31)}, source="the benchmark's events")
+
+
 def relaxed() -> Settings:
     s = Settings()
     many = (100, 100, 100, 100)
@@ -135,7 +141,7 @@ def run() -> BenchResult:
     account = AccountState(5_000_000.0, 5_000_000.0, 5_000_000.0, 0.0)
     book = BookView.build(book_structures, mk, settings)
     assert len(book.views) == 40 and not book.unvalued, book.unvalued
-    manager = RiskManager(settings)
+    manager = RiskManager(settings, event_calendar=dividends())
     answers = manager.review(proposals, book, mk, account)
     approved = sum(1 for a in answers if type(a).__name__ == "Approval")
 

@@ -208,12 +208,23 @@ class EventKind(StrEnum):
 
 
 class EventCalendar(Protocol):
-    """Earnings and ex-dividend dates of single-stock underlyings (a CSV offline, the broker live)."""
+    """Earnings dates of single stocks and ex-dividend dates and amounts of stocks and ETFs (an events file:
+    written by `tasty metrics --write-events` live, from LEAN's factor files in the replay)."""
+
+    @property
+    def source(self) -> str:
+        """Where the dates come from, for the reasons that cite it."""
+        ...
 
     def events(self, root: str, start: date, end: date) -> Sequence[tuple[date, EventKind]]: ...
 
     def dividend(self, root: str, ex_date: date) -> float | None:
         """The cash dividend per share going ex on that date, if known."""
+        ...
+
+    def covers_dividends(self, root: str, day: date) -> bool:
+        """Whether the source lists every ex-dividend date of `root` up to and including `day`: a day past
+        what it vouches for is unknown, not free of dividends."""
         ...
 
 

@@ -188,6 +188,11 @@ class Settings:
     cancel_confirm_seconds: int = _p(60, 5, 3_600, "LEAN: a cancel not confirmed by its event this long is sent again")
     warm_up_days: int = _p(380, 0, 2_000, "LEAN: calendar days of daily history before trading (ATR, EMA, IV rank)")
     no_data_minutes: int = _p(5, 1, 120, "no data this long in market hours counts as a disconnect")
+    events_key: str = _p(
+        "events.csv",
+        doc="LEAN: ObjectStore key of the earnings and ex-dividend file (tasty metrics --write-events), read "
+        "at the start and at each session",
+    )
 
     # ------------------------------------------------------------------ 0DTE
     zdte_underlying: str = _p("SPXW", doc="0DTE option root", choices=("SPXW",))

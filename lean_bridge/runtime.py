@@ -45,12 +45,12 @@ from core.expiry import expired_by, intrinsic_value, settle_expired
 from core.model import AccountState, Chain, Contract, ContractKind, MarketSnapshot, delivery
 from core.orders import CancelOrder, Command, SubmitOrder
 from core.pipeline import ClosedTrade, StepResult
-from core.ports import AlertLevel, AlertMessage
+from core.ports import AlertLevel, AlertMessage, EventCalendar
 from core.products import AssetKind, Settlement, product
 from core.settings import Settings
 from core.timeutil import elapsed
 from core.valuation import describe
-from trading.system import STATE_KEY, TradingSystem, restored
+from trading.system import STATE_KEY, EventFileError, TradingSystem, read_events, restored
 
 from lean_bridge.calendar import LeanCalendar
 from lean_bridge.market import DailyHistory, chains_from, snapshot
@@ -98,6 +98,9 @@ class LeanRuntime:
         self.closed: list[ClosedTrade] = []
         self.fees: dict[str, float] = {}  # structure id (the parent's for a part) → fees LEAN charged so far
         self.counts = Counts()
+        self.events: EventCalendar | None = None  # the events file as last read (`_read_events`)
+        self.events_text: str | None = None
+        self.started_events = False
         self.exercises: set[tuple[int, str]] = set()  # (LEAN order id, symbol) of exercise events booked
         self.reconcile_due = False  # a broker error: compare the book with LEAN's holdings when quiet
         # LEAN's holdings are known to be stale until a restart (an exercise LEAN never reported): comparing
@@ -156,6 +159,7 @@ class LeanRuntime:
             self.holdings(), now, self.peak,
         )  # fmt: skip
         self._wire(system)
+        self._read_events(now)
         for found in alerts:
             self.alert(now, found.level, found.title, found.body)
         market = self.light_snapshot(now)  # the orders in flight before the restart resume from their fills
@@ -349,7 +353,32 @@ class LeanRuntime:
         for change in self.safety.checks.new_session(now, self.account(market)):
             self.algorithm.log(f"trading state: {getattr(change, 'reason', change)}")
         self.safety.journal.new_day(now.date())
+        self._read_events(now)
         self.save(now)
+
+    def _read_events(self, now: datetime) -> None:
+        """The earnings and ex-dividend file from the ObjectStore (`events_key`, written by `tasty metrics
+        --write-events` and uploaded: README), read at the start and again at each session so that a new
+        upload is used. Without it the risk manager opens no short call on a dividend payer and nothing on a
+        single stock (risk/events); an unreadable file is a CRITICAL alert and counts as none."""
+        key = self.settings.events_key
+        text = self.store.load(key)
+        if text == self.events_text and self.started_events:
+            return
+        self.events_text, self.started_events = text, True
+        if text is None:
+            self.system.use_events(None)
+            self.algorithm.log(f"events: no ObjectStore key '{key}': no short calls on dividend payers (README)")
+            return
+        try:
+            events = read_events(text, f"the events file '{key}'")
+        except EventFileError as err:
+            self.system.use_events(None)
+            self.alert(now, AlertLevel.CRITICAL, "events file unreadable", f"{err}; read as no events file")
+            return
+        self.system.use_events(events)
+        listed = ", ".join(f"{root} to {day}" for root, day in sorted(events.through.items())) or "no roots"
+        self.algorithm.log(f"events: '{key}' read; ex-dividend dates listed for {listed}")
 
     def _settle_expired(self, now: datetime) -> None:
         """Each expiry day still in the book before today, oldest first, at that day's close (a restart over a

@@ -27,7 +27,7 @@ from core.calendar import Calendars
 from core.expiry import intrinsic_value, settle_expired, settles_with_its_future
 from core.model import AccountState, ContractKind, Leg, MarketSnapshot, Structure, delivery
 from core.pipeline import ClosedTrade, StepResult
-from core.ports import TimedExit
+from core.ports import EventCalendar, TimedExit
 from core.products import Settlement
 from core.settings import Settings
 from replay.broker import ReplayBroker
@@ -70,6 +70,10 @@ class Market(Protocol):
     @property
     def price_notes(self) -> set[str]:
         """How prices were found where they were not read directly."""
+        ...
+
+    def events(self) -> EventCalendar | None:
+        """The ex-dividend dates and amounts this market knows (replay/dividends), or None."""
         ...
 
     def sessions(self, start: date, end: date) -> list[date]: ...
@@ -130,7 +134,8 @@ class ReplayEngine:
         self.faults_engine: Counter[str] = Counter()  # faults the engine injects (the broker counts its own)
         self.steps_per_day = 1  # the day's scheduled steps (`_session`): so `disconnect` is a share of sessions
         cal = self.calendars
-        self._wire(TradingSystem(settings, cal, cal.equity, cal.cme, self.alerts, peak=capital))
+        self.events = self.market.events()  # ex-dividend dates: the market's own (replay/dividends)
+        self._wire(TradingSystem(settings, cal, cal.equity, cal.cme, self.alerts, peak=capital, events=self.events))
 
     def _wire(self, system: TradingSystem) -> None:
         """Use a freshly built algorithm (at the start, or rebuilt from the saved state as a restart would)."""
@@ -161,8 +166,9 @@ class ReplayEngine:
         before = self.pipeline.book.positions()
         cal, holdings = self.calendars, dict(self.broker.holdings)
         system, alerts = restored(
-            self.settings, cal, cal.equity, cal.cme, self.alerts, self.store, holdings, now, self.system.peak
-        )
+            self.settings, cal, cal.equity, cal.cme, self.alerts, self.store, holdings, now, self.system.peak,
+            events=self.events,
+        )  # fmt: skip
         self._wire(system)
         for alert in alerts:
             if alert.title != "no saved state":

@@ -41,6 +41,8 @@ from zoneinfo import ZoneInfo
 from core.calendar import Calendars
 from core.chain_greeks import PricingModel
 from core.model import Chain, DailyBars, MarketSnapshot, Right
+from core.ports import EventCalendar
+from replay.dividends import calendar_of, folder_dividends
 from replay.lean_equities import ROOTS as EQUITY_ROOTS
 from replay.lean_equities import LeanEquities
 from replay.lean_files import (
@@ -117,6 +119,11 @@ class LeanSource:
     @property
     def price_notes(self) -> set[str]:
         return self.notes | self.equities.price_notes
+
+    def events(self) -> EventCalendar | None:
+        """The dividends in the folder's factor files, as LEAN reads them (replay/dividends); None without."""
+        found = folder_dividends(self.folder, self.calendars.equity)
+        return calendar_of(found, f"LEAN factor files in {self.folder}") if found else None
 
     @property
     def label(self) -> str:

@@ -51,7 +51,9 @@ import pandas as pd
 from core import pricing
 from core.calendar import QUARTERLY_MONTHS, Calendars
 from core.model import _EPOCH_ORDINAL, Chain, DailyBars, FloatArray, MarketSnapshot
+from core.ports import EventCalendar
 from core.products import option_tick, option_underlying
+from replay.dividends import TABLE, calendar_of, read_table
 
 NEW_YORK = ZoneInfo("America/New_York")
 QQQ_DIVISOR = 41.0
@@ -235,6 +237,20 @@ class ModelledMarket:
         self.seed = seed
         self.surface = surface or SurfaceParameters()
         self._shape = {d: day_shape(random.Random(f"{seed}-{d}")) for d in self.paths["SPX"].days}
+
+    def events(self) -> EventCalendar | None:
+        """SPY's, QQQ's and IWM's real ex-dividend dates, each amount scaled to the modelled close of the
+        session before (replay/dividends: the same yield on the modelled price); a root without a modelled
+        price that day (IWM has no path here) is left out."""
+        kept, scale = [], {}
+        for d in read_table(TABLE.read_text()):
+            before = self.calendars.equity.previous_session(d.ex_date)
+            price = self.price(d.root, datetime.combine(before, time(16, 0), tzinfo=NEW_YORK))
+            if price is not None and d.reference_close > 0:
+                kept.append(d)
+                scale[(d.root, d.ex_date)] = price / d.reference_close
+        source = "SPY/QQQ/IWM ex-dates (LEAN factor files), amounts at the modelled price"
+        return calendar_of(kept, source, lambda d: scale[(d.root, d.ex_date)])
 
     # ------------------------------------------------------------------ prices
 

@@ -9,7 +9,9 @@ one: `check_times`; the rules read the clock they are given):
 - cash-settled index shorts (SPX, SPXW, XSP, ...) in the money by more than `index_itm_close_threshold`
   (0.5%) of the underlying on their expiry day → close the structure, from `index_expiry_check_time` on;
 - short American calls in the money on the session before an ex-dividend date, when their extrinsic value
-  is below the dividend (early exercise pays the holder) → close the structure.
+  is below the dividend (early exercise pays the holder) → close them, from `assignment_check_time` on (the
+  holder decides on the day's last prices). The dates and amounts come from the event source (risk/events
+  refuses to open such calls where it has none).
 A close takes the shorts at risk with the legs that only cover them, nothing more (RULEBOOK): per right and
 expiry the long legs cover the shorts nearest the money first (how margin pairs them, core/margin); a
 short's covering longs close with it (a spread's wing), a long of another expiry (an IPMCC's LEAP) is not a
@@ -132,7 +134,8 @@ class AssignmentCheck:
                     (i, f"short {describe(c)} is in the money ({itm:.2f}) with {days} DTE and settles physically")
                 )
                 continue
-            if c.right is Right.CALL and c.style is ExerciseStyle.AMERICAN and itm > 0 and self.events is not None:
+            american_call = c.right is Right.CALL and c.style is ExerciseStyle.AMERICAN
+            if american_call and itm > 0 and self.events is not None and local >= daily_at:
                 reason = self._dividend_risk(c, itm, today, snapshot)
                 if reason:
                     out.append((i, reason))

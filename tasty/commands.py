@@ -7,15 +7,16 @@ compare against is the core's own: the saved state (safety/persistence), core/ma
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from tastytrade import Account, Session
 from tastytrade.market_sessions import ExchangeType, get_futures_holidays, get_market_holidays, get_market_sessions
-from tastytrade.metrics import MarketMetricInfo, get_market_metrics
+from tastytrade.metrics import DividendInfo, MarketMetricInfo, get_dividends, get_market_metrics
 from tastytrade.order import InstrumentType, LimitOrder, OrderAction
 from tastytrade.order import Leg as TastyLeg
+from tastytrade.utils import TastytradeError
 
 from core.calendar import Calendars
 from core.fees import contract_fees
@@ -130,15 +131,34 @@ def _percent(value: str | Decimal | None) -> str:
     return "n/a" if value is None else f"{100 * float(value):.1f}%"
 
 
-def events_csv(metrics: list[MarketMetricInfo], today: date) -> str:
-    """The risk manager's EventCalendar file (risk/events.py): root,date,kind; upcoming dates only."""
-    rows = ["root,date,kind"]
+# SEC Rule 10b-17: an issuer gives notice of a dividend at least ten days before its record date, and the
+# ex-date comes a session or so before the record date; so a date not announced by today is at least a week
+# away. A file written today vouches for the week ahead, or to the next ex-date it lists if that is later.
+NOTICE_DAYS = 7
+
+
+def events_csv(metrics: list[MarketMetricInfo], dividends: dict[str, list[DividendInfo]], today: date) -> str:
+    """The events file (risk/events.py): upcoming earnings; for each symbol whose dividend history TastyTrade
+    returned, every ex-date in it with its amount (a backtest over those years reads them), the announced
+    next ex-date (its amount the last one paid, until TastyTrade has the declared figure), and the
+    `dividends_through` line that lets the algorithm sell calls on it (NOTICE_DAYS)."""
+    rows = ["root,date,kind,amount"]
     for m in sorted(metrics, key=lambda m: m.symbol):
+        symbol = m.symbol.upper()
         earnings = m.earnings.expected_report_date if m.earnings else None
         if earnings and earnings >= today:
-            rows.append(f"{m.symbol},{earnings.isoformat()},earnings")
-        if m.dividend_ex_date and m.dividend_ex_date >= today:
-            rows.append(f"{m.symbol},{m.dividend_ex_date.isoformat()},ex_dividend")
+            rows.append(f"{symbol},{earnings.isoformat()},earnings,")
+        history = sorted(dividends.get(symbol, []), key=lambda d: d.occurred_date)
+        paid = {d.occurred_date: d.amount for d in history}
+        for day, amount in paid.items():
+            rows.append(f"{symbol},{day.isoformat()},ex_dividend,{amount}")
+        upcoming = m.dividend_ex_date if m.dividend_ex_date and m.dividend_ex_date >= today else None
+        if upcoming is not None and upcoming not in paid:
+            last = f"{history[-1].amount}" if history else ""
+            rows.append(f"{symbol},{upcoming.isoformat()},ex_dividend,{last}")
+        if symbol in dividends:
+            through = max(today + timedelta(days=NOTICE_DAYS), upcoming or today)
+            rows.append(f"{symbol},{through.isoformat()},dividends_through,")
     return "\n".join(rows) + "\n"
 
 
@@ -161,8 +181,14 @@ async def metrics(session: Session, symbols: list[str], events: Path | None, tod
             f" {iv30:>8}  {earnings:<13}  {ex_dividend}"
         )
     if events is not None:
-        events.write_text(events_csv(found, today))
-        lines.append(f"events written to {events}")
+        dividends: dict[str, list[DividendInfo]] = {}
+        for symbol in sorted(by_symbol):
+            try:
+                dividends[symbol] = await get_dividends(session, symbol)
+            except TastytradeError as err:  # that symbol stays unlisted: the algorithm sells no call on it
+                lines.append(f"{symbol:<8} no dividend history ({err}): not listed, no short calls on it")
+        events.write_text(events_csv(found, dividends, today))
+        lines.append(f"events written to {events} (upload it to the ObjectStore as events.csv: README)")
     missing = [s for s in wanted if s not in by_symbol]
     return Outcome("\n".join(lines), 1 if missing else 0)
 

@@ -72,5 +72,6 @@ def test_risk_bench_inputs_value_and_pass_every_rule() -> None:
     book = BookView.build(risk_bench.structures(mk, "b"), mk, settings)
     assert len(book.views) == 40 and not book.unvalued
     proposals = [opening(s) for s in risk_bench.structures(mk, "p")[::4][:10]]
-    answers = RiskManager(settings).review(proposals, book, mk, AccountState(5e6, 5e6, 5e6, 0.0))
+    manager = RiskManager(settings, event_calendar=risk_bench.dividends())
+    answers = manager.review(proposals, book, mk, AccountState(5e6, 5e6, 5e6, 0.0))
     assert all(isinstance(a, Approval) for a in answers)  # so the benchmark times every rule

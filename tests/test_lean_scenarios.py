@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from core.model import Leg, Structure
 from safety.state import TradingState
 from tests.fakes import algorithm_imports as fake
 from tests.fakes.lean.engine import Market, OptionListing
@@ -127,6 +128,62 @@ def test_an_assigned_short_put_is_flattened_and_the_self_check_passes(main: Modu
     day.run(time(9, 31), time(9, 33))
     line = assert_sound(day)
     assert "exercises booked 1" in line and "fills 1" in line
+
+
+def qqq_day(main: ModuleType, events: str | None) -> LeanDay:
+    """The IPMCC on QQQ at 440: this Friday's weekly and a January 2025 LEAP listed; `events` is the events
+    file in the ObjectStore (None: no file)."""
+    market = Market(prices={"SPX": 5100.0, "VIX": 15.0, "QQQ": 440.0}, bar_ticks=1)
+    strikes = [float(k) for k in range(300, 561)]
+    market.options["QQQ"] = OptionListing("QQQ", strikes, [date(2024, 3, 15), date(2025, 1, 17)], 0.2, 0.04)
+    day = LeanDay(main, {"enable_ipmcc": "true"}, market=market)
+    if events is not None:
+        day.algo.object_store.data["events.csv"] = events
+    day.warm_up()
+    return day
+
+
+def test_an_itm_call_short_the_day_before_an_ex_date_is_bought_back_at_15_00(main: ModuleType) -> None:
+    """The events file (written by `tasty metrics --write-events`, uploaded to the ObjectStore) says QQQ goes
+    ex on Monday 2024-03-11 paying 0.57. The IPMCC holds a January 2025 350 LEAP under the 15 March 400 call,
+    40 points in the money with QQQ at 440: its extrinsic is 0.34 (the carry on 400 over a week at 4.5%,
+    400 × 0.045 × 7 / 365, on the quotes' cent grid; no time value left), below the dividend, so its holder
+    exercises it tonight. At 15:00 the algorithm buys the call back, alone; the LEAP stays."""
+    day = qqq_day(main, "root,date,kind,amount\nQQQ,2024-03-11,ex_dividend,0.57\nQQQ,2024-03-11,dividends_through\n")
+    qqq = day.security("QQQ").symbol
+    leap = fake.Symbol.option(qqq, "QQQ", fake.OptionRight.CALL, 350.0, date(2025, 1, 17))
+    call = fake.Symbol.option(qqq, "QQQ", fake.OptionRight.CALL, 400.0, date(2024, 3, 15))
+    legs = []
+    for symbol, quantity in ((leap, 1), (call, -1)):
+        security = day.algo.securities.get(symbol) or day.algo.add_security(fake.Security(symbol))
+        security.underlying = day.algo.securities[qqq]
+        security.holdings.quantity = quantity
+        contract = day.runtime.registry.remember_symbol(symbol)
+        assert contract is not None
+        legs.append(Leg(contract, quantity))
+    when = datetime(2024, 3, 1, 10, 0, tzinfo=day.runtime.now().tzinfo)
+    ipmcc = Structure("ipmcc-1", "ipmcc", tuple(legs), 1, 75.0, when, leg_entry_prices=(95.0, 20.0))
+    day.runtime.pipeline.book.add_units(ipmcc, 1, 75.0)
+    day.run(time(9, 31), time(14, 59))
+    assert not [o for o in sent(day) if o["symbol"] == call]  # held until the check
+    day.minute(time(15, 0))
+    [buy] = [o for o in sent(day) if o["symbol"] == call]
+    assert buy["quantity"] == 1 and not [o for o in sent(day) if o["symbol"] == leap]
+    [why] = [i.reason for (sid, side), i in day.runtime.pipeline.sent.items() if sid.startswith("ipmcc") and side < 0]
+    assert "400 call extrinsic 0.34 is below the 0.57 dividend going ex 2024-03-11 (the rest stays)" in why
+    assert any("'events.csv' read; ex-dividend dates listed for QQQ to 2024-03-11" in line for line in day.algo.logs)
+
+
+def test_without_an_events_file_the_ipmcc_sells_no_call(main: ModuleType) -> None:
+    """RULEBOOK: where a shell has no ex-dividend source, strategies that sell calls on dividend payers do
+    not open, saying why. No events file in the ObjectStore: the IPMCC's Friday LEAP purchase is refused with
+    the reason in the log, and nothing is sent."""
+    day = qqq_day(main, None)
+    day.run(time(9, 31), time(10, 0))
+    assert any("no ObjectStore key 'events.csv'" in line for line in day.algo.logs)
+    refused = [line for line in day.algo.logs if line.startswith("refused [events] ipmcc")]
+    assert refused and "QQQ pays dividends" in refused[0], day.algo.logs[-20:]
+    assert not [o for o in sent(day) if o["symbol"].underlying == day.security("QQQ").symbol]
 
 
 def gold_market() -> Market:

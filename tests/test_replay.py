@@ -649,6 +649,42 @@ def test_an_es_quarterly_option_settles_in_cash_at_the_opening_quotation() -> No
     assert run.broker.holdings == {future_contract("ES", date(2018, 3, 16)): 1}
 
 
+def test_an_itm_short_call_worth_less_than_tomorrows_dividend_is_closed_at_15_00() -> None:
+    """RULEBOOK "Assignment", with the replay's real event source (replay/dividends): QQQ goes ex on Monday
+    2018-03-19 (0.28 paid; 0.30 at the modelled price, 182.38 at 15:00 on Friday the 16th against 171.02 real).
+    An IPMCC holds its January 2019 150 LEAP under two weekly calls, both expiring the 23rd: the 172 (10.38
+    in the money, extrinsic 0.15, below the dividend: a holder exercises it tonight) and the 178 (4.38 in,
+    extrinsic 0.62, above it: exercising would throw that away). The 15:00 check closes the 172 alone, with
+    the rule's reason; nothing goes before 15:00, and the LEAP and the 178 stay."""
+    friday, monday = date(2018, 3, 16), date(2018, 3, 19)
+    run = ReplayEngine(Settings(), friday, friday, 100_000.0, seed=7)
+    assert run.events is not None and run.events.dividend("QQQ", monday) == pytest.approx(0.28 * 182.38 / 171.02, 0.02)
+    leap = option_contract("QQQ", "QQQ", Right.CALL, 150.0, date(2019, 1, 18))
+    deep = option_contract("QQQ", "QQQ", Right.CALL, 172.0, date(2018, 3, 23))
+    near = option_contract("QQQ", "QQQ", Right.CALL, 178.0, date(2018, 3, 23))
+    opened = datetime.combine(friday, time(9, 30), tzinfo=NEW_YORK)
+    legs = (Leg(leap, 1), Leg(deep, -1), Leg(near, -1))
+    ipmcc = Structure("ipmcc-1", "ipmcc", legs, 1, 30.0, opened, leg_entry_prices=(38.0, 5.0, 3.0))
+    run.pipeline.book.add_units(ipmcc, 1, 30.0)
+    run.broker.holdings.update({leap: 1, deep: -1, near: -1})
+    sent: list[tuple[datetime, OrderIntent]] = []
+    submit = run.pipeline.tracker.submit
+
+    def recording(intent: OrderIntent, quote: Quote, now: datetime) -> list[Command]:
+        sent.append((now, intent))
+        return list(submit(intent, quote, now))
+
+    run.pipeline.tracker.submit = recording  # type: ignore[method-assign]
+    run._session(friday)
+    closes = [(now, i) for now, i in sent if i.action is IntentAction.CLOSE and i.structure.strategy == "ipmcc"]
+    assert len(closes) == 1, closes
+    now, close = closes[0]
+    assert now.astimezone(NEW_YORK).time() == time(15, 0)
+    assert [leg.contract for leg in close.structure.legs] == [deep] and close.safety
+    assert "172 call extrinsic 0.15 is below the 0.30 dividend going ex 2018-03-19 (the rest stays)" in close.reason
+    assert {leg.contract for s in run.pipeline.book.open_structures() for leg in s.legs} == {leap, near}
+
+
 def test_vix_is_finite_on_every_session_even_after_a_holiday() -> None:
     # The source has NaN rows on holidays; the morning after one (2018-11-23, after Thanksgiving) once had no
     # VIX, and every rule that needs it refused.

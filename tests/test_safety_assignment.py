@@ -164,11 +164,12 @@ def test_short_american_calls_before_an_ex_dividend(margin: float, closes: bool)
     events = CsvEventCalendar(
         {"QQQ": ((date(2024, 3, 15), EventKind.EX_DIVIDEND),)}, {("QQQ", date(2024, 3, 15)): dividend}
     )
-    intents = AssignmentCheck(S, CAL.equity, events).check(at(day, 11, 0), held(ipmcc), market)
+    assert AssignmentCheck(S, CAL.equity, events).check(at(day, 11, 0), held(ipmcc), market) == []  # at 15:00
+    intents = AssignmentCheck(S, CAL.equity, events).check(at(day, 15, 0), held(ipmcc), market)
     assert bool(intents) == closes
     if closes:
         assert f"below the {dividend:.2f} dividend going ex 2024-03-15" in intents[0].reason
-    assert AssignmentCheck(S, CAL.equity, None).check(at(day, 11, 0), held(ipmcc), market) == []
+    assert AssignmentCheck(S, CAL.equity, None).check(at(day, 15, 0), held(ipmcc), market) == []
 
 
 def test_an_assignment_flattens_the_delivery_closes_the_rest_and_books_the_loss() -> None:

@@ -171,6 +171,28 @@ def test_metrics_show_iv_rank_and_write_the_risk_managers_events_file(
     assert [k.value for _, k in calendar.events("SPY", TODAY, date(2027, 12, 31))] == ["ex_dividend"]
 
 
+def test_the_events_file_lists_dividends_and_how_far_it_vouches_for_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SPY's dividend history (three 2026 ex-dates) is written with its amounts, so a backtest over them
+    reads them; the announced 2026-12-19 ex-date takes the last amount paid (1.83) until declared; and the
+    file vouches for SPY's dates through 2026-12-19, the later of that date and a week from today (SEC Rule
+    10b-17's notice: an undeclared ex-date is more than a week away). AAPL's history is not to be had (the
+    API says 404): it is not listed, so the algorithm sells no call on it, and the output says so."""
+    events = tmp_path / "events.csv"
+    assert run(FakeTastytrade(), "metrics", "SPY", "AAPL", "--write-events", str(events)) == 0
+    assert "AAPL     no dividend history" in capsys.readouterr().out
+    calendar = parse_event_csv(events.read_text(), str(events))
+    dates = [d.isoformat() for d, _ in calendar.events("SPY", date(2026, 1, 1), date(2027, 12, 31))]
+    assert dates == ["2026-03-20", "2026-06-18", "2026-09-19", "2026-12-19"]
+    assert calendar.dividend("SPY", date(2026, 6, 18)) == 1.76 and calendar.dividend("SPY", date(2026, 12, 19)) == 1.83
+    assert calendar.covers_dividends("SPY", date(2026, 12, 19)) and not calendar.covers_dividends(
+        "SPY", date(2026, 12, 20)
+    )
+    assert not calendar.covers_dividends("SPY", date(2026, 3, 19))  # before the history it was given
+    assert not calendar.covers_dividends("AAPL", TODAY)
+
+
 def test_metrics_say_which_symbol_is_unknown(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(FakeTastytrade(), "metrics", "SPY", "NOPE") == 1
     assert "NOPE     unknown symbol" in capsys.readouterr().out

@@ -17,8 +17,9 @@ from core.book_view import BookView
 from core.calendar import Calendars
 from core.model import AccountState, Contract, MarketSnapshot
 from core.pipeline import Pipeline, StepResult
-from core.ports import AlertLevel, AlertMessage, AlertSink, Calendar, Quote, Store
+from core.ports import AlertLevel, AlertMessage, AlertSink, Calendar, EventCalendar, Quote, Store
 from core.settings import Settings
+from risk.events import CsvEventCalendar, EventFileError, parse_event_csv
 from risk.manager import RiskManager
 from risk.state import RiskState
 from safety import SafetySystems
@@ -26,6 +27,13 @@ from safety.assignment import AssignmentEvent
 from safety.persistence import TradingRecord, reconcile, restore, save, tracker_orders
 
 STATE_KEY = "trading_state"
+__all__ = ["STATE_KEY", "EventFileError", "TradingSystem", "read_events", "restored"]
+
+
+def read_events(text: str, source: str) -> CsvEventCalendar:
+    """An events file (`root,date,kind[,amount]`: risk/events) for a shell that reads one; raises
+    EventFileError naming the bad line."""
+    return parse_event_csv(text, source)
 
 
 class TradingSystem:
@@ -38,14 +46,18 @@ class TradingSystem:
         sink: AlertSink,
         saved: TradingRecord | None = None,
         peak: float = 0.0,
+        events: EventCalendar | None = None,
     ) -> None:
-        """Fresh, or rebuilt from a restored record (as a restart of the process does)."""
+        """Fresh, or rebuilt from a restored record (as a restart of the process does). `events` is the
+        shell's source of earnings and ex-dividend dates: the risk manager's events rule and the assignment
+        check read it (without one, no short call on a dividend payer opens: risk/events)."""
         self.settings = settings
+        self.events = events
         built, self.futures = strategies.build(settings, calendars)
         self.safety: SafetySystems = safety.build(
-            settings, equity_calendar, cme_calendar, sink, state=saved.state if saved else None
+            settings, equity_calendar, cme_calendar, sink, event_calendar=events, state=saved.state if saved else None
         )
-        self.risk: RiskManager = risk.build(settings, equity_calendar)
+        self.risk: RiskManager = risk.build(settings, equity_calendar, events)
         self.peak = peak
         self.in_flight = list(saved.orders) if saved is not None else []  # orders to resume (resume())
         if saved is not None:
@@ -64,6 +76,12 @@ class TradingSystem:
             extra_manage=self.futures.expiry_close,  # rolls held futures (hedges), whatever strategy holds them
             hedge=self.futures.hedge,
         )
+
+    def use_events(self, events: EventCalendar | None) -> None:
+        """A new reading of the shell's event source (the LEAN shell re-reads its events file each session)."""
+        self.events = events
+        self.risk.events = events
+        self.safety.assignment.events = events
 
     # ------------------------------------------------------------------ the account
 
@@ -155,8 +173,9 @@ def restored(
     now: datetime,
     peak: float = 0.0,
     key: str = STATE_KEY,
+    events: EventCalendar | None = None,
 ) -> tuple[TradingSystem, list[AlertMessage]]:
     """The system rebuilt from the store's saved state, reconciled with the broker's holdings (a corrupt
     state or any difference halts it: safety/persistence)."""
     saved, alerts = restore(store, key, holdings, now, settings)
-    return TradingSystem(settings, calendars, equity_calendar, cme_calendar, sink, saved, peak), alerts
+    return TradingSystem(settings, calendars, equity_calendar, cme_calendar, sink, saved, peak, events), alerts

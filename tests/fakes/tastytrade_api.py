@@ -76,6 +76,13 @@ class FakeTastytrade:
             if self.positions is not None:
                 body["data"]["items"] = self.positions
             return httpx2.Response(200, json=body)
+        if path.startswith("/market-metrics/historic-corporate-events/dividends/"):
+            # The SDK's DividendInfo (tastytrade/metrics.py): occurred-date and amount, per past ex-date.
+            symbol = path.rsplit("/", 1)[-1]
+            items = fixture("dividends.json").get(symbol)
+            if items is None:
+                return self._error(404, "error_unknown_account.json", f"no dividends for {symbol}")
+            return httpx2.Response(200, json={"data": {"items": items}})
         if path == "/market-metrics":
             wanted = set(request.url.params.get("symbols", "").split(","))
             body = fixture("metrics.json")

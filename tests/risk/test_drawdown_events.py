@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from core.calendar import Calendars
-from core.model import AccountState, AlertLevel, Approval, MarketSnapshot, Refusal, Structure
+from core.model import AccountState, AlertLevel, Approval, MarketSnapshot, Refusal, Right, Structure
 from core.ports import EventKind
 from risk import events
 from risk.events import CsvEventCalendar, EventFileError, parse_event_csv
@@ -184,7 +184,8 @@ def test_earnings_windows(event_day: date, expiry: date, refused_with: str | Non
 
 
 def test_ex_dividend_refuses_only_short_calls() -> None:
-    cal = CsvEventCalendar({"ACME": ((date(2024, 2, 1), EventKind.EX_DIVIDEND),)})
+    paid = ((date(2023, 11, 1), EventKind.EX_DIVIDEND), (date(2024, 2, 1), EventKind.EX_DIVIDEND))
+    cal = CsvEventCalendar({"ACME": paid}, through={"ACME": date(2024, 6, 28)})
     assert events.check(stock_candidate(date(2024, 2, 16), short_call=False), ctx(cal)) is None
     verdict = events.check(stock_candidate(date(2024, 2, 16), short_call=True), ctx(cal))
     assert isinstance(verdict, Refuse) and "ex-dividend on 2024-02-01 while a short call is open" in verdict.reason
@@ -196,3 +197,62 @@ def test_single_stock_without_an_event_source_is_refused_and_etfs_are_exempt() -
     etf = Candidate(opening(gld_strangle(MARKET)), book([gld_strangle(MARKET)], MARKET).views[0])
     assert events.check(etf, ctx(None)) is None
     assert NOW.date() == TODAY
+
+
+def on(root: str, strategy: str = "strangles") -> Candidate:
+    """The GLD strangle's legs written on another ETF (its short call stays a short American call)."""
+    base = gld_strangle(MARKET)
+    legs = tuple(
+        dataclasses.replace(leg, contract=dataclasses.replace(leg.contract, root=root, underlying=root))
+        for leg in base.legs
+    )
+    structure = dataclasses.replace(base, legs=legs, strategy=strategy)
+    view = book([base], MARKET).views[0]
+    return Candidate(
+        dataclasses.replace(opening(base), structure=structure), dataclasses.replace(view, structure=structure)
+    )
+
+
+def test_a_short_call_on_a_dividend_payer_needs_a_source_that_covers_the_next_session() -> None:
+    """RULEBOOK "Assignment": where a shell has no ex-dividend source, strategies that sell calls on dividend
+    payers do not open, saying why. TLT pays monthly (dividend_yield 3%): its strangle's short call is
+    refused with no source, and with a source whose dates stop at today (2024-01-08, a Monday: the next
+    session is the 9th, the day the 15:00 check looks at); listed through the 9th it passes. GLD pays
+    nothing and needs no source; the IPMCC's LEAP on QQQ is bought to sell calls against, so it needs one."""
+    verdict = events.check(on("TLT"), ctx(None))
+    assert isinstance(verdict, Refuse) and verdict.rule == "events"
+    assert "TLT pays dividends and no ex-dividend source is configured: no short call" in verdict.reason
+    stale = CsvEventCalendar(through={"TLT": TODAY}, source="events.csv")
+    verdict = events.check(on("TLT"), ctx(stale))
+    assert isinstance(verdict, Refuse)
+    assert "TLT pays dividends and events.csv does not list its ex-dates through 2024-01-09" in verdict.reason
+    assert events.check(on("TLT"), ctx(CsvEventCalendar(through={"TLT": date(2024, 1, 9)}))) is None
+    assert events.check(on("GLD"), ctx(None)) is None
+    base = gld_strangle(MARKET)
+    calls = tuple(
+        dataclasses.replace(leg, ratio=1, contract=dataclasses.replace(leg.contract, root="QQQ", underlying="QQQ"))
+        for leg in base.legs
+        if leg.contract.right is Right.CALL
+    )
+    view = book([base], MARKET).views[0]
+
+    def bought_by(strategy: str) -> Candidate:
+        structure = dataclasses.replace(base, legs=calls, strategy=strategy)
+        return Candidate(
+            dataclasses.replace(opening(base), structure=structure), dataclasses.replace(view, structure=structure)
+        )
+
+    verdict = events.check(bought_by("ipmcc"), ctx(None))
+    assert isinstance(verdict, Refuse) and "QQQ pays dividends" in verdict.reason
+    assert events.check(bought_by("lt112"), ctx(None)) is None  # a long call alone sells nothing
+
+
+def test_the_events_file_says_how_far_it_lists_dividends() -> None:
+    cal = parse_event_csv(
+        "root,date,kind,amount\nQQQ,2024-03-18,ex_dividend,0.57\nQQQ,2024-03-18,dividends_through\n", "events.csv"
+    )
+    assert cal.covers_dividends("qqq", date(2024, 3, 18)) and not cal.covers_dividends("QQQ", date(2024, 3, 19))
+    assert not cal.covers_dividends("SPY", date(2024, 1, 2)) and cal.source == "events.csv"
+    assert not cal.covers_dividends("QQQ", date(2024, 3, 15))  # before the first ex-date it lists: unknown
+    with pytest.raises(EventFileError, match="line 2: a dividends_through line has no amount"):
+        parse_event_csv("root,date,kind,amount\nQQQ,2024-03-18,dividends_through,1\n")

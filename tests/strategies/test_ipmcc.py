@@ -25,6 +25,7 @@ from core.model import (
     Structure,
 )
 from core.settings import Settings
+from risk.events import CsvEventCalendar
 from risk.manager import RiskManager
 from strategies.leaps import Ipmcc
 from tests.fakes import market as m
@@ -180,7 +181,8 @@ def test_risk_charges_the_covered_call_only_what_it_adds() -> None:
     market = qqq()
     book = BookView.build([leap], market, S)
     account = AccountState(100_000.0, 100_000.0, 100_000.0, 0.0)
-    [answer] = RiskManager(S).review([sell], book, market, account)
+    qqq_dividends = CsvEventCalendar(through={"QQQ": date(2024, 12, 31)})  # QQQ pays: the source must list it
+    [answer] = RiskManager(S, event_calendar=qqq_dividends).review([sell], book, market, account)
     assert type(answer).__name__ == "Approval", answer  # counted with its IPMCC: no second position
     naked = BookView.build([dataclasses.replace(sell.structure, parent="")], market, S).bp_in_use
     assert naked > 5_000  # alone it would be a naked call
