@@ -122,6 +122,8 @@ class Pipeline:
         self.calendar = calendar
         self.strategies = list(strategies)
         self.by_name = {s.name: s for s in self.strategies}
+        # Looked up once: an isinstance check against a runtime protocol costs microseconds, every minute.
+        self.watchers = {s.name: s for s in self.strategies if isinstance(s, MinuteWatch)}
         self.risk = risk
         self.gate = gate
         self.tracker = tracker
@@ -198,8 +200,8 @@ class Pipeline:
         """The open structures whose strategy manages them every minute (core/ports.MinuteWatch: the 0DTE)."""
         out: list[Structure] = []
         for structure in self.book.open_structures():
-            strategy = self.by_name.get(structure.strategy)
-            if isinstance(strategy, MinuteWatch) and strategy.watches_every_minute(structure):
+            strategy = self.watchers.get(structure.strategy)
+            if strategy is not None and strategy.watches_every_minute(structure):
                 out.append(structure)
         return out
 
@@ -216,7 +218,7 @@ class Pipeline:
         busy = self.tracker.working_structure_ids()
         closes: list[OrderIntent] = []
         for structure in self.watched():
-            strategy = self.by_name[structure.strategy]
+            strategy = self.watchers[structure.strategy]
             if structure.id in busy:
                 continue
             managed = strategy.manage(structure, snapshot)

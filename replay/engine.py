@@ -17,6 +17,7 @@ import json
 import math
 import random
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -78,7 +79,12 @@ class Market(Protocol):
 
     def sessions(self, start: date, end: date) -> list[date]: ...
 
-    def snapshot(self, moment: datetime, roots: set[str]) -> MarketSnapshot: ...
+    def snapshot(
+        self, moment: datetime, roots: set[str], expiries: Mapping[str, set[date]] | None = None
+    ) -> MarketSnapshot:
+        """The market at `moment` with the chains of `roots`; `expiries` may narrow a root's chain to those
+        expiries (a minute step needs only what it holds or works: a market may ignore the hint)."""
+        ...
 
     def price(self, root: str, moment: datetime) -> float | None: ...
 
@@ -330,11 +336,19 @@ class ReplayEngine:
         """One fault draw; no draw at all for a fault that is off, so runs without it stay as they were."""
         return bool(share) and self.fault_rng.random() < share
 
-    def _roots_in_play(self) -> set[str]:
-        """The chains a step that only manages and fills needs: those of what is held or working. (Building
-        every chain at every 15-minute step would cost the default backtest a minute and decide nothing.)"""
-        structures = [*self.pipeline.book.open_structures(), *(o.structure for o in self.safety.fills.working())]
-        return {leg.contract.root for s in structures for leg in s.legs} & ROOTS
+    def _needs(self, management: bool) -> tuple[set[str], dict[str, set[date]]]:
+        """The chains a step without entries reads, each narrowed to the expiries it holds or works: at a
+        management step the whole book's and the working orders' legs; at a minute between steps the watched
+        0DTE's and the working orders' (the rest of the book keeps its last marks, as a broker's account does
+        between quotes). Building every chain at every step cost the default backtest minutes and decided
+        nothing: strategies propose entries only at their entry times, which read the whole market."""
+        held = self.pipeline.book.open_structures() if management else self.pipeline.watched()
+        expiries: dict[str, set[date]] = {}
+        for structure in [*held, *(o.structure for o in self.safety.fills.working())]:
+            for leg in structure.legs:
+                if leg.contract.root in ROOTS and leg.contract.expiry is not None:
+                    expiries.setdefault(leg.contract.root, set()).add(leg.contract.expiry)
+        return set(expiries), expiries
 
     def _moment(self, moment: datetime, full: bool) -> None:
         """A scheduled step (strategies, risk, safety, fill checks) or, with full=False, a minute between them:
@@ -349,7 +363,8 @@ class ReplayEngine:
             self._restart_now(moment)
         self._connection(moment, full)
         every = full and moment not in self.management_only  # a step where strategies may enter
-        snapshot = self.market.snapshot(moment, ROOTS if every else self._roots_in_play())
+        roots, narrowed = (ROOTS, None) if every else self._needs(full)
+        snapshot = self.market.snapshot(moment, roots, narrowed)
         if every:
             self.record.coverage.add(snapshot)
         if self._draw(faults.bad_quotes):

@@ -33,6 +33,7 @@ a CSV with no rows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -410,7 +411,11 @@ class LeanSource:
                 out.append(day)
         return out
 
-    def snapshot(self, moment: datetime, roots: set[str]) -> MarketSnapshot:
+    def snapshot(
+        self, moment: datetime, roots: set[str], expiries: Mapping[str, set[date]] | None = None
+    ) -> MarketSnapshot:
+        """`expiries` is ignored: the folder's chains are read whole (cached per file), and a narrower chain
+        would save little."""
         day = moment.astimezone(NEW_YORK).date()
         chains = {}
         if "SPXW" in roots:

@@ -36,11 +36,13 @@ the rest.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import itertools
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -177,6 +179,7 @@ def load_paths() -> dict[str, Path]:
 
 
 # Strikes: (step, half-width as a share of price) for short-dated and long-dated expiries.
+SHORT_DATED_DAYS = 60
 STRIKES = {
     "SPXW": ((5.0, 0.05), (25.0, 0.30)),
     "SPY": ((1.0, 0.20), (5.0, 0.45)),
@@ -237,6 +240,11 @@ class ModelledMarket:
         self.seed = seed
         self.surface = surface or SurfaceParameters()
         self._shape = {d: day_shape(random.Random(f"{seed}-{d}")) for d in self.paths["SPX"].days}
+        self._cache_day: date | None = None  # the session the caches below are for (`_new_day`)
+        self._listed: dict[tuple[str, date], FloatArray] = {}  # `_still_listed`
+        self._expiries_today: dict[str, list[date]] = {}
+        self._whole_sessions: dict[date, float] = {}
+        self._hours_today: tuple[tuple[datetime, datetime] | None] | None = None
 
     def events(self) -> EventCalendar | None:
         """SPY's, QQQ's and IWM's real ex-dividend dates, each amount scaled to the modelled close of the
@@ -356,7 +364,8 @@ class ModelledMarket:
                         break
         return out
 
-    def chain(self, root: str, moment: datetime) -> Chain | None:
+    def chain(self, root: str, moment: datetime, only: set[date] | None = None) -> Chain | None:
+        """The root's chain at `moment`, every listed expiry or `only` those."""
         underlying = UNDERLYING[root]
         spot = self.price(underlying, moment)
         if spot is None:
@@ -367,26 +376,31 @@ class ModelledMarket:
             base *= QQQ_VOL_RATIO
         elif root in ("CL", "USO"):
             base = 1.1 * self.realised_vol("CL", day)
-        expiries = self.expiries(root, day)
+        self._new_day(day)
+        expiries = self._expiries_today.get(root)
+        if expiries is None:
+            expiries = self._expiries_today[root] = self.expiries(root, day)
+        if only is not None:
+            expiries = [e for e in expiries if e in only]
         if root == "ES" and day.month in QUARTERLY_MONTHS and moment.astimezone(NEW_YORK).time() >= ES_LAST_TRADE:
             expiries = [e for e in expiries if e != day]  # today's quarterly stopped at the SOQ (09:30)
-        strikes_e, strikes_k, calls = [], [], []
+        if not expiries:
+            return None
         (short_step, short_width), (long_step, long_width) = STRIKES[root]
+        per_expiry = []
         for e in expiries:
-            step, width = (short_step, short_width) if (e - day).days <= 60 else (long_step, long_width)
+            step, width = (short_step, short_width) if (e - day).days <= SHORT_DATED_DAYS else (long_step, long_width)
             lo, hi = math.ceil(spot * (1 - width) / step) * step, math.floor(spot * (1 + width) / step) * step
             ks = np.arange(lo, hi + step / 2, step)
-            for is_call in (True, False):
-                strikes_e.append(np.full(ks.size, e.toordinal() - _EPOCH_ORDINAL, dtype=np.int64))
-                strikes_k.append(ks)
-                calls.append(np.full(ks.size, is_call))
-        if not strikes_k:
-            return None
-        expiry = np.concatenate(strikes_e)
-        strike = np.concatenate(strikes_k).astype(np.float64)
-        is_call = np.concatenate(calls)
+            if (e - day).days <= SHORT_DATED_DAYS:
+                ks = np.union1d(ks, self._still_listed(root, underlying, e, day, spot))
+            per_expiry.append(ks)
+        sizes = np.array([ks.size for ks in per_expiry])
+        row = np.repeat(np.arange(len(expiries)), 2 * sizes)  # each expiry's calls, then its puts
         ordinals = np.array([e.toordinal() - _EPOCH_ORDINAL for e in expiries], dtype=np.int64)  # sorted
-        row = np.searchsorted(ordinals, expiry)
+        expiry = ordinals[row]
+        strike = np.concatenate([np.concatenate((ks, ks)) for ks in per_expiry]).astype(np.float64)
+        is_call = np.concatenate([np.repeat(np.array([True, False]), n) for n in sizes])
         minute = 1.0 / (365 * 24 * 60)
         years = [
             max(pricing.year_fraction(moment, datetime.combine(e, time(16, 0), tzinfo=NEW_YORK)), minute)
@@ -412,25 +426,66 @@ class ModelledMarket:
         ask = np.maximum(np.ceil((g.price + half) / tick) * tick, tick)
         return Chain(root, spot, moment, expiry, strike, is_call, bid, ask, sigma, g.delta, g.gamma, g.vega, g.theta)
 
+    def _still_listed(self, root: str, underlying: str, expiry: date, day: date, spot: float) -> FloatArray:
+        """The long-dated strikes an expiry gathered while it was more than SHORT_DATED_DAYS away: exchanges
+        keep a listed strike to its expiry, so a LEAP's strike far from the price now is still quoted. The
+        grid spans the long-dated band around every close from its listing to the session before `day` (no
+        later price) and the price now; an expiry never listed that far out (a weekly) gathers none."""
+        key = (root, expiry)
+        found = self._listed.get(key)  # today's (`_new_day`)
+        if found is not None:
+            return found
+        (_, _), (step, width) = STRIKES[root]
+        limit = 400 if root in FUTURE_ROOTS else 760
+        long_dated_on = expiry - timedelta(days=SHORT_DATED_DAYS + 1)
+        found = np.empty(0)
+        if expiry in self.expiries(root, long_dated_on):
+            path = self.paths[underlying]
+            first = bisect.bisect_left(path.days, expiry - timedelta(days=limit))
+            last = bisect.bisect_left(path.days, min(day, long_dated_on + timedelta(days=1)))
+            closes = np.append(path.close[first:last], spot) if last > first else np.array([spot])
+            lo = math.ceil(float(closes.min()) * (1 - width) / step) * step
+            hi = math.floor(float(closes.max()) * (1 + width) / step) * step
+            found = np.arange(lo, hi + step / 2, step)
+        self._listed[key] = found
+        return found
+
     def sessions_to(self, moment: datetime, expiry: date) -> float:
         """Trading sessions from `moment` to the close of `expiry`: the rest of today's session as a fraction
         plus every whole session after today up to the expiry (the variance clock; module docstring)."""
         local = moment.astimezone(NEW_YORK)
         cal = self.calendars.equity
-        hours = cal.open_close(local.date())
+        self._new_day(local.date())
+        if self._hours_today is None:
+            self._hours_today = (cal.open_close(local.date()),)
+        hours = self._hours_today[0]
         today = 0.0
         if hours is not None:
             opens, closes = hours
             today = min(max((closes - local) / (closes - opens), 0.0), 1.0)
-        whole = cal.sessions_between(local.date(), expiry)
+        whole = self._whole_sessions.get(expiry)
+        if whole is None:
+            whole = self._whole_sessions[expiry] = cal.sessions_between(local.date(), expiry)
         return max(today + whole, MIN_SESSIONS)
 
-    def snapshot(self, moment: datetime, roots: set[str]) -> MarketSnapshot:
+    def _new_day(self, day: date) -> None:
+        """The chains' per-session caches (listed expiries and strikes, whole sessions to each expiry) start
+        again each session: nothing of one day is kept into the next."""
+        if day != self._cache_day:
+            self._cache_day = day
+            self._expiries_today.clear()
+            self._listed.clear()
+            self._whole_sessions.clear()
+            self._hours_today = None
+
+    def snapshot(
+        self, moment: datetime, roots: set[str], expiries: Mapping[str, set[date]] | None = None
+    ) -> MarketSnapshot:
         day = moment.astimezone(NEW_YORK).date()
         chains = {}
         for root in sorted(roots):
             if root in UNDERLYING:
-                c = self.chain(root, moment)
+                c = self.chain(root, moment, expiries.get(root) if expiries is not None else None)
                 if c is not None:
                     chains[root] = c
         prices = {}

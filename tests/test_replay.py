@@ -105,6 +105,21 @@ def test_spy_and_qqq_list_quarter_ends_and_quote_in_pennies() -> None:
     assert float(np.min((es.ask - es.bid)[es_rich])) >= 1.0  # ES options stay wide
 
 
+def test_a_strike_listed_as_a_leap_stays_listed_to_its_expiry() -> None:
+    """Exchanges keep a listed strike until its expiry. The IPMCC bought the QQQ 2017-05-19 85 call as its
+    LEAP in May 2016 (QQQ near 107, 80 delta); by April 2017 QQQ was at 140, the 85 strike 40% below it,
+    outside the short-dated band the model lists around the price. The model dropped it: the IPMCC could not
+    be valued, the 21-DTE defence never saw it, and the LEAP was exercised at expiry and the shares sold by
+    the assignment check (three times in the default backtest). A strike inside the band the long-dated
+    grid had over the expiry's listed life stays in the chain; a weekly, never long-dated, does not gain it."""
+    market = ModelledMarket(Calendars(), 7)
+    late_april = datetime(2017, 4, 28, 10, 0, tzinfo=NEW_YORK)
+    chain = market.chain("QQQ", late_april)
+    assert chain is not None and chain.underlying_price > 135
+    assert chain.find(date(2017, 5, 19), 85.0, Right.CALL) is not None
+    assert chain.find(date(2017, 5, 5), 85.0, Right.CALL) is None  # a weekly: only the band around the price
+
+
 def test_modelled_quotes_are_ordered_and_keep_put_call_parity() -> None:
     market = ModelledMarket(Calendars())
     moment = datetime(2018, 2, 6, 11, 0, tzinfo=NEW_YORK)
