@@ -35,6 +35,18 @@ def sent(day: LeanDay) -> list[dict[str, Any]]:
     return [o for o in day.algo.orders if o["type"] is not fake.OrderType.OPTION_EXERCISE]
 
 
+def condor_sold_for_3_40(main: ModuleType) -> LeanDay:
+    """The 10:30 condor filled by hand leg by leg (shorts 3.00 and 2.00, wings 1.00 and 0.60: 3.40 credit),
+    the broker's automatic fills off: what happens next is the test's."""
+    day = LeanDay(main)
+    day.warm_up()
+    day.algo.transactions.auto_fill = False
+    day.run(time(9, 31), time(10, 30))
+    for order, price in zip(day.algo.orders, (3.0, 1.0, 2.0, 0.6), strict=True):
+        day.fill(order, price)
+    return day
+
+
 def test_a_friday_condor_partly_filled_then_cancelled_keeps_the_whole_units(main: ModuleType) -> None:
     """At 300,000 the 0DTE sends two condors (2% risk over 30-point wings) as one combo; the broker fills one
     unit of every leg (a partial fill of the combo, as TastyTrade fills complex orders: legs in ratio) and
@@ -71,12 +83,7 @@ def test_an_spxw_condor_settles_in_cash_and_is_booked_at_the_next_session(main: 
     """A condor (3.40 credit) that could not be closed (the broker never filled the exit) expires with SPX at
     5050, the short 5070 put 20 in the money and its 5060 wing 10: LEAN settles both in cash at midnight
     (−1,000) and delivers nothing; Monday's settlement books the condor at −6.60 a unit."""
-    day = LeanDay(main)
-    day.warm_up()
-    day.algo.transactions.auto_fill = False
-    day.run(time(9, 31), time(10, 30))
-    for order, price in zip(day.algo.orders, (3.0, 1.0, 2.0, 0.6), strict=True):
-        day.fill(order, price)
+    day = condor_sold_for_3_40(main)
     cash = day.algo.portfolio.cash
     day.run(time(10, 31), time(16, 0), spx=5050.0)
     day.next_day(MONDAY)
@@ -97,12 +104,7 @@ def test_a_held_condor_is_stopped_in_the_minute_spx_breaks_through(main: ModuleT
     and 5130 call, 10-point wings) is quiet to 10:36; at 10:37 SPX trades at 5030, the put spread is worth
     about its 10-point width and the cost to close passes 2 × 3.40 = 6.80. The buy-back goes out in that
     minute, not at the 10:45 management step; nothing else is managed or entered on the minute watch."""
-    day = LeanDay(main)
-    day.warm_up()
-    day.algo.transactions.auto_fill = False
-    day.run(time(9, 31), time(10, 30))
-    for order, price in zip(day.algo.orders, (3.0, 1.0, 2.0, 0.6), strict=True):
-        day.fill(order, price)
+    day = condor_sold_for_3_40(main)
     (condor,) = day.runtime.pipeline.book.open_structures()
     assert condor.entry_price == pytest.approx(-3.40)
     day.run(time(10, 31), time(10, 36))

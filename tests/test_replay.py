@@ -281,14 +281,8 @@ def test_the_replay_manages_as_often_as_lean_does(engine: ReplayEngine) -> None:
     assert engine.management_only == set(quarter_hours) - checks  # a Wednesday without entries; 15:00 and 15:30 always
 
 
-def test_a_held_0dte_is_closed_at_the_first_minute_its_target_or_stop_is_met() -> None:
-    """RULEBOOK 0DTE: "a held 0DTE is checked every minute (a stop is a stop)". Four Fridays of January 2018
-    with only the 0DTE: every close by its profit target or stop goes out at the first minute the rule holds
-    (the strategy, asked one minute earlier on the same market, held), and most of those minutes fall between
-    the quarter-hour management steps, where the replay once waited: on 2018-01-26 the stop fired at 10:55,
-    and the 11:00 step would have paid five more minutes of a falling market."""
-    quiet = {f"enable_{name}": "false" for name in ("strangles", "lt112", "ipmcc", "leap_ladder")}
-    run = ReplayEngine(Settings.from_parameters(quiet), date(2018, 1, 2), date(2018, 1, 26), 100_000.0, seed=7)
+def record_submissions(run: ReplayEngine) -> list[tuple[datetime, OrderIntent]]:
+    """Every intent the run's order tracker is given, with when: the tracker itself still does the work."""
     sent: list[tuple[datetime, OrderIntent]] = []
     submit = run.pipeline.tracker.submit
 
@@ -297,6 +291,18 @@ def test_a_held_0dte_is_closed_at_the_first_minute_its_target_or_stop_is_met() -
         return list(submit(intent, quote, now))
 
     run.pipeline.tracker.submit = recording  # type: ignore[method-assign]
+    return sent
+
+
+def test_a_held_0dte_is_closed_at_the_first_minute_its_target_or_stop_is_met() -> None:
+    """RULEBOOK 0DTE: "a held 0DTE is checked every minute (a stop is a stop)". Four Fridays of January 2018
+    with only the 0DTE: every close by its profit target or stop goes out at the first minute the rule holds
+    (the strategy, asked one minute earlier on the same market, held), and most of those minutes fall between
+    the quarter-hour management steps, where the replay once waited: on 2018-01-26 the stop fired at 10:55,
+    and the 11:00 step would have paid five more minutes of a falling market."""
+    quiet = {f"enable_{name}": "false" for name in ("strangles", "lt112", "ipmcc", "leap_ladder")}
+    run = ReplayEngine(Settings.from_parameters(quiet), date(2018, 1, 2), date(2018, 1, 26), 100_000.0, seed=7)
+    sent = record_submissions(run)
     run.run(progress=False)
     zero = run.pipeline.by_name["zero_dte"]
     rule_closes = [
@@ -682,14 +688,7 @@ def test_an_itm_short_call_worth_less_than_tomorrows_dividend_is_closed_at_15_00
     ipmcc = Structure("ipmcc-1", "ipmcc", legs, 1, 30.0, opened, leg_entry_prices=(38.0, 5.0, 3.0))
     run.pipeline.book.add_units(ipmcc, 1, 30.0)
     run.broker.holdings.update({leap: 1, deep: -1, near: -1})
-    sent: list[tuple[datetime, OrderIntent]] = []
-    submit = run.pipeline.tracker.submit
-
-    def recording(intent: OrderIntent, quote: Quote, now: datetime) -> list[Command]:
-        sent.append((now, intent))
-        return list(submit(intent, quote, now))
-
-    run.pipeline.tracker.submit = recording  # type: ignore[method-assign]
+    sent = record_submissions(run)
     run._session(friday)
     closes = [(now, i) for now, i in sent if i.action is IntentAction.CLOSE and i.structure.strategy == "ipmcc"]
     assert len(closes) == 1, closes
