@@ -109,6 +109,17 @@ def test_the_weekly_call_never_out_of_the_money_and_in_the_money_by_the_emas(
     assert sell.structure.parent == leap_structure().id and sell.structure.leg_entry_prices
 
 
+def test_the_short_calls_longest_dte_is_a_parameter() -> None:
+    """ipmcc_short_call_max_dte (#16 item 15; 14 by default): with only the 19 January weekly (7 DTE) and
+    the 16 February monthly (35 DTE) listed short of the LEAPs, a limit of 5 days leaves no expiry to sell,
+    and the strategy says which; 14 sells the weekly."""
+    [sell] = propose(qqq(), [leap_structure()])
+    assert isinstance(sell, OrderIntent) and sell.structure.legs[0].contract.expiry == WEEKLY
+    strict = Settings.from_parameters({"ipmcc_short_call_max_dte": "5", "ipmcc_short_call_dte": "5"})
+    [refused] = Ipmcc(strict, CAL.equity).propose(qqq(), FakeBook([leap_structure()]))
+    assert isinstance(refused, Decision) and "no expiry within 1-5 DTE (nearest 7)" in refused.reason, refused
+
+
 def test_never_below_the_leap_strike() -> None:
     leap = leap_structure()
     high = dataclasses.replace(
