@@ -32,7 +32,7 @@ import pandas as pd
 
 NEW_YORK = ZoneInfo("America/New_York")
 CHICAGO = ZoneInfo("America/Chicago")
-FIRST_YEAR = 2005
+FIRST_YEAR = 1998  # the modelled market starts 1999-03 (replay/history)
 LAST_YEAR = 2030
 # Cboe's SPXW listing history (Options Hub 2016-02-22 and 2016-08-11; press releases): Friday weeklies since
 # 2005; Wednesday weeklies listed from 2016-02-23 (first expiry 2016-03-02); Monday weeklies from 2016-08-15
