@@ -346,12 +346,18 @@ class MarketSnapshot:
     daily: dict[str, DailyBars] = field(default_factory=dict)  # completed sessions, oldest first
     session_open: dict[str, float] = field(default_factory=dict)  # today's opening price by root
     iv_history: dict[str, FloatArray] = field(default_factory=dict)  # daily 30-day ATM IV, oldest first
+    missing: dict[str, str] = field(default_factory=dict)  # option root → why the source has no chain for it
     # Valuations of structures on this snapshot (core/valuation memoises here: a step values each open
     # structure for the book, the risk rules and its strategy; a snapshot never changes once built).
     memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _require_aware("MarketSnapshot.time", self.time)
+
+    def no_chain(self, root: str) -> str:
+        """A refusal's words for a missing chain, with the source's reason when it gave one."""
+        why = self.missing.get(root)
+        return f"no {root} chain" + (f" ({why})" if why else "")
 
 
 # ---------------------------------------------------------------------------------------------- trading

@@ -36,6 +36,7 @@ from replay.coverage import Coverage
 from replay.faults import DISCONNECT_MINUTES, Faults
 from replay.modelled import ModelledMarket, with_bad_quotes
 from replay.ports import FolderStore, ListAlerts, MemoryStore
+from replay.progress import ProgressBar
 from risk.buying_power import regime
 from risk.correlation import counted, group_of, limit_of
 from safety.performance import EXPECTED_RATE_PARAMETER, whole_trades
@@ -44,7 +45,8 @@ from safety.state import TradingState
 from trading.system import STATE_KEY, TradingSystem, restored
 
 NEW_YORK = ZoneInfo("America/New_York")
-ROOTS = {"SPXW", "SPY", "QQQ", "ES", "USO", "CL"}
+ROOTS = {"SPXW", "SPY", "QQQ", "IWM", "ES", "USO", "CL"}
+OPTIONAL_ROOTS = {"IWM"}  # a leap strategy's underlying by choice only: its chain is built when chosen
 ORPHAN_GRACE = timedelta(minutes=5)
 ES_ROOTS = ("ES", "MES")  # options on E-mini S&P futures: the quarterlies settle at the SOQ
 SOQ_TIME = time(9, 30)  # E-mini S&P quarterlies stop trading at the open (08:30 Chicago) of their third Friday
@@ -121,10 +123,13 @@ class ReplayEngine:
         self.faults = faults or Faults()
         self.calendars = market.calendars if market is not None else Calendars()  # the market's own hours
         self.market: Market = market or ModelledMarket(self.calendars, seed)
+        # The chains an entry step builds: every root but an optional one no strategy is set to trade.
+        chosen = {settings.ipmcc_underlying, settings.ladder_underlying}
+        self.entry_roots = (ROOTS - OPTIONAL_ROOTS) | (OPTIONAL_ROOTS & chosen)
         self.alerts = ListAlerts()
         self.store = MemoryStore()
         self.broker = ReplayBroker(settings, capital, faults=self.faults, seed=seed)
-        self.record = RunRecord()
+        self.record = RunRecord(coverage=Coverage(tuple(sorted(self.entry_roots))))
         self.restarts = 0
         self.last_close: MarketSnapshot | None = None
         self.minute_ticks = 0  # fill-check steps between the scheduled ones
@@ -180,7 +185,7 @@ class ReplayEngine:
             if alert.title != "no saved state":
                 self.alerts.send(alert.level, alert.title, alert.body)
         self.record.invariants["positions lost across restarts"] += int(self.pipeline.book.positions() != before)
-        snapshot = self.market.snapshot(now, ROOTS)
+        snapshot = self.market.snapshot(now, self.entry_roots)
         account = self.account(snapshot)
         result = self.system.resume(self.broker.quote_from(snapshot), now, account)
         result.extend(self.broker.execute(result.commands, snapshot, self.pipeline, account))
@@ -227,18 +232,14 @@ class ReplayEngine:
 
     def run(self, progress: bool = True) -> RunRecord:
         days = self.market.sessions(self.start, self.end)
+        bar = ProgressBar(len(days)) if progress else None
         for n, day in enumerate(days):
             self._session(day)
-            if progress and (n % 21 == 0 or n == len(days) - 1):
+            if bar is not None:
                 net = self.record.equity[-1][1] if self.record.equity else self.capital
-                print(
-                    f"\r{day}  {n + 1:4d}/{len(days)} sessions  net liq {net:12,.0f}"
-                    f"  trades {len(self.record.trades):5d}",
-                    end="",
-                    flush=True,
-                )
-        if progress:
-            print()
+                bar.update(n + 1, day, net, len(self.record.trades))
+        if bar is not None:
+            bar.finish()
         return self.record
 
     def _times(self, day: date) -> list[datetime]:
@@ -264,7 +265,7 @@ class ReplayEngine:
         return sorted(t for t in management | others if t < close)
 
     def _session(self, day: date) -> None:
-        opening = self.market.snapshot(datetime.combine(day, time(9, 30), tzinfo=NEW_YORK), ROOTS)
+        opening = self.market.snapshot(datetime.combine(day, time(9, 30), tzinfo=NEW_YORK), self.entry_roots)
         if self.faults.restart_daily and self.record.equity:
             self.restart(opening.time)
         if self.operator and self.safety.state.state is TradingState.HALTED:
@@ -288,7 +289,7 @@ class ReplayEngine:
         if self.broker.down:
             self._connection(last, full=False)
         self._settle(day)
-        close = self.market.snapshot(datetime.combine(day, time(16, 0), tzinfo=NEW_YORK), ROOTS)
+        close = self.market.snapshot(datetime.combine(day, time(16, 0), tzinfo=NEW_YORK), self.entry_roots)
         self.last_close = close  # the marks the summary values what is still open at
         account = self.account(close)
         self.record.equity.append((day, account.net_liq))
@@ -363,7 +364,7 @@ class ReplayEngine:
             self._restart_now(moment)
         self._connection(moment, full)
         every = full and moment not in self.management_only  # a step where strategies may enter
-        roots, narrowed = (ROOTS, None) if every else self._needs(full)
+        roots, narrowed = (self.entry_roots, None) if every else self._needs(full)
         snapshot = self.market.snapshot(moment, roots, narrowed)
         if every:
             self.record.coverage.add(snapshot)

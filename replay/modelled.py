@@ -1,33 +1,36 @@
-"""The modelled market: real daily paths, option chains priced by core/pricing. Every output that uses it
-says "modelled prices".
+"""The modelled market: real daily histories, intraday paths drawn from them, option chains priced by
+core/pricing. Every output that uses it says "modelled prices".
 
-Paths (from the `arch` package, real daily data): the S&P 500 (1999-2018) as SPX and ES (no basis) and,
-divided by 10, as SPY; the NASDAQ Composite divided by `QQQ_DIVISOR` as QQQ; WTI crude as CL and, divided by
-`USO_DIVISOR`, as USO; VIX closes (2014-01-03 onward) where they exist, else 20-day realised volatility of
-the S&P 500; inside a day VIX moves linearly from the previous close to the day's close. GLD, TLT and the
-other products have no path here and so no chain: strategies that want them say "no chain".
+Daily histories (replay/history, shipped with the project; 1999-03-10 to 2021-03-31, `span`): the S&P 500 as
+SPX and ES (no basis), SPY × 10 standing in after 2018 (the report says so and by how much they differ); SPY,
+QQQ and IWM from their own bars, adjusted for splits only; WTI as CL and, divided by `USO_DIVISOR`, as USO (a
+spot-oil stand-in, not the fund); Cboe's VIX open, high, low and close. GLD, TLT and the other products have
+no history here and so no chain: strategies that want them say "no chain", with the reason
+(`why_no_chain`: not listed yet, no bar that day, crude not positive). Each option class exists from its
+listing (`LISTED_FROM`; ETF weeklies from 2010-06-04, six SPXW weeklies at a time from 2014).
 
-Inside a day the price follows a path bridged through the day's open, high, low and close, linear between
-them: 09:30 open, the two extremes at times drawn from the seed (the order of high and low too; each time by
-Lévy's arcsine law: `day_shape`), the close at 16:00.
+Inside a day (replay/intraday) each price is a random walk's path given the day's open, high, low and close:
+a Brownian bridge through the two extremes at arcsine-drawn minutes, folded into the day's range; VIX runs
+through its own bars against the index; crude from the previous close to the day's. Nothing of a later day
+is read: `history_until` cuts every history at a date, and every decision before it stays the same.
 
 Volatility: σ(K, n) = base × term(n) × smile(ln(K/F), T), floored at 5%, where base is VIX/100 for the equity
-indices (× `QQQ_VOL_RATIO` for QQQ) and 30-day realised volatility × 1.1 for crude; term(n) = (n / 21
-sessions)^`term_slope` and the smile is linear in ln(K/F), steeper below the forward than above it, flattening
-beyond 90 days (`SurfaceParameters`, calibrated on LEAN's real SPX chain). Variance runs on the trading clock:
-n is the number of sessions left to the expiry's close (the rest of today's session as a fraction, plus every
-whole session after it), and σ is annualised over 252 sessions. Calendar time would give an option expiring at
-16:00 the variance of 5.5/8,760 of a year at 10:30 instead of 5.5/6.5 of a session's (1/298 of a year): about
-2.3 times too little volatility, which made a 0DTE short at half a daily ATR look like a 0.07 delta instead of
-the 0.2-0.3 the market prices. The chain reports the same variance on core/pricing's calendar clock (σ × √(n /
-252 / T)).
+indices (for QQQ and IWM times their realised volatility over SPY's, `vol_ratio`) and 20-day realised
+volatility × 1.1 for crude; term(n) = (n / 21 sessions)^`term_slope` and the smile is linear in ln(K/F),
+steeper below the forward than above it, flattening beyond 90 days (`SurfaceParameters`, calibrated on LEAN's
+real SPX chain). Variance runs on the trading clock: n is the number of sessions left to the expiry's close
+(the rest of today's session as a fraction, plus every whole session after it), and σ is annualised over 252
+sessions. Calendar time would give an option expiring at 16:00 the variance of 5.5/8,760 of a year at 10:30
+instead of 5.5/6.5 of a session's (1/298 of a year): about 2.3 times too little volatility, which made a 0DTE
+short at half a daily ATR look like a 0.07 delta instead of the 0.2-0.3 the market prices. The chain reports
+the same variance on core/pricing's calendar clock (σ × √(n / 252 / T)).
 
-Quotes: the model price ± a half-spread of max(0.025, 2.5% of the price) (SPY and QQQ, penny-pilot classes
-quoted a few cents wide: max(0.005, 0.5%)), rounded to the tick. Listed strikes and expiries follow the
+Quotes: the model price ± a half-spread of max(0.025, 2.5% of the price) (SPY, QQQ and IWM, penny-pilot
+classes quoted a few cents wide: max(0.005, 0.5%)), rounded to the tick. Listed strikes and expiries follow the
 products: SPXW with six Friday weeklies, the next week's Monday and Wednesday weeklies from their launch in
 2016 (Tuesdays and Thursdays from 2022), and a year of end-of-month (from 2014-07-07, when Cboe listed them
-under SPXW) and third-Friday PM series (from 2017-05-01, SPXPM renamed SPXW); SPY/QQQ/USO
-monthlies (third Friday) out to two years (LEAPs) and, for SPY/QQQ, six Friday weeklies and four
+under SPXW) and third-Friday PM series (from 2017-05-01, SPXPM renamed SPXW); SPY/QQQ/IWM/USO
+monthlies (third Friday) out to two years (LEAPs) and, for the three ETFs, six Friday weeklies and four
 end-of-quarter expiries; ES quarterly (quoted on their third Friday until the 09:30 special opening
 quotation, when they stop with their future) and serial-month and CL monthly future options. Settlement is
 the engine's: cash for index options and for ES quarterlies (at the SOQ), delivery of shares or futures for
@@ -43,30 +46,35 @@ import itertools
 import math
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
 
 from core import pricing
 from core.calendar import QUARTERLY_MONTHS, Calendars
 from core.model import _EPOCH_ORDINAL, Chain, DailyBars, FloatArray, MarketSnapshot
 from core.ports import EventCalendar
 from core.products import option_tick, option_underlying
-from replay.dividends import TABLE, calendar_of, read_table
+from replay import history, intraday
+from replay.dividends import TABLE, TABLE_TICKERS, calendar_of, read_table
+from replay.history import DailyHistory
+from replay.intraday import day_shape
 
 NEW_YORK = ZoneInfo("America/New_York")
-QQQ_DIVISOR = 41.0
 USO_DIVISOR = 5.0
-QQQ_VOL_RATIO = 1.2
 RATE = 0.02
 SESSIONS_PER_YEAR = 252.0
 SESSIONS_PER_MONTH = 21.0  # the 30 calendar days VIX measures
 ES_LAST_TRADE = time(9, 30)  # E-mini S&P quarterly options (and their future) stop at the SOQ, 08:30 Chicago
 MIN_SESSIONS = 1.0 / 390.0  # one minute of a regular session
 LABEL = "modelled prices"
+CLOSE_ONLY = {"CL", "USO"}  # WTI has closes only: the day starts at the previous close
+DEFAULT_SHAPE = (True, 11.0, 13.5)  # a day outside the index's history (never drawn on a session it has)
+SPLIT_STEPS = np.array([0.5, 1.0])  # the split factors the ETF histories were adjusted by (replay/history)
+NEGATIVE_WTI = date(2020, 4, 20)
+GAP_DAYS = 14  # a longer gap between two bars is missing data, said in the report (QQQ 2004-12 to 2011-03)
 
 
 class SurfaceError(ValueError):
@@ -127,55 +135,22 @@ class SurfaceParameters:
         return shape
 
 
-@dataclass
-class Path:
-    """Daily OHLC of one underlying, indexed by session date."""
-
-    days: list[date]
-    open: FloatArray
-    high: FloatArray
-    low: FloatArray
-    close: FloatArray
-    index: dict[date, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.index = {d: i for i, d in enumerate(self.days)}
-
-
-def _path(frame: pd.DataFrame, divisor: float = 1.0, close_only: str | None = None) -> Path:
-    days = [ts.date() for ts in frame.index]
-    if close_only is not None:
-        close = frame[close_only].to_numpy(dtype=np.float64) / divisor
-        return Path(days, close, close, close, close)
-    return Path(
-        days,
-        frame["Open"].to_numpy(dtype=np.float64) / divisor,
-        frame["High"].to_numpy(dtype=np.float64) / divisor,
-        frame["Low"].to_numpy(dtype=np.float64) / divisor,
-        frame["Close"].to_numpy(dtype=np.float64) / divisor,
-    )
-
-
-def load_paths() -> dict[str, Path]:
-    """The real daily histories shipped with `arch` (loaded once; a few milliseconds)."""
-    import arch.data.nasdaq
-    import arch.data.sp500
-    import arch.data.vix
-    import arch.data.wti
-
-    sp = arch.data.sp500.load()
-    nasdaq = arch.data.nasdaq.load()
-    wti = arch.data.wti.load().dropna()
-    wti = wti[wti["DCOILWTICO"] > 0]
-    return {
-        "SPX": _path(sp),
-        "ES": _path(sp),
-        "SPY": _path(sp, 10.0),
-        "QQQ": _path(nasdaq, QQQ_DIVISOR),
-        "CL": _path(wti, 1.0, "DCOILWTICO"),
-        "USO": _path(wti, USO_DIVISOR, "DCOILWTICO"),
-        "VIX": _path(arch.data.vix.load().dropna(), 1.0, "vix"),  # holidays are NaN rows in the source
+def load_paths(until: date | None = None) -> tuple[dict[str, DailyHistory], date]:
+    """The daily histories (replay/history), cut at `until`, by the root each stands for; and the first day
+    SPY × 10 stands in for the S&P 500."""
+    sp, stand_in = history.sp500(until)
+    wti = history.load("wti", until)
+    paths = {
+        "SPX": sp,
+        "ES": sp,
+        "SPY": history.load("spy", until),
+        "QQQ": history.load("qqq", until),
+        "IWM": history.load("iwm", until),
+        "CL": wti,
+        "USO": wti.scaled(1.0 / USO_DIVISOR),
+        "VIX": history.load("vix", until),
     }
+    return paths, stand_in
 
 
 # Strikes: (step, half-width as a share of price) for short-dated and long-dated expiries.
@@ -184,42 +159,51 @@ STRIKES = {
     "SPXW": ((5.0, 0.05), (25.0, 0.30)),
     "SPY": ((1.0, 0.20), (5.0, 0.45)),
     "QQQ": ((1.0, 0.20), (5.0, 0.45)),
+    "IWM": ((1.0, 0.20), (5.0, 0.45)),
     "USO": ((0.5, 0.40), (0.5, 0.60)),
     "ES": ((25.0, 0.25), (25.0, 0.35)),
     "CL": ((0.5, 0.40), (0.5, 0.60)),
 }
-UNDERLYING = {"SPXW": "SPX", "SPY": "SPY", "QQQ": "QQQ", "USO": "USO", "ES": "ES", "CL": "CL"}
+UNDERLYING = {"SPXW": "SPX", "SPY": "SPY", "QQQ": "QQQ", "IWM": "IWM", "USO": "USO", "ES": "ES", "CL": "CL"}
 FUTURE_ROOTS = {"ES", "CL"}
-WEEKLY_ROOTS = {"SPY", "QQQ"}  # both list Friday weeklies throughout the replay years
+WEEKLY_ROOTS = {"SPY", "QQQ", "IWM"}  # Friday weeklies from ETF_WEEKLIES_FROM
 WEEKLY_COUNT = 6
-QUARTERLY_COUNT = 4  # SPY/QQQ quarterlies: the last session of March, June, September and December
+QUARTERLY_COUNT = 4  # ETF quarterlies: the last session of March, June, September and December
+# When each option class was first listed; before it the modelled market has no chain for it ("no chain",
+# with the date). SPY: 2005-01-10, on six exchanges at once (etf.com, "And Then There Were Six", 2005-01-10).
+# QQQ and IWM: assumed from the fund's first bar (QQQ's options were listed on AMEX the month it launched;
+# IWM's traded on CBOE and ISE by 2004, their first day is not known here). USO: the fund's launch,
+# 2006-04-10 (its options came later). SPXW Fridays: Cboe's first Weeklys, October 2005 (first Friday
+# approximate).
+LISTED_FROM = {
+    "SPY": date(2005, 1, 10),
+    "QQQ": date(1999, 3, 10),
+    "IWM": date(2000, 5, 26),
+    "USO": date(2006, 4, 10),
+    "SPXW": date(2005, 10, 28),
+}
+# ETF Weeklys (SPY, QQQ, IWM, DIA) from 2010-06-04 (Cboe press release of 2010-06-03); the quarterlies are
+# assumed listed from the same day. Before January 2014 Cboe listed one SPXW weekly at a time; RG14-010 made
+# it six consecutive expirations.
+ETF_WEEKLIES_FROM = date(2010, 6, 4)
+SPXW_SIX_WEEKLIES_FROM = date(2014, 1, 2)
+# QQQ and IWM volatility: VIX times their realised volatility over SPY's across this many sessions before the
+# day (QQQ ran at 1.6× SPY's over 1999-2021 and 1.15× since 2005; IWM 1.25×), kept within VOL_RATIO_RANGE.
+VOL_RATIO_SESSIONS = 60
+VOL_RATIO_RANGE = (0.8, 2.5)
+
 SPXW_EOM_FROM = date(2014, 7, 7)  # Cboe's end-of-month SPXW series (and end-of-quarter moved into SPXW)
 SPXW_THIRD_FRIDAY_FROM = date(2017, 5, 1)  # SPXPM's third-Friday PM series renamed SPXW (Cboe RG17-002)
 SPXW_LONG_MONTHS = 12
 # (minimum, share of the price) of the half-spread. SPY and QQQ are penny-pilot classes, quoted a few cents
 # wide even on 4-month options; the rest of the modelled products are quoted much wider.
-HALF_SPREAD = {"SPY": (0.005, 0.005), "QQQ": (0.005, 0.005)}
+HALF_SPREAD = {"SPY": (0.005, 0.005), "QQQ": (0.005, 0.005), "IWM": (0.005, 0.005)}
 DEFAULT_HALF_SPREAD = (0.025, 0.025)
 
 
 def _months(day: date, count: int) -> list[tuple[int, int]]:
     """(year, month) of `day`'s month and the `count` - 1 after it."""
     return [(day.year + (day.month - 1 + k) // 12, (day.month - 1 + k) % 12 + 1) for k in range(count)]
-
-
-def day_shape(rng: random.Random) -> tuple[bool, float, float]:
-    """(high first?, hour of the first extreme, hour of the second) for one day's path. Each extreme's time
-    follows Lévy's arcsine law, the law of the time of a Brownian motion's maximum over an interval: most
-    often near the open or the close, seldom at midday. (Fixed at 11:00 and 13:30 they made the path run
-    straight from the open to 11:00, so the 0DTE's 10:00 read of the move always held until after its 10:30
-    entry.) The first draw is the order of high and low, as before."""
-    high_first = rng.random() < 0.5
-    a, b = (9.5 + 6.5 * math.sin(math.pi * rng.random() / 2) ** 2 for _ in range(2))
-    first, second = sorted((a, b))
-    minute = 1.0 / 60.0
-    first = min(max(first, 9.5 + minute), 16.0 - 2 * minute)
-    second = min(max(second, first + minute), 16.0 - minute)
-    return high_first, first, second
 
 
 class ModelledMarket:
@@ -232,75 +216,187 @@ class ModelledMarket:
 
     @property
     def price_notes(self) -> set[str]:
-        return {f"modelled volatility surface: {self.surface.describe()}"}
+        notes = {f"modelled volatility surface: {self.surface.describe()}"}
+        if self._window is not None:
+            notes.update(self.notes(*self._window))
+        return notes
 
-    def __init__(self, calendars: Calendars, seed: int = 7, surface: SurfaceParameters | None = None) -> None:
+    def __init__(
+        self,
+        calendars: Calendars,
+        seed: int = 7,
+        surface: SurfaceParameters | None = None,
+        history_until: date | None = None,
+    ) -> None:
         self.calendars = calendars
-        self.paths = load_paths()
+        self.paths, self.spx_stand_in = load_paths(history_until)
+        self.history_until = history_until
         self.seed = seed
         self.surface = surface or SurfaceParameters()
         self._shape = {d: day_shape(random.Random(f"{seed}-{d}")) for d in self.paths["SPX"].days}
+        self._intraday: dict[tuple[str, date], FloatArray] = {}  # `_day_path`, a few sessions' worth
+        self._window: tuple[date, date] | None = None  # the sessions last asked for: the notes are about them
+        self._session_minutes: dict[date, tuple[datetime, int]] = {}
         self._cache_day: date | None = None  # the session the caches below are for (`_new_day`)
         self._listed: dict[tuple[str, date], FloatArray] = {}  # `_still_listed`
         self._expiries_today: dict[str, list[date]] = {}
         self._whole_sessions: dict[date, float] = {}
         self._hours_today: tuple[tuple[datetime, datetime] | None] | None = None
 
+    def span(self) -> tuple[date, date]:
+        """The days every default product has a history for (QQQ's first bar, 1999-03-10, to the ETF bars'
+        last, 2021-03-31, or `history_until`); IWM starts later (2000-05-26) and has no chain before."""
+        roots = ("SPX", "SPY", "QQQ", "VIX", "CL")
+        return max(self.paths[r].days[0] for r in roots), min(self.paths[r].days[-1] for r in roots)
+
+    def notes(self, start: date, end: date) -> list[str]:
+        """What a report of this window must say about the histories it stands on."""
+        out = []
+        if end >= self.spx_stand_in:
+            mean, worst = history.stand_in_difference()
+            out.append(
+                f"SPX and ES are SPY × 10 from {self.spx_stand_in} (the S&P 500 index history ends the session"
+                f" before); over 1999-2018 the two closes differ by {mean:.1f}% on average, {worst:.1f}% at most"
+            )
+        for root in ("QQQ", "IWM", "SPY"):
+            days = self.paths[root].days
+            for a, b in itertools.pairwise(days):
+                if (b - a).days > GAP_DAYS and a < end and b > start:
+                    out.append(f"{root} has no bars between {a} and {b} in LEAN's sample data: no {root} chain then")
+        out.append(
+            "USO is WTI ÷ 5: a spot-oil stand-in, not the fund's price (the fund rolled futures through"
+            " contango for years and reverse-split 1-for-8 on 2020-04-28)"
+        )
+        if start <= NEGATIVE_WTI <= end:
+            out.append(f"WTI closed at −36.98 on {NEGATIVE_WTI}: no CL or USO option is priced that day")
+        return out
+
     def events(self) -> EventCalendar | None:
-        """SPY's, QQQ's and IWM's real ex-dividend dates, each amount scaled to the modelled close of the
-        session before (replay/dividends: the same yield on the modelled price); a root without a modelled
-        price that day (IWM has no path here) is left out."""
+        """SPY's, QQQ's and IWM's real ex-dividend dates (replay/dividends), on the real split-adjusted prices
+        the modelled ETFs follow: each amount (as paid) times the split factor in effect, the history's close
+        over the paid price's reference close on the session before (½ for IWM before its 2005 split, else
+        1). The factor is read from the whole history, so `history_until` leaves the calendar as it is: an
+        ex-date is announced weeks ahead, and a live events file lists it then too."""
+        full = {root: history.load(root.lower()) for root in TABLE_TICKERS}
         kept, scale = [], {}
         for d in read_table(TABLE.read_text()):
+            path = full.get(d.root)
             before = self.calendars.equity.previous_session(d.ex_date)
-            price = self.price(d.root, datetime.combine(before, time(16, 0), tzinfo=NEW_YORK))
-            if price is not None and d.reference_close > 0:
+            i = None if path is None else path.index.get(before)
+            if path is not None and i is not None and d.reference_close > 0:
                 kept.append(d)
-                scale[(d.root, d.ex_date)] = price / d.reference_close
-        source = "SPY/QQQ/IWM ex-dates (LEAN factor files), amounts at the modelled price"
+                ratio = path.close[i] / d.reference_close
+                scale[(d.root, d.ex_date)] = float(SPLIT_STEPS[int(np.argmin(np.abs(SPLIT_STEPS - ratio)))])
+        source = "SPY/QQQ/IWM ex-dates (LEAN factor files), amounts on split-adjusted prices"
         return calendar_of(kept, source, lambda d: scale[(d.root, d.ex_date)])
 
     # ------------------------------------------------------------------ prices
 
+    def _minutes(self, local: datetime) -> tuple[int, int]:
+        """(minute of the session `local` falls in, clamped to 0..n; n, the session's length in minutes): the
+        equity session of the day, early closes included (a day the calendar lacks runs 09:30-16:00)."""
+        day = local.date()
+        found = self._session_minutes.get(day)
+        if found is None:
+            hours = self.calendars.equity.open_close(day) if self.calendars.equity.is_session(day) else None
+            if hours is None:
+                opens = datetime.combine(day, time(9, 30), tzinfo=NEW_YORK)
+                hours = (opens, opens + timedelta(hours=6, minutes=30))
+            found = self._session_minutes[day] = (hours[0], int((hours[1] - hours[0]).total_seconds() // 60))
+        opens, n = found
+        return min(max(int((local - opens).total_seconds() // 60), 0), n), n
+
+    def _day_path(self, root: str, day: date, n: int) -> FloatArray:
+        """One root's path over one session (replay/intraday), drawn once and kept for a few sessions. SPX, ES
+        and SPY share the index's draws and extreme times; QQQ and IWM draw their own, correlated with it;
+        USO is crude's path ÷ 5."""
+        name = "SPX" if root == "ES" else "CL" if root == "USO" else root
+        key = (name, day)
+        values = self._intraday.get(key)
+        if values is None:
+            if len(self._intraday) > 64:
+                self._intraday.clear()
+            path = self.paths[name]
+            i = path.index[day]
+            index_z = intraday.normals(self.seed, day, "SPX", n)
+            if name == "CL":
+                previous = float(path.close[i - 1]) if i > 0 else float(path.close[i])
+                daily_vol = self.realised_vol("CL", day) / math.sqrt(SESSIONS_PER_YEAR)
+                z = intraday.normals(self.seed, day, "CL", n)
+                values = intraday.close_to_close_path(previous, float(path.close[i]), daily_vol, n, z)
+            else:
+                if name in intraday.INDEX_CORRELATION:
+                    shape = day_shape(random.Random(f"{self.seed}-{name}-{day}"))
+                    own = intraday.normals(self.seed, day, name, n)
+                    z = intraday.correlated(index_z, own, intraday.INDEX_CORRELATION[name])
+                else:
+                    shape, z = self._shape.get(day, DEFAULT_SHAPE), index_z
+                bars = (float(path.open[i]), float(path.high[i]), float(path.low[i]), float(path.close[i]))
+                values = intraday.ohlc_path(*bars, n, shape, z)
+            self._intraday[key] = values
+        return values / USO_DIVISOR if root == "USO" else values
+
     def price(self, root: str, moment: datetime) -> float | None:
-        """The modelled price of an underlying at a moment of a session (None when the path has no day)."""
+        """The modelled price of an underlying at a moment of a session, on the minute it falls in (None when
+        the history has no such day, and for USO when crude is not positive: a fund's price cannot be)."""
         path = self.paths.get(root)
         local = moment.astimezone(NEW_YORK)
-        if path is None or local.date() not in path.index:
+        day = local.date()
+        i = None if path is None else path.index.get(day)
+        if path is None or i is None:
             return None
-        i = path.index[local.date()]
-        o, h, lo, c = path.open[i], path.high[i], path.low[i], path.close[i]
-        high_first, first, second = self._shape.get(local.date(), (True, 11.0, 13.5))
-        points = [(9.5, o), (first, h if high_first else lo), (second, lo if high_first else h), (16.0, c)]
-        hour = min(max(local.hour + local.minute / 60.0, 9.5), 16.0)
-        for (h0, p0), (h1, p1) in itertools.pairwise(points):
-            if hour <= h1:
-                return float(p0 + (p1 - p0) * (hour - h0) / (h1 - h0))
-        return float(c)
+        minute, n = self._minutes(local)
+        if minute >= n:
+            value = float(path.close[i])
+        elif minute == 0 and root not in CLOSE_ONLY:
+            value = float(path.open[i])
+        else:
+            value = float(self._day_path(root, day, n)[minute])
+        if value <= 0 and root == "USO":
+            return None
+        return value
 
     def vix(self, moment: datetime) -> float:
-        """VIX through the session: from the previous close at 09:30 to the day's close at 16:00, linear, so
-        a morning decision does not see the afternoon's close (2018-02-05 opened near 18 and closed at 37)."""
+        """VIX through the session (replay/intraday): from the day's open through its high and low, which come
+        when the index makes its low and high, to its close; a morning decision sees neither the afternoon's
+        close nor its extremes (2018-02-05 opened at 18.44 and closed at 37.32)."""
         local = moment.astimezone(NEW_YORK)
         day = local.date()
         path = self.paths["VIX"]
         i = path.index.get(day)
         if i is None:
             return 100.0 * self.realised_vol("SPX", day)
-        close = float(path.close[i])
-        if i == 0:
-            return close
-        previous = float(path.close[i - 1])
-        hour = min(max(local.hour + local.minute / 60.0, 9.5), 16.0)
-        return previous + (close - previous) * (hour - 9.5) / 6.5
+        minute, n = self._minutes(local)
+        if minute >= n:
+            return float(path.close[i])
+        if minute == 0:
+            return float(path.open[i])
+        key = ("VIX", day)
+        values = self._intraday.get(key)
+        if values is None:
+            high_first, first, second = self._shape.get(day, DEFAULT_SHAPE)
+            z = intraday.correlated(
+                intraday.normals(self.seed, day, "SPX", n),
+                intraday.normals(self.seed, day, "VIX", n),
+                intraday.SPOT_VOL_CORRELATION,
+            )
+            bars = (float(path.open[i]), float(path.high[i]), float(path.low[i]), float(path.close[i]))
+            values = self._intraday[key] = intraday.ohlc_path(*bars, n, (not high_first, first, second), z)
+        return float(values[minute])
 
     def realised_vol(self, root: str, day: date, days: int = 20) -> float:
+        """Annualised deviation of the `days` daily log changes before `day`; a change from or to a price that
+        is not positive (WTI around 2020-04-20) is left out."""
         path = self.paths[root]
         i = path.index.get(day)
         if i is None or i < days + 1:
             return 0.2
         closes = path.close[i - days - 1 : i]
-        return float(np.std(np.diff(np.log(closes)), ddof=1) * math.sqrt(252))
+        ok = (closes[:-1] > 0) & (closes[1:] > 0)
+        if ok.sum() < 2:
+            return 0.2
+        changes = np.log(np.where(ok, closes[1:], 1.0) / np.where(ok, closes[:-1], 1.0))[ok]
+        return float(np.std(changes, ddof=1) * math.sqrt(252))
 
     def daily_bars(self, root: str, day: date, days: int = 300) -> DailyBars | None:
         """Completed sessions before `day`, oldest first."""
@@ -313,7 +409,13 @@ class ModelledMarket:
 
     # ------------------------------------------------------------------ chains
 
+    def listed_from(self, root: str) -> date | None:
+        return LISTED_FROM.get(root)
+
     def expiries(self, root: str, day: date) -> list[date]:
+        first = LISTED_FROM.get(root)
+        if first is not None and day < first:
+            return []
         if root == "SPXW":
             return self._spxw_expiries(day)
         out: list[date] = []
@@ -322,7 +424,7 @@ class ModelledMarket:
                 out.append(self.calendars.es_quarterly_expiry(year, month))
             else:  # equity monthlies, and ES serial-month options (on the next quarterly future)
                 out.append(self.calendars.monthly_expiry(year, month))
-        if root in WEEKLY_ROOTS:
+        if root in WEEKLY_ROOTS and day >= ETF_WEEKLIES_FROM:
             out.extend(self._weeklies(day))
             out.extend(self._quarter_ends(day))
         limit = 400 if root in FUTURE_ROOTS else 760
@@ -333,7 +435,8 @@ class ModelledMarket:
         next week from their launch (core/calendar.spxw_expiries: Wednesdays 2016-03, Mondays 2016-08,
         Tuesdays and Thursdays 2022), and from their launch the end-of-month (2014-07-07, the quarter ends
         among them) and third-Friday PM (2017-05-01) series for a year."""
-        out = {*self._weeklies(day), *self.calendars.spxw_expiries(day, day + timedelta(days=7))}
+        weeklies = self._weeklies(day) if day >= SPXW_SIX_WEEKLIES_FROM else self._weeklies(day)[:1]
+        out = {*weeklies, *self.calendars.spxw_expiries(day, day + timedelta(days=7))}
         if day >= SPXW_EOM_FROM:
             out.update(self._month_ends(day, SPXW_LONG_MONTHS, quarterly=False))
         if day >= SPXW_THIRD_FRIDAY_FROM:
@@ -368,12 +471,12 @@ class ModelledMarket:
         """The root's chain at `moment`, every listed expiry or `only` those."""
         underlying = UNDERLYING[root]
         spot = self.price(underlying, moment)
-        if spot is None:
+        if spot is None or self.why_no_chain(root, moment) is not None:
             return None
         day = moment.astimezone(NEW_YORK).date()
         base = self.vix(moment) / 100.0
-        if root == "QQQ":
-            base *= QQQ_VOL_RATIO
+        if root in ("QQQ", "IWM"):
+            base *= self.vol_ratio(root, day)
         elif root in ("CL", "USO"):
             base = 1.1 * self.realised_vol("CL", day)
         self._new_day(day)
@@ -425,6 +528,44 @@ class ModelledMarket:
         bid = np.maximum(np.floor((g.price - half) / tick) * tick, 0.0)
         ask = np.maximum(np.ceil((g.price + half) / tick) * tick, tick)
         return Chain(root, spot, moment, expiry, strike, is_call, bid, ask, sigma, g.delta, g.gamma, g.vega, g.theta)
+
+    def why_no_chain(self, root: str, moment: datetime) -> str | None:
+        """Why the root has no chain at `moment`, or None when it has one to price: not listed yet, no bar
+        that day, or crude not positive at any minute of the day so far (Black-76 has no meaning for a
+        negative forward; CME moved CL options to the Bachelier model that week)."""
+        underlying = UNDERLYING.get(root)
+        if underlying is None:
+            return f"{root} has no modelled history"
+        local = moment.astimezone(NEW_YORK)
+        day = local.date()
+        first = LISTED_FROM.get(root)
+        if first is not None and day < first:
+            return f"{root} options were first listed on {first}"
+        path = self.paths[underlying]
+        if day not in path.index:
+            k = bisect.bisect_left(path.days, day)
+            if 0 < k < len(path.days):
+                gap = f"none between {path.days[k - 1]} and {path.days[k]}"
+            else:
+                gap = f"it runs {path.days[0]} to {path.days[-1]}"
+            return f"no {underlying} bar on {day} (the history has {gap})"
+        if underlying in CLOSE_ONLY:
+            minute, n = self._minutes(local)
+            so_far = self._day_path(underlying, day, n)[: minute + 1]
+            if float(so_far.min()) <= 0:
+                return f"{underlying} printed {float(so_far.min()):.2f} today: no option is priced on a price ≤ 0"
+        if not self.expiries(root, day):
+            return f"no {root} expiry listed on {day}"
+        return None
+
+    def vol_ratio(self, root: str, day: date) -> float:
+        """The root's realised volatility over SPY's across the `VOL_RATIO_SESSIONS` before `day`, kept in
+        `VOL_RATIO_RANGE` (1 where either lacks the sessions)."""
+        ours, spy = self.realised_vol(root, day, VOL_RATIO_SESSIONS), self.realised_vol("SPY", day, VOL_RATIO_SESSIONS)
+        if not (ours > 0 and spy > 0):
+            return 1.0
+        low, high = VOL_RATIO_RANGE
+        return min(max(ours / spy, low), high)
 
     def _still_listed(self, root: str, underlying: str, expiry: date, day: date, spot: float) -> FloatArray:
         """The long-dated strikes an expiry gathered while it was more than SHORT_DATED_DAYS away: exchanges
@@ -483,27 +624,32 @@ class ModelledMarket:
     ) -> MarketSnapshot:
         day = moment.astimezone(NEW_YORK).date()
         chains = {}
+        missing = {}
         for root in sorted(roots):
             if root in UNDERLYING:
                 c = self.chain(root, moment, expiries.get(root) if expiries is not None else None)
                 if c is not None:
                     chains[root] = c
+                else:
+                    missing[root] = self.why_no_chain(root, moment) or "none of its expiries is listed"
         prices = {}
-        for name in ("SPX", "ES", "SPY", "QQQ", "CL", "USO"):
+        for name in ("SPX", "ES", "SPY", "QQQ", "IWM", "CL", "USO"):
             p = self.price(name, moment)
             if p is not None:
                 prices[name] = p
         prices["MES"] = prices.get("ES", 0.0)
         daily = {}
-        for name in ("SPX", "SPY", "QQQ", "USO", "ES", "CL"):
+        for name in ("SPX", "SPY", "QQQ", "IWM", "USO", "ES", "CL"):
             bars = self.daily_bars(name, day)
             if bars is not None:
                 daily[name] = bars
         opened = {"SPX": self.price("SPX", datetime.combine(day, time(9, 30), tzinfo=NEW_YORK)) or 0.0}
-        return MarketSnapshot(moment, prices, self.vix(moment), chains, daily, opened, {})
+        return MarketSnapshot(moment, prices, self.vix(moment), chains, daily, opened, {}, missing)
 
     def sessions(self, start: date, end: date) -> list[date]:
-        days = self.paths["SPX"].days
+        first, last = self.span()
+        self._window = (max(start, first), min(end, last))
+        days = [d for d in self.paths["SPX"].days if first <= d <= last]
         return [d for d in days if start <= d <= end and self.calendars.equity.is_session(d)]
 
     def next_day(self, day: date) -> date:

@@ -101,7 +101,7 @@ class LeapPutLadder:
         root = s.ladder_underlying
         chain = snapshot.chains.get(root)
         if chain is None:
-            return [no_trade(snapshot, LADDER, f"no {root} chain")]
+            return [no_trade(snapshot, LADDER, snapshot.no_chain(root))]
         day = today(snapshot)
         expiry = chain.nearest_expiry(day, s.ladder_target_dte, s.ladder_min_dte, s.ladder_max_dte)
         if isinstance(expiry, NotFound):
@@ -156,7 +156,7 @@ class Ipmcc:
         root = s.ipmcc_underlying
         chain = snapshot.chains.get(root)
         if chain is None:
-            return [no_trade(snapshot, IPMCC, f"no {root} chain")]
+            return [no_trade(snapshot, IPMCC, snapshot.no_chain(root))]
         chain = with_greeks(chain, s)
         held = [st for st in book.open_structures(IPMCC) if not st.parent and st.legs[0].contract.underlying == root]
         if not held:

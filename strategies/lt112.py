@@ -128,7 +128,7 @@ class Lt112:
         root = option_root(product)
         chain = snapshot.chains.get(root)
         if chain is None:
-            return f"no {root} chain"
+            return snapshot.no_chain(root)
         price = chain.underlying_price
         bars = snapshot.daily.get(product)
         if s.lt112_skip_at_52w_high and bars is not None and at_52_week_high(bars):

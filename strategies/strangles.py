@@ -110,7 +110,7 @@ class Strangles:
         day = today(snapshot)
         chain = snapshot.chains.get(root)
         if chain is None:
-            return no_trade(snapshot, NAME, f"{root}: no chain")
+            return no_trade(snapshot, NAME, snapshot.no_chain(root))
         expiry = chain.nearest_expiry(day, s.strangle_target_dte, s.strangle_min_dte, s.strangle_max_dte)
         if isinstance(expiry, NotFound):
             return no_trade(snapshot, NAME, expiry.reason)

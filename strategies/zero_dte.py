@@ -129,7 +129,7 @@ class ZeroDte:
         opened = snapshot.session_open.get(UNDERLYING)
         bars = snapshot.daily.get(UNDERLYING)
         if chain is None or price is None:
-            return [no_trade(snapshot, NAME, "no SPXW chain or SPX price")]
+            return [no_trade(snapshot, NAME, snapshot.no_chain("SPXW") if chain is None else "no SPX price")]
         if opened is None:
             return [no_trade(snapshot, NAME, "today's SPX open was not recorded")]
         range_ = atr(bars, s.zdte_atr_days) if bars is not None else None

@@ -63,4 +63,4 @@ def test_a_lean_folder_gives_its_own_dividends_as_paid() -> None:
     events = LeanSource(folder, CAL).events()
     assert events is not None and "LEAN factor files" in events.source
     assert events.dividend("QQQ", date(2018, 3, 19)) == 0.28
-    assert events.covers_dividends("QQQ", date(2018, 3, 19)) and not events.covers_dividends("QQQ", date(2004, 1, 2))
+    assert events.covers_dividends("QQQ", date(2018, 3, 19)) and not events.covers_dividends("QQQ", date(2003, 6, 2))
