@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time as clock
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from core.settings import Settings, SettingsError
 from replay.faults import Faults, FaultSpecError
+
+if TYPE_CHECKING:
+    from replay.engine import Market, ReplayEngine
+
+
+DEFAULT_START = date(2007, 1, 3)  # 2008, August 2015, February 2018 and March 2020 inside the default run
+DEFAULT_END = date(2021, 3, 31)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,8 +32,15 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(os.environ.get("LEAN_DATA_DIR", "data")),
         help="a folder in LEAN's format, for --source lean (default $LEAN_DATA_DIR, else ./data)",
     )
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2014, 1, 2))
-    parser.add_argument("--end", type=date.fromisoformat, default=date(2018, 12, 31))
+    parser.add_argument("--start", type=date.fromisoformat, default=DEFAULT_START)
+    parser.add_argument("--end", type=date.fromisoformat, default=DEFAULT_END)
+    parser.add_argument(
+        "--history-until",
+        type=date.fromisoformat,
+        default=None,
+        metavar="DATE",
+        help="modelled market: read every daily history only up to DATE, as if the files ended there",
+    )
     parser.add_argument("--capital", type=float, default=100_000.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
@@ -62,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         print(err, file=sys.stderr)
         return 2
     from core.calendar import Calendars
-    from replay.engine import Market, ReplayEngine
+    from replay.engine import ReplayEngine
     from replay.lean_source import LeanSource
     from replay.modelled import ModelledMarket, SurfaceError, SurfaceParameters
 
@@ -71,9 +87,24 @@ def main(argv: list[str] | None = None) -> int:
     except SurfaceError as err:
         print(err, file=sys.stderr)
         return 2
-    market: Market | None = None
-    if args.surface and args.source == "modelled":
-        market = ModelledMarket(Calendars(), args.seed, surface)
+    if args.end < args.start:
+        print(f"--end {args.end} is before --start {args.start}", file=sys.stderr)
+        return 2
+    market: Market
+    if args.source == "modelled":
+        modelled = ModelledMarket(Calendars(), args.seed, surface, history_until=args.history_until)
+        first, last = modelled.span()
+        if args.start < first or args.end > last:
+            print(
+                f"--start {args.start} --end {args.end}: the modelled market's histories run {first} to {last}"
+                + (f" (cut by --history-until {args.history_until})" if args.history_until else ""),
+                file=sys.stderr,
+            )
+            return 2
+        market = modelled
+    elif args.history_until is not None:
+        print("--history-until cuts the modelled market's histories; --source lean reads its folder", file=sys.stderr)
+        return 2
     if args.source == "lean":
         if not args.data.is_dir():
             print(
@@ -88,8 +119,11 @@ def main(argv: list[str] | None = None) -> int:
 
     started = clock.perf_counter()
     engine = ReplayEngine(settings, args.start, args.end, args.capital, args.seed, faults, market)
-    engine.run(progress=not args.quiet)
-    summary = engine.write(args.out)
+    if not market.sessions(args.start, args.end):
+        print(f"--start {args.start} --end {args.end}: the {market.source} data has no session in it", file=sys.stderr)
+        return 2
+    engine.run(progress=not args.quiet and sys.stdout.isatty())
+    summary = write_whole(engine, args.out)
     seconds = clock.perf_counter() - started
     print(
         f"{summary['source']} ({summary['prices']}) {summary['start']}..{summary['end']}:"
@@ -103,6 +137,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  faults: {faults.describe()}; injected {summary['faults_injected']}; restarts {summary['restarts']}")
     print(f"report: {args.out} ({seconds:.0f} s)")
     return 0
+
+
+def write_whole(engine: ReplayEngine, out: Path) -> dict[str, Any]:
+    """The report folder, written beside `out` and renamed over it only once whole: a run that fails or is
+    stopped while writing leaves the last good report where it was."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        summary = engine.write(partial)
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        if out.exists():
+            out.rename(old)
+        partial.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return summary
 
 
 if __name__ == "__main__":
