@@ -37,6 +37,7 @@ from replay.faults import DISCONNECT_MINUTES, Faults
 from replay.modelled import ModelledMarket, with_bad_quotes
 from replay.ports import FolderStore, ListAlerts, MemoryStore
 from replay.progress import ProgressBar
+from replay.statistics import benchmark, run_statistics, years
 from risk.buying_power import regime
 from risk.correlation import counted, group_of, limit_of
 from safety.performance import EXPECTED_RATE_PARAMETER, whole_trades
@@ -583,6 +584,8 @@ class ReplayEngine:
             }
         alerts = self.alerts.sent + self.broker.alerts  # the safety systems' and the fill tracker's
         events = self.record.safety_events + Counter(a.title for a in alerts)  # a copy: summary() is pure
+        spy_closes = getattr(self.market, "benchmark_closes", None)  # optional: the LEAN-folder source has none
+        spy: list[tuple[date, float]] | None = spy_closes(self.start, self.end) if spy_closes else None
         return {
             "source": self.market.source,
             "prices": self.market.label,
@@ -594,6 +597,9 @@ class ReplayEngine:
             "seed": self.seed,
             "final_net_liq": round(equity[-1], 2),
             "max_drawdown_pct": round(100 * worst, 2),
+            "statistics": run_statistics(self.record.equity, self.capital, self.record.trades),
+            "benchmark": benchmark(spy, [day for day, _ in self.record.equity]),
+            "years": years(self.record.equity, self.capital, self.record.trades),
             "strategies": per,
             "refusals": dict(sorted(self.record.refusals.items())),
             "safety_events": dict(sorted(events.items())),

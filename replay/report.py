@@ -1,6 +1,6 @@
 """The report folder: summary.json (written by the engine), report.md, trades.csv, decisions.csv and PNG
-charts (equity and drawdown, buying power against the VIX-regime ceiling, P&L by strategy). Every file says
-when its prices are modelled."""
+charts (equity and drawdown, buying power against the VIX-regime ceiling, P&L by strategy). report.md tables
+the statistics, the benchmark and the years (replay/statistics). Every file says when its prices are modelled."""
 
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ def write_report(out: Path, summary: dict[str, Any], record: RunRecord) -> None:
             f"| {name} | {st['trades']} | {rate} | {expected} | {st['pnl']:,.2f} | {st['fees']:,.2f}"
             f" | {st['worst_trade']:,.2f} | {st.get('open', 0)} | {st.get('unrealised_pnl', 0.0):,.2f} |"
         )
+    lines += ["", *_statistics_lines(summary), "", *_years_lines(summary)]
     lines += ["", "## Data", ""]
     if "data_coverage" in summary:
         lines += [*coverage_lines(summary["data_coverage"]), ""]
@@ -76,6 +77,57 @@ def write_report(out: Path, summary: dict[str, Any], record: RunRecord) -> None:
     lines += ["", f"Faults injected: {summary['faults_injected'] or 'none'}; restarts: {summary['restarts']}.", ""]
     (out / "report.md").write_text("\n".join(lines))
     _charts(out, record, str(label))
+
+
+def _shown(value: float | None, form: str) -> str:
+    """A figure as the tables show it; an undefined one (null in summary.json) as "n/a"."""
+    return "n/a" if value is None else format(value, form)
+
+
+def _statistics_lines(summary: dict[str, Any]) -> list[str]:
+    """The run's statistics beside the benchmark's, and the conventions behind them (replay/statistics)."""
+    run, spy = summary["statistics"], summary["benchmark"]
+    said = f"{spy['name']}, {spy['prices']}" if spy["why"] is None else f"{spy['name']}: no figures, {spy['why']}"
+    rows = [
+        ("CAGR", "cagr", ".2%", True),
+        ("volatility, annualised", "volatility", ".2%", False),
+        ("Sharpe", "sharpe", ".2f", True),
+        ("Sortino", "sortino", ".2f", False),
+        ("Calmar", "calmar", ".2f", False),
+        ("max drawdown, %", "max_drawdown_pct", ".2f", True),
+        ("longest drawdown, calendar days", "max_drawdown_days", "d", False),
+        ("worst day, %", "worst_day_pct", ".2f", False),
+        ("profit factor, closed trades before fees", "profit_factor", ".2f", False),
+        ("expectancy per closed trade before fees, USD", "expectancy", ",.2f", False),
+    ]
+    lines = ["## Statistics", "", f"| | this run | {spy['name']} |", "|---|---|---|"]
+    for title, key, form, compared in rows:
+        beside = _shown(spy[key], form) if compared else ""
+        lines.append(f"| {title} | {_shown(run[key], form)} | {beside} |")
+    lines += [
+        "",
+        "Daily returns of net liq at each session's close, the capital standing before the first session;"
+        " 252 sessions a year, risk-free rate 0. Max drawdown: the largest fall below the running peak (the"
+        " capital included); longest drawdown: calendar days from a peak to the first session back at it, or"
+        " to the last session when it never gets back. Profit factor (gross wins / gross losses) and"
+        " expectancy (mean P&L) count every close record as a trade and are before fees: a trade's record"
+        " carries no fees (the replay counts them per strategy, in the table above).",
+        "",
+        f"Benchmark: {said}.",
+    ]
+    return lines
+
+
+def _years_lines(summary: dict[str, Any]) -> list[str]:
+    lines = ["## Years", "", "| year | P&L | max drawdown, % | trades closed |", "|---|---|---|---|"]
+    for year, row in summary["years"].items():
+        lines.append(f"| {year} | {row['pnl']:,.2f} | {_shown(row['max_drawdown_pct'], '.2f')} | {row['trades']} |")
+    lines += [
+        "",
+        "P&L: the change of net liq over the year (realised and unrealised, after fees), from the last session"
+        " of the year before (the capital in the first year); the drawdown is measured inside the year.",
+    ]
+    return lines
 
 
 def _reasons(record: RunRecord, most: int = 4) -> dict[str, list[tuple[str, int]]]:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
-from core.calendar import NEW_YORK
+from core.calendar import NEW_YORK, Calendars
+from deploy.bundle import ROOT, modules_of
+from replay.__main__ import main
+from replay.modelled import ModelledMarket
 from replay.statistics import benchmark, run_statistics, years
+from tests.test_architecture import imported_roots
 
 CAPITAL = 100_000.0
 # Thursday to the next Wednesday: the weekend makes calendar days differ from sessions.
@@ -147,3 +153,60 @@ def test_a_market_without_benchmark_closes_gets_a_null_benchmark_that_says_why()
     spy = benchmark(None, [date(2021, 3, 1), date(2021, 3, 2)])
     assert (spy["cagr"], spy["max_drawdown_pct"], spy["sharpe"]) == (None, None, None)
     assert isinstance(spy["why"], str) and "no SPY" in spy["why"]
+
+
+def test_the_modelled_market_gives_spys_closes_on_its_own_sessions() -> None:
+    """The modelled SPY is the S&P 500 / 10: the index closed 2018 at 2,695.81 on January 2 and 2,506.85 on
+    December 31 (both public record)."""
+    market = ModelledMarket(Calendars())
+    closes = market.benchmark_closes(date(2018, 1, 1), date(2018, 12, 31))
+    assert closes is not None
+    assert [day for day, _ in closes] == market.sessions(date(2018, 1, 1), date(2018, 12, 31))
+    (first, bought), (last, sold) = closes[0], closes[-1]
+    assert (first, last) == (date(2018, 1, 2), date(2018, 12, 31))
+    assert bought == pytest.approx(269.581, abs=1e-3) and sold == pytest.approx(250.685, abs=1e-3)
+
+
+def test_a_short_replay_writes_the_statistics_the_benchmark_the_years_and_their_tables(tmp_path: Path) -> None:
+    """January 2018 through the CLI: summary.json has the three new keys with every figure (the benchmark's
+    too: the modelled market has SPY), the years add up to the run and its trades.csv, and report.md tables
+    them. SPY: 269.581 on January 2, 282.381 on January 31 (S&P 500 2,823.81), so the benchmark gained."""
+    out = tmp_path / "january"
+    assert main(["--start", "2018-01-02", "--end", "2018-01-31", "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    statistics = summary["statistics"]
+    assert set(statistics) == {
+        "cagr",
+        "volatility",
+        "sharpe",
+        "sortino",
+        "calmar",
+        "max_drawdown_pct",
+        "max_drawdown_days",
+        "worst_day_pct",
+        "profit_factor",
+        "expectancy",
+    }
+    assert all(statistics[k] is not None for k in ("cagr", "volatility", "sharpe", "max_drawdown_pct"))
+    spy = summary["benchmark"]
+    assert spy["why"] is None and spy["name"] == "SPY buy and hold"
+    assert spy["cagr"] > 0 and spy["max_drawdown_pct"] >= 0 and spy["sharpe"] is not None
+    assert list(summary["years"]) == ["2018"]
+    year = summary["years"]["2018"]
+    assert year["pnl"] == pytest.approx(summary["final_net_liq"] - summary["capital"], abs=0.01)
+    with (out / "trades.csv").open() as f:
+        assert year["trades"] == len(list(csv.DictReader(f))) > 0
+    report = (out / "report.md").read_text()
+    assert "## Statistics" in report and "| | this run | SPY buy and hold |" in report
+    assert "## Years" in report and "| year | P&L | max drawdown, % | trades closed |" in report
+    assert f"| 2018 | {year['pnl']:,.2f} |" in report
+    assert "before fees" in report and "price only" in report
+
+
+def test_empyrical_stays_out_of_what_lean_runs() -> None:
+    """empyrical-reloaded is a development-only package (requirements-dev.txt): nothing the cloud bundle
+    ships may import it, or the algorithm would fail to start in LEAN."""
+    shipped = [ROOT / "main.py", *(p for p in modules_of(ROOT / "main.py").values() if p.suffix == ".py")]
+    assert len(shipped) > 10
+    for path in shipped:
+        assert "empyrical" not in imported_roots(path), path
