@@ -1,16 +1,21 @@
 """The report folder: summary.json (written by the engine), report.md, trades.csv, decisions.csv and PNG
-charts (equity and drawdown, buying power against the VIX-regime ceiling, P&L by strategy). report.md tables
-the statistics, the benchmark and the years (replay/statistics). Every file says when its prices are modelled."""
+charts (equity and drawdown, buying power against the VIX-regime ceiling, P&L by strategy, cumulative P&L by
+strategy). report.md tables the statistics, the benchmark and the years (replay/statistics). Every file says
+when its prices are modelled."""
 
 from __future__ import annotations
 
 import csv
 import re
 from collections import Counter
+from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from core.calendar import NEW_YORK
 from replay.coverage import coverage_lines
+from replay.statistics import Close
 
 if TYPE_CHECKING:
     from replay.engine import RunRecord
@@ -176,7 +181,7 @@ def _charts(out: Path, record: RunRecord, label: str) -> None:
     bp_days = np.array([d for d, _, _ in record.bp], dtype="datetime64[D]")
     ax.plot(bp_days, [b for _, b, _ in record.bp], label="BP in use")
     ax.plot(bp_days, [c for _, _, c in record.bp], label="VIX-regime ceiling", linestyle="--")
-    ax.set_title(f"Buying power ({label})")
+    ax.set_title(f"Buying power in use at each session's close, USD ({label})")
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "buying_power.png", dpi=90)
@@ -189,4 +194,46 @@ def _charts(out: Path, record: RunRecord, label: str) -> None:
     ax.set_title(f"P&L by strategy before fees ({label})")
     fig.tight_layout()
     fig.savefig(out / "pnl_by_strategy.png", dpi=90)
+    plt.close(fig)
+    _cumulative_by_strategy(out, record, label)
+
+
+class StrategyClose(Close, Protocol):
+    """A closed trade and its strategy, as core.pipeline.ClosedTrade has them."""
+
+    @property
+    def strategy(self) -> str: ...
+
+
+def cumulative_pnl_by_strategy(
+    trades: Sequence[StrategyClose], first: date, last: date
+) -> dict[str, tuple[list[date], list[float]]]:
+    """Per strategy, its closed-trade P&L added up: (days, totals) from 0 on the `first` session, a point at
+    each close (New York date), held flat to the `last` session; before fees (a trade's record carries none)."""
+    lines: dict[str, tuple[list[date], list[float]]] = {}
+    for t in sorted(trades, key=lambda t: t.time):
+        days, totals = lines.setdefault(t.strategy, ([first], [0.0]))
+        days.append(t.time.astimezone(NEW_YORK).date())
+        totals.append(totals[-1] + t.pnl)
+    for days, totals in lines.values():
+        days.append(max(last, days[-1]))  # a strategy that stopped closing trades shows it as a flat line
+        totals.append(totals[-1])
+    return dict(sorted(lines.items()))
+
+
+def _cumulative_by_strategy(out: Path, record: RunRecord, label: str) -> None:
+    """pnl_cumulative_by_strategy.png: one step line per strategy (`cumulative_pnl_by_strategy`)."""
+    import matplotlib.pyplot as plt  # _charts chose the Agg backend
+    import numpy as np
+
+    lines = cumulative_pnl_by_strategy(record.trades, record.equity[0][0], record.equity[-1][0])
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for name, (days, totals) in lines.items():
+        ax.step(np.array(days, dtype="datetime64[D]"), totals, where="post", label=name)
+    ax.axhline(0.0, color="grey", linewidth=0.8)
+    ax.set_title(f"Cumulative closed-trade P&L by strategy before fees, USD ({label})")
+    if lines:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "pnl_cumulative_by_strategy.png", dpi=90)
     plt.close(fig)

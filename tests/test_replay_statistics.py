@@ -15,6 +15,7 @@ from core.calendar import NEW_YORK, Calendars
 from deploy.bundle import ROOT, modules_of
 from replay.__main__ import main
 from replay.modelled import ModelledMarket
+from replay.report import cumulative_pnl_by_strategy
 from replay.statistics import benchmark, run_statistics, years
 from tests.test_architecture import imported_roots
 
@@ -37,10 +38,11 @@ class Trade:
 
     pnl: float
     time: datetime
+    strategy: str = "zero_dte"
 
 
-def trade(pnl: float, day: date, hour: int = 15) -> Trade:
-    return Trade(pnl, datetime(day.year, day.month, day.day, hour, tzinfo=NEW_YORK))
+def trade(pnl: float, day: date, hour: int = 15, strategy: str = "zero_dte") -> Trade:
+    return Trade(pnl, datetime(day.year, day.month, day.day, hour, tzinfo=NEW_YORK), strategy)
 
 
 def test_the_statistics_of_a_five_day_series_worked_by_hand() -> None:
@@ -201,6 +203,23 @@ def test_a_short_replay_writes_the_statistics_the_benchmark_the_years_and_their_
     assert "## Years" in report and "| year | P&L | max drawdown, % | trades closed |" in report
     assert f"| 2018 | {year['pnl']:,.2f} |" in report
     assert "before fees" in report and "price only" in report
+    for chart in ("pnl_cumulative_by_strategy.png", "buying_power.png"):
+        assert (out / chart).stat().st_size > 1000
+
+
+def test_the_cumulative_chart_has_one_line_per_strategy_from_zero_to_the_last_session() -> None:
+    """Sessions 2021-03-01 to 03-05. lt112 closes +200 on 03-02 and -50 on 03-04: 0, 200, 150, held to 03-05.
+    zero_dte closes -30 on 03-03 (listed first, read in time order): 0, -30, held to 03-05."""
+    trades = [
+        trade(-30.0, date(2021, 3, 3)),
+        trade(-50.0, date(2021, 3, 4), strategy="lt112"),
+        trade(200.0, date(2021, 3, 2), strategy="lt112"),
+    ]
+    lines = cumulative_pnl_by_strategy(trades, date(2021, 3, 1), date(2021, 3, 5))
+    assert list(lines) == ["lt112", "zero_dte"]
+    days = [date(2021, 3, d) for d in (1, 2, 4, 5)]
+    assert lines["lt112"] == (days, [0.0, 200.0, 150.0, 150.0])
+    assert lines["zero_dte"] == ([date(2021, 3, d) for d in (1, 3, 5)], [0.0, -30.0, -30.0])
 
 
 def test_empyrical_stays_out_of_what_lean_runs() -> None:
