@@ -657,7 +657,8 @@ class ModelledMarket:
 
     def benchmark_closes(self, start: date, end: date) -> list[tuple[date, float]] | None:
         """SPY's daily closes from `start` to `end`, both included: the report's buy-and-hold benchmark
-        (replay/statistics). The modelled SPY is the S&P 500 price index / 10: price only, no dividends."""
+        (replay/statistics). The modelled SPY is the fund's own price, adjusted for splits only: price only,
+        no dividends."""
         spy = self.paths["SPY"]
         return [(d, float(c)) for d, c in zip(spy.days, spy.close, strict=True) if start <= d <= end]
 

@@ -158,7 +158,7 @@ def test_a_market_without_benchmark_closes_gets_a_null_benchmark_that_says_why()
 
 
 def test_the_modelled_market_gives_spys_closes_on_its_own_sessions() -> None:
-    """The modelled SPY is the S&P 500 / 10: the index closed 2018 at 2,695.81 on January 2 and 2,506.85 on
+    """The modelled SPY is the fund's own price (replay/history): it closed 268.77 on 2018-01-02 and 249.92 on
     December 31 (both public record)."""
     market = ModelledMarket(Calendars())
     closes = market.benchmark_closes(date(2018, 1, 1), date(2018, 12, 31))
@@ -166,13 +166,13 @@ def test_the_modelled_market_gives_spys_closes_on_its_own_sessions() -> None:
     assert [day for day, _ in closes] == market.sessions(date(2018, 1, 1), date(2018, 12, 31))
     (first, bought), (last, sold) = closes[0], closes[-1]
     assert (first, last) == (date(2018, 1, 2), date(2018, 12, 31))
-    assert bought == pytest.approx(269.581, abs=1e-3) and sold == pytest.approx(250.685, abs=1e-3)
+    assert bought == pytest.approx(268.77, abs=1e-3) and sold == pytest.approx(249.92, abs=1e-3)
 
 
 def test_a_short_replay_writes_the_statistics_the_benchmark_the_years_and_their_tables(tmp_path: Path) -> None:
     """January 2018 through the CLI: summary.json has the three new keys with every figure (the benchmark's
     too: the modelled market has SPY), the years add up to the run and its trades.csv, and report.md tables
-    them. SPY: 269.581 on January 2, 282.381 on January 31 (S&P 500 2,823.81), so the benchmark gained."""
+    them. SPY: 268.77 on January 2, 281.90 on January 31, so the benchmark gained."""
     out = tmp_path / "january"
     assert main(["--start", "2018-01-02", "--end", "2018-01-31", "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
