@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         help="a folder in LEAN's format, for --source lean (default $LEAN_DATA_DIR, else ./data)",
     )
     parser.add_argument("--start", type=date.fromisoformat, default=DEFAULT_START)
-    parser.add_argument("--end", type=date.fromisoformat, default=DEFAULT_END)
+    parser.add_argument(
+        "--end", type=date.fromisoformat, default=None, help=f"default {DEFAULT_END}, or --history-until's DATE"
+    )
     parser.add_argument(
         "--history-until",
         type=date.fromisoformat,
@@ -61,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("reports/latest"))
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    if args.end is None:
+        args.end = args.history_until or DEFAULT_END
     overrides = {}
     for item in args.set:
         name, eq, value = item.partition("=")

@@ -248,3 +248,12 @@ def test_a_failed_run_leaves_the_last_good_report_and_a_finished_one_replaces_it
     assert main(args) == 0
     assert '"final_net_liq"' in (out / "summary.json").read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["latest"]
+
+
+def test_history_until_ends_the_run_where_the_histories_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cut"
+    assert main(["--start", "2018-01-02", "--history-until", "2018-01-12", "--out", str(out), "--quiet"]) == 0
+    assert '"end": "2018-01-12"' in (out / "summary.json").read_text()
+    args = ["--start", "2018-01-02", "--end", "2018-01-31", "--history-until", "2018-01-12", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "beyond")]) == 2
+    assert "histories run 1999-03-10 to 2018-01-12 (cut by --history-until 2018-01-12)" in capsys.readouterr().err
