@@ -36,8 +36,13 @@ def ema(values: FloatArray, span: int) -> float | None:
 
 
 def realised_vol(closes: FloatArray, days: int) -> FloatArray:
-    """Annualised close-to-close volatility over rolling windows of `days` returns (one value per window)."""
-    returns = np.diff(np.log(closes))
+    """Annualised close-to-close volatility over rolling windows of `days` returns (one value per window). A
+    return from or to a price that is not positive (CL's −36.98 of 2020-04-20) does not exist: it is NaN, and
+    so is every window that holds it."""
+    before, after = closes[:-1], closes[1:]
+    ok = (before > 0) & (after > 0)
+    returns = np.full(len(after), np.nan)
+    returns[ok] = np.log(after[ok] / before[ok])
     if len(returns) < days:
         return np.array([], dtype=np.float64)
     windows = np.lib.stride_tricks.sliding_window_view(returns, days)
@@ -59,8 +64,9 @@ def iv_rank(iv_history: FloatArray | None, closes: FloatArray | None, rv_days: i
         return Rank(_rank(window), "252-day IV rank")
     if closes is not None:
         rv = realised_vol(closes, rv_days)
-        if len(rv) >= 2:
+        if len(rv) >= 2 and np.isfinite(rv[-1]):  # a window across a price ≤ 0 has no volatility: no rank
             window = rv[-TRADING_DAYS:]
+            window = window[np.isfinite(window)]
             return Rank(
                 _rank(window), f"rank of {rv_days}-day realised vol over {len(window)} days (IV history too short)"
             )

@@ -117,7 +117,12 @@ class Strangles:
         bars = snapshot.daily.get(root)
         rank = iv_rank(snapshot.iv_history.get(root), bars.close if bars is not None else None, s.strangle_rv_days)
         if rank is None:
-            return no_trade(snapshot, NAME, f"{root}: no IV history or daily bars for the IV rank")
+            return no_trade(
+                snapshot,
+                NAME,
+                f"{root}: no IV rank (no IV history, too few daily bars, or a price ≤ 0 in the last"
+                f" {s.strangle_rv_days} sessions)",
+            )
         if rank.value < s.strangle_min_iv_rank:
             return no_trade(
                 snapshot, NAME, f"{root}: IV rank {rank.value:.0f} < {s.strangle_min_iv_rank:g} ({rank.source})"

@@ -229,3 +229,25 @@ def test_the_realised_vol_window_of_the_iv_rank_stand_in_is_a_parameter() -> Non
     settings = Settings.from_parameters({"strangle_rv_days": "10"})
     gld = by_root(answers(market(iv=None), settings=settings), "GLD")
     assert "rank of 10-day realised vol" in gld.reason, gld
+
+
+def test_a_realised_vol_rank_across_a_negative_close_is_no_rank_not_a_number() -> None:
+    """CL's continuous closes went 18.27, -36.98, 8.91 around 2020-04-20. A log return across a price that is
+    not positive does not exist: every 20-day window holding one has no volatility, and while the latest
+    window holds one there is no rank (the strangle says so); a year later the rank is back. Before, the
+    log of a negative number made NaN windows and a NaN rank passed to the comparison."""
+    import warnings
+
+    from core.indicators import iv_rank, realised_vol
+
+    rng = np.random.default_rng(3)
+    closes = 40.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, 300)))
+    closes[280] = -36.98
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no log of a negative number on the way
+        rv = realised_vol(closes, 20)
+        assert np.isnan(rv[-1]) and np.isnan(rv[260]) and np.isfinite(rv[258])
+        assert iv_rank(None, closes, 20) is None
+        later = np.concatenate([closes, 9.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, 30)))])
+        rank = iv_rank(None, later, 20)
+    assert rank is not None and 0.0 <= rank.value <= 100.0
