@@ -497,7 +497,7 @@ class ModelledMarket:
             ks = np.arange(lo, hi + step / 2, step)
             if (e - day).days <= SHORT_DATED_DAYS:
                 ks = np.union1d(ks, self._still_listed(root, underlying, e, day, spot))
-            per_expiry.append(ks)
+            per_expiry.append(ks[ks > 0])  # no strike at or under zero (crude near and after 2020-04-20)
         sizes = np.array([ks.size for ks in per_expiry])
         row = np.repeat(np.arange(len(expiries)), 2 * sizes)  # each expiry's calls, then its puts
         ordinals = np.array([e.toordinal() - _EPOCH_ORDINAL for e in expiries], dtype=np.int64)  # sorted

@@ -164,7 +164,9 @@ def test_crude_below_zero_crashes_nothing_and_prices_no_option(market: ModelledM
     assert "CL" not in snapshot.chains and "printed" in snapshot.missing["CL"]
     assert "no CL chain (CL printed" in snapshot.no_chain("CL")
     assert math.isfinite(market.realised_vol("CL", date(2020, 4, 22)))
-    assert market.chain("CL", at(date(2020, 4, 22), 10, 0)) is not None
+    chain = market.chain("CL", at(date(2020, 4, 22), 10, 0))
+    assert chain is not None and chain.strike.min() > 0  # the strikes listed near −36.98 are not quoted
+    assert np.all(np.isfinite(chain.bid)) and np.all(np.isfinite(chain.ask)) and np.all(np.isfinite(chain.iv))
 
 
 def test_an_option_class_exists_only_from_its_listing(market: ModelledMarket) -> None:
