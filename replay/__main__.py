@@ -60,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="LEVEL",
         help="--source lean: a stand-in VIX where the folder has none (e.g. the day's close; said in the report)",
     )
+    parser.add_argument(
+        "--no-operator",
+        dest="operator",
+        action="store_false",
+        help="no person in the loop: a HALT, or entries stopped by a drawdown with nothing open, stay for good",
+    )
     parser.add_argument("--out", type=Path, default=Path("reports/latest"))
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -122,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         market = LeanSource(args.data, Calendars(), vix_stand_in=args.vix)
 
     started = clock.perf_counter()
-    engine = ReplayEngine(settings, args.start, args.end, args.capital, args.seed, faults, market)
+    engine = ReplayEngine(settings, args.start, args.end, args.capital, args.seed, faults, market, args.operator)
     if not market.sessions(args.start, args.end):
         print(f"--start {args.start} --end {args.end}: the {market.source} data has no session in it", file=sys.stderr)
         return 2

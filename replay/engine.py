@@ -52,6 +52,10 @@ ORPHAN_GRACE = timedelta(minutes=5)
 ES_ROOTS = ("ES", "MES")  # options on E-mini S&P futures: the quarterlies settle at the SOQ
 SOQ_TIME = time(9, 30)  # E-mini S&P quarterlies stop trading at the open (08:30 Chicago) of their third Friday
 EXERCISE_THRESHOLD = 0.01  # OCC exercises (and assigns) an expiring option in the money by a cent or more
+OPERATOR_NOTE = (
+    "a person in the loop: a HALT is cleared at the next open, and entries stopped by the drawdown step with"
+    " nothing open restart from a peak reset to net liq (see safety events); --no-operator leaves both for good"
+)
 SUMMARY_STRATEGIES = ("zero_dte", "strangles", "lt112", "ipmcc", "leap_ladder", "futures")
 
 
@@ -116,8 +120,9 @@ class ReplayEngine:
         market: Market | None = None,
         operator: bool = False,
     ) -> None:
-        """`operator`: a person clears a HALT at the next session's open, after it was counted (the chaos
-        run's stand-in for the operator who looks; without it a halted run trades nothing more)."""
+        """`operator`: a person clears a HALT at the next session's open, after it was counted, and measures
+        drawdown afresh when its −15% step has stopped entries with nothing left open (the chaos run's and the
+        CLI's stand-in for the operator who looks; without it a halted or stopped run trades nothing more)."""
         self.settings = settings
         self.operator = operator
         self.start, self.end, self.capital, self.seed = start, end, capital, seed
@@ -243,6 +248,13 @@ class ReplayEngine:
             bar.finish()
         return self.record
 
+    def _stopped_with_nothing_open(self, account: AccountState, day: date) -> bool:
+        """Entries stopped by the drawdown step (not the close-all's own pause, which ends by itself) while
+        the book holds nothing that could win the loss back."""
+        stop = self.settings.drawdown_stop_entries
+        below = account.peak_net_liq > 0 and 1.0 - account.net_liq / account.peak_net_liq >= stop
+        return below and not self.pipeline.book.structures and not self.system.risk.state.paused_on(day)
+
     def _times(self, day: date) -> list[datetime]:
         """The day's steps, as LEAN's schedule takes them (lean_bridge/runtime.on_minute): every
         `manage_interval_minutes` from the open while something is held (`management_only`: skipped when the
@@ -272,7 +284,15 @@ class ReplayEngine:
         if self.operator and self.safety.state.state is TradingState.HALTED:
             self.safety.state.clear(opening.time, "the operator looked (replay)")
             self.record.safety_events["halts cleared by the operator"] += 1
-        self.safety.checks.new_session(opening.time, self.account(opening))
+        account = self.account(opening)
+        if self.operator and self._stopped_with_nothing_open(account, day):
+            # RULEBOOK's −15% step stops entries until net liq is back; with nothing open nothing can bring it
+            # back, and "a person decides" (drawdown_reset_peak). The replay's operator decides at the next
+            # open to measure afresh, as that parameter would for one start; the report counts each time.
+            self.system.reset_peak(account.net_liq, opening.time, "the operator looked (replay)")
+            self.record.safety_events["drawdown peaks reset by the operator"] += 1
+            account = self.account(opening)
+        self.safety.checks.new_session(opening.time, account)
         scheduled = self._times(day)
         self.steps_per_day = max(len(scheduled), 1)
         session = self.calendars.equity.open_close(day)
@@ -614,6 +634,7 @@ class ReplayEngine:
                 )
             ),
             "restarts": self.restarts,
+            "operator": OPERATOR_NOTE if self.operator else None,
             "data_coverage": self.record.coverage.to_dict(),
         }
 

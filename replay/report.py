@@ -51,6 +51,7 @@ def write_report(out: Path, summary: dict[str, Any], record: RunRecord) -> None:
         f"Capital {summary['capital']:,.0f} → final net liq {summary['final_net_liq']:,.0f};"
         f" max drawdown {summary['max_drawdown_pct']}%.",
         "",
+        *([f"Operator: {summary['operator']}.", ""] if summary.get("operator") else []),
         "Trades and win rates count closed positions; what is still open at the end is shown apart, at the last",
         "session's marks (realised P&L after fees plus unrealised P&L is the change in net liq).",
         "",
