@@ -534,6 +534,35 @@ def test_half_sizes_at_the_first_drawdown_step(crash: ReplayEngine) -> None:
     assert any("size halved 2 → 1" in d[3] for d in halved), [d[3] for d in halved]
 
 
+def test_the_operator_measures_drawdown_afresh_when_the_stop_left_nothing_open() -> None:
+    """With the stop-entries step at 3% (halving at 2%, no close-all), 2020-02-27's fall stops entries at
+    14:15 and closes the losing structure: nothing is left open that could bring net liq back to 97,519.
+    RULEBOOK leaves the next move to a person. Without one (--no-operator) the run enters nothing more that
+    quarter; the replay's operator resets the peak at the next open, says so, and entries come back on
+    2020-03-02 (the ladder's Monday)."""
+    steps = {"drawdown_halve": "0.02", "drawdown_stop_entries": "0.03", "drawdown_close_all": "0.5"}
+
+    def run(operator: bool) -> ReplayEngine:
+        engine = ReplayEngine(
+            Settings.from_parameters(steps), CRASH_START, CRASH_END, 100_000.0, seed=7, operator=operator
+        )
+        engine.run(progress=False)
+        return engine
+
+    def entries_after(engine: ReplayEngine) -> list[date]:
+        return [d[0].date() for d in engine.record.decisions if d[1] == "approval" and d[0].date() > CRASH_DAY]
+
+    strict, looked = run(False), run(True)
+    stop = [d for d in strict.record.decisions if d[2] == "drawdown" and d[1] == "decision"]
+    assert len(stop) == 1 and "no new entries until net liq is back to 97,519" in stop[0][3]
+    assert (
+        entries_after(strict) == [] and "drawdown peaks reset by the operator" not in strict.summary()["safety_events"]
+    )
+    assert looked.summary()["safety_events"]["drawdown peaks reset by the operator"] == 1
+    assert entries_after(looked)[0] == date(2020, 3, 2)
+    assert any("the operator looked (replay)" in a.body for a in looked.alerts.sent if a.title == "drawdown peak reset")
+
+
 # ------------------------------------------------------------------------------------------ faults and restarts
 
 
