@@ -241,6 +241,7 @@ class ModelledMarket:
         self._listed: dict[tuple[str, date], FloatArray] = {}  # `_still_listed`
         self._expiries_today: dict[str, list[date]] = {}
         self._whole_sessions: dict[date, float] = {}
+        self._vol_ratio_today: dict[str, float] = {}
         self._hours_today: tuple[tuple[datetime, datetime] | None] | None = None
 
     def span(self) -> tuple[date, date]:
@@ -479,10 +480,7 @@ class ModelledMarket:
             base *= self.vol_ratio(root, day)
         elif root in ("CL", "USO"):
             base = 1.1 * self.realised_vol("CL", day)
-        self._new_day(day)
-        expiries = self._expiries_today.get(root)
-        if expiries is None:
-            expiries = self._expiries_today[root] = self.expiries(root, day)
+        expiries = self._listed_expiries(root, day)
         if only is not None:
             expiries = [e for e in expiries if e in only]
         if root == "ES" and day.month in QUARTERLY_MONTHS and moment.astimezone(NEW_YORK).time() >= ES_LAST_TRADE:
@@ -554,18 +552,29 @@ class ModelledMarket:
             so_far = self._day_path(underlying, day, n)[: minute + 1]
             if float(so_far.min()) <= 0:
                 return f"{underlying} printed {float(so_far.min()):.2f} today: no option is priced on a price ≤ 0"
-        if not self.expiries(root, day):
+        if not self._listed_expiries(root, day):
             return f"no {root} expiry listed on {day}"
         return None
+
+    def _listed_expiries(self, root: str, day: date) -> list[date]:
+        """`expiries`, once per root and session."""
+        self._new_day(day)
+        found = self._expiries_today.get(root)
+        if found is None:
+            found = self._expiries_today[root] = self.expiries(root, day)
+        return found
 
     def vol_ratio(self, root: str, day: date) -> float:
         """The root's realised volatility over SPY's across the `VOL_RATIO_SESSIONS` before `day`, kept in
         `VOL_RATIO_RANGE` (1 where either lacks the sessions)."""
-        ours, spy = self.realised_vol(root, day, VOL_RATIO_SESSIONS), self.realised_vol("SPY", day, VOL_RATIO_SESSIONS)
-        if not (ours > 0 and spy > 0):
-            return 1.0
-        low, high = VOL_RATIO_RANGE
-        return min(max(ours / spy, low), high)
+        self._new_day(day)
+        found = self._vol_ratio_today.get(root)
+        if found is None:
+            ours = self.realised_vol(root, day, VOL_RATIO_SESSIONS)
+            spy = self.realised_vol("SPY", day, VOL_RATIO_SESSIONS)
+            low, high = VOL_RATIO_RANGE
+            found = self._vol_ratio_today[root] = min(max(ours / spy, low), high) if ours > 0 and spy > 0 else 1.0
+        return found
 
     def _still_listed(self, root: str, underlying: str, expiry: date, day: date, spot: float) -> FloatArray:
         """The long-dated strikes an expiry gathered while it was more than SHORT_DATED_DAYS away: exchanges
@@ -617,6 +626,7 @@ class ModelledMarket:
             self._expiries_today.clear()
             self._listed.clear()
             self._whole_sessions.clear()
+            self._vol_ratio_today.clear()
             self._hours_today = None
 
     def snapshot(
