@@ -296,6 +296,23 @@ def record_submissions(run: ReplayEngine) -> list[tuple[datetime, OrderIntent]]:
     return sent
 
 
+def test_no_call_is_sold_against_an_ipmcc_closing_in_the_same_step() -> None:
+    """Found by the 2007-2021 run: on Friday 2016-02-05 at 09:45 the IPMCC opened on 2015-10-23 had no call
+    (Thursday's 101 call was closed by the assignment check) and its LEAP was down 33%, past the 30% exit.
+    The step sent both the close of the whole IPMCC and the sale of a new 97 call against it; the sale filled
+    and the closed structure could not take it: a naked short call at the broker, in no book. The step now
+    sends the close alone."""
+    quiet = {f"enable_{name}": "false" for name in ("strangles", "lt112", "leap_ladder")} | {"enable_zero_dte": "false"}
+    run = ReplayEngine(Settings.from_parameters(quiet), date(2015, 10, 1), date(2016, 2, 12), 100_000.0, seed=7)
+    sent = record_submissions(run)
+    run.run(progress=False)
+    moment = datetime(2016, 2, 5, 9, 45, tzinfo=NEW_YORK)
+    that_step = [i for now, i in sent if now == moment and i.structure.strategy == "ipmcc"]
+    assert [i.action for i in that_step] == [IntentAction.CLOSE], [i.reason for i in that_step]
+    assert "the LEAP is down 33%" in that_step[0].reason
+    assert all(n == 0 for n in run.summary()["invariants"].values()), run.summary()["invariants"]
+
+
 def test_a_held_0dte_is_closed_at_the_first_minute_its_target_or_stop_is_met() -> None:
     """RULEBOOK 0DTE: "a held 0DTE is checked every minute (a stop is a stop)". Four Fridays of January 2018
     with only the 0DTE: every close by its profit target or stop goes out at the first minute the rule holds
