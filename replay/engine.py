@@ -13,6 +13,7 @@ Net liq is cash plus the open book at mid, a structure without a quote at its la
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -397,7 +398,7 @@ class ReplayEngine:
             snapshot = with_bad_quotes(snapshot, self.fault_rng)
             self.faults_engine["steps with bad quotes"] += 1
         before = self.safety.state.state
-        sent_before = set(self.pipeline.sent)
+        sent_before = len(self.pipeline.sent)  # keys are never removed: the new ones come after these
         account = self.account(snapshot)
         quote = self.broker.quote_from(snapshot)
         result = self.broker.retry(snapshot, self.pipeline, account)
@@ -414,7 +415,7 @@ class ReplayEngine:
         self._check_invariants(snapshot, account, result)  # result: the step and the fills it led to
         if TradingState.ACTIVE not in (before, self.safety.state.state):
             # The gates' promise: no new entry goes out unless trading is ACTIVE (safety closes may).
-            new = [key for key in set(self.pipeline.sent) - sent_before if key[1] > 0]
+            new = [key for key in itertools.islice(self.pipeline.sent, sent_before, None) if key[1] > 0]
             entries = [k for k in new if not self.pipeline.sent[k].safety]
             self.record.invariants["entries sent while not ACTIVE"] += len(entries)
         if result.opened or result.closed or step.commands or result.commands:

@@ -93,11 +93,33 @@ class TrackedOrder:
         return self.structure.legs[index].ratio * self.side
 
 
+class Tracked(dict[str, TrackedOrder]):
+    """The tracker's orders by key, every one ever sent (a late fill still finds its order), and beside them
+    the keys that may not be DONE: `unfinished` reads only those, in the dict's order. A DONE order never
+    leaves DONE (a key is reused by a new order, which is stored again), so dropping DONE keys as they are
+    met is safe. Scanning every order of the run at every minute made a long replay quadratic."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._position: dict[str, int] = {}  # key → its place in the dict (a replaced value keeps it)
+        self._open: set[str] = set()
+
+    def __setitem__(self, key: str, order: TrackedOrder) -> None:
+        super().__setitem__(key, order)
+        self._position.setdefault(key, len(self._position))
+        self._open.add(key)
+
+    def unfinished(self) -> list[TrackedOrder]:
+        """The orders not DONE, in the order `values()` would give them."""
+        self._open = {k for k in self._open if self[k].phase is not Phase.DONE}
+        return [self[k] for k in sorted(self._open, key=self._position.__getitem__)]
+
+
 class FillTracker:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.orders: dict[str, TrackedOrder] = {}  # by broker order id (one per attempt)
-        self.tracked: dict[str, TrackedOrder] = {}  # by key
+        self.tracked = Tracked()  # by key
         self._counter = 0
         self._prefix = ""  # set when orders are resumed after a restart, so no order id is used twice
         self.abandoned: list[str] = []  # safety orders given up after MAX_REFUSALS (the shell reconciles)
@@ -207,7 +229,7 @@ class FillTracker:
         out: list[Command] = []
         timeout = timedelta(seconds=self.settings.fill_timeout_seconds)
         today = now.astimezone(NEW_YORK).date()
-        for order in list(self.tracked.values()):
+        for order in self.tracked.unfinished():  # DONE orders have nothing to tick
             if order.phase in (Phase.WAITING_QUOTES, Phase.RETRY):
                 gone = [leg for leg in order.structure.legs if leg.contract.expiry and leg.contract.expiry < today]
                 if gone:  # an expired contract is never quoted again: waiting would block the structure forever
@@ -227,12 +249,12 @@ class FillTracker:
         return out
 
     def working(self) -> list[TrackedOrder]:
-        return [o for o in self.tracked.values() if o.phase is not Phase.DONE]
+        return self.tracked.unfinished()
 
     def at_broker(self) -> list[TrackedOrder]:
         """Orders live at the broker (working or being cancelled): while one is, holdings may move under the
         book. A safety order waiting to be sent again is not at the broker."""
-        return [o for o in self.tracked.values() if o.phase in LIVE]
+        return [o for o in self.tracked.unfinished() if o.phase in LIVE]
 
     def working_structure_ids(self) -> set[str]:
         """Structures with an order (or an orphan close) still working: not to be sent again yet. A working

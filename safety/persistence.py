@@ -344,7 +344,7 @@ def save(store: Store, key: str, record: TradingRecord, now: datetime) -> None:
 def tracker_orders(tracker: FillTracker) -> list[TrackedOrder]:
     """The orders in flight to persist: every structure order not done, with all its orphan closes (a done
     one's fills still count toward its structure's legs)."""
-    roots = [o for o in tracker.tracked.values() if o.parent is None and o.phase is not Phase.DONE]
+    roots = [o for o in tracker.working() if o.parent is None]
     children = [tracker.tracked[c] for o in roots for c in o.children if c in tracker.tracked]
     return roots + children
 
