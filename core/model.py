@@ -134,13 +134,16 @@ class QuoteFlag(IntFlag):
 
 def quote_flags(bid: FloatArray, ask: FloatArray) -> npt.NDArray[np.int8]:
     """The structural quote checks, vectorised (safety/data adds spread width and staleness)."""
-    flags = np.zeros(bid.shape, dtype=np.int8)
+    # Every chain of a replay passes here: whole-array arithmetic, not four masked in-place updates (a fifth
+    # of building a small chain).
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(bid) & np.isfinite(ask)
-        flags[~finite] |= QuoteFlag.NOT_FINITE
-        flags[finite & (bid < 0)] |= QuoteFlag.NEGATIVE_BID
-        flags[finite & (ask <= 0)] |= QuoteFlag.NO_ASK
-        flags[finite & (ask < bid)] |= QuoteFlag.CROSSED
+        checks = (
+            (bid < 0) * np.int8(QuoteFlag.NEGATIVE_BID)
+            | (ask <= 0) * np.int8(QuoteFlag.NO_ASK)
+            | (ask < bid) * np.int8(QuoteFlag.CROSSED)
+        )
+    flags: npt.NDArray[np.int8] = np.where(finite, checks, np.int8(QuoteFlag.NOT_FINITE)).astype(np.int8)
     return flags
 
 
@@ -192,7 +195,7 @@ class Chain:
     vega: FloatArray
     theta: FloatArray
     flags: npt.NDArray[np.int8] = field(init=False)
-    _expiry_index: dict[int, dict[tuple[float, bool], int]] = field(init=False, repr=False)
+    _expiry_index: dict[int, _ExpiryRows] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         _require_aware("Chain.time", self.time)
@@ -300,17 +303,18 @@ class Chain:
         return Found(int(idx[np.argmin(np.abs(self.strike[idx] - price))]))
 
     def find(self, expiry: date, strike: float, right: Right) -> int | None:
-        """Row of one listed contract, usable or not (the caller checks `usable`), or None. An index per
-        expiry is built on first use, so valuing a book of many structures costs a dictionary lookup a leg."""
+        """Row of one listed contract, usable or not (the caller checks `usable`), or None; the last such row
+        if a chain lists it twice. The expiry's rows are gathered on first use and searched as arrays; an
+        expiry asked for many times gets a dictionary (valuing a book of many structures costs a lookup a
+        leg). Most chains are asked for a leg or two per expiry, where building the dictionary cost more
+        than the search: a tenth of a replay."""
         day = expiry.toordinal() - _EPOCH_ORDINAL
-        index = self._expiry_index.get(day)
-        if index is None:
-            rows = np.flatnonzero(self.expiry == day)
-            index = {
-                (float(k), bool(c)): int(r) for k, c, r in zip(self.strike[rows], self.is_call[rows], rows, strict=True)
-            }
-            self._expiry_index[day] = index
-        return index.get((float(strike), right is Right.CALL))
+        rows = self._expiry_index.get(day)
+        if rows is None:
+            where = np.flatnonzero(self.expiry == day)
+            rows = _ExpiryRows(where, self.strike[where], self.is_call[where])
+            self._expiry_index[day] = rows
+        return rows.find(float(strike), right is Right.CALL)
 
     def wing(self, expiry: date, right: Right, short_strike: float, width: float) -> Found[int] | NotFound:
         """Row of the protective wing: the nearest listed strike at least `width` points outside the short
@@ -321,6 +325,31 @@ class Chain:
 
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+class _ExpiryRows:
+    """One expiry's rows of a chain, for `Chain.find`."""
+
+    __slots__ = ("index", "is_call", "lookups", "rows", "strike")
+    DICTIONARY_AFTER = 8  # lookups; then one dictionary answers the rest
+
+    def __init__(self, rows: npt.NDArray[np.intp], strike: FloatArray, is_call: npt.NDArray[np.bool_]) -> None:
+        self.rows, self.strike, self.is_call = rows, strike, is_call
+        self.lookups = 0
+        self.index: dict[tuple[float, bool], int] | None = None
+
+    def find(self, strike: float, call: bool) -> int | None:
+        if self.index is not None:
+            return self.index.get((strike, call))
+        self.lookups += 1
+        if self.lookups > self.DICTIONARY_AFTER:
+            # Later rows overwrite earlier ones: the last row listed wins, as in the search below.
+            self.index = {
+                (float(k), bool(c)): int(r) for k, c, r in zip(self.strike, self.is_call, self.rows, strict=True)
+            }
+            return self.index.get((strike, call))
+        hits = np.flatnonzero((self.strike == strike) & (self.is_call == call))
+        return int(self.rows[hits[-1]]) if hits.size else None
 
 
 # ---------------------------------------------------------------------------------------------- market
