@@ -22,6 +22,7 @@ Expiry rules (CBOE and CME product specifications):
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -192,6 +193,7 @@ class ExchangeCalendar:
         return day if self.is_session(day) else self.previous_session(day)
 
 
+@functools.cache  # pure; the modelled market's expiry lists ask it some 200,000 times a year of replay
 def nth_weekday_date(year: int, month: int, weekday: int, n: int) -> date:
     """The calendar date of the n-th weekday (0 = Monday) of a month, without any holiday rule."""
     if not 1 <= n <= 5:
