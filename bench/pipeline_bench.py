@@ -5,7 +5,7 @@
   the fill tracker) on the risk benchmark's snapshot (SPY and QQQ weeklies to LEAPs, ES future options,
   GLD, a 0DTE SPXW chain: about 15,000 contracts) at a Monday 10:00, when the LEAP ladder proposes. Each
   repeat on a freshly wired system (a step changes the tracker's state). Target ≤ 5 ms median.
-- `replay_days_per_second`: the default replay (modelled data, all strategies) over 2018's first quarter.
+- `replay_days_per_second` is bench/replay_bench.py's (timed against a baseline revision).
 - `backtest_default`: `python -m replay` (2014-2018, 100,000), run as a child process: its wall time and its
   peak memory (maximum resident set size). Targets ≤ 3 minutes and ≤ 1 GiB.
 """
@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 from bench.common import BenchResult, row
@@ -28,7 +27,6 @@ from core.calendar import Calendars
 from core.model import AccountState
 from core.settings import Settings
 from replay.broker import ReplayBroker
-from replay.engine import ReplayEngine
 from trading.system import TradingSystem
 
 STEP_TARGET_MS = 5.0
@@ -65,15 +63,6 @@ def pipeline_step(repeats: int = 30) -> tuple[float, int, int]:
     return statistics.median(times) * 1e3, contracts, commands
 
 
-def replay_days() -> tuple[float, int]:
-    engine = ReplayEngine(Settings(), date(2018, 1, 2), date(2018, 3, 29), 100_000.0, seed=7)
-    start = time.perf_counter()
-    engine.run(progress=False)
-    seconds = time.perf_counter() - start
-    days = len(engine.record.equity)
-    return days / seconds, days
-
-
 def backtest() -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
@@ -87,7 +76,6 @@ def backtest() -> tuple[float, float]:
 
 def run() -> BenchResult:
     step_ms, contracts, commands = pipeline_step()
-    per_second, days = replay_days()
     seconds, peak_mb = backtest()
     rows = [
         row(
@@ -98,7 +86,6 @@ def run() -> BenchResult:
             40,
             {"contracts": contracts, "commands": commands, "target_ms": STEP_TARGET_MS},
         ),
-        row("replay_days_per_second", 1e3 / per_second, None, None, days, {"days_per_second": round(per_second, 1)}),
         row(
             "backtest_default",
             seconds * 1e3,
@@ -113,7 +100,6 @@ def run() -> BenchResult:
         ("target met" if step_ms <= STEP_TARGET_MS else "TARGET MISSED")
         + f": pipeline_step_40 {step_ms:.2f} ms (target {STEP_TARGET_MS} ms; {contracts:,} contracts, "
         f"{commands} commands)",
-        f"replay: {per_second:.1f} simulated trading days a second ({days} days of 2018)",
         ("target met" if seconds <= BACKTEST_TARGET_S and peak_mb <= MEMORY_TARGET_MB else "TARGET MISSED")
         + f": default backtest {seconds:.0f} s (target {BACKTEST_TARGET_S:.0f} s), peak memory {peak_mb:.0f} MB "
         f"(target {MEMORY_TARGET_MB:.0f} MB)",
