@@ -18,6 +18,7 @@ market-history` and `../shared/lean-data`); a test checks the shipped files agai
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import itertools
 import sys
@@ -93,23 +94,34 @@ def read_csv(text: str, name: str) -> DailyHistory:
 
 def load(name: str, until: date | None = None) -> DailyHistory:
     """One shipped history (`vix`, `wti`, `spy`, `qqq`, `iwm`), cut at `until`."""
+    return _whole(name).until(until)
+
+
+@functools.cache
+def _whole(name: str) -> DailyHistory:
+    """A shipped file, read once per process (nothing writes into a history's arrays)."""
     path = FOLDER / f"{name}.csv"
-    return read_csv(path.read_text(), path.name).until(until)
+    return read_csv(path.read_text(), path.name)
 
 
-def sp500(until: date | None = None) -> tuple[DailyHistory, date]:
-    """The S&P 500 index: `arch`'s real index bars, then SPY × 10 after they end. Also the first day SPY
-    stands in."""
+@functools.cache
+def _sp500_index() -> DailyHistory:
     import arch.data.sp500
 
     frame = arch.data.sp500.load()
-    index = DailyHistory(
+    return DailyHistory(
         [ts.date() for ts in frame.index],
         frame["Open"].to_numpy(dtype=np.float64),
         frame["High"].to_numpy(dtype=np.float64),
         frame["Low"].to_numpy(dtype=np.float64),
         frame["Close"].to_numpy(dtype=np.float64),
     )
+
+
+def sp500(until: date | None = None) -> tuple[DailyHistory, date]:
+    """The S&P 500 index: `arch`'s real index bars, then SPY × 10 after they end. Also the first day SPY
+    stands in."""
+    index = _sp500_index()
     spy = load("spy").scaled(SPX_PER_SPY)
     last = index.days[-1]
     after = [i for i, d in enumerate(spy.days) if d > last]
@@ -131,11 +143,9 @@ def sp500(until: date | None = None) -> tuple[DailyHistory, date]:
 
 def stand_in_difference(until: date | None = None) -> tuple[float, float]:
     """(mean, largest) |SPY × 10 / S&P 500 − 1| in % over the closes both have: what the stand-in costs."""
-    import arch.data.sp500
-
-    frame = arch.data.sp500.load()
+    index = _sp500_index()
     spy = load("spy", until)
-    closes = dict(zip([ts.date() for ts in frame.index], frame["Close"].to_numpy(dtype=np.float64), strict=True))
+    closes = dict(zip(index.days, index.close, strict=True))
     gaps = [abs(SPX_PER_SPY * c / closes[d] - 1.0) for d, c in zip(spy.days, spy.close, strict=True) if d in closes]
     if not gaps:
         return 0.0, 0.0
