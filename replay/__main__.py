@@ -61,6 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         help="--source lean: a stand-in VIX where the folder has none (e.g. the day's close; said in the report)",
     )
     parser.add_argument(
+        "--spot-vol-correlation",
+        type=float,
+        default=None,
+        metavar="RHO",
+        help="modelled market: correlation of VIX's intraday noise with the index's (default -0.73, the daily"
+        " SPY/VIX correlation of the shipped histories)",
+    )
+    parser.add_argument(
         "--no-operator",
         dest="operator",
         action="store_false",
@@ -89,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from core.calendar import Calendars
     from replay.engine import ReplayEngine
+    from replay.intraday import SPOT_VOL_CORRELATION
     from replay.lean_source import LeanSource
     from replay.modelled import ModelledMarket, SurfaceError, SurfaceParameters
 
@@ -102,7 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     market: Market
     if args.source == "modelled":
-        modelled = ModelledMarket(Calendars(), args.seed, surface, history_until=args.history_until)
+        rho = SPOT_VOL_CORRELATION if args.spot_vol_correlation is None else args.spot_vol_correlation
+        if not -1.0 <= rho <= 1.0:
+            print(f"--spot-vol-correlation {rho:g}: a correlation is between -1 and 1", file=sys.stderr)
+            return 2
+        modelled = ModelledMarket(Calendars(), args.seed, surface, args.history_until, rho)
         first, last = modelled.span()
         if args.start < first or args.end > last:
             print(

@@ -216,7 +216,10 @@ class ModelledMarket:
 
     @property
     def price_notes(self) -> set[str]:
-        notes = {f"modelled volatility surface: {self.surface.describe()}"}
+        notes = {
+            f"modelled volatility surface: {self.surface.describe()}",
+            f"intraday VIX noise correlated with the index's at {self.spot_vol_correlation:g}",
+        }
         if self._window is not None:
             notes.update(self.notes(*self._window))
         return notes
@@ -227,10 +230,14 @@ class ModelledMarket:
         seed: int = 7,
         surface: SurfaceParameters | None = None,
         history_until: date | None = None,
+        spot_vol_correlation: float = intraday.SPOT_VOL_CORRELATION,
     ) -> None:
         self.calendars = calendars
         self.paths, self.spx_stand_in = load_paths(history_until)
         self.history_until = history_until
+        if not -1.0 <= spot_vol_correlation <= 1.0:
+            raise ValueError(f"spot-vol correlation {spot_vol_correlation:g} is outside -1..1")
+        self.spot_vol_correlation = spot_vol_correlation
         self.seed = seed
         self.surface = surface or SurfaceParameters()
         self._shape = {d: day_shape(random.Random(f"{seed}-{d}")) for d in self.paths["SPX"].days}
@@ -379,7 +386,7 @@ class ModelledMarket:
             z = intraday.correlated(
                 intraday.normals(self.seed, day, "SPX", n),
                 intraday.normals(self.seed, day, "VIX", n),
-                intraday.SPOT_VOL_CORRELATION,
+                self.spot_vol_correlation,
             )
             bars = (float(path.open[i]), float(path.high[i]), float(path.low[i]), float(path.close[i]))
             values = self._intraday[key] = intraday.ohlc_path(*bars, n, (not high_first, first, second), z)
