@@ -51,6 +51,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 
 from core import pricing
 from core.calendar import QUARTERLY_MONTHS, Calendars
@@ -70,6 +71,8 @@ SESSIONS_PER_MONTH = 21.0  # the 30 calendar days VIX measures
 ES_LAST_TRADE = time(9, 30)  # E-mini S&P quarterly options (and their future) stop at the SOQ, 08:30 Chicago
 MIN_SESSIONS = 1.0 / 390.0  # one minute of a regular session
 LABEL = "modelled prices"
+IntArray = npt.NDArray[np.int64]
+Grid = tuple[IntArray, IntArray, FloatArray, npt.NDArray[np.bool_]]  # rows' expiry index, expiry, strike, call
 CLOSE_ONLY = {"CL", "USO"}  # WTI has closes only: the day starts at the previous close
 DEFAULT_SHAPE = (True, 11.0, 13.5)  # a day outside the index's history (never drawn on a session it has)
 SPLIT_STEPS = np.array([0.5, 1.0])  # the split factors the ETF histories were adjusted by (replay/history)
@@ -249,6 +252,9 @@ class ModelledMarket:
         self._expiries_today: dict[str, list[date]] = {}
         self._whole_sessions: dict[date, float] = {}
         self._vol_ratio_today: dict[str, float] = {}
+        self._expiries_memo: dict[tuple[str, date], list[date]] = {}  # `expiries`, for the run
+        self._grids: dict[object, Grid] = {}  # `chain`'s strike grids, by their bands
+        self._bars_today: dict[str, DailyBars | None] = {}
         self._hours_today: tuple[tuple[datetime, datetime] | None] | None = None
 
     def span(self) -> tuple[date, date]:
@@ -421,6 +427,15 @@ class ModelledMarket:
         return LISTED_FROM.get(root)
 
     def expiries(self, root: str, day: date) -> list[date]:
+        """The expiries listed for `root` on `day` (a fact of the calendar, kept for the run: `_still_listed`
+        asks for the listing of a day long past at every chain)."""
+        key = (root, day)
+        found = self._expiries_memo.get(key)
+        if found is None:
+            found = self._expiries_memo[key] = self._listing(root, day)
+        return list(found)
+
+    def _listing(self, root: str, day: date) -> list[date]:
         first = LISTED_FROM.get(root)
         if first is not None and day < first:
             return []
@@ -495,20 +510,28 @@ class ModelledMarket:
         if not expiries:
             return None
         (short_step, short_width), (long_step, long_width) = STRIKES[root]
-        per_expiry = []
+        bands = []
         for e in expiries:
             step, width = (short_step, short_width) if (e - day).days <= SHORT_DATED_DAYS else (long_step, long_width)
             lo, hi = math.ceil(spot * (1 - width) / step) * step, math.floor(spot * (1 + width) / step) * step
-            ks = np.arange(lo, hi + step / 2, step)
-            if (e - day).days <= SHORT_DATED_DAYS:
-                ks = np.union1d(ks, self._still_listed(root, underlying, e, day, spot))
-            per_expiry.append(ks[ks > 0])  # no strike at or under zero (crude near and after 2020-04-20)
-        sizes = np.array([ks.size for ks in per_expiry])
-        row = np.repeat(np.arange(len(expiries)), 2 * sizes)  # each expiry's calls, then its puts
-        ordinals = np.array([e.toordinal() - _EPOCH_ORDINAL for e in expiries], dtype=np.int64)  # sorted
-        expiry = ordinals[row]
-        strike = np.concatenate([np.concatenate((ks, ks)) for ks in per_expiry]).astype(np.float64)
-        is_call = np.concatenate([np.repeat(np.array([True, False]), n) for n in sizes])
+            bands.append((e, lo, hi, step))
+        # The grid changes only when the price crosses a strike step: kept for the session by its bands.
+        key = (root, tuple(bands))
+        grid = self._grids.get(key)
+        if grid is None:
+            per_expiry = []
+            for e, lo, hi, step in bands:
+                ks = np.arange(lo, hi + step / 2, step)
+                if (e - day).days <= SHORT_DATED_DAYS:
+                    ks = np.union1d(ks, self._still_listed(root, underlying, e, day, spot))
+                per_expiry.append(ks[ks > 0])  # no strike at or under zero (crude near and after 2020-04-20)
+            sizes = np.array([ks.size for ks in per_expiry])
+            row = np.repeat(np.arange(len(expiries)), 2 * sizes)  # each expiry's calls, then its puts
+            ordinals = np.array([e.toordinal() - _EPOCH_ORDINAL for e in expiries], dtype=np.int64)  # sorted
+            strikes = np.concatenate([np.concatenate((ks, ks)) for ks in per_expiry]).astype(np.float64)
+            calls = np.concatenate([np.repeat(np.array([True, False]), n) for n in sizes])
+            grid = self._grids[key] = (row, ordinals[row], strikes, calls)
+        row, expiry, strike, is_call = grid
         minute = 1.0 / (365 * 24 * 60)
         years = [
             max(pricing.year_fraction(moment, datetime.combine(e, time(16, 0), tzinfo=NEW_YORK)), minute)
@@ -634,6 +657,8 @@ class ModelledMarket:
             self._listed.clear()
             self._whole_sessions.clear()
             self._vol_ratio_today.clear()
+            self._grids.clear()
+            self._bars_today.clear()
             self._hours_today = None
 
     def snapshot(
@@ -655,11 +680,11 @@ class ModelledMarket:
             if p is not None:
                 prices[name] = p
         prices["MES"] = prices.get("ES", 0.0)
-        daily = {}
-        for name in ("SPX", "SPY", "QQQ", "IWM", "USO", "ES", "CL"):
-            bars = self.daily_bars(name, day)
-            if bars is not None:
-                daily[name] = bars
+        self._new_day(day)
+        if not self._bars_today:  # completed sessions: the same all day
+            for name in ("SPX", "SPY", "QQQ", "IWM", "USO", "ES", "CL"):
+                self._bars_today[name] = self.daily_bars(name, day)
+        daily = {name: bars for name, bars in self._bars_today.items() if bars is not None}
         opened = {"SPX": self.price("SPX", datetime.combine(day, time(9, 30), tzinfo=NEW_YORK)) or 0.0}
         return MarketSnapshot(moment, prices, self.vix(moment), chains, daily, opened, {}, missing)
 
