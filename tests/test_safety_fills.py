@@ -9,7 +9,7 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.model import Contract, IntentAction, Leg, OrderIntent, Right, Structure
+from core.model import Contract, IntentAction, Leg, OrderIntent, Right, Structure, option_contract
 from core.orders import SubmitOrder
 from core.ports import AlertLevel, AlertMessage
 from core.settings import Settings
@@ -134,6 +134,36 @@ def test_a_partial_close_finishes_closing_the_unit_instead_of_leaving_a_naked_sh
         (4740.0, 1),  # buy back the short put
         (4760.0, 1),  # buy back the short call
         (4770.0, -1),  # sell the long call
+    ]
+    b.drain()
+    assert all(v == 0 for v in b.positions.values()) and b.oversized_closes == []
+
+
+def test_a_close_that_bought_back_one_of_two_naked_puts_finishes_the_unit_not_resells_it() -> None:
+    """#21, a mutant that survived: the close's even-out counted started units with floor. An LT112 (long
+    470 put, short 465 put, two naked 440 puts) is closing; only one of the two naked puts is bought back
+    before the timeout: 1 of 2 on that leg is half a unit begun. Rounded up (ceil), the unit is finished:
+    buy back the other 440, buy back the 465, sell the 470. Rounded down (floor), the unit "never started"
+    and the even-out would sell the bought-back 440 again: a naked put re-opened on a position being closed."""
+    expiry = date(2024, 5, 17)
+    legs = (
+        Leg(option_contract("SPY", "SPY", Right.PUT, 470.0, expiry), 1),
+        Leg(option_contract("SPY", "SPY", Right.PUT, 465.0, expiry), -1),
+        Leg(option_contract("SPY", "SPY", Right.PUT, 440.0, expiry), -2),
+    )
+    lt112 = Structure("lt1", "lt112", legs, 1, -3.0, NOW)
+    b = broker(lt112)
+    b.positions = {leg.contract: leg.ratio for leg in lt112.legs}
+    b.apply(b.tracker.submit(close_intent(lt112), b.quote, b.now))
+    close = b.submissions[0]
+    b.fill(close.order_id, 2, 1)  # one of the two naked 440 puts bought back, nothing else
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()
+    safety = [s for s in b.submissions if s.safety]
+    assert sorted((s.structure.legs[0].contract.strike, s.structure.legs[0].ratio * s.quantity) for s in safety) == [
+        (440.0, 1),  # buy back the second naked put
+        (465.0, 1),  # buy back the short put
+        (470.0, -1),  # sell the long put
     ]
     b.drain()
     assert all(v == 0 for v in b.positions.values()) and b.oversized_closes == []
