@@ -135,6 +135,30 @@ def test_a_missing_holding_drops_the_structure_keeps_its_other_legs_and_halts() 
     assert again.book.positions() == holdings  # the spread's two legs live on as orphans, nothing doubled
 
 
+def test_the_same_contracts_in_a_different_quantity_halt_too() -> None:
+    """#21, a mutant that survived: reconciliation comparing which contracts are held but not how many.
+    The LT112 l1 holds two naked puts; the broker holds one (the other was assigned or bought back outside
+    the algorithm). Every contract is still there, so a comparison of names sees nothing: the quantity must
+    halt trading, say "algorithm -2, broker -1 (quantity differs)", and the book must hold the broker's one."""
+    record, holdings = mid_day()
+    store = MemoryStore()
+    save(store, KEY, record, NOW)
+    naked = record.book.structures["l1"].legs[2].contract
+    assert holdings[naked] == -2
+    holdings[naked] = -1
+    again, alerts = restore(store, KEY, holdings, NOW, S)
+    assert again.state.state is TradingState.HALTED
+    assert any("algorithm -2, broker -1 (quantity differs)" in a.body for a in alerts if a.title == "reconciliation")
+    assert again.book.positions() == holdings  # nothing lost, nothing counted twice
+    # #21, another survivor: the mismatch's halt is a person's to clear. A disconnect and reconnect later
+    # that day (safety/connection: a non-sticky halt with its cause, resolved on reconnect) must not end it.
+    later = NOW + timedelta(minutes=20)
+    again.state.halt(later, "broker connection lost: timeout", sticky=False, cause="broker connection")
+    assert again.state.resolve(later, "broker connection", "reconnected and reconciled") is None
+    assert again.state.state is TradingState.HALTED and again.state.new_session(later + timedelta(days=1)) is None
+    assert again.state.clear(later, "the clear_halt parameter") is not None
+
+
 def test_options_past_their_expiry_day_are_left_to_the_settlement_not_called_a_difference() -> None:
     """A restart the session after an expiry: the book still holds the expired condor (the settlement books
     it at the first minute of the session), the broker no longer does. That is no difference: no alert, no
