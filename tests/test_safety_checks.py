@@ -112,6 +112,25 @@ def test_an_entry_over_two_percent_is_cut_or_refused() -> None:
     assert isinstance(small, Refusal) and small.rule == "risk per trade" and "one contract risks" in small.reason
 
 
+def test_two_percent_is_of_net_liq_now_with_no_slack() -> None:
+    """#21, two mutants that survived: the 2% measured against the day's starting net liq, and 2% with 10%
+    slack. One 10-wide condor risks `per`; an account of per / 0.02 may take exactly one (the boundary is
+    inclusive, RULEBOOK "at most 2%"); 1% less net liq and it may not, even though the day began 20%
+    higher (what counts is net liq now) and even though the shortfall is only 1% of the limit."""
+    one = spxw_condor(MARKET, wing=10, put=4740.0, call=4760.0)
+    per = trade_risk(book([one], MARKET).views[0], S)
+    assert per is not None
+    for net, fits in ((per / 0.02, True), (0.99 * per / 0.02, False)):
+        account = acct(net=net, start=1.2 * net)
+        c = SafetyChecks(S, CAL.equity, CAL.cme)
+        c.new_session(NOW, account)
+        answer = gate(c, opening(one), account=account)
+        if fits:
+            assert isinstance(answer, Approval) and answer.intent.quantity == 1 and not answer.notes
+        else:
+            assert isinstance(answer, Refusal) and answer.rule == "risk per trade", answer
+
+
 def test_naked_shorts_without_a_stop_are_refused() -> None:
     odd = dataclasses.replace(gld_strangle(MARKET), strategy="ipmcc")  # the IPMCC has no stop for naked shorts
     answer = gate(checks(), opening(odd))
