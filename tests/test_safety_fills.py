@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -167,6 +168,29 @@ def test_a_close_that_bought_back_one_of_two_naked_puts_finishes_the_unit_not_re
     ]
     b.drain()
     assert all(v == 0 for v in b.positions.values()) and b.oversized_closes == []
+
+
+@pytest.mark.parametrize(
+    ("intent", "mid", "natural"),
+    [(open_intent, -2.30, -2.00), (close_intent, -2.30, -2.60)],
+)
+def test_every_reprice_lies_between_mid_and_natural_and_the_last_is_natural(intent, mid, natural) -> None:  # type: ignore[no-untyped-def]
+    """#21: a reprice limit allowed past the natural price survived. Opening the condor (a credit of 2.30 at
+    mid, 2.00 at natural) or closing it (2.30 at mid, 2.60 at natural), nothing fills: the attempts step from
+    mid toward natural in `fill_max_reprices` steps of 0.10 (rounded to the 0.05 tick on the passive side),
+    never beyond natural, the last at natural, and then the order is cancelled, not sent past it."""
+    ic = condor()
+    b = broker(ic)
+    if intent is close_intent:
+        b.positions = {leg.contract: leg.ratio for leg in ic.legs}
+    b.apply(b.tracker.submit(intent(ic), b.quote, b.now))
+    for _ in range(S.fill_max_reprices + 2):
+        b.advance(S.fill_timeout_seconds)
+        b.confirm_cancels()
+    limits = [sub.limit_price for sub in b.submissions]
+    step = 0.10 if natural > mid else -0.10
+    assert limits == pytest.approx([mid, mid + step, mid + 2 * step, natural])
+    assert all(min(mid, natural) - 1e-9 <= x <= max(mid, natural) + 1e-9 for x in limits)
 
 
 def test_a_reject_ends_the_order_and_evens_out_the_legs() -> None:
