@@ -39,6 +39,7 @@ from replay.modelled import ModelledMarket, with_bad_quotes
 from replay.ports import FolderStore, ListAlerts, MemoryStore
 from replay.progress import ProgressBar
 from replay.statistics import benchmark, run_statistics, years
+from risk import drawdown
 from risk.buying_power import regime
 from risk.correlation import counted, group_of, limit_of
 from safety.performance import EXPECTED_RATE_PARAMETER, whole_trades
@@ -252,8 +253,7 @@ class ReplayEngine:
     def _stopped_with_nothing_open(self, account: AccountState, day: date) -> bool:
         """Entries stopped by the drawdown step (not the close-all's own pause, which ends by itself) while
         the book holds nothing that could win the loss back."""
-        stop = self.settings.drawdown_stop_entries
-        below = account.peak_net_liq > 0 and 1.0 - account.net_liq / account.peak_net_liq >= stop
+        below = drawdown.reached(drawdown.drawdown(account), self.settings.drawdown_stop_entries)
         return below and not self.pipeline.book.structures and not self.system.risk.state.paused_on(day)
 
     def _times(self, day: date) -> list[datetime]:
