@@ -249,7 +249,6 @@ class ModelledMarket:
         self._session_minutes: dict[date, tuple[datetime, int]] = {}
         self._cache_day: date | None = None  # the session the caches below are for (`_new_day`)
         self._listed: dict[tuple[str, date], FloatArray] = {}  # `_still_listed`
-        self._expiries_today: dict[str, list[date]] = {}
         self._whole_sessions: dict[date, float] = {}
         self._vol_ratio_today: dict[str, float] = {}
         self._expiries_memo: dict[tuple[str, date], list[date]] = {}  # `expiries`, for the run
@@ -322,8 +321,8 @@ class ModelledMarket:
 
     def _day_path(self, root: str, day: date, n: int) -> FloatArray:
         """One root's path over one session (replay/intraday), drawn once and kept for a few sessions. SPX, ES
-        and SPY share the index's draws and extreme times; QQQ and IWM draw their own, correlated with it;
-        USO is crude's path ÷ 5."""
+        and SPY share the index's draws and extreme times; QQQ and IWM draw their own, correlated with it; VIX
+        takes the index's extreme times the other way round; USO is crude's path ÷ 5."""
         name = "SPX" if root == "ES" else "CL" if root == "USO" else root
         key = (name, day)
         values = self._intraday.get(key)
@@ -343,6 +342,11 @@ class ModelledMarket:
                     shape = day_shape(random.Random(f"{self.seed}-{name}-{day}"))
                     own = intraday.normals(self.seed, day, name, n)
                     z = intraday.correlated(index_z, own, intraday.INDEX_CORRELATION[name])
+                elif name == "VIX":  # its high when the index makes its low, its noise against the index's
+                    high_first, first, second = self._shape.get(day, DEFAULT_SHAPE)
+                    shape = (not high_first, first, second)
+                    own = intraday.normals(self.seed, day, "VIX", n)
+                    z = intraday.correlated(index_z, own, self.spot_vol_correlation)
                 else:
                     shape, z = self._shape.get(day, DEFAULT_SHAPE), index_z
                 bars = (float(path.open[i]), float(path.high[i]), float(path.low[i]), float(path.close[i]))
@@ -374,29 +378,10 @@ class ModelledMarket:
         """VIX through the session (replay/intraday): from the day's open through its high and low, which come
         when the index makes its low and high, to its close; a morning decision sees neither the afternoon's
         close nor its extremes (2018-02-05 opened at 18.44 and closed at 37.32)."""
-        local = moment.astimezone(NEW_YORK)
-        day = local.date()
-        path = self.paths["VIX"]
-        i = path.index.get(day)
-        if i is None:
-            return 100.0 * self.realised_vol("SPX", day)
-        minute, n = self._minutes(local)
-        if minute >= n:
-            return float(path.close[i])
-        if minute == 0:
-            return float(path.open[i])
-        key = ("VIX", day)
-        values = self._intraday.get(key)
-        if values is None:
-            high_first, first, second = self._shape.get(day, DEFAULT_SHAPE)
-            z = intraday.correlated(
-                intraday.normals(self.seed, day, "SPX", n),
-                intraday.normals(self.seed, day, "VIX", n),
-                self.spot_vol_correlation,
-            )
-            bars = (float(path.open[i]), float(path.high[i]), float(path.low[i]), float(path.close[i]))
-            values = self._intraday[key] = intraday.ohlc_path(*bars, n, (not high_first, first, second), z)
-        return float(values[minute])
+        level = self.price("VIX", moment)
+        if level is None:  # a session the VIX history lacks
+            return 100.0 * self.realised_vol("SPX", moment.astimezone(NEW_YORK).date())
+        return level
 
     def realised_vol(self, root: str, day: date, days: int = 20) -> float:
         """Annualised deviation of the `days` daily log changes before `day`; a change from or to a price that
@@ -423,17 +408,18 @@ class ModelledMarket:
 
     # ------------------------------------------------------------------ chains
 
-    def listed_from(self, root: str) -> date | None:
-        return LISTED_FROM.get(root)
-
     def expiries(self, root: str, day: date) -> list[date]:
-        """The expiries listed for `root` on `day` (a fact of the calendar, kept for the run: `_still_listed`
-        asks for the listing of a day long past at every chain)."""
+        """The expiries listed for `root` on `day`."""
+        return list(self._listed_expiries(root, day))
+
+    def _listed_expiries(self, root: str, day: date) -> list[date]:
+        """`expiries`, found once and kept for the run (a fact of the calendar: `_still_listed` asks for the
+        listing of a day long past at every chain); not to be changed by the caller."""
         key = (root, day)
         found = self._expiries_memo.get(key)
         if found is None:
             found = self._expiries_memo[key] = self._listing(root, day)
-        return list(found)
+        return found
 
     def _listing(self, root: str, day: date) -> list[date]:
         first = LISTED_FROM.get(root)
@@ -497,6 +483,7 @@ class ModelledMarket:
         if spot is None or self.why_no_chain(root, moment) is not None:
             return None
         day = moment.astimezone(NEW_YORK).date()
+        self._new_day(day)  # before any per-session cache below is read
         base = self.vix(moment) / 100.0
         if root in ("QQQ", "IWM"):
             base *= self.vol_ratio(root, day)
@@ -586,14 +573,6 @@ class ModelledMarket:
             return f"no {root} expiry listed on {day}"
         return None
 
-    def _listed_expiries(self, root: str, day: date) -> list[date]:
-        """`expiries`, once per root and session."""
-        self._new_day(day)
-        found = self._expiries_today.get(root)
-        if found is None:
-            found = self._expiries_today[root] = self.expiries(root, day)
-        return found
-
     def vol_ratio(self, root: str, day: date) -> float:
         """The root's realised volatility over SPY's across the `VOL_RATIO_SESSIONS` before `day`, kept in
         `VOL_RATIO_RANGE` (1 where either lacks the sessions)."""
@@ -619,7 +598,7 @@ class ModelledMarket:
         limit = 400 if root in FUTURE_ROOTS else 760
         long_dated_on = expiry - timedelta(days=SHORT_DATED_DAYS + 1)
         found = np.empty(0)
-        if expiry in self.expiries(root, long_dated_on):
+        if expiry in self._listed_expiries(root, long_dated_on):
             path = self.paths[underlying]
             first = bisect.bisect_left(path.days, expiry - timedelta(days=limit))
             last = bisect.bisect_left(path.days, min(day, long_dated_on + timedelta(days=1)))
@@ -649,11 +628,10 @@ class ModelledMarket:
         return max(today + whole, MIN_SESSIONS)
 
     def _new_day(self, day: date) -> None:
-        """The chains' per-session caches (listed expiries and strikes, whole sessions to each expiry) start
-        again each session: nothing of one day is kept into the next."""
+        """The chains' per-session caches (strikes, whole sessions to each expiry, volatility ratios, daily
+        bars) start again each session: nothing of one day's prices is kept into the next."""
         if day != self._cache_day:
             self._cache_day = day
-            self._expiries_today.clear()
             self._listed.clear()
             self._whole_sessions.clear()
             self._vol_ratio_today.clear()
