@@ -185,15 +185,20 @@ class Pipeline:
                 closes.setdefault(hedge.structure.id, hedge)  # netting against a held hedge: a close
             elif hedge is not None:
                 entries.append(hedge)
-        entries = [e for e in entries if (e.structure.parent or e.structure.id) not in busy]
-        # An entry on a structure that closes in this very step (an IPMCC's new call while its LEAP hits its
-        # stop) would fill into nothing: the close takes the structure out of the book, and the sale is a naked
-        # short at the broker. The close goes alone.
-        for e in [e for e in entries if (e.structure.parent or e.structure.id) in closes]:
+        sendable: list[OrderIntent] = []
+        for e in entries:
             key = e.structure.parent or e.structure.id
-            why = f"{e.structure.strategy}: not sent, {key} closes in this step ({closes[key].reason})"
-            result.decisions.append(Decision(now, e.structure.strategy, False, why))
-        entries = [e for e in entries if (e.structure.parent or e.structure.id) not in closes]
+            if key in busy:
+                continue
+            if key in closes:
+                # An entry on a structure that closes in this very step (an IPMCC's new call while its LEAP hits
+                # its stop) would fill into nothing: the close takes the structure out of the book, and the
+                # sale is a naked short at the broker. The close goes alone.
+                why = f"{e.structure.strategy}: not sent, {key} closes in this step ({closes[key].reason})"
+                result.decisions.append(Decision(now, e.structure.strategy, False, why))
+                continue
+            sendable.append(e)
+        entries = sendable
         for verdict in self.risk.review(entries, view, snapshot, account):
             if isinstance(verdict, Approval):
                 result.approvals.append(verdict)
