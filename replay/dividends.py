@@ -29,6 +29,7 @@ from pathlib import Path
 from core.calendar import OutOfCalendarRangeError
 from core.ports import Calendar as SessionCalendar
 from core.ports import EventKind
+from replay.lean_files import ymd
 from risk.events import CsvEventCalendar
 
 TABLE = Path(__file__).with_name("dividends.csv")
@@ -56,7 +57,7 @@ def factor_file_dividends(root: str, text: str, calendar: SessionCalendar) -> li
             continue
         parts = line.split(",")
         try:
-            day = date(int(parts[0][:4]), int(parts[0][4:6]), int(parts[0][6:8]))
+            day = ymd(parts[0])
             rows.append((day, float(parts[1]), float(parts[3])))
         except (ValueError, IndexError):
             raise FactorFileError(

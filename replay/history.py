@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from core.model import FloatArray
+from replay.lean_files import ymd
 
 FOLDER = Path(__file__).with_name("history")
 FIRST = date(1998, 1, 2)  # the copies keep what the replay's calendar can reach (core/calendar.FIRST_YEAR)
@@ -161,7 +162,7 @@ def _split_factors(factor_text: str) -> list[tuple[date, float]]:
     for line in factor_text.splitlines():
         if line.strip():
             parts = line.split(",")
-            out.append((date(int(parts[0][:4]), int(parts[0][4:6]), int(parts[0][6:8])), float(parts[2])))
+            out.append((ymd(parts[0]), float(parts[2])))
     return out
 
 
@@ -176,7 +177,7 @@ def etf_rows(zip_bytes: bytes, factor_text: str) -> list[str]:
     k = 0
     for line in text.splitlines():
         parts = line.split(",")
-        day = date(int(parts[0][:4]), int(parts[0][4:6]), int(parts[0][6:8]))
+        day = ymd(parts[0])
         if not FIRST <= day <= LAST:
             continue
         while k < len(factors) and factors[k][0] < day:
