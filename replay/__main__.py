@@ -112,10 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     market: Market
     if args.source == "modelled":
         rho = SPOT_VOL_CORRELATION if args.spot_vol_correlation is None else args.spot_vol_correlation
-        if not -1.0 <= rho <= 1.0:
-            print(f"--spot-vol-correlation {rho:g}: a correlation is between -1 and 1", file=sys.stderr)
+        try:
+            modelled = ModelledMarket(Calendars(), args.seed, surface, args.history_until, rho)
+        except SurfaceError as err:
+            print(f"--spot-vol-correlation {rho:g}: {err}", file=sys.stderr)
             return 2
-        modelled = ModelledMarket(Calendars(), args.seed, surface, args.history_until, rho)
         first, last = modelled.span()
         if args.start < first or args.end > last:
             print(

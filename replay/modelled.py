@@ -81,7 +81,7 @@ GAP_DAYS = 14  # a longer gap between two bars is missing data, said in the repo
 
 
 class SurfaceError(ValueError):
-    pass
+    """A parameter of the modelled market (the surface, the spot-vol correlation) out of its range."""
 
 
 SURFACE_RANGES = {
@@ -235,11 +235,11 @@ class ModelledMarket:
         history_until: date | None = None,
         spot_vol_correlation: float = intraday.SPOT_VOL_CORRELATION,
     ) -> None:
+        if not -1.0 <= spot_vol_correlation <= 1.0:
+            raise SurfaceError("a correlation is between -1 and 1")
         self.calendars = calendars
         self.paths, self.spx_stand_in = load_paths(history_until)
         self.history_until = history_until
-        if not -1.0 <= spot_vol_correlation <= 1.0:
-            raise ValueError(f"spot-vol correlation {spot_vol_correlation:g} is outside -1..1")
         self.spot_vol_correlation = spot_vol_correlation
         self.seed = seed
         self.surface = surface or SurfaceParameters()
