@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint bench backtest bundle chaos fuzz clean-venv
+.PHONY: test lint bench backtest bundle chaos fuzz mutation clean-venv
 TIER ?= researcher
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -34,6 +34,16 @@ chaos: $(STAMP)
 # The pipeline's bad-input property with 1,000 fresh examples (make test runs 60 fixed ones).
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest tests/test_fuzz_pipeline.py
+
+# Mutation testing of the rule packages (docs/TESTING.md); mutmut is installed on first use, never by `make test`.
+# PACKAGE=risk|safety|strategies|core runs one; the scores go to reports/mutation/.
+MUTATION_STAMP := $(VENV)/.mutation-installed
+$(MUTATION_STAMP): $(STAMP) requirements-mutation.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-mutation.txt
+	touch $(MUTATION_STAMP)
+
+mutation: $(MUTATION_STAMP)
+	$(BIN)/python -m tests.mutation $(if $(PACKAGE),--package $(PACKAGE))
 
 # The cloud project: only what LEAN runs, checked against QuantConnect's file quota for $(TIER).
 bundle: $(STAMP)

@@ -1,0 +1,81 @@
+"""The mutation runner's bookkeeping (tests/mutation.py), on output in the shape mutmut 3.8.1 prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.mutation import (
+    PACKAGES,
+    Equivalent,
+    Mutant,
+    _setup_cfg,
+    changed_lines,
+    is_equivalent,
+    load_equivalents,
+    parse_results,
+    score,
+)
+
+RESULTS = """\
+    risk.drawdown.x_drawdown__mutmut_1: survived
+    risk.drawdown.x_drawdown__mutmut_2: killed
+    risk.greeks.x__breach__mutmut_3: timeout
+    risk.manager.xǁRiskManagerǁmanage__mutmut_8: no tests
+    some other line without a status
+"""
+
+SHOW = """\
+# risk.drawdown.x_drawdown__mutmut_1: survived
+--- risk/drawdown.py
++++ risk/drawdown.py
+@@ -1,4 +1,4 @@
+ def drawdown(account: AccountState) -> float:
+-    if account.peak_net_liq <= 0:
++    if account.peak_net_liq < 0:
+         return 0.0
+"""
+
+
+def test_results_are_read_line_by_line_with_the_function_name() -> None:
+    mutants = parse_results(RESULTS)
+    assert [(m.name, m.status) for m in mutants] == [
+        ("risk.drawdown.x_drawdown__mutmut_1", "survived"),
+        ("risk.drawdown.x_drawdown__mutmut_2", "killed"),
+        ("risk.greeks.x__breach__mutmut_3", "timeout"),
+        ("risk.manager.xǁRiskManagerǁmanage__mutmut_8", "no tests"),
+    ]
+    assert mutants[3].function == "risk.manager.xǁRiskManagerǁmanage"
+
+
+def test_the_diff_gives_the_changed_lines_without_the_file_headers() -> None:
+    assert changed_lines(SHOW) == ("if account.peak_net_liq <= 0:", "if account.peak_net_liq < 0:")
+
+
+def test_the_score_leaves_out_equivalent_mutants_and_counts_timeouts_as_caught() -> None:
+    survivor = Mutant("risk.drawdown.x_drawdown__mutmut_1", "survived", *changed_lines(SHOW))
+    others = [m for m in parse_results(RESULTS) if m.name != survivor.name]
+    mutants = [survivor, *others]
+    plain = score(PACKAGES["risk"], mutants, [])
+    assert (plain.caught, len(plain.survived), plain.score) == (2, 2, 0.5)  # "no tests" is not caught
+    same = Equivalent("risk.drawdown.x_drawdown", survivor.removed, survivor.added, "a reason")
+    other_line = Equivalent("risk.drawdown.x_drawdown", survivor.removed, "if account.peak_net_liq < 1:", "no")
+    assert is_equivalent(survivor, [other_line]) is None and is_equivalent(survivor, [same]) == same
+    judged = score(PACKAGES["risk"], mutants, [same])
+    assert (judged.caught, len(judged.equivalent), len(judged.survived)) == (2, 1, 1)
+    assert judged.score == 2 / 3
+
+
+def test_the_equivalents_file_parses_and_each_entry_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "eq.toml"
+    path.write_text('[[equivalent]]\nfunction = "f"\nremoved = "a"\nadded = "b"\nwhy = "same behaviour"\n')
+    assert load_equivalents(path) == [Equivalent("f", "a", "b", "same behaviour")]
+    assert load_equivalents(tmp_path / "missing.toml") == []
+    assert all(e.why.strip() for e in load_equivalents())  # the project's own file
+
+
+def test_a_core_run_mutates_only_the_named_modules_and_copies_the_rest() -> None:
+    cfg = _setup_cfg(PACKAGES["core"], ["core", "risk", "tests", "config.json"])
+    assert "source_paths=\n    core/\n" in cfg
+    assert "only_mutate=\n    core/margin.py\n    core/fees.py\n" in cfg
+    assert "also_copy=\n    risk\n    tests\n    config.json\n" in cfg
+    assert "    tests/test_margin.py\n" in cfg and "tests/test_replay.py" not in cfg
