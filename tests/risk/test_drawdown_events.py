@@ -8,9 +8,19 @@ from datetime import date
 import pytest
 
 from core.calendar import Calendars
-from core.model import AccountState, AlertLevel, Approval, MarketSnapshot, Refusal, Right, Structure
+from core.model import (
+    AccountState,
+    AlertLevel,
+    Approval,
+    ContractKind,
+    IntentAction,
+    MarketSnapshot,
+    Refusal,
+    Right,
+    Structure,
+)
 from core.ports import EventKind
-from risk import events
+from risk import drawdown, events
 from risk.events import CsvEventCalendar, EventFileError, parse_event_csv
 from risk.manager import RiskManager
 from risk.state import RiskState
@@ -256,3 +266,210 @@ def test_the_events_file_says_how_far_it_lists_dividends() -> None:
     assert not cal.covers_dividends("QQQ", date(2024, 3, 15))  # before the first ex-date it lists: unknown
     with pytest.raises(EventFileError, match="line 2: a dividends_through line has no amount"):
         parse_event_csv("root,date,kind,amount\nQQQ,2024-03-18,dividends_through,1\n")
+
+
+# ------------------------------------------------------------------------------------------ boundaries, rule by rule
+
+
+def test_drawdown_of_an_account_without_a_peak_is_none() -> None:
+    """A fresh account (peak 0) has no drawdown, and a peak of 0.5 USD is still a peak."""
+    fresh = AccountState(net_liq=0.0, start_of_day_net_liq=0.0, peak_net_liq=0.0, bp_in_use=0.0)
+    assert drawdown.drawdown(fresh) == 0.0
+    half = AccountState(net_liq=0.25, start_of_day_net_liq=0.25, peak_net_liq=0.5, bp_in_use=0.0)
+    assert drawdown.drawdown(half) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    ("dd", "threshold", "reached"),
+    [
+        (0.0999999, 0.10, False),
+        (0.10 - 1e-9, 0.10, True),  # the rounding allowance is itself inclusive
+        (0.10, 0.10, True),
+        (0.149, 0.15, False),
+        (0.15, 0.15, True),
+    ],
+)
+def test_drawdown_steps_are_inclusive_within_rounding(dd: float, threshold: float, reached: bool) -> None:
+    assert drawdown.reached(dd, threshold) is reached
+
+
+@pytest.mark.parametrize(
+    ("net", "rule_text"),
+    [
+        (85_000.01, "size halved"),  # 14.99999%: still the halving step
+        (85_000.0, "15.0% below peak ≥ 15%: no new entries"),
+        (80_000.01, "no new entries"),
+        (80_000.0, "20.0% below peak ≥ 20%: closing everything, no entries"),
+    ],
+)
+def test_drawdown_stop_and_close_all_steps_at_their_boundaries(net: float, rule_text: str) -> None:
+    answer = review(spxw_condor(MARKET, qty=4), account(net, peak=100_000.0), qty=4)
+    if rule_text == "size halved":
+        assert isinstance(answer, Approval) and answer.intent.quantity == 2
+    else:
+        assert isinstance(answer, Refusal) and answer.rule == "drawdown" and rule_text in answer.reason
+
+
+def test_drawdown_stop_entries_step_closes_losers_only_not_flat_ones() -> None:
+    manager = RiskManager(S, CALENDARS.equity)
+    open_ = [es_strangle(MARKET), spy_lt112(MARKET, "l1")]
+    views = book(open_, MARKET).views
+    flat = dataclasses.replace(book(open_, MARKET), views=tuple(dataclasses.replace(v, pnl=0.0) for v in views))
+    closes, decisions = manager.manage(flat, MARKET, account(85_000.0, peak=100_000.0))
+    assert closes == []  # a flat position is not a loser
+    (warning,) = [d for d in decisions if d.rule == "drawdown"]
+    assert warning.alert is AlertLevel.WARNING and warning.approved is False
+    assert "closing 0 losing structure(s)" in warning.reason
+    assert "a person decides: set drawdown_reset_peak for one start" in warning.reason
+    losing = dataclasses.replace(flat, views=(dataclasses.replace(flat.views[0], pnl=-0.01), *flat.views[1:]))
+    closes, decisions = manager.manage(losing, MARKET, account(85_000.0, peak=100_000.0))
+    assert [c.structure.id for c in closes] == [flat.views[0].structure.id]
+    assert closes[0].reason == "drawdown: 15.0% below peak ≥ 15%: close losers (-0)"
+    assert closes[0].action is IntentAction.CLOSE and closes[0].limit_price == round(flat.views[0].mark, 4)
+    assert not [d for d in decisions if d.rule == "drawdown"]  # warned once per episode
+
+
+def test_drawdown_close_all_decision_is_critical_and_not_allowed() -> None:
+    manager = RiskManager(S, CALENDARS.equity)
+    _, decisions = manager.manage(book([], MARKET), MARKET, account(80_000.0, peak=100_000.0))
+    (critical,) = [d for d in decisions if d.rule == "drawdown"]
+    assert critical.alert is AlertLevel.CRITICAL and critical.approved is False
+    assert manager.state.pause_reason == "drawdown of 20.0% from peak 100,000"
+
+
+@pytest.mark.parametrize(
+    ("today", "days", "until"),
+    [
+        # Without a calendar the pause counts weekdays: 10 from Monday 2024-01-08 end Monday 01-22; entries
+        # resume the weekday after, 01-23 (the real calendar's MLK holiday makes it 01-24).
+        (date(2024, 1, 8), 10, date(2024, 1, 23)),
+        (date(2024, 1, 12), 1, date(2024, 1, 16)),  # Friday, one day: Monday is paused, Tuesday resumes
+        (date(2024, 1, 13), 0, date(2024, 1, 15)),  # Saturday, no days: the next weekday
+    ],
+)
+def test_drawdown_pause_without_a_calendar_counts_weekdays(today: date, days: int, until: date) -> None:
+    manager = RiskManager(dataclasses.replace(S, drawdown_pause_days=days))
+    market = snap(now=m.at(today))
+    manager.manage(book([], market), market, account(80_000.0, peak=100_000.0))
+    assert manager.state.pause_until == until
+
+
+def test_drawdown_a_longer_pause_replaces_a_shorter_one_never_the_reverse() -> None:
+    manager = RiskManager(S, CALENDARS.equity, state=RiskState(date(2024, 1, 24), "earlier"))
+    manager._start_pause(m.at(date(2024, 1, 8)), "same end")
+    assert manager.state == RiskState(date(2024, 1, 24), "earlier")
+    manager._start_pause(m.at(date(2024, 1, 9)), "later")
+    assert manager.state == RiskState(date(2024, 1, 25), "later")
+
+
+def test_risk_state_reads_an_old_file_without_a_reason() -> None:
+    assert RiskState.from_dict({"pause_until": "2024-01-24"}) == RiskState(date(2024, 1, 24), "")
+    assert RiskState.from_dict({}) == RiskState()
+
+
+@pytest.mark.parametrize(
+    ("day", "expiry", "words"),
+    [
+        (TODAY, date(2024, 2, 16), "reports earnings on 2024-01-08, within the position's life (to 2024-02-16)"),
+        (
+            date(2024, 2, 16),
+            date(2024, 2, 16),
+            "reports earnings on 2024-02-16, within the position's life (to 2024-02-16)",
+        ),
+    ],
+)
+def test_earnings_on_the_first_and_last_day_of_a_position_are_within_its_life(
+    day: date, expiry: date, words: str
+) -> None:
+    cal = CsvEventCalendar({"ACME": ((day, EventKind.EARNINGS),)})
+    verdict = events.check(stock_candidate(expiry), ctx(cal))
+    assert verdict == Refuse("events", f"ACME {words}")
+
+
+@pytest.mark.parametrize("day", [TODAY, date(2024, 2, 16)])
+def test_ex_dividend_on_the_first_and_last_day_of_a_short_call_is_refused(day: date) -> None:
+    listed = (date(2023, 11, 1), EventKind.EX_DIVIDEND)  # an earlier ex-date: the source covers ACME
+    cal = CsvEventCalendar({"ACME": (listed, (day, EventKind.EX_DIVIDEND))}, through={"ACME": date(2024, 6, 28)})
+    verdict = events.check(stock_candidate(date(2024, 2, 16), short_call=True), ctx(cal))
+    assert verdict == Refuse("events", f"ACME goes ex-dividend on {day} while a short call is open (early assignment)")
+    after = CsvEventCalendar(
+        {"ACME": (listed, (date(2024, 2, 20), EventKind.EX_DIVIDEND))}, through={"ACME": date(2024, 6, 28)}
+    )
+    assert events.check(stock_candidate(date(2024, 2, 16), short_call=True), ctx(after)) is None
+
+
+def test_events_rule_names_itself_for_a_single_stock_without_a_calendar() -> None:
+    assert events.check(stock_candidate(date(2024, 2, 16)), ctx(None)) == Refuse(
+        "events", "ACME is a single stock and no earnings calendar is configured"
+    )
+
+
+def test_events_a_single_stock_structure_without_an_expiry_ends_today() -> None:
+    """A structure of shares only (no expiry) lives today: earnings today are within its life."""
+    base = stock_candidate(date(2024, 2, 16))
+    shares = tuple(
+        dataclasses.replace(
+            leg,
+            contract=dataclasses.replace(leg.contract, kind=ContractKind.EQUITY, right=None, strike=None, expiry=None),
+        )
+        for leg in base.intent.structure.legs
+    )
+    structure = dataclasses.replace(base.intent.structure, legs=shares)
+    candidate = Candidate(dataclasses.replace(base.intent, structure=structure), base.view)
+    cal = CsvEventCalendar({"ACME": ((TODAY, EventKind.EARNINGS),)})
+    assert events.check(candidate, ctx(cal)) == Refuse(
+        "events", "ACME reports earnings on 2024-01-08, within the position's life (to 2024-01-08)"
+    )
+
+
+def test_dividend_source_refusal_says_why() -> None:
+    verdict = events.check(on("TLT"), ctx(None))
+    assert verdict == Refuse(
+        "events",
+        "TLT pays dividends and no ex-dividend source is configured: no short call (early exercise the session "
+        "before an ex-date could not be seen coming)",
+    )
+
+
+def test_who_pays_dividends() -> None:
+    """Single stocks pay (whatever the yield table says); ETFs pay when their yield is above 0; futures never."""
+    assert events.pays_dividends("ACME", S)
+    assert events.pays_dividends("TLT", S) and not events.pays_dividends("GLD", S)
+    no_yield = dataclasses.replace(S, dividend_yield={})
+    assert not events.pays_dividends("TLT", no_yield) and not events.pays_dividends("ES", S)
+
+
+def test_a_long_call_alone_sells_nothing_and_a_short_call_does() -> None:
+    base = gld_strangle(MARKET)
+    call = next(leg for leg in base.legs if leg.contract.right is Right.CALL)
+    tlt = dataclasses.replace(call.contract, root="TLT", underlying="TLT")
+    short = dataclasses.replace(base, legs=(dataclasses.replace(call, contract=tlt, ratio=-1),))
+    long_ = dataclasses.replace(base, legs=(dataclasses.replace(call, contract=tlt, ratio=1),), strategy="lt112")
+    assert events.sells_calls_on(short) == "TLT" and events.sells_calls_on(long_) is None
+
+
+def test_event_csv_boundaries() -> None:
+    # A zero amount is a listed ex-date with no payment (allowed); a negative one is not.
+    zero = parse_event_csv("root,date,kind,amount\nSPY,2024-03-15,ex_dividend,0\n")
+    assert zero.dividend("SPY", date(2024, 3, 15)) == 0.0
+    with pytest.raises(EventFileError, match="line 2: an amount belongs to an ex_dividend line"):
+        parse_event_csv("root,date,kind,amount\nSPY,2024-03-15,ex_dividend,-0.01\n")
+    with pytest.raises(EventFileError, match=r"^events file line 2: amount 'x' is not a number$"):
+        parse_event_csv("root,date,kind,amount\nSPY,2024-03-15,ex_dividend,x\n")
+    with pytest.raises(
+        EventFileError, match=r"^events file line 2: expected root,date,kind, got ',2024-03-15,earnings'$"
+    ):
+        parse_event_csv("root,date,kind\n,2024-03-15,earnings\n")
+    # A 3-column line in a 4-column file is a line without an amount.
+    short = parse_event_csv("root,date,kind,amount\nAAPL,2024-01-25,earnings\nAAPL,2024-04-25,earnings\n")
+    assert len(short.events("AAPL", date(2024, 1, 1), date(2024, 12, 31))) == 2
+    # The through date is the latest given for a root, in any case, and lines after it still count.
+    cal = parse_event_csv(
+        "root,date,kind\nqqq,2024-06-28,dividends_through\nQQQ,2024-03-18,dividends_through\n"
+        "QQQ,2024-03-18,ex_dividend\n"
+    )
+    assert cal.through == {"QQQ": date(2024, 6, 28)} and cal.covers_dividends("QQQ", date(2024, 6, 28))
+    assert cal.events("QQQ", date(2024, 1, 1), date(2024, 12, 31)) == [(date(2024, 3, 18), EventKind.EX_DIVIDEND)]
+    assert cal.events("SPY", date(2024, 1, 1), date(2024, 12, 31)) == []
+    with pytest.raises(EventFileError, match="header"):
+        parse_event_csv("")

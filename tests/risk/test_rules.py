@@ -4,14 +4,18 @@ person reads)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 
-from core.model import Approval, Refusal
+from core.model import Approval, IntentAction, OrderIntent, Refusal, Structure
 from core.settings import Settings
-from risk.buying_power import regime
+from risk import buying_power, greeks
+from risk.buying_power import is_short_put_structure, regime
 from risk.manager import RiskManager
 from risk.phases import phase_of, wing_width
+from risk.state import RiskState
+from risk.verdict import Candidate, Note, Reduce, Refuse, ReviewContext
 from tests.fakes.market import opening
 from tests.risk.kit import (
     S,
@@ -28,6 +32,10 @@ from tests.risk.kit import (
 )
 
 MARKET = snap()
+
+
+def closing(structure: Structure) -> OrderIntent:
+    return OrderIntent(IntentAction.CLOSE, structure, structure.quantity, 0.0, "test exit")
 
 
 def review_one(structure, net=100_000.0, open_=(), market=MARKET, settings: Settings = S, qty=None):  # type: ignore[no-untyped-def]
@@ -266,3 +274,234 @@ def test_batches_are_reviewed_against_the_book_after_earlier_approvals() -> None
     first, second = manager.review(intents, book([], market), market, account(45_000.0))
     approved(first)
     refused(second, "positions", "strangles: 1 of 1 open in phase 1")
+
+
+# ------------------------------------------------------------------------------------------ boundaries, rule by rule
+# Each threshold just inside, at, and just outside, with the expected answers written from RULEBOOK (not from
+# the module's own functions). The book and the proposal are set to exact Greeks and buying power, so the
+# boundary is the only thing that moves.
+
+
+def _rule_ctx(
+    *,
+    delta: float = 0.0,
+    vega: float = 0.0,
+    theta: float = 0.0,
+    bp: float = 0.0,
+    add_delta: float = 0.0,
+    add_vega: float = 0.0,
+    add_theta: float = 0.0,
+    add_bp: float = 0.0,
+    qty: int = 1,
+    vix: float = 16.0,
+    net: float = 100_000.0,
+    unvalued: tuple[str, ...] = (),
+    settings: Settings = S,
+) -> tuple[Candidate, ReviewContext]:
+    market = snap(vix=vix)
+    structure = spy_lt112(market, "p1", qty=qty)
+    view = dataclasses.replace(
+        book([structure], market).views[0], delta_1pct=add_delta, vega=add_vega, theta=add_theta, bp=add_bp
+    )
+    open_book = dataclasses.replace(
+        book([], market), unvalued=unvalued, delta_1pct=delta, vega=vega, theta=theta, bp_in_use=bp
+    )
+    intent = dataclasses.replace(opening(structure), quantity=qty)
+    ctx = ReviewContext(settings, market, account(net), open_book, RiskState(), market.time.date())
+    return Candidate(intent, view), ctx
+
+
+@pytest.mark.parametrize(
+    ("after", "refused_"),
+    [(999.0, False), (1_000.0, False), (1_000.01, True), (-1_000.0, False), (-1_000.01, True)],
+)
+def test_greeks_delta_limit_is_inclusive_at_one_percent_of_net_liq(after: float, refused_: bool) -> None:
+    """RULEBOOK: |delta| ≤ 1.0% of net liq per 1% SPX move: 1,000 on 100,000 is allowed, a cent more is not."""
+    verdict = greeks.check(*_rule_ctx(add_delta=after))
+    if refused_:
+        assert verdict == Refuse(
+            "greeks",
+            f"beta-weighted delta would be {after:+,.0f} USD per 1% SPX move (now +0); limit ±1,000",
+        )
+    else:
+        assert not isinstance(verdict, Refuse)
+
+
+@pytest.mark.parametrize(("after", "refused_"), [(1_500.0, False), (1_500.01, True), (-1_500.01, True)])
+def test_greeks_vega_limit_is_inclusive_at_one_and_a_half_percent(after: float, refused_: bool) -> None:
+    verdict = greeks.check(*_rule_ctx(add_vega=after))
+    if refused_:
+        assert verdict == Refuse("greeks", f"vega would be {after:+,.0f} USD per vol point (now +0); limit ±1,500")
+    else:
+        assert not isinstance(verdict, Refuse)
+
+
+def test_greeks_an_over_limit_book_may_not_grow_even_by_a_little_but_may_stay_or_shrink() -> None:
+    # The book is 2,000 short vega (past ±1,500): adding more is refused; adding nothing or less is not.
+    assert isinstance(greeks.check(*_rule_ctx(vega=-2_000.0, add_vega=-0.01)), Refuse)
+    assert not isinstance(greeks.check(*_rule_ctx(vega=-2_000.0, add_vega=0.0)), Refuse)
+    assert not isinstance(greeks.check(*_rule_ctx(vega=-2_000.0, add_vega=+10.0)), Refuse)
+
+
+@pytest.mark.parametrize(
+    ("theta", "warned"),
+    [(99.99, True), (100.0, False), (250.0, False), (400.0, False), (400.01, True), (-5.0, True)],
+)
+def test_greeks_theta_target_is_inclusive_at_both_ends(theta: float, warned: bool) -> None:
+    """RULEBOOK: theta 0.1–0.4% of net liq a day (100..400 on 100,000); outside only warns. The book's theta
+    and the entry's add up (60 + 40 = 100 is inside)."""
+    verdict = greeks.check(*_rule_ctx(theta=60.0, add_theta=theta - 60.0))
+    if warned:
+        assert verdict == Note(f"theta {theta:+,.0f} USD a day after this entry is outside the target 100..400")
+    else:
+        assert verdict is None
+
+
+def test_greeks_and_buying_power_refuse_when_the_open_book_cannot_be_valued() -> None:
+    candidate, ctx = _rule_ctx(unvalued=("ES 2024-04-19 4300 put has no quote", "other"))
+    why = "the open book cannot be valued: ES 2024-04-19 4300 put has no quote"
+    assert greeks.check(candidate, ctx) == Refuse("greeks", why)
+    assert buying_power.check(candidate, ctx) == Refuse("buying power", why)
+
+
+def test_greeks_a_proposal_without_usable_greeks_is_refused_by_name() -> None:
+    candidate, ctx = _rule_ctx(add_vega=math.nan)
+    assert greeks.check(candidate, ctx) == Refuse("greeks", "lt112 p1 has legs without usable Greeks")
+
+
+@pytest.mark.parametrize(
+    ("wanted", "expected"),
+    [
+        (15_000.0, None),  # 50,000 + 15,000 = 65,000: exactly the 65% of VIX 16 fits
+        (15_000.03, 2),  # a cent past: cut to the 2 lots (10,000.02) that fit
+        (45_000.0, 1),  # 15,000 a lot and 15,000 left: one lot fits exactly
+    ],
+)
+def test_buying_power_cap_is_inclusive_and_cuts_to_what_fits(wanted: float, expected: int | None) -> None:
+    candidate, ctx = _rule_ctx(bp=50_000.0, add_bp=wanted, qty=3)
+    verdict = buying_power.check(candidate, ctx)
+    if expected is None:
+        assert verdict is None
+    else:
+        assert isinstance(verdict, Reduce) and verdict.quantity == expected
+        used = (50_000.0 + wanted) / 100_000.0
+        assert verdict.note == (
+            f"buying power: 3 → {expected}, {used:.1%} of net liq would be in use (now 50.0%, this entry "
+            f"{wanted:,.0f}); VIX 16.00 allows 65%"
+        )
+
+
+def test_buying_power_refuses_when_not_one_lot_fits() -> None:
+    candidate, ctx = _rule_ctx(bp=60_000.0, add_bp=10_000.0, qty=2)  # 5,000 a lot, 5,000 left: one fits
+    assert buying_power.check(candidate, ctx) == Reduce(
+        1,
+        "buying power: 2 → 1, 70.0% of net liq would be in use (now 60.0%, this entry 10,000); VIX 16.00 allows 65%",
+    )
+    candidate, ctx = _rule_ctx(bp=60_000.01, add_bp=10_000.0, qty=2)  # a cent less than one lot left
+    assert buying_power.check(candidate, ctx) == Refuse(
+        "buying power", "70.0% of net liq would be in use (now 60.0%, this entry 10,000); VIX 16.00 allows 65%"
+    )
+
+
+def test_buying_power_a_proposal_that_frees_buying_power_is_never_cut() -> None:
+    # An over-cap book and a proposal with no buying power of its own (a covered part): nothing to fit.
+    candidate, ctx = _rule_ctx(bp=70_000.0, add_bp=0.0, qty=2)
+    assert buying_power.check(candidate, ctx) == Reduce(
+        2, "buying power: 2 → 2, 70.0% of net liq would be in use (now 70.0%, this entry 0); VIX 16.00 allows 65%"
+    )
+
+
+def test_vix_mode_without_a_finite_vix_refuses_by_name() -> None:
+    candidate, ctx = _rule_ctx(vix=math.nan)
+    assert buying_power.check_vix_mode(candidate, ctx) == Refuse(
+        "vix regime", "no VIX in the snapshot: the buying-power regime is unknown"
+    )
+
+
+def test_a_short_put_structure_needs_a_short_leg_and_only_puts() -> None:
+    rung = spy_rung(MARKET, "r1")
+    long_put = dataclasses.replace(rung, legs=(dataclasses.replace(rung.legs[0], ratio=1),))
+    assert is_short_put_structure(rung)
+    assert not is_short_put_structure(long_put)
+    assert not is_short_put_structure(gld_strangle(MARKET))
+
+
+@pytest.mark.parametrize("qty", [0, -1])
+def test_quantity_rule_refuses_a_proposal_of_no_contracts(qty: int) -> None:
+    answer = review_one(spy_rung(MARKET, "r1"), qty=qty)
+    refused(answer, "quantity", f"quantity {qty} is not a positive number")
+    assert answer.intent.structure.id == "r1"
+
+
+def test_every_proposal_of_a_batch_is_answered_in_order_after_a_refusal() -> None:
+    manager = RiskManager(S)
+    intents = [
+        dataclasses.replace(opening(spy_rung(MARKET, "r1")), quantity=0),
+        closing(gld_strangle(MARKET, "g1")),
+        opening(spy_rung(MARKET, "r2")),
+    ]
+    answers = manager.review(intents, book([], MARKET), MARKET, account())
+    assert [type(a).__name__ for a in answers] == ["Refusal", "Approval", "Approval"]
+    assert [a.intent.structure.id for a in answers] == ["r1", "g1", "r2"]
+    assert isinstance(answers[1], Approval) and answers[1].notes == ("closing is never limited by the risk rules",)
+
+
+def test_phase_start_small_allows_one_contract_and_cuts_two() -> None:
+    one = approved(review_one(spxw_condor(MARKET, wing=5, qty=1), net=37_999.0), qty=1)
+    assert not any("start small" in n for n in one.notes)
+    two = approved(review_one(spxw_condor(MARKET, wing=5, qty=2), net=37_999.0, qty=2), qty=1)
+    assert any("start small: 1 contract" in n for n in two.notes)
+
+
+def test_phase_future_option_rule_names_the_underlying_of_the_first_leg() -> None:
+    refused(review_one(es_lt112(MARKET), net=69_999.0), "phase", "options on ES futures need net liq of 70,000")
+
+
+def test_phase_unknown_strategy_lists_the_known_ones() -> None:
+    odd = dataclasses.replace(gld_strangle(MARKET), strategy="martingale")
+    refused(review_one(odd), "phase", "(known: zero_dte, strangles, lt112, ipmcc, leap_ladder)")
+
+
+def test_positions_hedges_and_parts_are_not_counted_as_new_positions() -> None:
+    # Phase 1 allows 1 strangle; an IPMCC's weekly call (a part, with a parent) is not a new position.
+    open_ = [qqq_ipmcc(MARKET)]
+    ipmcc = open_[0]
+    call = dataclasses.replace(ipmcc, id="c55-w2", legs=(ipmcc.legs[1],), parent=ipmcc.id, quantity=ipmcc.quantity)
+    settings = dataclasses.replace(S, max_positions_ipmcc=(1, 1, 1, 1), max_positions_total=(1, 8, 12, 18))
+    answer = review_one(call, net=45_000.0, open_=open_, settings=settings)
+    assert not (isinstance(answer, Refusal) and answer.rule == "positions"), answer
+
+
+@pytest.mark.parametrize("strategy", ["futures"])
+def test_correlation_futures_are_exempt_from_the_groups(strategy: str) -> None:
+    open_ = [es_strangle(MARKET, "7f3"), es_lt112(MARKET, "a91")]
+    hedge = dataclasses.replace(es_strangle(MARKET, "h1", put=4200, call=5200), strategy=strategy)
+    answer = review_one(hedge, net=80_000.0, open_=open_)
+    assert not (isinstance(answer, Refusal) and answer.rule == "correlation"), answer
+
+
+def test_correlation_open_futures_and_zero_dte_do_not_fill_a_group() -> None:
+    # Two open structures in A1 that the groups exempt (a futures hedge, a 0DTE condor) leave room for two.
+    hedge = dataclasses.replace(es_strangle(MARKET, "h1"), strategy="futures")
+    open_ = [hedge, spxw_condor(MARKET, "z1"), es_lt112(MARKET, "a91")]
+    loose = dataclasses.replace(S, max_vega=1.0)  # the Greeks are not under test here
+    approved(review_one(es_strangle(MARKET, "b22", put=4200, call=5200), net=80_000.0, open_=open_, settings=loose))
+    refused(
+        review_one(
+            es_strangle(MARKET, "b23", put=4200, call=5200),
+            net=80_000.0,
+            open_=[*open_, es_strangle(MARKET)],
+            settings=loose,
+        ),
+        "correlation",
+        "group A1: 2 of 2 open",
+    )
+
+
+def test_correlation_ladder_rungs_after_the_first_are_not_counted_but_other_members_after_it_are() -> None:
+    # Rungs r1, r2, r3 count once; the LT112 and the IPMCC listed after them still count: 3 of 3 in A2.
+    open_ = [spy_rung(MARKET, "r1"), spy_rung(MARKET, "r2", 415), spy_rung(MARKET, "r3", 410)]
+    open_ += [spy_lt112(MARKET, "x1"), qqq_ipmcc(MARKET, "x2")]
+    settings = dataclasses.replace(S, max_positions_total=(40, 40, 40, 40), max_positions_lt112=(9, 9, 9, 9))
+    refused(review_one(spy_lt112(MARKET, "x3"), open_=open_, settings=settings), "correlation", "group A2: 3 of 3 open")
+    approved(review_one(spy_lt112(MARKET, "x3"), open_=open_[:4], settings=settings))
