@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from datetime import date
 
 import pytest
 
-from core.model import Approval, IntentAction, OrderIntent, Refusal, Structure
+from core.model import Approval, IntentAction, OrderIntent, Refusal, Right, Structure
 from core.settings import Settings
 from risk import buying_power, greeks
 from risk.buying_power import is_short_put_structure, regime
@@ -16,8 +17,10 @@ from risk.manager import RiskManager
 from risk.phases import phase_of, wing_width
 from risk.state import RiskState
 from risk.verdict import Candidate, Note, Reduce, Refuse, ReviewContext
+from tests.fakes import market as m
 from tests.fakes.market import opening
 from tests.risk.kit import (
+    TODAY,
     S,
     account,
     book,
@@ -505,3 +508,44 @@ def test_correlation_ladder_rungs_after_the_first_are_not_counted_but_other_memb
     settings = dataclasses.replace(S, max_positions_total=(40, 40, 40, 40), max_positions_lt112=(9, 9, 9, 9))
     refused(review_one(spy_lt112(MARKET, "x3"), open_=open_, settings=settings), "correlation", "group A2: 3 of 3 open")
     approved(review_one(spy_lt112(MARKET, "x3"), open_=open_[:4], settings=settings))
+
+
+def _spxw(sid: str, legs: list[tuple[float, str, int]], expiry: date = TODAY) -> Structure:
+    rights = {"P": Right.PUT, "C": Right.CALL}
+    return m.structure(sid, "zero_dte", [(m.option("SPXW", expiry, k, rights[r]), q) for k, r, q in legs], MARKET)
+
+
+@pytest.mark.parametrize(
+    ("legs", "width"),
+    [
+        ([(4705.0, "P", 1), (4710.0, "P", -1), (4790.0, "C", -1), (4800.0, "C", 1)], 10.0),  # the wider wing
+        ([(4700.0, "P", 1), (4705.0, "P", 1), (4710.0, "P", -1)], 5.0),  # the nearest long below the short put
+        ([(4790.0, "C", -1), (4795.0, "C", 1), (4810.0, "C", 1)], 5.0),  # the nearest long above the short call
+        ([(4715.0, "P", 1), (4700.0, "P", 1), (4710.0, "P", -1)], 10.0),  # a long above the put is not its wing
+        ([(4715.0, "P", 1), (4710.0, "P", -1)], 5.0),  # no outward long: the nearest long covers it
+        ([(4710.0, "P", -1), (4790.0, "C", 1)], 0.0),  # a call does not cover a put
+        ([(4710.0, "P", -1)], 0.0),  # naked
+    ],
+)
+def test_phase_wing_width_reads_the_nearest_outward_long_of_the_same_right(
+    legs: list[tuple[float, str, int]], width: float
+) -> None:
+    assert wing_width(_spxw("w", legs)) == width
+
+
+def test_phase_wing_width_pairs_only_legs_of_the_same_expiry() -> None:
+    spread = _spxw("w", [(4700.0, "P", 1), (4710.0, "P", -1)])
+    long_, short = spread.legs
+    later = dataclasses.replace(long_, contract=dataclasses.replace(long_.contract, expiry=date(2024, 1, 9)))
+    assert wing_width(spread) == 10.0
+    assert wing_width(dataclasses.replace(spread, legs=(later, short))) == 0.0
+
+
+def test_a_candidate_at_another_quantity_scales_everything_that_scales() -> None:
+    structure = spy_lt112(MARKET, "p1", qty=2)
+    view = book([structure], MARKET).views[0]
+    six = Candidate(opening(structure), view).with_quantity(6)
+    assert six.quantity == 6 and six.intent.structure.quantity == 6 and six.view.structure.quantity == 6
+    for field in ("pnl", "bp", "delta_1pct", "vega", "theta"):
+        assert getattr(six.view, field) == pytest.approx(3 * getattr(view, field)), field
+    assert view.vega != 0 and view.theta != 0 and view.delta_1pct != 0

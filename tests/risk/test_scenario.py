@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from core.model import Approval, Refusal
+import dataclasses
+
+import pytest
+
+from core.model import Approval, Decision, Found, IntentAction, Refusal
 from risk.manager import RiskManager
 from tests.fakes.market import opening
 from tests.risk.kit import S, account, book, es_strangle, qqq_ipmcc, snap, spxw_condor, spy_lt112, spy_rung
@@ -68,3 +72,41 @@ def test_vix_41_closes_everything_but_short_puts() -> None:
     ]
     kept = {s.id for s in structures} - {c.structure.id for c in closes}
     assert kept == {"l1", "l2"}  # the LT112s are short puts with a put-spread hedge
+
+
+# RULEBOOK writes "> 30" and "VIX > 40": both are strict. At exactly 30 the book stays; at exactly 40 only the
+# strangle goes (it is past 30); a cent above 40 closes everything but the short puts.
+@pytest.mark.parametrize(
+    ("vix", "closed"),
+    [(30.0, []), (30.01, ["7f3"]), (40.0, ["7f3"]), (40.01, ["7f3", "c55"])],
+)
+def test_vix_close_thresholds_are_strict(vix: float, closed: list[str]) -> None:
+    market, structures = the_book(vix)
+    closes, _ = RiskManager(S).manage(book(structures, market), market, account(NET))
+    assert sorted(c.structure.id for c in closes) == closed
+    assert all(c.action is IntentAction.CLOSE and c.quantity == 1 for c in closes)
+
+
+def test_a_structure_the_book_cannot_value_is_reported_not_closed() -> None:
+    market, structures = the_book(16.0)
+    valued = book(structures, market)
+    blind = dataclasses.replace(valued, unvalued=("SPY 2024-05-17 435 put has no quote",))
+    closes, decisions = RiskManager(S).manage(blind, market, account(NET))
+    assert closes == []
+    assert decisions == [Decision(market.time, "valuation", False, "SPY 2024-05-17 435 put has no quote")]
+
+
+def test_a_covered_call_adds_only_what_it_adds_to_its_leaps_buying_power() -> None:
+    """An IPMCC's weekly call is valued with its LEAP: covered, it adds no naked-call margin."""
+    market, _ = the_book(16.0)
+    ipmcc = qqq_ipmcc(market, "c55")
+    leap_only = dataclasses.replace(ipmcc, legs=ipmcc.legs[:1])
+    call = dataclasses.replace(ipmcc, id="c55-w1", legs=ipmcc.legs[1:], parent="c55")
+    alone = book([dataclasses.replace(call, parent="")], market).bp_in_use
+    with_leap = book([ipmcc], market).bp_in_use - book([leap_only], market).bp_in_use
+    assert alone > 0.0 > with_leap  # the short call lowers the diagonal's margin below the LEAP's cost: it adds none
+    manager = RiskManager(S)
+    valued = manager._value_candidate(opening(call), book([leap_only], market), market)
+    assert isinstance(valued, Found) and valued.value.bp == 0.0
+    orphan = manager._value_candidate(opening(call), book([], market), market)  # its parent is not open
+    assert isinstance(orphan, Found) and orphan.value.bp == pytest.approx(alone)
