@@ -31,9 +31,11 @@ backtest: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m replay.chaos --runs 8 --seed 1
 
-# The pipeline's bad-input property with 1,000 fresh examples (make test runs 60 fixed ones).
+# The pipeline's bad-input property with 1,000 fresh examples (make test runs 60 fixed ones). The seed is
+# drawn and printed in the header; SEED=N repeats a run.
+SEED ?= $(shell date +%s)
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest tests/test_fuzz_pipeline.py
+	HYPOTHESIS_PROFILE=explore FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest tests/test_fuzz_pipeline.py --hypothesis-seed=$(SEED)
 
 # Mutation testing of the rule packages (docs/TESTING.md); mutmut is installed on first use, never by `make test`.
 # PACKAGE=risk|safety|strategies|core runs one; the scores go to reports/mutation/.

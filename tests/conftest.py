@@ -1,6 +1,11 @@
-"""Shared test configuration. Under CI the hypothesis examples are derandomised, so a run is repeatable;
-locally they stay random and keep exploring. `main`: main.py imported on the LEAN double (tests/fakes/lean),
-removed again after the test."""
+"""Shared test configuration.
+
+Hypothesis runs one profile everywhere, locally and in CI: `repeatable` (derandomised: the examples follow
+from each test, so a failure seen here is the failure CI sees, and the failing example is printed with a
+`@reproduce_failure` blob). To explore new examples, `HYPOTHESIS_PROFILE=explore` with
+`--hypothesis-seed=N` (`make fuzz` draws N and prints it in the header): the same N repeats the run.
+
+`main`: main.py imported on the LEAN double (tests/fakes/lean), removed again after the test."""
 
 from __future__ import annotations
 
@@ -14,9 +19,15 @@ from hypothesis import settings
 
 from tests.fakes import algorithm_imports as fake
 
-settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "repeatable")
+settings.load_profile(PROFILE)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    seed = config.getoption("--hypothesis-seed", default=None)
+    return f"hypothesis profile: {PROFILE}" + (f", seed {seed} (rerun with --hypothesis-seed={seed})" if seed else "")
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from trading.system import TradingSystem
 NY = ZoneInfo("America/New_York")
 # make test: the same 60 examples every run (a CI failure is reproducible); make fuzz: many new ones.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
-DERANDOMIZE = "FUZZ_EXAMPLES" not in os.environ
 MOMENTS = (  # entry times at which the default replay of 2018 sends orders
     datetime(2018, 1, 5, 9, 45, tzinfo=NY),  # a Friday: the IPMCC buys its LEAP
     datetime(2018, 2, 26, 10, 0, tzinfo=NY),  # a Monday: a LEAP ladder rung
@@ -129,7 +128,6 @@ def usable_leg(snapshot: MarketSnapshot, order: SubmitOrder) -> bool:
 
 @settings(
     max_examples=EXAMPLES,
-    derandomize=DERANDOMIZE,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
