@@ -6,8 +6,9 @@ Each package is mutated in its own copy of the working tree under `.mutation/<pa
 tests that cover it selected, so that a run finishes on a 2-core machine (docs/TESTING.md has the times).
 
 Survivors judged equivalent (no test can tell them apart, because the program's behaviour is the same) are
-listed with their reason in `tests/mutation_equivalent.toml`, matched by function and changed lines rather
-than by mutmut's mutant number, which shifts whenever the function is edited. The score counts a mutant as
+listed with their reason in `tests/mutation_equivalent.toml`, each as the text the mutant changes (`from` →
+`to`, in one function or in any), rather than by mutmut's mutant number, which shifts whenever the function
+is edited. The score counts a mutant as
 caught when a test failed or timed out on it, and leaves the equivalent ones out:
 
     score = caught / (mutants - equivalent)
@@ -92,13 +93,18 @@ CAUGHT = frozenset({"killed", "timeout"})
 
 @dataclass(frozen=True)
 class Equivalent:
-    """A surviving mutant that no test can kill, with why. Matched on the function mutmut names (without the
-    mutant number) and the stripped lines the mutant removes and adds."""
+    """A change no test can detect, with why: a mutant matches when it is in `function` (mutmut's name without
+    the mutant number, or "*" for any) and its added line is its removed line with `from_` replaced by `to`."""
 
     function: str
-    removed: str
-    added: str
+    from_: str
+    to: str
     why: str
+
+    def matches(self, mutant: Mutant) -> bool:
+        if self.function not in ("*", mutant.function) or self.from_ not in mutant.removed:
+            return False
+        return mutant.removed.replace(self.from_, self.to, 1) == mutant.added
 
 
 @dataclass(frozen=True)
@@ -134,14 +140,11 @@ def load_equivalents(path: Path = EQUIVALENT_FILE) -> list[Equivalent]:
     if not path.exists():
         return []
     data = tomllib.loads(path.read_text())
-    return [Equivalent(e["function"], e["removed"], e["added"], e["why"]) for e in data.get("equivalent", [])]
+    return [Equivalent(e["function"], e["from"], e["to"], e["why"]) for e in data.get("equivalent", [])]
 
 
 def is_equivalent(mutant: Mutant, equivalents: Iterable[Equivalent]) -> Equivalent | None:
-    for e in equivalents:
-        if e.function == mutant.function and e.removed == mutant.removed and e.added == mutant.added:
-            return e
-    return None
+    return next((e for e in equivalents if e.matches(mutant)), None)
 
 
 @dataclass(frozen=True)

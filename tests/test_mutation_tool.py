@@ -57,9 +57,12 @@ def test_the_score_leaves_out_equivalent_mutants_and_counts_timeouts_as_caught()
     mutants = [survivor, *others]
     plain = score(PACKAGES["risk"], mutants, [])
     assert (plain.caught, len(plain.survived), plain.score) == (2, 2, 0.5)  # "no tests" is not caught
-    same = Equivalent("risk.drawdown.x_drawdown", survivor.removed, survivor.added, "a reason")
-    other_line = Equivalent("risk.drawdown.x_drawdown", survivor.removed, "if account.peak_net_liq < 1:", "no")
-    assert is_equivalent(survivor, [other_line]) is None and is_equivalent(survivor, [same]) == same
+    same = Equivalent("risk.drawdown.x_drawdown", "<= 0", "< 0", "a reason")
+    anywhere = Equivalent("*", "peak_net_liq <= 0", "peak_net_liq < 0", "a reason")
+    other_change = Equivalent("risk.drawdown.x_drawdown", "<= 0", "< 1", "no")
+    other_function = Equivalent("risk.greeks.x_check", "<= 0", "< 0", "no")
+    assert is_equivalent(survivor, [other_change, other_function]) is None
+    assert is_equivalent(survivor, [same]) == same and is_equivalent(survivor, [anywhere]) == anywhere
     judged = score(PACKAGES["risk"], mutants, [same])
     assert (judged.caught, len(judged.equivalent), len(judged.survived)) == (2, 1, 1)
     assert judged.score == 2 / 3
@@ -67,7 +70,7 @@ def test_the_score_leaves_out_equivalent_mutants_and_counts_timeouts_as_caught()
 
 def test_the_equivalents_file_parses_and_each_entry_says_why(tmp_path: Path) -> None:
     path = tmp_path / "eq.toml"
-    path.write_text('[[equivalent]]\nfunction = "f"\nremoved = "a"\nadded = "b"\nwhy = "same behaviour"\n')
+    path.write_text('[[equivalent]]\nfunction = "f"\nfrom = "a"\nto = "b"\nwhy = "same behaviour"\n')
     assert load_equivalents(path) == [Equivalent("f", "a", "b", "same behaviour")]
     assert load_equivalents(tmp_path / "missing.toml") == []
     assert all(e.why.strip() for e in load_equivalents())  # the project's own file

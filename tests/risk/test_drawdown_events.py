@@ -473,3 +473,17 @@ def test_event_csv_boundaries() -> None:
     assert cal.events("SPY", date(2024, 1, 1), date(2024, 12, 31)) == []
     with pytest.raises(EventFileError, match="header"):
         parse_event_csv("")
+
+
+def test_the_risk_day_is_new_yorks_even_when_utc_has_moved_on() -> None:
+    """At 20:30 in New York on Monday 2024-01-08 it is already Tuesday in UTC: a pause until the 9th still
+    holds, a pause counted from that evening starts on the 8th, and one ending on the 8th is seen ended."""
+    evening = snap(now=m.at(TODAY, 20, 30))
+    manager = RiskManager(S, CALENDARS.equity, state=RiskState(date(2024, 1, 9), "earlier"))
+    answer = review(gld_strangle(evening), account(100_000.0), manager, evening)
+    assert isinstance(answer, Refusal) and answer.rule == "drawdown"
+    assert not manager.end_pause(evening.time)
+    assert RiskManager(S, state=RiskState(TODAY, "over")).end_pause(evening.time)
+    fresh = RiskManager(dataclasses.replace(S, drawdown_pause_days=1), CALENDARS.equity)
+    fresh.manage(book([], evening), evening, account(80_000.0, peak=100_000.0))
+    assert fresh.state.pause_until == date(2024, 1, 10)  # from Monday: Tuesday paused, Wednesday resumes
