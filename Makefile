@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint bench backtest bundle chaos fuzz clean-venv
+.PHONY: test lint bench backtest bundle push chaos fuzz clean-venv
 TIER ?= researcher
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -38,6 +38,10 @@ fuzz: $(STAMP)
 # The cloud project: only what LEAN runs, checked against QuantConnect's file quota for $(TIER).
 bundle: $(STAMP)
 	$(BIN)/python -m deploy --tier $(TIER) $(if $(PRESET),--preset $(PRESET))
+
+# `lean cloud push` of that bundle, failing when the CLI only warns (it exits 0 on a rejected push).
+push: bundle
+	$(BIN)/python -m deploy.push dist/options-income
 
 clean-venv:
 	rm -rf $(VENV)
