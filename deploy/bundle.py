@@ -24,15 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.settings import Settings, SettingsError
+from deploy.lean_ids import IDS
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.json"  # the workspace project's config: parameters, description, language
-# What the lean CLI writes into a project's config.json: `lean cloud push` the cloud-id and organization-id
-# of the cloud project it created, any command the local-id (lean-cli components/cloud/push_manager.py
-# `PushManager._push_project`, components/config/project_config_manager.py `get_local_id`). The bundle's
-# are its link to its cloud project; the root's, when `lean backtest .` or a push of the root wrote them,
-# belong to another project.
-CLOUD_IDS = ("cloud-id", "local-id", "organization-id")
+# The ids the lean CLI writes into a project's config.json (deploy/lean_ids.py says where): the bundle's are
+# its link to its cloud project; the root's, when `lean backtest .` or a push of the root wrote them, belong
+# to another project.
+CLOUD_IDS = IDS
 PACKAGES = ("core", "strategies", "risk", "safety", "trading", "lean_bridge")
 COUNTED = (".py", ".ipynb", ".cs", ".html", ".css")  # what `lean cloud push` uploads
 LOADER = "packed_loader"
