@@ -4,13 +4,16 @@ CLI's ids kept out of config.json's diff by a git clean filter."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from deploy.lean_ids import IDS, without_ids
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,3 +82,28 @@ def test_make_writes_lean_json_once_and_git_does_not_see_the_clis_ids(tmp_path: 
     (tmp_path / "config.json").write_text(json.dumps({**config, "local-id": 512345678}, indent=4) + "\n")
     diff = run(["git", "diff"], tmp_path)
     assert '+        "daily_loss_limit": "0.04",' in diff and "local-id" not in diff
+
+
+def docker_section() -> str:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("## With Docker and a QuantConnect account")
+    return readme[start : readme.index("\n## ", start + 1)]
+
+
+def test_the_readme_walks_the_lean_cli_in_the_order_a_user_meets_it() -> None:
+    section = docker_section()
+    steps = ["**0. Set up", "**1. Local backtest", "**2. Optimise", "**3. Bundle", "**4. Push", "**5. Cloud backtest"]
+    steps += ["**6. Paper and live", "**Live at TastyTrade**"]
+    at = [section.index(step) for step in steps]
+    assert at == sorted(at)
+
+
+def test_the_readmes_optimisation_examples_run_through_the_settings_as_leans_optimizer_sends_them() -> None:
+    sweeps = re.findall(r"--parameter (\w+) ([\d.]+) ([\d.]+) ([\d.]+)", docker_section())
+    assert len(sweeps) >= 4  # the local and the cloud example, two parameters each
+    for name, low, high, step in sweeps:
+        start, end, by = Decimal(repr(float(low))), Decimal(repr(float(high))), Decimal(repr(float(step)))
+        values = [str(start + n * by) for n in range(int((end - start) / by) + 1)]
+        assert len(values) > 1
+        for value in values:
+            Settings.from_parameters({name: value})  # raises, naming the parameter, if one were refused
