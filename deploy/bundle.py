@@ -34,6 +34,9 @@ CONFIG = ROOT / "config.json"  # the workspace project's config: parameters, des
 CLOUD_IDS = IDS
 PACKAGES = ("core", "strategies", "risk", "safety", "trading", "lean_bridge")
 COUNTED = (".py", ".ipynb", ".cs", ".html", ".css")  # what `lean cloud push` uploads
+# Folders the CLI's source walk skips, besides dot folders and virtual environments: its own output (lean-cli
+# lean/components/__init__.py `output_reserved_names`, components/util/project_manager.py `get_source_files`).
+CLI_OUTPUT = ("backtests", "live", "optimizations", "storage", "report")
 LOADER = "packed_loader"
 HEADROOM = 2_048  # bytes kept free under a tier's size limit in each packed file
 
@@ -226,15 +229,15 @@ def build(tier: Tier, out: Path, overrides: dict[str, str] | None = None) -> Bun
 
 def _remove_stale(out: Path, written: set[str]) -> None:
     """Delete the source files an earlier bundle wrote that this one did not (a plain module after a packed
-    bundle, or the reverse), and the folders they leave empty; `__pycache__` is never touched (see build)."""
-    for path in sorted(out.rglob("*"), reverse=True):  # children before their folders
-        name = path.relative_to(out).as_posix()
-        if "__pycache__" in path.relative_to(out).parts:
-            continue
-        if path.is_file() and path.suffix in COUNTED and name not in written:
-            path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
+    bundle, or the reverse), and the module folders they leave empty. What the CLI left (`__pycache__`, see
+    build; backtests/ and its other output folders) is never touched."""
+    stale = set(counted_files(out)) - written
+    for name in sorted(stale):
+        (out / name).unlink()
+    folders = {(out / name).parent for name in stale} - {out}
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):  # the deepest first
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def _pack(modules: dict[str, Path], tier: Tier, out: Path) -> set[str]:
@@ -325,11 +328,19 @@ if not any(isinstance(finder, PackedModules) for finder in sys.meta_path):
 
 
 def counted_files(folder: Path) -> dict[str, int]:
-    return {
-        p.relative_to(folder).as_posix(): p.stat().st_size
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.suffix in COUNTED
-    }
+    """The files `lean cloud push` uploads from `folder`, with their sizes, walked as the CLI walks them."""
+    found: dict[str, int] = {}
+
+    def walk(directory: Path) -> None:
+        for path in sorted(directory.iterdir()):
+            if path.is_dir():
+                if not (path.name in CLI_OUTPUT or path.name.startswith(".") or (path / "pyvenv.cfg").is_file()):
+                    walk(path)
+            elif path.suffix in COUNTED:
+                found[path.relative_to(folder).as_posix()] = path.stat().st_size
+
+    walk(folder)
+    return found
 
 
 def check(bundle: Bundle) -> None:

@@ -182,3 +182,19 @@ def test_the_bundle_folder_may_be_neither_the_workspace_nor_a_folder_that_is_not
     with pytest.raises(BundleError, match=r"has files but no config\.json: not a bundle"):
         refuse_out(workspace / "notes", workspace)
     assert (workspace / "main.py").exists() and (workspace / "notes" / "todo.py").exists()
+
+
+def test_the_clis_output_folders_in_a_bundle_are_neither_counted_nor_touched(tmp_path: Path) -> None:
+    # `lean backtest "dist/options-income"` writes backtests/ inside the bundle; the CLI's source walk skips
+    # backtests, live, optimizations, storage, report and dot folders (lean-cli components/util/
+    # project_manager.py `get_source_files`, components/__init__.py `output_reserved_names`)
+    out = tmp_path / "bundle"
+    build(TIERS["team"], out)
+    kept = [out / "backtests" / "2026-12-01_09-00-00" / "report.html", out / "storage" / "notes.py"]
+    kept.append(out / ".ipynb_checkpoints" / "research-checkpoint.ipynb")
+    for path in kept:
+        path.parent.mkdir(parents=True)
+        path.write_text("the user's")
+    bundle = build(TIERS["researcher"], out)
+    assert all(path.read_text() == "the user's" for path in kept)
+    assert not any(name.startswith(("backtests/", "storage/", ".ipynb")) for name in bundle.files)
