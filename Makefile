@@ -4,14 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint bench backtest bundle chaos fuzz mutation clean-venv
+.PHONY: test lint bench backtest bundle push chaos fuzz mutation clean-venv workspace
 TIER ?= researcher
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt | workspace
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else "the LEAN image runs Python 3.11; $(PYTHON) is %d.%d (set PYTHON=python3.11)" % v)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
+
+# The lean CLI rewrites lean.json on every run (data-provider settings; file-database-last-update once a day:
+# lean-cli lean/click.py `LeanCommand.invoke` → components/cloud/data_downloader.py `update_database_files`),
+# so it is untracked and written from the template when missing, never over the user's.
+lean.json:
+	cp lean.template.json lean.json
+	@echo "lean.json written: fill in organization-id (see its description)"
+
+# Every target passes here first: lean.json, and git's filter that keeps the lean CLI's ids out of
+# config.json's diff (deploy/lean_ids.py; .gitattributes names it). Outside a git clone there is nothing to do.
+workspace: lean.json
+	@git config filter.lean-ids.clean "$(PYTHON) deploy/lean_ids.py" 2>/dev/null || true
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -50,6 +62,10 @@ mutation: $(MUTATION_STAMP)
 # The cloud project: only what LEAN runs, checked against QuantConnect's file quota for $(TIER).
 bundle: $(STAMP)
 	$(BIN)/python -m deploy --tier $(TIER) $(if $(PRESET),--preset $(PRESET))
+
+# `lean cloud push` of that bundle, failing when the CLI only warns (it exits 0 on a rejected push).
+push: bundle
+	$(BIN)/python -m deploy.push dist/options-income
 
 clean-venv:
 	rm -rf $(VENV)

@@ -6,8 +6,9 @@ choices and a one-line description; an unknown name, a value that does not parse
 a cross-field conflict fails with one `SettingsError` listing every problem, each naming the parameter and
 what is allowed. The defaults are RULEBOOK's; config.json holds the same defaults (a test checks).
 
-Value formats: numbers as decimals ("0.05"), booleans "true"/"false", times of day "HH:MM" (exchange time,
-America/New_York), lists comma-separated ("4,8,12,18"), maps "KEY=VALUE" comma-separated ("ES=11880").
+Value formats: numbers as decimals ("0.05"; whole numbers also as "2.0", as LEAN's optimizer writes them),
+booleans "true"/"false", times of day "HH:MM" (exchange time, America/New_York), lists comma-separated
+("4,8,12,18"), maps "KEY=VALUE" comma-separated ("ES=11880").
 Fractions are fractions, not percentages: 0.05 means 5%.
 """
 
@@ -718,10 +719,7 @@ def _parse(hint: Any, raw: str, spec: dataclasses.Field[Any]) -> Any:
             return False
         raise ValueError("expected true or false")
     if hint is int:
-        try:
-            return int(raw)
-        except ValueError:
-            raise ValueError(f"expected a whole number{_range_text(spec)}") from None
+        return _whole(raw, spec)
     if hint is float:
         try:
             value = float(raw)
@@ -756,6 +754,25 @@ def _parse(hint: Any, raw: str, spec: dataclasses.Field[Any]) -> Any:
             out[key.strip().upper()] = _parse(float, text.strip(), spec)
         return out
     raise TypeError(f"no parser for {hint}")  # a programming error, not bad input
+
+
+def _whole(raw: str, spec: dataclasses.Field[Any]) -> int:
+    """A whole number, also as LEAN's optimizer writes one: it steps on C# decimals that keep the scale of
+    the min and step the lean CLI sends as floats, so a sweep of `dte21_days` arrives as "21.0", "22.0"
+    (QuantConnect/Lean Optimizer/Parameters/OptimizationStepParameterEnumerator.cs, `Current`; lean-cli
+    lean/models/optimizer.py, `OptimizationParameter`). "2.5" is still refused: no rounding behind a
+    person's back."""
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value.is_integer():  # also NaN and the infinities
+        raise ValueError(f"expected a whole number{_range_text(spec)}, such as 2 or 2.0")
+    return int(value)
 
 
 def _range_text(spec: dataclasses.Field[Any]) -> str:

@@ -24,10 +24,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.settings import Settings, SettingsError
+from deploy.lean_ids import IDS
 
 ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "config.json"  # the workspace project's config: parameters, description, language
+# The ids the lean CLI writes into a project's config.json (deploy/lean_ids.py says where): the bundle's are
+# its link to its cloud project; the root's, when `lean backtest .` or a push of the root wrote them, belong
+# to another project.
+CLOUD_IDS = IDS
 PACKAGES = ("core", "strategies", "risk", "safety", "trading", "lean_bridge")
 COUNTED = (".py", ".ipynb", ".cs", ".html", ".css")  # what `lean cloud push` uploads
+# Folders the CLI's source walk skips, besides dot folders and virtual environments: its own output (lean-cli
+# lean/components/__init__.py `output_reserved_names`, components/util/project_manager.py `get_source_files`).
+CLI_OUTPUT = ("backtests", "live", "optimizations", "storage", "report")
 LOADER = "packed_loader"
 HEADROOM = 2_048  # bytes kept free under a tier's size limit in each packed file
 
@@ -143,7 +152,7 @@ def relative(path: Path) -> str:
 def parameters_with(overrides: dict[str, str]) -> dict[str, str]:
     """config.json's parameters with `overrides`, validated as the algorithm will at start: a wrong value
     stops the bundle here rather than the algorithm in the cloud."""
-    config = json.loads((ROOT / "config.json").read_text())
+    config = json.loads(CONFIG.read_text())
     parameters = {**config["parameters"], **overrides}
     try:
         Settings.from_parameters(parameters)
@@ -152,36 +161,87 @@ def parameters_with(overrides: dict[str, str]) -> dict[str, str]:
     return dict(parameters)
 
 
+def refuse_out(out: Path, workspace: Path = ROOT) -> None:
+    """Stop before writing a bundle where it would overwrite the project itself: the bundle replaces the
+    source files it finds in `out`."""
+    out, workspace = out.resolve(), workspace.resolve()
+    if workspace.is_relative_to(out):
+        raise BundleError(f"--out {out} is the workspace itself or a folder holding it: choose a folder under dist/")
+    if out.is_dir() and any(out.iterdir()) and not (out / "config.json").is_file():
+        raise BundleError(f"--out {out} has files but no config.json: not a bundle, so nothing is written there")
+
+
+def bundle_config(out: Path, parameters: dict[str, str]) -> dict[str, object]:
+    """The bundle's config.json: the workspace's with `parameters`, the workspace's own ids left out and the
+    existing bundle's kept, so `lean cloud push` updates the cloud project it created before instead of
+    creating another and renaming the folder to "options-income 2" (push_manager.py `_push_project`)."""
+    config = {k: v for k, v in json.loads(CONFIG.read_text()).items() if k not in CLOUD_IDS}
+    config["parameters"] = parameters
+    existing = out / "config.json"
+    if existing.is_file():
+        try:
+            previous = json.loads(existing.read_text())
+            if not isinstance(previous, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as err:
+            raise BundleError(
+                f"{existing} cannot be read ({err}): it may hold the cloud-id of the bundle's cloud project; "
+                "fix it or delete it (the next push then creates a new cloud project)"
+            ) from None
+        config.update({k: previous[k] for k in CLOUD_IDS if k in previous})
+    return config
+
+
 def build(tier: Tier, out: Path, overrides: dict[str, str] | None = None) -> Bundle:
-    """Write the bundle for `tier` into `out` (replacing it): plain if it fits, packed otherwise; config.json
-    carries the parameters with `overrides` applied."""
+    """Write the bundle for `tier` into `out`: plain if it fits, packed otherwise; config.json carries the
+    parameters with `overrides` applied and keeps the cloud link of the bundle already there.
+
+    The folder is rewritten in place, never removed: `lean backtest` byte-compiles every source file of the
+    project in a root container (lean-cli components/docker/lean_runner.py `set_up_python_options`, which
+    runs `python -m compileall`), dist/ included when the project is the workspace root, and on Linux the
+    `__pycache__` folders it leaves cannot be removed by the user. They are left alone: Python ignores a
+    cached module whose source is gone (PEP 3147), and `lean cloud push` uploads only source files."""
+    refuse_out(out)
     parameters = parameters_with(overrides or {})
+    config = bundle_config(out, parameters)
     modules = modules_of(ROOT / "main.py", ROOT / "research.ipynb")
     plain = {relative(p): p for p in modules.values() if p.stat().st_size or p.name != "__init__.py"}
     plain_count = len(plain) + 2  # main.py and research.ipynb
     too_big = [f"{name} ({p.stat().st_size:,} bytes)" for name, p in plain.items() if p.stat().st_size > tier.max_bytes]
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     if plain_count <= tier.max_files and not too_big:
         for name, path in plain.items():
             (out / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, out / name)
         shutil.copyfile(ROOT / "main.py", out / "main.py")
         shutil.copyfile(ROOT / "research.ipynb", out / "research.ipynb")
+        written = {*plain, "main.py", "research.ipynb"}
         layout = "plain"
     else:
-        _pack(modules, tier, out)
+        written = _pack(modules, tier, out)
         layout = "packed"
-    config = json.loads((ROOT / "config.json").read_text())
-    config["parameters"] = parameters
+    _remove_stale(out, written)
     (out / "config.json").write_text(json.dumps(config, indent=4) + "\n")
     bundle = Bundle(out, tier, layout, counted_files(out))
     check(bundle)
     return bundle
 
 
-def _pack(modules: dict[str, Path], tier: Tier, out: Path) -> None:
+def _remove_stale(out: Path, written: set[str]) -> None:
+    """Delete the source files an earlier bundle wrote that this one did not (a plain module after a packed
+    bundle, or the reverse), and the module folders they leave empty. What the CLI left (`__pycache__`, see
+    build; backtests/ and its other output folders) is never touched."""
+    stale = set(counted_files(out)) - written
+    for name in sorted(stale):
+        (out / name).unlink()
+    folders = {(out / name).parent for name in stale} - {out}
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):  # the deepest first
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def _pack(modules: dict[str, Path], tier: Tier, out: Path) -> set[str]:
+    """Write the packed layout; return the names of the files written."""
     limit = tier.max_bytes - HEADROOM
     chunks: list[dict[str, tuple[str, str, bool]]] = [{}]
     size = 0
@@ -212,6 +272,7 @@ def _pack(modules: dict[str, Path], tier: Tier, out: Path) -> None:
         {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": [first]},
     )
     (out / "research.ipynb").write_text(json.dumps(notebook, indent=1) + "\n")
+    return {*(f"{name}.py" for name in names), f"{LOADER}.py", "main.py", "research.ipynb"}
 
 
 def _after_docstring(path: Path, line: str) -> str:
@@ -267,11 +328,19 @@ if not any(isinstance(finder, PackedModules) for finder in sys.meta_path):
 
 
 def counted_files(folder: Path) -> dict[str, int]:
-    return {
-        p.relative_to(folder).as_posix(): p.stat().st_size
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.suffix in COUNTED
-    }
+    """The files `lean cloud push` uploads from `folder`, with their sizes, walked as the CLI walks them."""
+    found: dict[str, int] = {}
+
+    def walk(directory: Path) -> None:
+        for path in sorted(directory.iterdir()):
+            if path.is_dir():
+                if not (path.name in CLI_OUTPUT or path.name.startswith(".") or (path / "pyvenv.cfg").is_file()):
+                    walk(path)
+            elif path.suffix in COUNTED:
+                found[path.relative_to(folder).as_posix()] = path.stat().st_size
+
+    walk(folder)
+    return found
 
 
 def check(bundle: Bundle) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import typing
 from datetime import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -122,3 +125,50 @@ def test_effective_config_marks_changes() -> None:
 
 def test_a_share_reads_as_a_person_writes_it() -> None:
     assert [share(x) for x in (0.1, 0.015, 0.02, 0.0225, 1.0)] == ["10%", "1.5%", "2%", "2.25%", "100%"]
+
+
+# LEAN's optimizer writes each value it tries as `MinValue + Index * Step` on C# decimals, formatted invariant
+# (QuantConnect/Lean Optimizer/Parameters/OptimizationStepParameterEnumerator.cs, `Current`); the lean CLI
+# sends min, max and step as floats (lean-cli lean/models/optimizer.py, OptimizationParameter), so a decimal
+# keeps their scale: min 1.0, step 1.0 gives "1.0", "2.0", "3.0", never "2".
+def lean_optimizer_values(low: float, high: float, step: float, limit: int = 25) -> list[str]:
+    """The values LEAN's optimizer tries for `--parameter NAME low high step` (the first `limit` of them)."""
+    start, end, by = (Decimal(repr(float(x))) for x in (low, high, step))
+    values: list[str] = []
+    while start + len(values) * by <= end and len(values) < limit:
+        values.append(str(start + len(values) * by))
+    return values
+
+
+def numeric_fields() -> list[dataclasses.Field[object]]:
+    hints = typing.get_type_hints(Settings)
+    return [f for f in dataclasses.fields(Settings) if hints[f.name] in (int, float)]
+
+
+@pytest.mark.parametrize("spec", numeric_fields(), ids=lambda f: f.name)
+def test_every_numeric_parameter_survives_the_optimizers_formatting(spec: dataclasses.Field[object]) -> None:
+    default = getattr(Settings(), spec.name)
+    lo = spec.metadata["lo"] if spec.metadata["lo"] is not None else default
+    hi = spec.metadata["hi"] if spec.metadata["hi"] is not None else default
+    whole = typing.get_type_hints(Settings)[spec.name] is int
+    step = 1.0 if whole else (hi - lo) / 10 if hi - lo <= 1_000 else 100.0  # BIG bounds: a sweep a person runs
+    values = [repr(float(default)), *lean_optimizer_values(lo, hi, step), repr(float(hi))]
+    for text in values:
+        assert "." in text  # what LEAN sends: a decimal with its scale, never a bare "2"
+        try:
+            parsed = Settings.from_parameters({spec.name: text})
+        except SettingsError as err:  # only a cross-field rule may refuse a value inside the bounds
+            assert all(f"'{spec.name}' = " not in problem for problem in err.problems), err
+            continue
+        assert getattr(parsed, spec.name) == (int(float(text)) if whole else float(text))
+
+
+def test_an_integer_parameter_takes_the_optimizers_2_0_and_refuses_2_5_by_name() -> None:
+    assert Settings.from_parameters({"daily_losing_trades": "2.0"}).daily_losing_trades == 2
+    assert Settings.from_parameters({"max_positions_total": "3.0,6,9.0,12"}).max_positions_total == (3, 6, 9, 12)
+    with pytest.raises(SettingsError) as info:
+        Settings.from_parameters({"daily_losing_trades": "2.5"})
+    assert "parameter 'daily_losing_trades' = '2.5': expected a whole number" in str(info.value)
+    for text in ("1e400", "nan", "inf"):
+        with pytest.raises(SettingsError, match="daily_losing_trades"):
+            Settings.from_parameters({"daily_losing_trades": text})
