@@ -208,22 +208,30 @@ def _git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
 
-def run(package: Package, workers: int) -> Score:
+def run(package: Package, workers: int, rescore: bool = False) -> Score:
+    """Mutate and test `package`, or with `rescore` only score the last run again (after editing the
+    equivalents file): the seconds reported are then the last run's."""
     work = WORK / package.name
-    _copy_tree(work)
-    top_level = sorted(p.name for p in work.iterdir() if p.name not in {".git", ".mutation", "setup.cfg"})
-    (work / "setup.cfg").write_text(_setup_cfg(package, top_level))
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     env = {**os.environ, "PYTHONHASHSEED": "0"}
-    started = time.monotonic()
     log = work / "mutmut-run.log"
-    with log.open("w") as out:
-        code = subprocess.run(
-            [mutmut, "run", "--max-children", str(workers)], cwd=work, stdout=out, stderr=subprocess.STDOUT, env=env
-        ).returncode
-    seconds = time.monotonic() - started
-    if code != 0:
-        raise SystemExit(f"mutmut run failed for {package.name} (exit {code}); see {log}")
+    timing = work / "seconds.txt"
+    if rescore:
+        if not timing.exists():
+            raise SystemExit(f"no finished run of {package.name} to score again: run without --rescore first")
+    else:
+        _copy_tree(work)
+        top_level = sorted(p.name for p in work.iterdir() if p.name not in {".git", ".mutation", "setup.cfg"})
+        (work / "setup.cfg").write_text(_setup_cfg(package, top_level))
+        started = time.monotonic()
+        with log.open("w") as out:
+            code = subprocess.run(
+                [mutmut, "run", "--max-children", str(workers)], cwd=work, stdout=out, stderr=subprocess.STDOUT, env=env
+            ).returncode
+        if code != 0:
+            raise SystemExit(f"mutmut run failed for {package.name} (exit {code}); see {log}")
+        timing.write_text(f"{time.monotonic() - started:.0f}\n")
+    seconds = float(timing.read_text())
     results = subprocess.run(
         [mutmut, "results", "--all", "true"], cwd=work, capture_output=True, text=True, check=True, env=env
     ).stdout
@@ -296,10 +304,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.mutation", description=__doc__.splitlines()[0])
     parser.add_argument("--package", choices=sorted(PACKAGES), action="append", help="default: all four")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--rescore", action="store_true", help="score the last run again (equivalents edited)")
     args = parser.parse_args(argv)
     below_goal = False
     for name in args.package or list(PACKAGES):
-        result = run(PACKAGES[name], args.workers)
+        result = run(PACKAGES[name], args.workers, args.rescore)
         print(
             f"{name:<11} score {result.score:6.1%} (goal {result.goal:.0%}): {result.caught} caught of "
             f"{result.mutants}, {len(result.equivalent)} equivalent, {len(result.survived)} surviving"

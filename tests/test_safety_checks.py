@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -231,3 +232,164 @@ def test_an_ipmcc_leap_risks_its_loss_at_the_30_percent_exit_not_its_whole_premi
     refused = gate(c, opening(leap), account=acct(100_000.0))
     assert isinstance(refused, Refusal) and refused.rule == "risk per trade"
     assert refused.reason.startswith(f"risk {0.30 * premium:,.0f} (measured at its 30% LEAP exit) is over 2%")
+
+
+# ------------------------------------------------------------------------------------------ boundaries, rule by rule
+# Each refusal is compared whole: the proposal it answers, the rule's name and the reason a person reads.
+
+
+def test_each_refusal_answers_its_own_proposal_with_the_rule_and_reason() -> None:
+    c = checks()
+    early = snap(now=m.at(date(2024, 1, 8), 9, 44))
+    intent = opening(gld_strangle(early))
+    assert gate(c, intent, market=early) == Refusal(
+        intent, "market open", "09:44 is within 15 minutes of the 09:30 open"
+    )
+    ghost = m.structure("x1", "strangles", m.strangle("GLD", date(2024, 4, 19), 175.0, 205.0), MARKET)
+    leg = ghost.legs[1]
+    ghost = dataclasses.replace(
+        ghost, legs=(ghost.legs[0], dataclasses.replace(leg, contract=dataclasses.replace(leg.contract, strike=205.5)))
+    )
+    answer = gate(c, opening(ghost))
+    assert isinstance(answer, Refusal) and answer.intent == opening(ghost) and answer.rule in {"data", "valuation"}
+    odd = opening(dataclasses.replace(gld_strangle(MARKET), strategy="ipmcc"))
+    assert gate(c, odd) == Refusal(odd, "risk per trade", "ipmcc has naked shorts and no stop to measure them")
+    c.state.reduce(NOW, "daily loss 5.0%")
+    entry = opening(gld_strangle(MARKET))
+    assert gate(c, entry) == Refusal(entry, "trading state", "REDUCING: daily loss 5.0%")
+
+
+def test_a_halt_answers_every_close_of_a_batch_in_order() -> None:
+    c = checks()
+    c.state.halt(NOW, "reconciliation mismatch", sticky=True)
+    plain = OrderIntent(IntentAction.CLOSE, gld_strangle(MARKET), 1, -1.0, "profit target")
+    orphan = dataclasses.replace(plain, safety=True, reason="orphan leg")
+    answers = c.review([plain, orphan, plain], MARKET, acct())
+    assert answers == [
+        Refusal(plain, "trading state", "HALTED (reconciliation mismatch): only safety closes"),
+        Approval(orphan),
+        Refusal(plain, "trading state", "HALTED (reconciliation mismatch): only safety closes"),
+    ]
+
+
+def test_market_hours_read_new_york_time_whatever_zone_the_moment_is_in() -> None:
+    utc = datetime(2024, 1, 8, 14, 44, tzinfo=ZoneInfo("UTC"))  # 09:44 in New York
+    assert checks().market_closed_reason(opening(gld_strangle(MARKET)), utc) == (
+        "09:44 is within 15 minutes of the 09:30 open"
+    )
+
+
+def test_an_unknown_root_is_not_taken_for_a_cme_product() -> None:
+    class Closed:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(CAL.cme, name)
+
+        def is_open(self, moment: datetime) -> bool:
+            return False
+
+    base = gld_strangle(MARKET)
+    acme = dataclasses.replace(
+        base,
+        legs=tuple(
+            dataclasses.replace(leg, contract=dataclasses.replace(leg.contract, root="ACME", underlying="ACME"))
+            for leg in base.legs
+        ),
+    )
+    assert SafetyChecks(S, CAL.equity, Closed()).market_closed_reason(opening(acme), NOW) is None
+
+
+def test_the_two_percent_rule_sizes_the_intents_quantity_not_the_structures() -> None:
+    """A proposal of 5 of a structure written as 1 is sized at 5: the risk is five contracts'."""
+    one = spxw_condor(MARKET, wing=10, put=4740.0, call=4760.0)
+    per = trade_risk(book([one], MARKET).views[0], S)
+    assert per is not None and 2 * per < 2_000.0 < 5 * per
+    answer = gate(checks(), dataclasses.replace(opening(one), quantity=5))
+    assert isinstance(answer, Approval) and answer.intent.quantity == int(2_000.0 // per) < 5
+
+
+def test_the_two_percent_rule_fits_exactly_as_many_contracts_as_the_limit_holds() -> None:
+    """With the limit exactly 2 contracts' risk (a risk share of 0.5 and net liq of 4 contracts' risk, both
+    exact in binary), 3 are cut to 2, not to 1; half a dollar over the limit, one contract is refused, with the
+    reason in full."""
+    one = spxw_condor(MARKET, wing=10, put=4740.0, call=4760.0)
+    per = trade_risk(book([one], MARKET).views[0], S)
+    assert per is not None
+    half = dataclasses.replace(S, risk_per_trade=0.5)
+    c = SafetyChecks(half, CAL.equity, CAL.cme)
+    c.new_session(NOW, acct(4 * per, 4 * per))
+    [cut] = c.review([dataclasses.replace(opening(one), quantity=3)], MARKET, acct(4 * per, 4 * per))
+    assert isinstance(cut, Approval) and cut.intent.quantity == 2
+    net = 2 * (per - 0.5)  # limit = per − 0.5
+    c = SafetyChecks(half, CAL.equity, CAL.cme)
+    c.new_session(NOW, acct(net, net))
+    intent = opening(one)
+    [refused] = c.review([intent], MARKET, acct(net, net))
+    assert refused == Refusal(
+        intent,
+        "risk per trade",
+        f"risk {per:,.0f} is over 50% of net liq ({per - 0.5:,.0f}); one contract risks {per:,.0f}",
+    )
+
+
+def test_a_covered_call_adds_no_risk_even_on_a_tiny_account() -> None:
+    """What a covered call adds to its LEAP's risk is floored at 0, not at a dollar: a 40 USD account (a
+    0.80 limit) still takes it."""
+    leap, short = m.ipmcc("QQQ", date(2025, 1, 17), 330.0, date(2024, 1, 12), 400.0)
+    parent = m.structure("c55", "ipmcc", [leap], MARKET)
+    part = dataclasses.replace(m.structure("c55-w1", "ipmcc", [short], MARKET), parent="c55")
+    c = SafetyChecks(S, CAL.equity, CAL.cme)
+    c.new_session(NOW, acct(40.0, 40.0))
+    [covered] = c.review([opening(part)], MARKET, acct(40.0, 40.0), {"c55": parent})
+    assert isinstance(covered, Approval), covered
+
+
+def test_a_naked_zero_dte_short_risks_its_stop_and_a_debit_elsewhere_its_payoff() -> None:
+    naked = m.structure("z9", "zero_dte", m.short_put("SPXW", date(2024, 1, 8), 4700.0), MARKET)
+    [view] = book([naked], MARKET).views
+    credit = -naked.entry_price
+    assert trade_risk(view, S) == pytest.approx((S.zdte_stop_multiple - 1.0) * credit * 100)
+    debit = m.structure(
+        "d1",
+        "lt112",
+        [
+            (m.option("SPY", date(2024, 5, 17), 435.0, Right.PUT), 1),
+            (m.option("SPY", date(2024, 5, 17), 430.0, Right.PUT), -1),
+        ],
+        MARKET,
+    )
+    [view] = book([debit], MARKET).views
+    assert trade_risk(view, S) == pytest.approx(debit.entry_price * 100)  # a debit spread risks its debit
+
+
+def test_the_day_is_new_yorks_and_its_closes_add_up() -> None:
+    c = SafetyChecks(S, CAL.equity, CAL.cme)
+    assert c.new_session(m.at(date(2024, 1, 8), 20, 30), acct()) == []  # nothing moved: no transition
+    assert c.daily.day == date(2024, 1, 8) and c.daily.closed_pnl == 0.0
+    c.on_close(NOW, "w1", +120.0, acct())
+    c.on_close(NOW, "l1", -80.0, acct())
+    for i in range(3):
+        c.on_close(NOW, f"f{i}", 0.0, acct())  # a flat close is not a losing one
+    c.on_close(NOW, "w2", 0.5, acct())
+    assert c.daily.closed_pnl == pytest.approx(40.5) and c.daily.losing_closes == 1
+    assert c.daily.losses == ["l1 -80.00"] and state_of(c) is TradingState.ACTIVE
+    c.state.reduce(NOW, "daily loss")
+    [back] = c.new_session(m.at(date(2024, 1, 9), 9, 30), acct())
+    assert back.after is TradingState.ACTIVE and c.daily.closed_pnl == 0.0 and c.daily.losses == []
+
+
+@pytest.mark.parametrize(
+    ("session_start", "broker_start", "net", "reduced"),
+    [
+        (100_000.0, 110_000.0, 98_000.0, False),  # the session's own start counts, not the broker's
+        (0.0, 100_000.0, 95_000.0, True),  # before a session was seen, the broker's start of day
+        (0.0, 0.0, 0.0, False),  # nothing to measure against: no division by zero, no limit
+        (1.0, 1.0, 0.5, True),  # a one-dollar account still has a start
+    ],
+)
+def test_the_daily_loss_is_measured_from_the_sessions_start(
+    session_start: float, broker_start: float, net: float, reduced: bool
+) -> None:
+    c = SafetyChecks(S, CAL.equity, CAL.cme)
+    c.daily.start_of_day_net_liq = session_start
+    moved = c.evaluate(NOW, AccountState(net, broker_start, max(net, broker_start, 1.0), 0.0))
+    assert (state_of(c) is TradingState.REDUCING) is reduced and len(moved) == int(reduced)
