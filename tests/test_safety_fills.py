@@ -4,14 +4,14 @@ that do nothing, fills after a cancel, and a property over random broker behavio
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.model import Contract, IntentAction, Leg, OrderIntent, Right, Structure, option_contract
-from core.orders import SubmitOrder
+from core.model import Contract, Fill, IntentAction, Leg, OrderIntent, Right, Structure, option_contract
+from core.orders import CancelOrder, Command, SubmitOrder
 from core.ports import AlertLevel, AlertMessage
 from core.settings import Settings
 from safety.fills import FillTracker
@@ -422,3 +422,144 @@ def test_the_saved_orders_keep_a_finished_orphan_close_of_an_order_still_working
     b.fill_all(orphan.order_id)  # the orphan close is done; the condor is still being worked
     kept = tracker_orders(b.tracker)
     assert {o.key for o in kept} == {"ic1:open", f"{orphan.structure.id}:open"}
+
+
+# ------------------------------------------------------------------------------------------ what a person is told
+# The alerts below are what the shells log and send: each is compared whole (level, title, body), from the
+# scenario's own numbers (the condor's short put 4740, call 4760, wings 4730 and 4770; one contract).
+
+
+def told(b: SimBroker) -> list[tuple[AlertLevel, str, str]]:
+    return [(a.level, a.title, a.body) for a in b.alerts]
+
+
+def test_a_second_order_for_a_working_structure_is_refused_until_the_first_is_done() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    again = b.tracker.submit(open_intent(ic), b.quote, b.now)
+    assert again == [AlertMessage(AlertLevel.WARNING, "duplicate order", "ic1:open already has an order working")]
+    # A close of the same structure is another order: it is not a duplicate of the open.
+    assert not [c for c in b.tracker.submit(close_intent(ic), b.quote, b.now) if isinstance(c, AlertMessage)]
+    b.fill_all(b.submissions[0].order_id)
+    assert [c for c in b.tracker.submit(open_intent(ic), b.quote, b.now) if isinstance(c, SubmitOrder)]
+
+
+def test_a_safety_order_is_abandoned_on_its_fifth_refusal_in_a_row_not_before() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    b.fill(b.submissions[0].order_id, 1, 1)  # the short put alone
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()
+    for refusal in range(1, 6):
+        orphan = [s for s in b.submissions if s.safety][-1]
+        assert len([s for s in b.submissions if s.safety]) == refusal  # sent again after each refusal
+        assert b.tracker.abandoned == []
+        b.reject(orphan.order_id)
+        b.advance(1)
+    refused = (AlertLevel.WARNING, "order rejected", "ic1-orphan-2: leg rejected by the exchange")
+    assert told(b) == [
+        (
+            AlertLevel.CRITICAL,
+            "orphan leg",
+            "zero_dte ic1: SPXW 2024-01-08 4740 put, 1 contract(s) opened without its partners; "
+            "buying 1 at natural now",
+        ),
+        *[refused] * 4,
+        (
+            AlertLevel.CRITICAL,
+            "safety order abandoned",
+            "ic1-orphan-2: refused 5 times (leg rejected by the exchange); given up: the book and the broker are "
+            "compared, and a difference halts trading until a person looks",
+        ),
+    ]
+    assert b.tracker.abandoned == ["ic1-orphan-2:open"]
+    b.advance(S.fill_timeout_seconds)
+    assert len([s for s in b.submissions if s.safety]) == 5  # abandoned: not sent a sixth time
+
+
+def test_the_legs_a_partial_close_leaves_are_closed_each_in_its_own_direction() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.positions = {leg.contract: leg.ratio for leg in ic.legs}
+    b.apply(b.tracker.submit(close_intent(ic), b.quote, b.now))
+    b.fill(b.submissions[0].order_id, 0, 1)  # only the long put wing sold
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()
+    left = "1 contract(s) left by a partial close"
+    assert told(b) == [
+        (AlertLevel.CRITICAL, "orphan leg", f"zero_dte ic1: SPXW 2024-01-08 4740 put, {left}; buying 1 at natural now"),
+        (
+            AlertLevel.CRITICAL,
+            "orphan leg",
+            f"zero_dte ic1: SPXW 2024-01-08 4760 call, {left}; buying 1 at natural now",
+        ),
+        (
+            AlertLevel.CRITICAL,
+            "orphan leg",
+            f"zero_dte ic1: SPXW 2024-01-08 4770 call, {left}; selling 1 at natural now",
+        ),
+    ]
+    orphans = [s for s in b.submissions if s.safety]
+    assert [(s.structure.strategy, s.structure.entry_price, s.structure.tag) for s in orphans] == [
+        ("zero_dte", 0.0, "orphan of ic1")
+    ] * 3
+
+
+def test_an_order_that_never_fills_says_how_far_it_got() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    for _ in range(6):
+        b.advance(S.fill_timeout_seconds)
+        b.confirm_cancels()
+    assert told(b) == [(AlertLevel.INFO, "order finished unfilled", "ic1: 0 of 1 filled after 4 attempt(s)")]
+
+
+def test_a_working_order_the_broker_cancels_is_reported_and_priced_again() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    first = b.submissions[0]
+    b.apply(b.tracker.on_cancel_confirmed(first.order_id, b.quote, b.now))
+    assert told(b) == [(AlertLevel.WARNING, "order cancelled", f"ic1: order {first.order_id} cancelled by the broker")]
+    assert [s.limit_price for s in b.submissions] == [-2.30, -2.20]
+    assert b.tracker.on_cancel_confirmed("no-such-order", b.quote, b.now) == []
+    assert b.tracker.on_reject("no-such-order", "why", b.quote, b.now) == []
+
+
+def test_a_cancel_is_sent_again_only_after_its_timeout() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    order_id = b.submissions[0].order_id
+    timeout = timedelta(seconds=S.fill_timeout_seconds)
+
+    def tick(at: datetime) -> list[Command]:
+        return b.tracker.tick(b.quote, at)
+
+    assert tick(NOW + timeout - timedelta(seconds=1)) == []  # the attempt has not timed out yet
+    assert tick(NOW + timeout) == [CancelOrder(order_id)]  # it has: the first cancel
+    assert tick(NOW + 2 * timeout - timedelta(seconds=1)) == []  # the cancel's own timeout not yet passed
+    again = tick(NOW + 2 * timeout)
+    assert again[0] == CancelOrder(order_id) and isinstance(again[1], AlertMessage)
+    assert (again[1].level, again[1].title) == (AlertLevel.WARNING, "cancel not confirmed")
+
+
+def test_a_fill_for_an_order_or_a_contract_it_does_not_know_is_critical() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    stranger = m.option("SPXW", EXP, 4500.0, Right.PUT)
+    fill = Fill("ic1", stranger, -1, 1.0, b.now)
+    assert b.tracker.on_fill("nope", fill, b.quote) == [
+        AlertMessage(AlertLevel.CRITICAL, "fill for an unknown order", "nope: SPXW 2024-01-08 4500 put -1")
+    ]
+    assert b.tracker.on_fill(b.submissions[0].order_id, fill, b.quote) == [
+        AlertMessage(
+            AlertLevel.CRITICAL,
+            "fill for a contract not in the order",
+            f"{b.submissions[0].order_id}: SPXW 2024-01-08 4500 put",
+        )
+    ]
