@@ -179,3 +179,66 @@ def test_options_past_their_expiry_day_are_left_to_the_settlement_not_called_a_d
     assert "z9" in restored.book.structures and restored.state.state is TradingState.ACTIVE
     _, alerts = restore(store, KEY, holdings, NOW, S)  # the same holdings on the expiry day itself: missing
     assert any(a.title == "reconciliation" for a in alerts)
+
+
+def test_a_restart_during_a_partial_close_with_its_orphan_closes_half_done_expects_what_the_broker_holds() -> None:
+    """An LT112 (long 470 put, short 465, two naked 440s) is closing: one 440 was bought back before the
+    timeout, the even-out sent three orphan closes, and one of them (the 465) filled before the restart.
+    What the broker holds must be what the record expects: the book's LT112, less the close's fills (a
+    ratio of −2 on the naked leg, a close's side of −1), less the orphan close's own fill; legs not yet
+    filled count nothing."""
+    lt112 = spy_lt112(MARKET, "l1")
+    book = OpenBook()
+    book.add_units(lt112, 1, lt112.entry_price)
+    tracker = FillTracker(S)
+    quotes = {leg.contract: (1.0, 1.1) for leg in lt112.legs}
+    broker = SimBroker(tracker, quotes, NOW)
+    broker.positions = dict(book.positions())
+    close = OrderIntent(IntentAction.CLOSE, lt112, 1, 0.0, "exit")
+    broker.apply(tracker.submit(close, broker.quote, NOW))
+    naked = next(i for i, leg in enumerate(lt112.legs) if leg.ratio == -2)
+    broker.fill(broker.submissions[0].order_id, naked, 1)
+    broker.advance(S.fill_timeout_seconds)
+    broker.confirm_cancels()
+    orphans = [s for s in broker.submissions if s.safety]
+    assert len(orphans) == 3
+    short = next(s for s in orphans if s.structure.legs[0].contract == lt112.legs[1].contract)
+    broker.fill_all(short.order_id)
+    record = TradingRecord(book=book, orders=tracker_orders(tracker))
+    assert record.expected_positions() == {c: q for c, q in broker.positions.items() if q}
+    assert broker.positions[lt112.legs[naked].contract] == -1 and broker.positions[lt112.legs[1].contract] == 0
+    again, alerts = restore(_stored(record), KEY, dict(broker.positions), NOW, S)
+    assert alerts == [] and again.state.state is TradingState.ACTIVE
+
+
+def _stored(record: TradingRecord) -> MemoryStore:
+    store = MemoryStore()
+    save(store, KEY, record, NOW)
+    return store
+
+
+def test_a_corrupt_file_with_nothing_held_still_halts_until_a_person_clears_it() -> None:
+    """With no holdings the reconciliation finds nothing to halt on: the corrupt file's own halt must be the
+    sticky one (a reconnect, which clears a connection halt, does not clear it)."""
+    store = MemoryStore()
+    store.data[KEY] = "{not json"
+    again, alerts = restore(store, KEY, {}, NOW, S)
+    [kept] = [k for k in store.data if k.startswith(f"{KEY}.corrupt.")]
+    assert kept == f"{KEY}.corrupt.20240108T103000"  # New York time, as the logs read
+    assert again.state.state is TradingState.HALTED and again.state.sticky
+    assert again.state.reason.startswith("state file unreadable (") and again.state.reason.endswith(f"kept as '{kept}'")
+    [alert] = alerts
+    assert (alert.level, alert.title) == (AlertLevel.CRITICAL, "corrupt state file")
+    assert alert.body.startswith(f"'{KEY}' could not be read: ") and alert.body.endswith(
+        f"Its text is kept as '{kept}'. Every broker holding is adopted as an orphan; trading is HALTED until a "
+        "person clears it."
+    )
+    assert again.state.resolve(NOW, "", "reconnected") is None and again.state.state is TradingState.HALTED
+
+
+def test_no_saved_state_starts_fresh_and_says_so() -> None:
+    again, alerts = restore(MemoryStore(), KEY, {}, NOW, S)
+    assert [(a.level, a.title, a.body) for a in alerts] == [
+        (AlertLevel.INFO, "no saved state", f"starting fresh (no '{KEY}' in the store)")
+    ]
+    assert again.book.positions() == {} and again.state.state is TradingState.ACTIVE
