@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from datetime import date, datetime, time
 
 import pytest
 
 from core.book import OpenBook
 from core.calendar import Calendars
-from core.model import Contract, ContractKind, IntentAction, MarketSnapshot, Right, Structure
+from core.model import Contract, ContractKind, IntentAction, MarketSnapshot, OrderIntent, Right, Structure
 from core.ports import AlertLevel, EventKind
 from core.settings import Settings
 from risk.events import CsvEventCalendar
-from safety.assignment import AssignmentCheck, AssignmentEvent
+from safety.assignment import AssignmentCheck, AssignmentEvent, close_whole, underlying_price
 from tests.fakes import market as m
 
 S = Settings()
@@ -137,7 +138,7 @@ def test_cash_settled_shorts_are_not_closed_the_day_before() -> None:
     assert AssignmentCheck(S, CAL.equity).check(at(THURSDAY, 15, 30), held(condor), market) == []
 
 
-@pytest.mark.parametrize(("margin", "closes"), [(+0.05, True), (-0.05, False)])
+@pytest.mark.parametrize(("margin", "closes"), [(+0.05, True), (0.0, False), (-0.05, False)])
 def test_short_american_calls_before_an_ex_dividend(margin: float, closes: bool) -> None:
     day = date(2024, 3, 14)  # QQQ goes ex on Friday 2024-03-15 in this test
     market = m.snapshot(
@@ -283,3 +284,108 @@ def test_an_lt112s_spread_at_risk_closes_with_its_own_long_and_the_naked_puts_st
     lt112 = m.structure("lt1", "lt112", legs, market)
     [spread] = AssignmentCheck(S, CAL.equity).check(at(THURSDAY, 15, 0), held(lt112), market)
     assert [(leg.contract.strike, leg.ratio) for leg in spread.structure.legs] == [(475.0, 1), (470.0, -1)]
+
+
+# ------------------------------------------------------------------------------------------ boundaries, rule by rule
+
+
+def test_the_underlying_price_comes_from_the_chain_else_the_price_table_and_is_never_zero() -> None:
+    market = spy_market(THURSDAY, 466.0)
+    put = m.option("SPY", FRIDAY, 470.0, Right.PUT)
+    chain = market.chains["SPY"]
+
+    def with_(chain_price: float | None, table: dict[str, float]) -> MarketSnapshot:
+        chains = {} if chain_price is None else {"SPY": dataclasses.replace(chain, underlying_price=chain_price)}
+        return dataclasses.replace(market, chains=chains, prices=table)
+
+    assert underlying_price(put, with_(466.0, {"SPY": 999.0})) == 466.0  # the chain's own first
+    assert underlying_price(put, with_(0.5, {})) == 0.5  # a tiny price is still a price
+    assert underlying_price(put, with_(math.nan, {"SPY": 467.0})) == 467.0
+    assert underlying_price(put, with_(0.0, {"SPY": 467.0})) == 467.0
+    assert underlying_price(put, with_(None, {"SPY": 0.5})) == 0.5
+    assert underlying_price(put, with_(None, {"SPY": 0.0})) is None
+    assert underlying_price(put, with_(None, {"QQQ": 400.0})) is None
+    assert underlying_price(put, with_(math.nan, {})) is None
+
+
+def test_a_short_without_an_underlying_price_is_at_risk_and_says_why() -> None:
+    market = spy_market(THURSDAY, 466.0)
+    spread = put_spread(market)
+    blind = dataclasses.replace(market, chains={}, prices={})
+    [close] = AssignmentCheck(S, CAL.equity).check(at(THURSDAY, 15, 0), held(spread), blind)
+    assert close.safety and "short SPY 2024-01-19 470 put cannot be checked: no underlying price" in close.reason
+
+
+@pytest.mark.parametrize(("strike", "closes"), [(6000.0, False), (6005.0, True)])
+def test_index_shorts_close_only_strictly_past_the_threshold(strike: float, closes: bool) -> None:
+    """With a threshold of 0.5 (exact in binary) and SPX at 4,000, a 6,000 put is exactly 50% in the money:
+    not past it; a 6,005 put is."""
+    day = FRIDAY
+    chain = m.priced_chain("SPXW", 4000.0, at(day, 10, 0), [day], [6000.0, 6005.0], 0.12)
+    market = m.snapshot(at(day, 10, 0), 14.0, [chain])
+    short = m.structure("z1", "zero_dte", m.short_put("SPXW", day, strike), market)
+    wide = dataclasses.replace(S, index_itm_close_threshold=0.5)
+    intents = AssignmentCheck(wide, CAL.equity).check(at(day, 15, 30), held(short), market)
+    assert bool(intents) == closes
+
+
+def test_an_at_the_money_american_call_is_not_at_dividend_risk() -> None:
+    """In the money by nothing (QQQ at the 420 strike) early exercise gains nothing, whatever the dividend."""
+    day = date(2024, 3, 14)
+    chain = m.priced_chain("QQQ", 420.0, at(day, 10, 0), [date(2024, 3, 22), date(2025, 1, 17)], [350.0, 420.0], 0.18)
+    market = m.snapshot(at(day, 10, 0), 14.0, [chain])
+    ipmcc = m.structure("c1", "ipmcc", m.ipmcc("QQQ", date(2025, 1, 17), 350.0, date(2024, 3, 22), 420.0), market)
+    events = CsvEventCalendar(
+        {"QQQ": ((date(2024, 3, 15), EventKind.EX_DIVIDEND),)}, {("QQQ", date(2024, 3, 15)): 50.0}
+    )
+    assert AssignmentCheck(S, CAL.equity, events).check(at(day, 15, 0), held(ipmcc), market) == []
+
+
+def test_covers_pair_with_the_shorts_nearest_the_money_whatever_order_the_legs_are_in() -> None:
+    """Puts listed far-first (2 × 468, the 475 long, the 470 short), SPY at 469: the long covers the 470 (the
+    nearest the money), which is the only short in the money: the 470 closes with its 475. Calls likewise:
+    the 495 long covers the 480 short (the nearest), in the money at SPY 486; the 490 stays."""
+    puts = [
+        (m.option("SPY", FRIDAY, 468.0, Right.PUT), -2),
+        (m.option("SPY", FRIDAY, 475.0, Right.PUT), +1),
+        (m.option("SPY", FRIDAY, 470.0, Right.PUT), -1),
+    ]
+    market = spy_market(THURSDAY, 469.0)
+    [spread] = AssignmentCheck(S, CAL.equity).check(
+        at(THURSDAY, 15, 0), held(m.structure("lt1", "lt112", puts, market)), market
+    )
+    assert sorted((leg.contract.strike, leg.ratio) for leg in spread.structure.legs) == [(470.0, -1), (475.0, 1)]
+    calls = [
+        (m.option("SPY", FRIDAY, 495.0, Right.CALL), +1),
+        (m.option("SPY", FRIDAY, 490.0, Right.CALL), -1),
+        (m.option("SPY", FRIDAY, 480.0, Right.CALL), -1),
+    ]
+    market = dataclasses.replace(
+        spy_market(THURSDAY, 486.0),
+        chains={
+            "SPY": m.priced_chain(
+                "SPY", 486.0, at(THURSDAY, 10, 0), [FRIDAY], [float(k) for k in range(470, 500)], 0.14
+            )
+        },
+    )
+    [call_spread] = AssignmentCheck(S, CAL.equity).check(
+        at(THURSDAY, 15, 0), held(m.structure("cs1", "strangles", calls, market)), market
+    )
+    assert sorted((leg.contract.strike, leg.ratio) for leg in call_spread.structure.legs) == [(480.0, -1), (495.0, 1)]
+
+
+def test_a_safety_close_is_limited_at_the_net_mid_and_an_unquoted_leg_counts_nothing() -> None:
+    market = spy_market(THURSDAY, 466.0)
+    spread = put_spread(market)
+    chain = market.chains["SPY"]
+    mids = {k: float(chain.mid[r]) for k in (465.0, 470.0) if (r := chain.find(FRIDAY, k, Right.PUT)) is not None}
+    close = close_whole(spread, market, "why")
+    assert close == OrderIntent(IntentAction.CLOSE, spread, 1, round(mids[465.0] - mids[470.0], 4), "why", safety=True)
+    ghost = dataclasses.replace(
+        spread,
+        legs=(
+            spread.legs[0],
+            dataclasses.replace(spread.legs[1], contract=dataclasses.replace(spread.legs[1].contract, strike=470.5)),
+        ),
+    )
+    assert close_whole(ghost, market, "why").limit_price == round(mids[465.0], 4)
