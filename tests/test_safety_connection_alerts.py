@@ -3,6 +3,7 @@ rate limits, and the daily summary."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from datetime import timedelta
 
@@ -78,3 +79,93 @@ def test_the_daily_summary_says_what_happened() -> None:
     assert "Daily summary 2024-01-08" in text and "closed P&L +40.00 in 2 trades" in text
     assert "zero_dte: +40.00 in 2 trades" in text and "strangles 7f3 x1" in text
     assert "vix regime: VIX 32.00" in text and "orphan leg closed" in text and "duplicate 2" in text
+
+
+# ------------------------------------------------------------------------------------------ what a person is told
+
+
+def test_a_disconnect_and_a_clean_reconnect_say_what_happened_and_for_how_long() -> None:
+    state = TradingStateMachine()
+    monitor = ConnectionMonitor(S, state)
+    alerts, [moved] = monitor.on_disconnect(NOW, "socket closed")
+    assert [(a.level, a.title, a.body) for a in alerts] == [
+        (AlertLevel.WARNING, "broker disconnected", "socket closed; no new orders")
+    ]
+    assert moved.reason == "broker connection lost: socket closed" and not state.sticky
+    [critical] = monitor.tick(NOW + timedelta(minutes=7, seconds=30))
+    assert (critical.title, critical.body) == ("broker still disconnected", "socket closed: 8 minutes")
+    alerts, [back] = monitor.on_reconnect(NOW + timedelta(minutes=90), lambda: True)
+    assert [(a.level, a.title, a.body) for a in alerts] == [
+        (AlertLevel.INFO, "broker reconnected", "reconciled after 90 minutes")
+    ]
+    assert back.reason == "reconnected after 90 minutes and reconciled" and monitor.connected
+    assert monitor.on_reconnect(NOW + timedelta(minutes=91), lambda: True) == ([], [])  # already connected
+
+
+def test_a_reconnect_that_finds_differences_says_so_and_the_next_disconnect_warns_afresh() -> None:
+    state = TradingStateMachine()
+    monitor = ConnectionMonitor(S, state)
+    monitor.on_disconnect(NOW, "timeout")
+    alerts, moved = monitor.on_reconnect(NOW + timedelta(minutes=120), lambda: False)
+    assert moved == [] and [(a.level, a.title, a.body) for a in alerts] == [
+        (
+            AlertLevel.CRITICAL,
+            "reconnected with differences",
+            "back after 120 minutes, but the broker's positions differ: trading stays HALTED",
+        )
+    ]
+    assert monitor.connected
+    later = NOW + timedelta(hours=3)
+    alerts, moved = monitor.on_disconnect(later, "timeout")
+    assert alerts and moved == []  # already halted: no new transition, but a warning
+    [critical] = monitor.tick(later + timedelta(minutes=5))
+    assert critical.level is AlertLevel.CRITICAL  # the new outage's own CRITICAL, not suppressed by the last
+
+
+def test_a_reconnect_does_not_clear_a_halt_a_person_must_clear() -> None:
+    state = TradingStateMachine()
+    monitor = ConnectionMonitor(S, state)
+    state.halt(NOW, "reconciliation mismatch", sticky=True)
+    monitor.on_disconnect(NOW, "socket closed")
+    alerts, moved = monitor.on_reconnect(NOW + timedelta(minutes=2), lambda: True)
+    assert moved == [] and state.state is TradingState.HALTED and state.reason == "reconciliation mismatch"
+    assert alerts[0].title == "broker reconnected"
+
+
+def test_the_hourly_budget_frees_a_slot_exactly_an_hour_after_it_was_used() -> None:
+    settings = Settings.from_parameters({"alert_max_per_hour": "1"})
+    sink = RecordingAlerts()
+    alerts = Alerts(settings, sink)
+    assert alerts.send(NOW, AlertLevel.INFO, "a", "1")
+    assert not alerts.send(NOW + timedelta(minutes=59, seconds=59), AlertLevel.INFO, "b", "2")
+    assert alerts.send(NOW + timedelta(hours=1), AlertLevel.INFO, "c", "3")
+    assert sink.sent == [(AlertLevel.INFO, "a", "1"), (AlertLevel.INFO, "c", "3")]
+    assert not alerts.send(NOW + timedelta(hours=1), AlertLevel.INFO, "c", "3")
+    assert not alerts.send(NOW + timedelta(hours=1, minutes=1), AlertLevel.INFO, "c", "3")
+    assert alerts.held_back == Counter({"rate limit": 1, "duplicate": 2})
+
+
+def test_the_daily_summary_in_full() -> None:
+    market = snap()
+    journal = DayJournal()
+    journal.new_day(NOW.date())
+    journal.record_close("zero_dte", 120.0)
+    open_book = book([es_strangle(market)], market)
+    blind = dataclasses.replace(open_book, unvalued=("ES 2024-04-19 4300 put has no quote",))
+    text = journal.daily_summary(blind, account(50_000.0), Counter({"rate limit": 3, "duplicate": 2}))
+    share = open_book.bp_in_use / 50_000.0
+    assert text.split("\n") == [
+        "Daily summary 2024-01-08: net liq 50,000 (start 50,000)",
+        "closed P&L +120.00 in 1 trades",
+        "  zero_dte: +120.00 in 1 trades",
+        f"open structures 1; BP in use {open_book.bp_in_use:,.0f} ({share:.1%})",
+        f"Greeks: delta {open_book.delta_1pct:+,.0f} per 1% SPX, vega {open_book.vega:+,.0f} per vol point, "
+        f"theta {open_book.theta:+,.0f} a day",
+        "  strangles 7f3 x1",
+        "  cannot value: ES 2024-04-19 4300 put has no quote",
+        "refusals 0:",
+        "safety events 0:",
+        "alerts held back: duplicate 2, rate limit 3",
+    ]
+    empty = journal.daily_summary(book([], market), account(0.0), Counter())
+    assert "open structures 0; BP in use 0 (0.0%)" in empty and "alerts held back" not in empty

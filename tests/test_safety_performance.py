@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -73,3 +74,31 @@ def test_whole_trades_groups_parts_under_their_position() -> None:
         ("lt112", "l-1:naked", "l-1", 200.0),  # still open at the end: not a trade yet
     ]
     assert whole_trades(closes) == [("ipmcc", 30.0), ("strangles", 80.0), ("strangles", 40.0)]
+
+
+def test_a_flat_trade_is_not_a_win_and_losses_add_up() -> None:
+    ledger = PerformanceLedger(S)
+    ledger.record("zero_dte", 0.0, 1.0)  # broke even after fees: not a win
+    ledger.record("zero_dte", 0.5, 1.0)  # fifty cents is a win
+    ledger.record("zero_dte", -30.0, 1.0)
+    ledger.record("zero_dte", -20.0, 1.0)
+    st = ledger.stats["zero_dte"]
+    assert (st.trades, st.wins, st.total_win, st.total_loss) == (4, 1, 0.5, 50.0)
+
+
+def test_a_close_without_a_structure_id_is_a_trade_by_itself() -> None:
+    ledger = PerformanceLedger(S)
+    assert ledger.record("lt112", 10.0, 1.0) is None
+    assert ledger.stats["lt112"].trades == 1 and ledger.pending == {}
+
+
+def test_the_warning_needs_a_p_value_strictly_below_alpha() -> None:
+    """20 trades, 9 wins, against 88%: p = P(X ≤ 9) for Binomial(20, 0.88). At alpha equal to that p the
+    verdict is silent; a hair above it, it warns."""
+    p = p_value_below(9, 20, 0.88)
+    for alpha, warns in ((p, False), (p * 1.000001, True)):
+        ledger = PerformanceLedger(dataclasses.replace(S, performance_alpha=alpha))
+        for i in range(20):
+            verdict = ledger.record("zero_dte", 10.0 if i < 9 else -10.0, 1.0)
+        assert (verdict is not None) is warns
+    assert PerformanceLedger(S).check("unknown") is None

@@ -75,3 +75,39 @@ def test_round_trip_and_aware_times() -> None:
     assert (again.state, again.reason, again.sticky) == (H, "reconciliation mismatch", True)
     with pytest.raises(ValueError, match="timezone-aware"):
         machine(A).reduce(datetime(2024, 1, 8, 10, 30), "x")  # noqa: DTZ001 - the point of the test
+
+
+def test_a_cleared_sticky_halt_leaves_nothing_sticky_behind() -> None:
+    """After a person clears a sticky halt, the next connection halt must clear itself on reconnect: the
+    sticky flag and the old cause go with the halt."""
+    m = machine(A)
+    m.halt(T, "reconciliation mismatch", sticky=True)
+    cleared = m.clear(T, "the clear_halt parameter")
+    assert cleared is not None and cleared.time == T and (cleared.before, cleared.after) == (H, A)
+    assert (m.sticky, m.cause) == (False, "")
+    m.halt(T, "broker connection lost: timeout", sticky=False, cause="broker connection")
+    assert m.resolve(T, "broker connection", "reconnected") is not None and m.state is A
+    assert (m.sticky, m.cause) == (False, "")
+
+
+def test_the_cause_of_a_halt_survives_a_restart_and_an_old_file_without_one_reads_as_none() -> None:
+    m = machine(A)
+    m.halt(T, "broker connection lost: timeout", sticky=False, cause="broker connection")
+    saved = m.to_dict()
+    assert saved == {
+        "state": "HALTED",
+        "reason": "broker connection lost: timeout",
+        "sticky": False,
+        "cause": "broker connection",
+    }
+    again = TradingStateMachine.from_dict(saved)
+    assert again.resolve(T, "broker connection", "reconnected") is not None  # the restarted halt still clears
+    old = TradingStateMachine.from_dict({"state": "HALTED", "reason": "x", "sticky": False})
+    assert old.cause == "" and old.resolve(T, "broker connection", "reconnected") is None
+    assert machine(A).halt(T, "x", sticky=False) is not None
+
+
+def test_a_new_session_says_why_the_day_is_active_again() -> None:
+    m = machine(R)
+    moved = m.new_session(T)
+    assert moved is not None and moved.reason == "new session: daily limits reset" and m.reason == moved.reason
