@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from core.model import Chain, ChainRow, Right
+from core.model import Chain, ChainRow, Leg, Right, Structure
 from core.settings import Settings
 from safety.data import DataValidator, DataWatchdog, QuoteProblem, quote_problems
 from tests.fakes import market as m
@@ -187,3 +187,75 @@ def test_real_cheap_wings_are_usable_and_crossed_quotes_are_not() -> None:
     assert all(one(b, a) == QuoteProblem.CROSSED for *_, b, a in crossed)
     missing = [r for r in read_option_minute_quotes(folder / "20210106_quote_european.zip") if math.isnan(r[4])]
     assert missing and all(one(b, a) == QuoteProblem.NOT_FINITE for *_, b, a in missing)
+
+
+# ------------------------------------------------------------------------------------------ boundaries, rule by rule
+
+
+def test_a_spread_of_exactly_twenty_percent_of_the_mid_is_usable() -> None:
+    """9.00/11.00: mid 10, 20% of it is 2.00, the spread is 2.00 (all exact in binary): at the limit, usable."""
+    assert one(9.0, 11.0) == 0 and rulebook(9.0, 11.0)
+
+
+def test_the_cheap_rule_is_for_mids_strictly_under_its_bound() -> None:
+    """RULEBOOK: options whose mid is *under* quote_cheap_below may use the absolute spread. With the bound at
+    0.25 (exact in binary), 0.20/0.30 has a mid of exactly 0.25: not cheap, so 20% of 0.25 (0.05) applies and
+    its 0.10 spread is too wide; 0.19/0.29 (mid 0.24) is cheap and passes."""
+    settings = dataclasses.replace(S, quote_cheap_below=0.25)
+
+    def problem(bid: float, ask: float) -> int:
+        chain = Chain.from_rows("SPXW", 3800.0, NOW, [ChainRow(EXP, 3700.0, Right.PUT, bid, ask)])
+        return int(quote_problems(chain, NOW, settings, live=False)[0])
+
+    assert problem(0.20, 0.30) == QuoteProblem.WIDE
+    assert problem(0.19, 0.29) == 0
+
+
+def test_a_tiny_but_positive_underlying_price_is_a_price() -> None:
+    assert one(1.0, 1.1, underlying=0.5) == 0
+    assert one(1.0, 1.1, underlying=-1.0) == QuoteProblem.NO_UNDERLYING
+
+
+def _spxw_market(quotes: dict[tuple[float, Right], tuple[float, float]]) -> tuple[date, Chain]:
+    day = date(2024, 1, 8)
+    rows = [ChainRow(day, k, r, bid, ask) for (k, r), (bid, ask) in quotes.items()]
+    return day, Chain.from_rows("SPXW", 4750.0, m.at(day), rows)
+
+
+def test_a_structure_at_exactly_its_allowed_combined_spread_passes_and_past_it_is_counted() -> None:
+    """A short put quoted 9.00/11.00 alone: natural 9 to sell, 11 to buy back, a combined spread of 2.00 on
+    a net mid of −10.00, exactly 20%: it passes. A put spread of +1 4700 (4.00/4.40) and −1 4740 (9.00/11.00):
+    net mid 4.20 − 10.00 = −5.80, natural buy 4.40 − 9.00 = −4.60, natural sell 4.00 − 11.00 = −7.00, a
+    combined spread of 2.40 over the 1.16 allowed: refused, and each refusal counted once."""
+    day, chain = _spxw_market({(4740.0, Right.PUT): (9.0, 11.0), (4700.0, Right.PUT): (4.0, 4.4)})
+    market = m.snapshot(m.at(day), 14.0, [chain])
+    short = Structure("p1", "zero_dte", (Leg(m.option("SPXW", day, 4740.0, Right.PUT), -1),), 1, -10.0, m.at(day))
+    validator = DataValidator(S)
+    assert validator.check_structure(short, market) is None
+    spread = Structure(
+        "s1",
+        "zero_dte",
+        (Leg(m.option("SPXW", day, 4700.0, Right.PUT), 1), Leg(m.option("SPXW", day, 4740.0, Right.PUT), -1)),
+        1,
+        -5.8,
+        m.at(day),
+    )
+    assert validator.check_structure(spread, market) == (
+        "combined spread 2.40 on a net mid of -5.80 is over the 1.16 allowed"
+    )
+    validator.check_structure(spread, market)
+    assert validator.rejected == Counter({"STRUCTURE_WIDE": 2})
+    missing = Structure("x1", "zero_dte", (Leg(m.option("SPXW", day, 4745.0, Right.PUT), -1),), 1, -1.0, m.at(day))
+    assert validator.check_structure(missing, market) == "no quote for SPXW 2024-01-08 4745 put"
+    other_root = dataclasses.replace(market, chains={})
+    assert validator.check_structure(short, other_root) == "no quote for SPXW 2024-01-08 4740 put"
+
+
+def test_a_chain_of_one_quote_can_be_traded_and_an_empty_one_cannot() -> None:
+    validator = DataValidator(S)
+    single = Chain.from_rows("SPXW", 3800.0, NOW, [ChainRow(EXP, 3700.0, Right.PUT, 1.0, 1.1)])
+    usable, report = validator.check_chain(single, NOW, live=False)
+    assert list(usable) == [True] and report.tradable and (report.root, report.total, report.usable) == ("SPXW", 1, 1)
+    empty = Chain.from_rows("SPXW", 3800.0, NOW, [])
+    _, report = validator.check_chain(empty, NOW, live=False)
+    assert not report.tradable and report.total == 0
