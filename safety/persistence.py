@@ -216,6 +216,8 @@ class TradingRecord:
                 peak_net_liq=float(doc["peak_net_liq"]),
                 performance=dict(doc["performance"]),
             )
+        except StateFileError:
+            raise  # already says what is wrong (a StateFileError is a ValueError: not "malformed field: ...")
         except (KeyError, TypeError, ValueError) as err:
             raise StateFileError(f"malformed field: {type(err).__name__}: {err}") from None
 

@@ -56,6 +56,7 @@ _RULE_TESTS = (
     "tests/strategies",
     "tests/test_pipeline.py",
     "tests/test_safety_assignment.py",
+    "tests/test_safety_build.py",
     "tests/test_safety_checks.py",
     "tests/test_safety_connection_alerts.py",
     "tests/test_safety_data.py",

@@ -4,19 +4,21 @@ halt trading with the reason, and no position is lost or counted twice."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import date, timedelta
 
 import pytest
 
 from core.book import OpenBook
-from core.model import Contract, IntentAction, OrderIntent
+from core.model import Contract, ContractKind, IntentAction, Leg, OrderIntent, Right, Structure
 from core.ports import AlertLevel
 from core.settings import Settings
 from risk.state import RiskState
 from safety.checks import DailyLimits
-from safety.fills import FillTracker, Phase
-from safety.persistence import TradingRecord, restore, save, tracker_orders
+from safety.fills import FillTracker, Phase, TrackedOrder
+from safety.persistence import StateFileError, TradingRecord, restore, save, tracker_orders
 from safety.state import TradingState, TradingStateMachine
+from tests.fakes import market as m
 from tests.fakes.broker import SimBroker
 from tests.fakes.ports import MemoryStore
 from tests.risk.kit import es_strangle, gld_strangle, snap, spxw_condor, spy_lt112
@@ -242,3 +244,107 @@ def test_no_saved_state_starts_fresh_and_says_so() -> None:
         (AlertLevel.INFO, "no saved state", f"starting fresh (no '{KEY}' in the store)")
     ]
     assert again.book.positions() == {} and again.state.state is TradingState.ACTIVE
+
+
+# ------------------------------------------------------------------------------------------ the file itself
+
+
+def _persisted(o: TrackedOrder) -> tuple[object, ...]:
+    """What a restart keeps of an order (its live attempt is not kept: nothing is live after a restart)."""
+    return (o.key, o.structure, o.side, o.quantity, o.safety, o.parent, o.children, o.filled, o.cost, o.attempt,
+            o.units_reported)  # fmt: skip
+
+
+def test_every_field_survives_the_file_and_the_file_is_stable() -> None:
+    """A covered call with its parent, tag and per-leg entry underlyings; an ES option, whose future has its
+    own expiry; shares (no right, strike or expiry); an order in flight with an orphan close (safety, parent,
+    children, cost, attempts): read back field for field, and written again byte for byte."""
+    es_option = dataclasses.replace(es_strangle(MARKET).legs[0].contract, underlying_expiry=date(2024, 6, 21))
+    shares = Contract("SPY", "SPY", ContractKind.EQUITY, 1.0, "ARCA")
+    part = Structure(
+        "c55-w1",
+        "ipmcc",
+        (Leg(m.option("QQQ", date(2024, 1, 12), 400.0, Right.CALL), -1), Leg(es_option, 1), Leg(shares, 100)),
+        2,
+        -1.25,
+        NOW,
+        tag="weekly call",
+        leg_entry_prices=(1.25, 30.0, 470.0),
+        parent="c55",
+        entry_underlying=401.5,
+        leg_entry_underlyings=(401.5, 4750.0, 470.0),
+    )
+    book = OpenBook()
+    book.add_units(part, 2, part.entry_price)
+    record, _ = mid_day()
+    [root] = [o for o in record.orders if o.parent is None]
+    child = TrackedOrder("z9-orphan-2:open", part, -1, 1, True, parent=root.key, filled={0: 1}, cost=-1.3, attempt=2)
+    root.children.append(child.key)
+    root.attempt, root.cost = 3, -4.75
+    record = dataclasses.replace(record, book=book, orders=[root, child])
+    text = record.to_text(NOW)
+    again = TradingRecord.from_text(text)
+    [held] = again.book.open_structures()
+    assert [held] == book.open_structures() and held.legs == part.legs
+    assert (held.parent, held.tag, held.entry_underlying, held.leg_entry_underlyings) == (
+        "c55",
+        "weekly call",
+        401.5,
+        (401.5, 4750.0, 470.0),
+    )
+    assert [_persisted(o) for o in again.orders] == [_persisted(o) for o in (root, child)]
+    assert all(o.phase is Phase.PAUSED for o in again.orders)
+    assert again.state == record.state and again.daily == record.daily and again.performance == record.performance
+    assert again.to_text(NOW) == text
+    doc = json.loads(text)
+    assert text == json.dumps(doc, indent=1, sort_keys=True) and doc["saved_at"] == NOW.isoformat()
+
+
+def test_a_file_from_before_the_later_fields_reads_with_their_defaults() -> None:
+    record, _ = mid_day()
+    doc = json.loads(record.to_text(NOW))
+    for s in doc["structures"]:
+        for key in ("tag", "leg_entry_prices", "parent", "entry_underlying", "leg_entry_underlyings"):
+            s.pop(key)
+    doc["state"].pop("cause")
+    again = TradingRecord.from_text(json.dumps(doc))
+    for s in again.book.open_structures():
+        assert (s.tag, s.leg_entry_prices, s.parent, s.entry_underlying, s.leg_entry_underlyings) == (
+            "",
+            (),
+            "",
+            0.0,
+            (),
+        )
+    assert again.state.cause == ""
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda t: "{", r"^not JSON \(Expecting property name enclosed in double quotes at line 1\)$"),
+        (lambda t: "[]", r"^the document is not a JSON object$"),
+        (lambda t: t.replace('"version": 1', '"version": 7'), r"^version 7, this algorithm reads version 1$"),
+        (lambda t: t.replace('"quantity"', '"qty"', 1), r"^malformed field: KeyError: 'quantity'$"),
+        (lambda t: t.replace("T10:30:00-05:00", "T10:30:00", 1), r"^structure .+: entry time without a time zone$"),
+    ],
+)
+def test_an_unreadable_file_says_what_is_wrong_with_it(damage, message: str) -> None:  # type: ignore[no-untyped-def]
+    record, _ = mid_day()
+    with pytest.raises(StateFileError, match=message):
+        TradingRecord.from_text(damage(record.to_text(NOW)))
+
+
+def test_reconciliation_keeps_a_structure_only_where_the_broker_holds_its_legs_the_same_way_round() -> None:
+    """A short put held long at the broker (+1 where the book says −1) does not cover the structure: it is
+    dropped, the holding adopted as an orphan, and trading halts."""
+    record, _ = mid_day()
+    gld = next(s for s in record.book.open_structures() if s.id == "g01")
+    holdings = {c: q for c, q in record.expected_positions().items()}
+    put = next(leg.contract for leg in gld.legs if leg.ratio < 0 and leg.contract.right is Right.PUT)
+    holdings[put] = -holdings[put]
+    again, alerts = restore(_stored(record), KEY, holdings, NOW, S)
+    assert "g01" not in {s.id for s in again.book.open_structures()}
+    assert again.book.positions() == holdings and again.state.state is TradingState.HALTED and again.state.sticky
+    assert again.state.reason == "reconciliation mismatch with the broker's holdings"
+    assert any(a.title == "orphan adopted" and a.level is AlertLevel.CRITICAL for a in alerts)
