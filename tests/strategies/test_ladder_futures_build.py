@@ -23,6 +23,7 @@ from core.model import (
     Right,
 )
 from core.settings import Settings
+from core.valuation import StructureView
 from strategies import build, not_built
 from strategies.futures import Futures
 from strategies.leaps import LeapPutLadder
@@ -189,3 +190,75 @@ def test_entry_times_stay_at_new_york_clock_time_across_the_dst_change() -> None
     assert before[-1].astimezone(UTC).hour == 15 and after[-1].astimezone(UTC).hour == 14
     ladder = next(s for s in strategies if s.name == "leap_ladder")
     assert [t.astimezone(UTC).hour for t in ladder.entry_times(CAL.equity, date(2024, 3, 11))] == [14]  # 10:00 EDT
+
+
+# ------------------------------------------------------------------------------------------ the delta hedge, whole
+
+
+HEDGING = Settings.from_parameters({"enable_delta_hedge": "true"})
+NET = AccountState(100_000.0, 100_000.0, 100_000.0, 0.0)
+
+
+def _hedge_market(mes: float | None = 4800.0) -> MarketSnapshot:
+    return m.snapshot(datetime.combine(MONDAY, time(11, 0), tzinfo=m.NY), 15.0, [], {} if mes is None else {"MES": mes})
+
+
+def _delta(delta: float, views: tuple[StructureView, ...] = ()) -> BookView:
+    return BookView(tuple(v.structure for v in views), views, (), 0.0, delta, 0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("delta", "mes", "expected"),
+    [
+        (1_000.0, 4800.0, None),  # exactly at the ±1% limit: nothing to do
+        (-1_000.0, 4800.0, None),
+        (2_400.0, 4800.0, -8),  # (+500 − 2,400) / 240 = −7.9 → sell 8
+        (-2_400.0, 4800.0, 8),  # (−500 + 2,400) / 240 → buy 8
+        (1_100.0, 4800.0, -2),  # (500 − 1,100) / 240 = −2.5 → −2 (round half to even)
+        (1_001.0, 48_000.0, None),  # 2,400 a contract: (500 − 1,001) / 2,400 rounds to 0
+        (2_400.0, 0.5, -76_000),  # a tiny price is still a price: (500 − 2,400) / 0.025
+        (2_400.0, 0.0, None),  # no price, no hedge
+        (2_400.0, None, None),
+    ],
+)
+def test_the_hedge_sizes_mes_from_the_book_delta_by_hand(delta: float, mes: float | None, expected: int | None) -> None:
+    intent = Futures(HEDGING, CAL).hedge(_delta(delta), NET, _hedge_market(mes))
+    if expected is None:
+        assert intent is None
+        return
+    assert intent is not None and intent.action is IntentAction.OPEN
+    [leg] = intent.structure.legs
+    assert (leg.contract.root, leg.ratio, intent.quantity, intent.limit_price) == (
+        "MES",
+        1 if expected > 0 else -1,
+        abs(expected),
+        mes,
+    )
+    assert intent.structure.strategy == "futures" and intent.structure.tag == "delta hedge"
+    assert intent.structure.quantity == abs(expected) and leg.contract.underlying_expiry == date(2024, 3, 15)
+    target = 500.0 if delta > 0 else -500.0
+    assert intent.reason == (
+        f"futures: beta-weighted delta {delta:+,.0f} per 1% SPX is past ±1,000: {expected:+d} MES to {target:+,.0f}"
+    )
+
+
+def test_the_hedge_nets_against_the_opposite_hedge_held_before_opening_another() -> None:
+    """Long 5 MES held (h1) and 3 (h2) while the book is now +2,400: selling 8 first closes 5 of the larger,
+    h1, at its mark, rather than holding both sides. A same-side hedge (short) is not netted."""
+    snap = _hedge_market()
+    mes = m.future("MES", date(2024, 3, 15))
+
+    def held(sid: str, ratio: int, qty: int) -> StructureView:
+        s = m.structure(sid, "futures", [(mes, ratio)], snap, qty)
+        return StructureView(s, (), 4790.0, 0.0, 0.0, None, 0.0, "future", 0.0, 0.0, 0.0, 4800.0)
+
+    book = _delta(2_400.0, (held("h1", 1, 5), held("h2", 1, 3), held("h3", -1, 9)))
+    intent = Futures(HEDGING, CAL).hedge(book, NET, snap)
+    assert intent is not None and intent.action is IntentAction.CLOSE
+    assert (intent.structure.id, intent.structure.quantity, intent.quantity, intent.limit_price) == ("h1", 5, 5, 4790.0)
+    assert intent.reason.endswith(": -8 MES to +500: close 5 of h1")
+    small = _delta(2_400.0, (held("h2", 1, 3),))
+    part = Futures(HEDGING, CAL).hedge(small, NET, snap)
+    assert part is not None and (part.structure.id, part.quantity) == ("h2", 3)
+    spread = dataclasses.replace(held("h4", 1, 5), structure=m.structure("h4", "futures", [(mes, 1), (mes, 1)], snap))
+    assert Futures(HEDGING, CAL).hedge(_delta(2_400.0, (spread,)), NET, snap).action is IntentAction.OPEN  # type: ignore[union-attr]
