@@ -262,3 +262,52 @@ def test_the_hedge_nets_against_the_opposite_hedge_held_before_opening_another()
     assert part is not None and (part.structure.id, part.quantity) == ("h2", 3)
     spread = dataclasses.replace(held("h4", 1, 5), structure=m.structure("h4", "futures", [(mes, 1), (mes, 1)], snap))
     assert Futures(HEDGING, CAL).hedge(_delta(2_400.0, (spread,)), NET, snap).action is IntentAction.OPEN  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------------------------------ the ladder's answers, whole
+
+
+def test_the_rung_is_the_put_nearest_13_delta_and_says_so() -> None:
+    """The oracle reads the chain itself: of the 2025-01-17 puts with |delta| in 0.12..0.14, the one nearest
+    0.13 (RULEBOOK's 12–14 band's middle)."""
+    snap = spy()
+    intent = ladder(snap)
+    assert isinstance(intent, OrderIntent)
+    chain = snap.chains["SPY"]
+    puts = [
+        (abs(abs(float(chain.delta[r])) - 0.13), float(chain.strike[r]), abs(float(chain.delta[r])))
+        for r in range(len(chain))
+        if chain.expiry_date(r) == LEAPS[1] and not chain.is_call[r] and 0.12 <= abs(float(chain.delta[r])) <= 0.14
+    ]
+    _, strike, delta = min(puts)
+    assert len(puts) >= 3  # a choice to make, not a single candidate
+    [leg] = intent.structure.legs
+    assert leg.contract.strike == strike
+    assert intent.reason == f"leap_ladder: rung 1: SPY 2025-01-17 {strike:g} put x1 (|delta| {delta:.3f})"
+    assert intent.structure.tag == "" and intent.structure.strategy == "leap_ladder"
+    row = chain.find(LEAPS[1], strike, Right.PUT)
+    assert row is not None
+    [price] = intent.structure.leg_entry_prices
+    assert price == pytest.approx(float(chain.mid[row]))
+
+
+def test_each_reason_for_no_rung_is_the_ladders_own_decision() -> None:
+    snap = spy()
+    when = snap.time
+    no_vix = dataclasses.replace(snap, vix=None)
+    assert ladder(no_vix) == Decision(when, "leap_ladder", False, "leap_ladder: no VIX", "leap_ladder")
+    no_chain = dataclasses.replace(snap, chains={})
+    answer = ladder(no_chain)
+    assert answer == Decision(when, "leap_ladder", False, f"leap_ladder: {no_chain.no_chain('SPY')}", "leap_ladder")
+    short_dated = dataclasses.replace(
+        snap, chains={"SPY": m.priced_chain("SPY", 470.0, when, [date(2024, 3, 15)], [400.0, 450.0], 0.16, 0.4)}
+    )
+    answer = ladder(short_dated)
+    assert isinstance(answer, Decision) and answer.rule == "leap_ladder" and answer.subject == "leap_ladder"
+    assert answer.reason.startswith("leap_ladder: ") and "2024-03-15" not in answer.reason.split(":")[0]
+    far = dataclasses.replace(
+        snap, chains={"SPY": m.priced_chain("SPY", 470.0, when, [LEAPS[1]], [460.0, 470.0], 0.16, 0.4)}
+    )
+    answer = ladder(far)  # only near-the-money puts: nothing in the 12–14 delta band
+    assert isinstance(answer, Decision) and answer.reason.startswith("leap_ladder: ") and not answer.approved
+    assert answer.time == when and answer.subject == "leap_ladder"
