@@ -9,8 +9,20 @@ import numpy as np
 import pytest
 
 from core.calendar import Calendars
-from core.model import Chain, ChainRow, DailyBars, Decision, FloatArray, MarketSnapshot, OrderIntent, Right, Structure
+from core.model import (
+    Chain,
+    ChainRow,
+    DailyBars,
+    Decision,
+    FloatArray,
+    Found,
+    MarketSnapshot,
+    OrderIntent,
+    Right,
+    Structure,
+)
 from core.settings import Settings
+from core.valuation import value_structure
 from strategies.strangles import Strangles
 from tests.fakes import market as m
 from tests.fakes.book import FakeBook
@@ -251,3 +263,54 @@ def test_a_realised_vol_rank_across_a_negative_close_is_no_rank_not_a_number() -
         later = np.concatenate([closes, 9.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, 30)))])
         rank = iv_rank(None, later, 20)
     assert rank is not None and 0.0 <= rank.value <= 100.0
+
+
+# ------------------------------------------------------------------------------------------ boundaries, rule by rule
+
+
+def test_a_tested_short_at_exactly_its_delta_threshold_is_tested() -> None:
+    """RULEBOOK: tested short |delta| ≥ 0.25 → close that side; ≥ 0.30 → close all. The thresholds are set to
+    the call's own |delta| at GLD 203, so the short sits exactly on them."""
+    s = entered()
+    snap = market(gld=203.0)
+    view = value_structure(s, snap, S)
+    assert isinstance(view, Found)
+    call = max(abs(mark.delta) for leg, mark in zip(s.legs, view.value.legs, strict=True) if leg.ratio < 0)
+    at_all = dataclasses.replace(S, strangle_tested_delta_side=call - 0.05, strangle_tested_delta_all=call)
+    close = Strangles(at_all, CAL.equity).manage(s, snap)
+    assert close is not None and close.structure.id == s.id
+    assert close.reason == f"strangles: tested call |delta| {call:.2f} ≥ {call:.2f}: close the strangle"
+    at_side = dataclasses.replace(S, strangle_tested_delta_side=call, strangle_tested_delta_all=0.99)
+    side = Strangles(at_side, CAL.equity).manage(s, snap)
+    assert side is not None and side.structure.id == f"{s.id}:call"
+    assert side.reason == f"strangles: tested call |delta| {call:.2f} ≥ {call:.2f}: close that side"
+    # What is left after a side closed is one short: it is not "a side" of anything any more.
+    [put_index] = [i for i, leg in enumerate(s.legs) if leg.contract.right is Right.PUT]
+    alone = dataclasses.replace(s, legs=(s.legs[put_index],), leg_entry_prices=(s.leg_entry_prices[put_index],))
+    put_delta = dataclasses.replace(S, strangle_tested_delta_side=0.0001, strangle_tested_delta_all=0.99)
+    kept = Strangles(put_delta, CAL.equity).manage(alone, snap)
+    assert kept is None or "close that side" not in kept.reason
+
+
+@pytest.mark.parametrize(("rank_floor", "entered_"), [(100.0, True), (100.01, False)])
+def test_the_iv_rank_floor_is_inclusive(rank_floor: float, entered_: bool) -> None:
+    """Rising IV puts today at rank 100: a floor of exactly 100 lets it through."""
+    settings = dataclasses.replace(S, strangle_min_iv_rank=rank_floor)
+    gld = by_root(answers(market(), settings=settings), "GLD")
+    assert isinstance(gld, OrderIntent) is entered_
+
+
+@pytest.mark.parametrize(("above", "entered_"), [(0.0, True), (-1e-12, False)])
+def test_the_consolidation_range_ceiling_is_inclusive(above: float, entered_: bool) -> None:
+    """Quiet bars about 2% wide: a ceiling of exactly GLD's 20-day range still counts as consolidating."""
+    snap = market(spread=0.02)
+    bars = snap.daily["GLD"]
+    width = float((bars.high[-20:].max() - bars.low[-20:].min()) / bars.close[-1])  # RULEBOOK's 20-day range
+    settings = dataclasses.replace(S, strangle_max_range=width + above)
+    gld = by_root(answers(snap, settings=settings), "GLD")
+    assert isinstance(gld, OrderIntent) is entered_
+
+
+def test_no_vix_is_the_strangles_own_decision() -> None:
+    snap = dataclasses.replace(market(), vix=None)
+    assert answers(snap) == [Decision(snap.time, "strangles", False, "strangles: no VIX", "strangles")]

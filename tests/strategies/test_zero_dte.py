@@ -292,3 +292,54 @@ def test_no_entry_without_the_ten_oclock_analysis() -> None:
     guess from the 10:30 price, no trade, and the reason says so."""
     [answer] = ZeroDte(S, CAL.equity).propose(market(), FakeBook())
     assert reason(answer) == "zero_dte: no 10:00 analysis recorded today (the algorithm was not running at 10:00)"
+
+
+# ------------------------------------------------------------------------------------------ boundaries, rule by rule
+
+
+@pytest.mark.parametrize(
+    ("net", "wing", "qty"),
+    [
+        (37_999.99, 5.0, 1),  # start small below 38,000
+        (38_000.0, 10.0, 1),  # 38,000 is not below it
+        (69_999.99, 10.0, 1),
+        (70_000.0, 20.0, 1),  # full size from 70,000 (inclusive): 70,000 // 40,000 = 1
+        (79_999.99, 20.0, 1),  # the contract count floors: 1.99 → 1
+        (80_000.0, 20.0, 2),
+        (240_000.0, 30.0, 5),  # 6 by net liq, capped at 5
+    ],
+)
+def test_wings_and_contracts_at_their_thresholds(net: float, wing: float, qty: int) -> None:
+    z = ZeroDte(S, CAL.equity)
+    assert (z.wing_width(net), z.contracts(net)) == (wing, qty)
+
+
+@pytest.mark.parametrize(("opened", "kind"), [(4750.0 / 1.005, "iron condor"), (4750.0 / 0.995, "iron condor")])
+def test_a_move_of_exactly_half_a_percent_is_still_flat(opened: float, kind: str) -> None:
+    """RULEBOOK: a move of *more than* 0.5% picks a spread. The open is set so the move is 0.5% to the last
+    bit, and the threshold is set to that very move: at it, not past it, the morning is flat."""
+    snap = market(opened=opened)
+    move = 4750.0 / opened - 1.0
+    assert abs(abs(move) - 0.005) < 1e-15
+    threshold = dataclasses.replace(S, zdte_move_threshold=abs(move))
+    intent = analysed(ZeroDte(threshold, CAL.equity), snap)
+    assert isinstance(intent, OrderIntent) and intent.structure.tag == kind
+
+
+def test_every_reason_for_no_0dte_is_its_own_decision_in_full() -> None:
+    snap = market()
+    when = snap.time
+
+    def decided(reason: str) -> Decision:
+        return Decision(when, "zero_dte", False, f"zero_dte: {reason}", "zero_dte")
+
+    assert propose(dataclasses.replace(snap, session_open={})) == decided("today's SPX open was not recorded")
+    assert propose(dataclasses.replace(snap, daily={"SPX": bars(days=10)})) == decided(
+        f"fewer than {S.zdte_atr_days + 1} daily bars for the ATR"
+    )
+    assert propose(dataclasses.replace(snap, prices={})) == decided("no SPX price")
+    no_chain = dataclasses.replace(snap, chains={})
+    assert propose(no_chain) == decided(no_chain.no_chain("SPXW"))
+    first = propose(snap)
+    assert isinstance(first, OrderIntent)
+    assert propose(snap, FakeBook([first.structure])) == decided("a 0DTE structure is already open today")
