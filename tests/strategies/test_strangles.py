@@ -16,6 +16,7 @@ from core.model import (
     Decision,
     FloatArray,
     Found,
+    IntentAction,
     MarketSnapshot,
     OrderIntent,
     Right,
@@ -314,3 +315,19 @@ def test_the_consolidation_range_ceiling_is_inclusive(above: float, entered_: bo
 def test_no_vix_is_the_strangles_own_decision() -> None:
     snap = dataclasses.replace(market(), vix=None)
     assert answers(snap) == [Decision(snap.time, "strangles", False, "strangles: no VIX", "strangles")]
+
+
+def test_the_profit_target_and_the_stop_are_inclusive() -> None:
+    """A credit of exactly twice today's cost to close has kept exactly 50% (the target): it closes. A credit
+    of exactly half of it costs exactly 2× the credit: with a stop multiple of 2 it stops. Both ratios are
+    exact in binary."""
+    s = entered()
+    snap = market()
+    view = value_structure(s, snap, S)
+    assert isinstance(view, Found) and view.value.mark < 0
+    kept = Strangles(S, CAL.equity).manage(dataclasses.replace(s, entry_price=2 * view.value.mark), snap)
+    assert kept is not None and kept.reason.startswith("strangles: profit target")
+    stop_at_two = dataclasses.replace(S, strangle_stop_multiple=2.0)
+    stopped = Strangles(stop_at_two, CAL.equity).manage(dataclasses.replace(s, entry_price=view.value.mark / 2), snap)
+    assert stopped is not None and stopped.reason.startswith("strangles: stop (cost to close")
+    assert stopped.action is IntentAction.CLOSE and stopped.quantity == s.quantity
