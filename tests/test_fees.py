@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 
 import pytest
 
-from core.fees import FeeKind, fee_kind, leg_fees
+from core.fees import FeeBreakdown, FeeKind, contract_fees, fee_kind, leg_fees
+from core.model import Contract, ContractKind, Right, option_contract
 from core.products import PRODUCTS, AssetKind, UnknownProductError
 from core.settings import Settings, SettingsError
 
@@ -125,3 +127,37 @@ def test_a_fill_opens_unless_it_reduces_a_holding_the_other_way() -> None:
     assert is_opening(0, -1) and is_opening(-1, -2) and is_opening(3, 1)
     assert not is_opening(-1, 1) and not is_opening(2, -1)
     assert not is_opening(-1, 3)  # a fill larger than the holding still counts as a close (never sent: see orders)
+
+
+# ------------------------------------------------------------------------------------------ one fill of one contract
+
+
+def test_a_fill_is_charged_by_its_underlyings_row_with_its_side_and_its_proceeds() -> None:
+    """contract_fees is what the replay's broker charges and LEAN's fee model returns, per fill. Worked by
+    hand from RULEBOOK's schedule and the regulatory defaults (ORF 0.04 a contract, FINRA TAF 0.00279 a
+    contract sold, SEC 0.0000278 a dollar sold)."""
+    spy_put = option_contract("SPY", "SPY", Right.PUT, 450.0, date(2024, 5, 17))
+    sold = contract_fees(S, spy_put, -2, True, 1.50)  # sell 2 to open at 1.50: proceeds 300
+    assert (sold.commission, sold.clearing, sold.exchange) == pytest.approx((2.0, 0.20, 0.0))
+    assert sold.regulatory == pytest.approx(2 * 0.04 + 2 * 0.00279 + 0.0000278 * 300.0)
+    bought = contract_fees(S, spy_put, +2, False, 1.50)  # buy 2 back: no commission, no sale fees
+    assert (bought.commission, bought.clearing, bought.regulatory) == pytest.approx((0.0, 0.20, 2 * 0.04))
+    spxw = option_contract("SPXW", "SPX", Right.CALL, 4800.0, date(2024, 1, 12))
+    index = contract_fees(NO_REG, spxw, -3, True, 2.0)
+    assert (index.commission, index.clearing, index.exchange) == pytest.approx((3.0, 0.30, 3 * 0.65))
+    es_put = option_contract("ES", "ES", Right.PUT, 4300.0, date(2024, 3, 15))
+    fop = contract_fees(NO_REG, es_put, -1, True, 30.0)  # a future option: its underlying's (ES) row
+    assert (fop.commission, fop.clearing) == pytest.approx((2.50, 0.30))
+    assert fop.exchange == pytest.approx(S.fee_exchange_future_option["ES"]) and fop.exchange > 0
+    mes = Contract("MES", "MES", ContractKind.FUTURE, 5.0, "CME")
+    micro = contract_fees(NO_REG, mes, -4, False, 4800.0)  # futures pay commission both ways
+    assert (micro.commission, micro.clearing) == pytest.approx((4 * 0.85, 4 * 0.30))
+    assert micro.exchange == pytest.approx(4 * S.fee_exchange_future["MES"])
+    assert contract_fees(S, spy_put, 0, True, 1.50) == FeeBreakdown(0.0, 0.0, 0.0, 0.0)
+
+
+def test_fees_of_several_legs_add_up_field_by_field() -> None:
+    a, b = FeeBreakdown(1.0, 0.1, 0.65, 0.04), FeeBreakdown(2.0, 0.2, 1.30, 0.08)
+    total = a + b
+    assert (total.commission, total.clearing, total.exchange, total.regulatory) == pytest.approx((3.0, 0.3, 1.95, 0.12))
+    assert (a + b).total == pytest.approx(a.total + b.total)
