@@ -74,6 +74,7 @@ _CORE_TESTS = (
     "tests/test_book.py",
     "tests/test_chain_greeks.py",
     "tests/test_settings.py",
+    "tests/acceptance/test_calendar_vs_lean.py",  # the calendar against LEAN's own market-hours data
 )
 
 PACKAGES: dict[str, Package] = {
