@@ -128,3 +128,19 @@ def test_a_held_loser_asks_a_person_once_a_day_not_at_every_management_step() ->
         assert [d.subject for d in decisions] == ["l1"]  # still reported (logged) at every step
         levels.append(decisions[0].alert)
     assert levels == [AlertLevel.WARNING, None, AlertLevel.WARNING]
+
+
+def test_threat_thresholds_are_inclusive_and_read_the_call_from_above() -> None:
+    """RULEBOOK: threatened when a short leg's |delta| ≥ 0.30, or the underlying is within 2% of a short strike.
+    The delta threshold is set to the call's own |delta| (at it: threatened); the underlying 201 is 4 below the
+    205 call, 1.99% of 201: within 2%, from below, on the call's side."""
+    view = strangle_view(DAY_18, 190.0, -0.5)
+    call_delta = max(abs(mk.delta) for leg, mk in zip(view.structure.legs, view.legs, strict=True) if leg.ratio < 0)
+    at = dataclasses.replace(S, dte21_threat_delta=call_delta, dte21_threat_distance=0.0)
+    signal = time_and_dte21_exit(view, at)
+    assert signal is not None and signal.action is ExitAction.CLOSE
+    assert f"|delta| {call_delta:.2f} ≥ {call_delta:.2f}" in signal.reason
+    below = time_and_dte21_exit(strangle_view(DAY_18, 201.0, -0.5), dataclasses.replace(S, dte21_threat_delta=0.99))
+    assert below is not None and "underlying 201 within 2% of short GLD 2024-04-19 205 call" in below.reason
+    far = time_and_dte21_exit(strangle_view(DAY_18, 190.0, -0.5), dataclasses.replace(S, dte21_threat_delta=0.99))
+    assert far is not None and "unthreatened" in far.reason
