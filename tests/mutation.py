@@ -96,7 +96,8 @@ CAUGHT = frozenset({"killed", "timeout"})
 @dataclass(frozen=True)
 class Equivalent:
     """A change no test can detect, with why: a mutant matches when it is in `function` (mutmut's name without
-    the mutant number, or "*" for any) and its added line is its removed line with `from_` replaced by `to`."""
+    the mutant number, or "*" for any) and its added line is its removed line with `from_` replaced by `to`;
+    `from_` "*" (with a named function) matches every change in that function."""
 
     function: str
     from_: str
@@ -104,6 +105,8 @@ class Equivalent:
     why: str
 
     def matches(self, mutant: Mutant) -> bool:
+        if self.from_ == "*":  # every change in one named function (a reason that holds for all of them)
+            return self.function == mutant.function
         if self.function not in ("*", mutant.function) or self.from_ not in mutant.removed:
             return False
         return mutant.removed.replace(self.from_, self.to, 1) == mutant.added

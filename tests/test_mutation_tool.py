@@ -63,6 +63,9 @@ def test_the_score_leaves_out_equivalent_mutants_and_counts_timeouts_as_caught()
     other_function = Equivalent("risk.greeks.x_check", "<= 0", "< 0", "no")
     assert is_equivalent(survivor, [other_change, other_function]) is None
     assert is_equivalent(survivor, [same]) == same and is_equivalent(survivor, [anywhere]) == anywhere
+    whole = Equivalent("risk.drawdown.x_drawdown", "*", "", "every change here")
+    assert is_equivalent(survivor, [whole]) == whole
+    assert is_equivalent(survivor, [Equivalent("*", "*", "", "too broad")]) is None  # a function must be named
     judged = score(PACKAGES["risk"], mutants, [same])
     assert (judged.caught, len(judged.equivalent), len(judged.survived)) == (2, 1, 1)
     assert judged.score == 2 / 3
