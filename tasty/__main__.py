@@ -23,6 +23,7 @@ from tastytrade.utils import TastytradeError
 
 from core.settings import Settings
 from tasty import commands, streams
+from tasty.prices import PriceError, Side, parse_price
 from tasty.session import Redactor, ToolError, credentials_from, find_error, open_session
 from tasty.structures import SpecError, parse
 
@@ -45,8 +46,8 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="dry-run a structure: the broker's BP effect and fees next to ours")
     c.add_argument("structure", help="e.g. 'ic SPXW 2026-12-04 5800/5830/6100/6130 x1'")
     price = c.add_mutually_exclusive_group(required=True)
-    price.add_argument("--credit", type=float, help="net credit per structure")
-    price.add_argument("--debit", type=float, help="net debit per structure")
+    price.add_argument("--credit", help="net credit per structure, a positive amount (rounded to the tick)")
+    price.add_argument("--debit", help="net debit per structure, a positive amount (rounded to the tick)")
     c.add_argument("--underlying", type=float, required=True, help="the underlying's price (for naked margin)")
     ch = sub.add_parser("chain", help="one expiry's quotes and Greeks from DXLink, checked as the algorithm would")
     ch.add_argument("root", help="option root, e.g. SPXW, SPY, QQQ")
@@ -73,14 +74,18 @@ def command(
         return lambda s: streams.chain(s, args.root, args.expiry, today, Settings(), args.wait)
     if args.command == "watch":
         return lambda s: streams.watch(s, args.account, args.events, args.seconds, say)
+    if args.credit is not None:
+        price = parse_price("--credit", args.credit, Side.CREDIT)
+    else:
+        price = parse_price("--debit", args.debit, Side.DEBIT)
     spec = parse(args.structure)
-    price = -args.credit if args.credit is not None else args.debit
-    return lambda s: commands.check(s, spec, price, args.underlying, args.account, Settings())
+    explicit = args.debit is not None
+    return lambda s: commands.check(s, spec, price, args.underlying, args.account, Settings(), explicit)
 
 
 def explain(err: BaseException) -> str | None:
     """One line for an error the operator can act on (looking inside exception groups), or None."""
-    found = find_error(err, (ToolError, SpecError, TastytradeError, httpx2.TransportError))
+    found = find_error(err, (ToolError, SpecError, PriceError, TastytradeError, httpx2.TransportError))
     if found is None:
         return None
     if isinstance(found, TastytradeError):

@@ -25,6 +25,7 @@ from core.products import product
 from core.settings import Settings
 from core.valuation import describe
 from safety.persistence import StateFileError, TradingRecord
+from tasty.prices import CREDIT_STRUCTURES, Price, PriceError, Side, on_tick
 from tasty.reconcile import reconcile
 from tasty.session import ToolError
 from tasty.structures import Spec
@@ -196,9 +197,8 @@ async def metrics(session: Session, symbols: list[str], events: Path | None, tod
 # ---------------------------------------------------------------------------------------------- check
 
 
-def tasty_order(spec: Spec, price: float) -> LimitOrder:
-    """The spec as TastyTrade's limit order. `price` is the core's convention (+ debit, − credit); the
-    SDK's is the other way round (negative = debit)."""
+def tasty_order(spec: Spec, price: Price) -> LimitOrder:
+    """The spec as TastyTrade's limit order at `price` (its sign for the SDK: tasty/prices.py)."""
     legs = [
         TastyLeg(
             instrument_type=InstrumentType.EQUITY_OPTION,
@@ -208,7 +208,7 @@ def tasty_order(spec: Spec, price: float) -> LimitOrder:
         )
         for leg in spec.legs
     ]
-    return LimitOrder(legs=legs, price=Decimal(str(round(-price, 2))))
+    return LimitOrder(legs=legs, price=price.sdk)
 
 
 def leg_premiums(spec: Spec, price: float) -> list[float]:
@@ -236,17 +236,35 @@ def ours(spec: Spec, price: float, underlying: float, settings: Settings) -> tup
 
 
 async def check(
-    session: Session, spec: Spec, price: float, underlying: float, account_number: str | None, settings: Settings
+    session: Session,
+    spec: Spec,
+    given: Price,
+    underlying: float,
+    account_number: str | None,
+    settings: Settings,
+    debit_explicit: bool = False,
 ) -> Outcome:
+    """Dry-run the spec at `given` rounded to the product's tick. A credit structure priced as a debit is
+    refused (ToolError, nothing sent) unless `debit_explicit` (the operator typed --debit)."""
+    if spec.kind in CREDIT_STRUCTURES and given.side is Side.DEBIT and not debit_explicit:
+        raise ToolError(
+            f"{spec.kind} is sold for a credit: a debit of {given.amount:.2f} pays to open it; "
+            "give --debit explicitly if that is meant"
+        )
+    root = spec.legs[0].contract.root
+    try:
+        price = on_tick(given, root, len(spec.legs))
+    except PriceError as err:
+        raise ToolError(str(err)) from None
     account = await pick_account(session, account_number)
     answer = await account.place_order(session, tasty_order(spec, price), dry_run=True)
     broker_bp = -float(answer.buying_power_effect.change_in_buying_power)  # a use of BP is a debit effect
     broker_fees = float(answer.fee_calculation.total_fees) if answer.fee_calculation else float("nan")
-    our_bp, our_fees, method = ours(spec, price, underlying, settings)
+    our_bp, our_fees, method = ours(spec, price.core, underlying, settings)
     what = " / ".join(f"{leg.ratio:+d} {describe(leg.contract)}" for leg in spec.legs)
-    side = "credit" if price < 0 else "debit"
+    rounded = f" ({given.amount} rounded to {price.amount:.2f}, {root}'s tick)" if price != given else ""
     lines = [
-        f"dry run on {account.account_number}: {spec.kind} x{spec.quantity} at {abs(price):.2f} {side}: {what}",
+        f"dry run on {account.account_number}: {spec.kind} x{spec.quantity} at {price}{rounded}: {what}",
         f"{'':<14}{'broker':>12}{'ours':>12}{'difference':>12}",
         f"{'buying power':<14}{broker_bp:>12,.2f}{our_bp:>12,.2f}{our_bp - broker_bp:>+12,.2f}  ({method})",
         f"{'fees':<14}{-broker_fees:>12,.2f}{our_fees:>12,.2f}{our_fees + broker_fees:>+12,.2f}",

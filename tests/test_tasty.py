@@ -6,19 +6,26 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import anyio
+import httpx2
 import pytest
 
 from core.book import OpenBook
 from core.calendar import Calendars
 from core.model import Contract, ContractKind, Leg, Right, Structure
 from core.products import ExerciseStyle, Settlement
+from core.settings import Settings
 from risk.events import parse_event_csv
 from safety.persistence import TradingRecord
 from tasty.__main__ import main
+from tasty.commands import Outcome, check
+from tasty.prices import Price, Side
+from tasty.session import Credentials, Redactor, ToolError, open_session
 from tasty.structures import SpecError, parse
 from tasty.symbols import contract_of, occ_symbol
 from tests.fakes.tastytrade_api import ACCOUNT, FakeTastytrade, StreamingTastytrade
@@ -215,6 +222,89 @@ def test_check_dry_runs_the_condor_and_sets_the_brokers_numbers_beside_ours(caps
     fee_line = next(line for line in out.splitlines() if line.startswith("fees"))
     assert fee_line.split()[1] == "7.16"
     assert "broker says: tif_next_valid_sesssion" in out
+
+
+def _dry_runs(api: FakeTastytrade) -> list[dict[str, Any]]:
+    return [json.loads(r.content) for r in api.requests if r.url.path.endswith("/orders/dry-run")]
+
+
+@pytest.mark.parametrize(
+    ("price", "said"),
+    [
+        (("--credit", "-1.80"), "--credit -1.80: a price is a positive amount"),  # went out as a 1.80 debit
+        (("--credit", "0"), "--credit 0: a price is a positive amount"),  # went out with no price effect
+        (("--debit", "-0.5"), "--debit -0.5: a price is a positive amount"),
+        (("--credit", "nan"), "--credit nan: not a price"),
+        (("--credit", "1.2x"), "--credit 1.2x: not a price"),
+    ],
+)
+def test_check_refuses_a_price_that_is_not_positive_and_sends_nothing(
+    capsys: pytest.CaptureFixture[str], price: tuple[str, str], said: str
+) -> None:
+    api = FakeTastytrade()
+    code = run(api, "check", "ic SPXW 2026-12-04 5800/5830/6100/6130 x1", *price, "--underlying", "5950")
+    err = capsys.readouterr().err
+    assert code == 2 and said in err and len(err.strip().splitlines()) == 1
+    assert api.requests == []  # refused before logging in: nothing reached TastyTrade
+
+
+@pytest.mark.parametrize(
+    ("spec", "given", "sent"),
+    [
+        ("ic SPXW 2026-12-04 5800/5830/6100/6130", "1.23", "1.25"),  # SPXW combos step by 0.05 (core/products)
+        ("ic SPXW 2026-12-04 5800/5830/6100/6130", "1.22", "1.2"),
+        ("sp SPXW 2026-12-04 5800", "3.27", "3.3"),  # one SPXW leg at or above 3.00: 0.10
+        ("bps SPY 2026-12-18 560/570", "0.456", "0.46"),  # SPY: pennies
+        ("sp GLD 2027-01-15 220", "3.12", "3.1"),  # other ETF options at or above 3.00: 0.05
+    ],
+)
+def test_check_rounds_the_price_to_the_products_tick_and_says_so(
+    capsys: pytest.CaptureFixture[str], spec: str, given: str, sent: str
+) -> None:
+    api = FakeTastytrade()
+    assert run(api, "check", spec, "--credit", given, "--underlying", "5950") == 0
+    (order,) = _dry_runs(api)
+    assert (order["price"], order["price-effect"]) == (sent, "Credit")
+    out = capsys.readouterr().out
+    assert f"{given} rounded to {Decimal(sent):.2f}" in out
+
+
+@pytest.mark.parametrize("kind", ["ic", "bps", "bcs", "strangle", "sp"])
+def test_a_credit_structure_priced_as_a_debit_is_refused_unless_the_debit_is_explicit(
+    capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    strikes = {"ic": "5800/5830/6100/6130", "bps": "5800/5830", "bcs": "6100/6130", "strangle": "5800/6100"}
+    spec = parse(f"{kind} SPXW 2026-12-04 {strikes.get(kind, '5800')}")
+    api = FakeTastytrade()
+
+    client = {"transport": api.transport()}
+
+    async def go(debit_explicit: bool) -> Outcome:
+        async with open_session(
+            Credentials("provider-secret-abc", "refresh-ok"), False, Redactor(), **client
+        ) as session:
+            price = Price(Decimal("1.80"), Side.DEBIT)
+            return await check(session, spec, price, 5950.0, None, Settings(), debit_explicit=debit_explicit)
+
+    with pytest.raises(ToolError, match=f"{kind} is sold for a credit: a debit of 1.80 pays to open it"):
+        anyio.run(go, False)
+    assert _dry_runs(api) == []
+    assert anyio.run(go, True).code == 0  # --debit typed on the command line: sent as the debit it says
+    assert [(o["price"], o["price-effect"]) for o in _dry_runs(api)] == [("1.8", "Debit")]
+
+
+def test_the_fake_refuses_a_limit_order_without_a_price_effect() -> None:
+    api = FakeTastytrade()
+    api.tokens.append("t")
+    body = {"order-type": "Limit", "price": "0", "time-in-force": "Day", "legs": []}
+    answer = api.handle(
+        httpx2.Request(
+            "POST", f"https://api.tastyworks.com/accounts/{ACCOUNT}/orders/dry-run",
+            headers={"Authorization": "Bearer t"}, json=body,
+        )
+    )  # fmt: skip
+    assert answer.status_code == 400
+    assert [e["code"] for e in answer.json()["error"]["errors"]] == ["price_effect_required", "invalid_price"]
 
 
 # ---------------------------------------------------------------------------------------------- errors

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,9 @@ class FakeTastytrade:
             "/market-time/sessions/current": "sessions.json",
             "/market-time/equities/holidays": "holidays_equities.json",
             "/market-time/futures/holidays/CME": "holidays_cme.json",
-            f"/accounts/{ACCOUNT}/orders/dry-run": "dry_run.json",
         }
+        if path == f"/accounts/{ACCOUNT}/orders/dry-run":
+            return self._dry_run(request)
         if path in routes:
             return httpx2.Response(200, json=fixture(routes[path]))
         if path == f"/customers/me/accounts/{ACCOUNT}":
@@ -93,6 +95,31 @@ class FakeTastytrade:
                 )
             return httpx2.Response(200, json=body)
         return self._error(404, "error_unknown_account.json", path)
+
+    def _dry_run(self, request: httpx2.Request) -> httpx2.Response:
+        """A limit order needs a positive `price` and a `price-effect` of Debit or Credit (developer docs,
+        "Place an equity order": "For a Limit order you must include both price and price-effect"); the SDK
+        leaves `price-effect` out when the price is zero (tastytrade/order.py `_split_sign_into_effect`,
+        utils.py `get_sign`). A refused body is a 400 in the API's error shape, with the list the SDK reads
+        (utils.py `validate_response`: `error.errors[]` of code and message). The answer echoes the order."""
+        order = json.loads(request.content)
+        problems = []
+        if order.get("order-type") == "Limit":
+            price, effect = order.get("price"), order.get("price-effect")
+            if effect not in ("Debit", "Credit"):
+                problems.append(("price_effect_required", "price-effect must be Debit or Credit"))
+            try:
+                if price is None or not Decimal(str(price)) > 0:
+                    problems.append(("invalid_price", "price must be greater than 0"))
+            except ArithmeticError:
+                problems.append(("invalid_price", f"price {price!r} is not a number"))
+        if problems:
+            errors = [{"code": code, "message": message} for code, message in problems]
+            body = {"error": {"code": "validation_error", "message": "Request validation failed", "errors": errors}}
+            return httpx2.Response(400, json=body)
+        answer = fixture("dry_run.json")
+        answer["data"]["order"].update({k: order[k] for k in ("price", "price-effect") if k in order})
+        return httpx2.Response(200, json=answer)
 
 
 # ---------------------------------------------------------------------------------------------- websockets
