@@ -129,7 +129,14 @@ async def reconcile_state(session: Session, state: Path, account_number: str | N
 
 
 def _percent(value: str | Decimal | None) -> str:
+    """A fraction (0.1823) as a percent: the API's ranks, percentiles and implied-volatility-index."""
     return "n/a" if value is None else f"{100 * float(value):.1f}%"
+
+
+def _already_percent(value: str | Decimal | None) -> str:
+    """A value the API gives in percent already: implied-volatility-30-day ('21.87' is 21.87%, beside
+    implied-volatility-index '0.2187'; tests/fixtures/tasty/README.md has the recorded responses)."""
+    return "n/a" if value is None else f"{float(value):.1f}%"
 
 
 # SEC Rule 10b-17: an issuer gives notice of a dividend at least ten days before its record date, and the
@@ -176,7 +183,7 @@ async def metrics(session: Session, symbols: list[str], events: Path | None, tod
         report = m.earnings.expected_report_date if m.earnings else None
         earnings = report.isoformat() if report else "-"  # a date's format spec is strftime's: text first
         ex_dividend = m.dividend_ex_date.isoformat() if m.dividend_ex_date else "-"
-        iv30 = _percent(m.implied_volatility_30_day)
+        iv30 = _already_percent(m.implied_volatility_30_day)
         lines.append(
             f"{symbol:<8} {_percent(m.implied_volatility_index_rank):>8} {_percent(m.implied_volatility_percentile):>8}"
             f" {iv30:>8}  {earnings:<13}  {ex_dividend}"

@@ -178,6 +178,15 @@ def test_metrics_show_iv_rank_and_write_the_risk_managers_events_file(
     assert [k.value for _, k in calendar.events("SPY", TODAY, date(2027, 12, 31))] == ["ex_dividend"]
 
 
+def test_metrics_print_iv_30d_as_the_percent_the_api_already_gives(capsys: pytest.CaptureFixture[str]) -> None:
+    """implied-volatility-30-day comes in percent ('14.12'), beside implied-volatility-index as a fraction
+    ('0.1412') for the same volatility (tests/fixtures/tasty/README.md); the column is not scaled again."""
+    assert run(FakeTastytrade(), "metrics", "SPY", "AAPL") == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    header_iv30 = 3
+    assert rows["SPY"][header_iv30] == "14.1%" and rows["AAPL"][header_iv30] == "26.5%"
+
+
 def test_the_events_file_lists_dividends_and_how_far_it_vouches_for_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
