@@ -26,7 +26,7 @@ from core.settings import Settings
 from core.valuation import describe
 from safety.persistence import StateFileError, TradingRecord
 from tasty.prices import CREDIT_STRUCTURES, Price, PriceError, Side, on_tick
-from tasty.reconcile import reconcile
+from tasty.reconcile import quantity_text, reconcile
 from tasty.session import ToolError
 from tasty.structures import Spec
 from tasty.symbols import contract_of, occ_symbol
@@ -100,11 +100,12 @@ async def status(session: Session, state: Path | None, today: date) -> Outcome:
 # ---------------------------------------------------------------------------------------------- positions
 
 
-async def broker_positions(session: Session, account: Account) -> list[tuple[str, int]]:
+async def broker_positions(session: Session, account: Account) -> list[tuple[str, Decimal]]:
+    """(symbol, signed quantity), the quantity exact: a fractional share position is 0.5, not int()'s 0."""
     out = []
     for position in await account.get_positions(session):
         sign = -1 if position.quantity_direction.lower() == "short" else 1
-        out.append((position.symbol, sign * int(position.quantity)))
+        out.append((position.symbol, sign * Decimal(position.quantity)))
     return out
 
 
@@ -114,7 +115,8 @@ async def positions(session: Session, account_number: str | None, today: date) -
     lines = [f"account {account.account_number}"]
     for symbol, quantity in await broker_positions(session, account):
         contract = contract_of(symbol, calendars, today)
-        lines.append(f"  {symbol:<28} {quantity:+6d}  {describe(contract) if contract else '(not a product we know)'}")
+        what = describe(contract) if contract else "(not a product we know)"
+        lines.append(f"  {symbol:<28} {quantity_text(quantity):>6}  {what}")
     return Outcome("\n".join(lines))
 
 

@@ -158,6 +158,30 @@ def test_reconcile_lists_each_kind_of_difference_and_exits_non_zero(
     assert "1 difference(s)" in out and said in out
 
 
+def _fractional_shares() -> list[dict[str, Any]]:
+    """The fixture's positions plus half a share of SPY (a fractional share position: `quantity` is a
+    decimal string, the SDK's CurrentPosition.quantity a Decimal, tastytrade/account.py)."""
+    from tests.fakes.tastytrade_api import fixture
+
+    items: list[dict[str, Any]] = fixture("positions.json")["data"]["items"]
+    share = {**items[0], "symbol": "SPY", "instrument-type": "Equity", "underlying-symbol": "SPY"}
+    share.update({"quantity": "0.5", "quantity-direction": "Long", "multiplier": "1", "cost-effect": "Debit"})
+    return [*items, share]
+
+
+def test_a_fractional_share_position_keeps_its_exact_quantity(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = FakeTastytrade(positions=_fractional_shares())
+    assert run(api, "positions") == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    spy = next(row for row in rows if row[0] == "SPY" and not row[1][0].isdigit())  # the share, not an option
+    assert spy[1] == "+0.5"  # int() made it 0
+    assert run(api, "reconcile", "--state", str(state_file(tmp_path, held()))) == 1  # not skipped as nothing
+    out = capsys.readouterr().out
+    assert "1 difference(s)" in out and "unknown: SPY (algorithm +0, broker +0.5)" in out
+
+
 def test_reconcile_refuses_a_state_file_it_cannot_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "state.json"
     bad.write_text("{not json")
