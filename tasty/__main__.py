@@ -60,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def command(
-    args: argparse.Namespace, today: date, say: Callable[[str], None]
+    args: argparse.Namespace, today: date, say: Callable[[str], None], pause: Callable[[float], Awaitable[None]]
 ) -> Callable[[Session], Awaitable[commands.Outcome]]:
     if args.command == "status":
         return lambda s: commands.status(s, args.state, today)
@@ -73,7 +73,7 @@ def command(
     if args.command == "chain":
         return lambda s: streams.chain(s, args.root, args.expiry, today, Settings(), args.wait)
     if args.command == "watch":
-        return lambda s: streams.watch(s, args.account, args.events, args.seconds, say)
+        return lambda s: streams.watch(s, args.account, args.events, args.seconds, say, pause)
     if args.credit is not None:
         price = parse_price("--credit", args.credit, Side.CREDIT)
     else:
@@ -99,9 +99,11 @@ def main(
     argv: list[str] | None = None,
     environ: dict[str, str] | None = None,
     today: date | None = None,
+    pause: Callable[[float], Awaitable[None]] = anyio.sleep,
     **client_kwargs: Any,
 ) -> int:
-    """`environ`, `today` and `client_kwargs` (for the SDK's HTTP client) let the tests run it offline."""
+    """`environ`, `today`, `pause` (watch's back-off) and `client_kwargs` (for the SDK's HTTP client) let
+    the tests run it offline and without waiting."""
     args = parser().parse_args(argv)
     redact = Redactor()
     try:
@@ -112,7 +114,7 @@ def main(
         def say(line: str) -> None:  # what a long-running command prints as it goes
             print(redact(line), flush=True)
 
-        run = command(args, today or datetime.now(NEW_YORK).date(), say)
+        run = command(args, today or datetime.now(NEW_YORK).date(), say, pause)
 
         async def go() -> commands.Outcome:
             async with open_session(credentials, args.sandbox, redact, **client_kwargs) as session:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import anyio
 from httpx2.websockets import HTTPXWSException, WebSocketDisconnect
 from tastytrade import AlertStreamer, DXLinkStreamer, Session
+from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.dxfeed import Greeks, Quote, Trade
 from tastytrade.instruments import get_option_chain
 from tastytrade.order import OrderStatus, PlacedOrder
@@ -131,6 +132,49 @@ async def chain(
 # ---------------------------------------------------------------------------------------------- watch
 
 
+@dataclass
+class OrderLog:
+    """What `watch` has seen: each order update once (by id, status and time), whichever way it came."""
+
+    say: Callable[[str], None]
+    seen: set[tuple[int, str, datetime]] = field(default_factory=set)
+    events: int = 0
+    rejects: int = 0
+    ignored: int = 0  # balance and position messages, drained so the SDK's unbounded queues stay empty
+    last: datetime | None = None  # the updated-at of the latest order update seen
+
+    def report(self, order: PlacedOrder, found: str = "") -> None:
+        key = (order.id, order.status.value, order.updated_at)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.events += 1
+        self.last = order.updated_at if self.last is None else max(self.last, order.updated_at)
+        legs = ", ".join(f"{leg.action.value} {leg.quantity} {leg.symbol}" for leg in order.legs)
+        where = f" [{found}]" if found else ""
+        if order.status is OrderStatus.REJECTED:
+            self.rejects += 1
+            when = order.updated_at.astimezone(NEW_YORK)
+            self.say(
+                f"ALERT order {order.id} REJECTED at {when:%Y-%m-%d %H:%M:%S %Z}: "
+                f"{order.reject_reason or 'no reason given'} ({legs}){where}"
+            )
+        else:
+            self.say(f"order {order.id} {order.status.value}: {legs}{where}")
+
+    def catch_up(self, live: list[PlacedOrder], found: str) -> None:
+        """Rejects among the live orders updated since the last update seen (all of today's at the start):
+        what happened while no stream was there to say it."""
+        for order in sorted(live, key=lambda o: o.updated_at):
+            if order.status is OrderStatus.REJECTED and (self.last is None or order.updated_at >= self.last):
+                self.report(order, found)
+
+
+async def _drain(streamer: AlertStreamer, kind: type[AccountBalance] | type[CurrentPosition], log: OrderLog) -> None:
+    async for _ in streamer.listen(kind):
+        log.ignored += 1
+
+
 async def watch(
     session: Session,
     account_number: str | None,
@@ -139,32 +183,46 @@ async def watch(
     say: Callable[[str], None],
     pause: Callable[[float], Awaitable[None]] = anyio.sleep,
 ) -> Outcome:
+    """The module docstring's `watch`. After every connect (the first and each reconnect) the live orders
+    are fetched, after subscribing so that nothing falls between the two, and a reject not yet seen is an
+    alert: the account streamer sends no heartbeat and its session lapses, so a reject can happen while
+    the tool is reconnecting and no stream will ever carry it."""
     account = await pick_account(session, account_number)
-    seen, rejects, drops, backoff = 0, 0, 0, 1.0
+    log = OrderLog(say)
+    drops, backoff = 0, 1.0
+
+    def done() -> bool:
+        return events is not None and log.events >= events
+
     with anyio.move_on_after(seconds if seconds is not None else math.inf):
-        while events is None or seen < events:
+        while not done():
             try:
-                async with AlertStreamer(session) as streamer:
+                async with AlertStreamer(session) as streamer, anyio.create_task_group() as tasks:
                     await streamer.subscribe_accounts([account])
                     say(f"watching account {account.account_number}")
                     backoff = 1.0
-                    async for order in streamer.listen(PlacedOrder):
-                        seen += 1
-                        legs = ", ".join(f"{leg.action.value} {leg.quantity} {leg.symbol}" for leg in order.legs)
-                        if order.status is OrderStatus.REJECTED:
-                            rejects += 1
-                            say(f"ALERT order {order.id} REJECTED: {order.reject_reason or 'no reason given'} ({legs})")
-                        else:
-                            say(f"order {order.id} {order.status.value}: {legs}")
-                        if events is not None and seen >= events:
-                            break
+                    tasks.start_soon(_drain, streamer, AccountBalance, log)
+                    tasks.start_soon(_drain, streamer, CurrentPosition, log)
+                    found = "in the live orders after connecting" if drops else "in today's live orders"
+                    log.catch_up(await account.get_live_orders(session), found)
+                    if not done():
+                        async for order in streamer.listen(PlacedOrder):
+                            log.report(order)
+                            if done():
+                                break
+                    tasks.cancel_scope.cancel()
             except Exception as err:  # the SDK's task groups wrap a dropped socket in an ExceptionGroup
                 cause = find_error(err, DROPPED)
                 if cause is None:
                     raise
+                if done():  # the socket went as the tool was leaving: nothing to come back for
+                    break
                 drops += 1
                 say(f"stream dropped ({type(cause).__name__}); reconnecting in {backoff:g} s")
                 await pause(backoff)
                 backoff = min(backoff * 2, 60.0)
-    summary = f"{seen} order event(s), {rejects} rejected, {drops} reconnect(s)"
-    return Outcome(summary, 1 if rejects else 0)
+    summary = (
+        f"{log.events} order event(s), {log.rejects} rejected, {drops} reconnect(s); "
+        f"{log.ignored} balance/position update(s) ignored"
+    )
+    return Outcome(summary, 1 if log.rejects else 0)

@@ -429,13 +429,74 @@ def test_watch_alerts_on_a_reject_and_reconnects_a_dropped_stream(capsys: pytest
     from tests.fakes.tastytrade_api import fixture
 
     api = StreamingTastytrade(order_events=fixture("order_events.json"))
-    code = run(api, "watch", "--events", "2", "--seconds", "20")
+
+    async def pause(seconds: float) -> None:
+        return None
+
+    code = main(["watch", "--events", "2", "--seconds", "20"], ENV, TODAY, pause=pause, transport=api.transport())
     out = capsys.readouterr().out
     assert api.alert_sessions == 2  # the first stream dropped after its event; the tool came back
     assert "order 101 Live: Sell to Open 1 SPXW  261204P05830000" in out
     assert "stream dropped (WebSocketDisconnect); reconnecting in 1 s" in out
-    assert "ALERT order 102 REJECTED: Not enough buying power" in out
-    assert out.strip().endswith("2 order event(s), 1 rejected, 1 reconnect(s)") and code == 1
+    assert "ALERT order 102 REJECTED at 2026-11-25 10:42:07 EST: Not enough buying power" in out
+    assert "2 order event(s), 1 rejected, 1 reconnect(s)" in out and code == 1
+
+
+def _account_messages() -> list[dict[str, Any]]:
+    """A balance and a position update, as the account streamer sends them on every change."""
+    from tests.fakes.tastytrade_api import fixture
+
+    balance = {**fixture("balances.json")["data"], "account-number": ACCOUNT}
+    position = fixture("positions.json")["data"]["items"][0]
+    return [{"type": "AccountBalance", "data": balance}, {"type": "CurrentPosition", "data": position}]
+
+
+def test_watch_finds_a_reject_made_while_the_stream_was_down(capsys: pytest.CaptureFixture[str]) -> None:
+    """The session lapses after order 101; order 102 is rejected before the tool is back, so no stream ever
+    carries it: the live orders fetched after connecting do. Balance and position messages are drained, and
+    the back-off is the injected pause (no real sleep)."""
+    from tests.fakes.tastytrade_api import fixture
+
+    live, rejected = fixture("order_events.json")
+    api = StreamingTastytrade(order_events=[live, []], unstreamed=[[], rejected], account_messages=_account_messages())
+    pauses: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    code = main(["watch", "--events", "2", "--seconds", "20"], ENV, TODAY, pause=pause, transport=api.transport())
+    out = capsys.readouterr().out
+    assert api.alert_sessions == 2 and pauses == [1.0]
+    assert "order 101 Live: Sell to Open 1 SPXW  261204P05830000" in out
+    alerts = [line for line in out.splitlines() if line.startswith("ALERT")]
+    assert alerts == [
+        "ALERT order 102 REJECTED at 2026-11-25 10:42:07 EST: Not enough buying power "
+        "(Sell to Open 1 SPXW  261204P05830000) [in the live orders after connecting]"
+    ]
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("2 order event(s), 1 rejected, 1 reconnect(s); ")
+    # the first connection's two arrive before order 101 and are drained; the second's may still be in
+    # flight when the tool leaves
+    assert int(summary.split("; ")[1].split()[0]) >= 2 and summary.endswith("balance/position update(s) ignored")
+    assert code == 1
+
+
+def test_watch_reports_todays_earlier_rejects_once_when_it_starts(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.fakes.tastytrade_api import fixture
+
+    _, rejected = fixture("order_events.json")
+    api = StreamingTastytrade(order_events=[rejected, []])  # the stream repeats the reject the REST list has
+    api.live_orders = list(rejected)
+
+    async def pause(seconds: float) -> None:
+        return None
+
+    code = main(["watch", "--events", "1"], ENV, TODAY, pause=pause, transport=api.transport())
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.startswith("ALERT order 102")] != []
+    assert len([line for line in out.splitlines() if line.startswith("ALERT order 102")]) == 1
+    assert out.strip().endswith("1 order event(s), 1 rejected, 0 reconnect(s); 0 balance/position update(s) ignored")
+    assert code == 1
 
 
 def test_sandbox_talks_to_the_certification_api(capsys: pytest.CaptureFixture[str]) -> None:

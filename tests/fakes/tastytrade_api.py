@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx2
 from httpx2.websockets import ASGIWebSocketTransport
 
@@ -33,6 +32,7 @@ class FakeTastytrade:
     down: bool = False  # the network fails
     echo_secrets_in_errors: bool = False  # a careless server that repeats what it was sent
     positions: list[dict[str, Any]] | None = None  # replaces the fixture's positions
+    live_orders: list[dict[str, Any]] = field(default_factory=list)  # today's orders, latest state of each
     requests: list[httpx2.Request] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
 
@@ -78,6 +78,9 @@ class FakeTastytrade:
             if self.positions is not None:
                 body["data"]["items"] = self.positions
             return httpx2.Response(200, json=body)
+        if path == f"/accounts/{ACCOUNT}/orders/live":
+            # The SDK's Account.get_live_orders (tastytrade/account.py): today's orders as PlacedOrder items.
+            return httpx2.Response(200, json={"data": {"items": self.live_orders}})
         if path.startswith("/market-metrics/historic-corporate-events/dividends/"):
             # The SDK's DividendInfo (tastytrade/metrics.py): occurred-date and amount, per past ex-date.
             symbol = path.rsplit("/", 1)[-1]
@@ -151,10 +154,20 @@ class SharedASGITransport(ASGIWebSocketTransport):
 @dataclass
 class StreamingTastytrade(FakeTastytrade):
     """The REST fake plus DXLink (quotes, Greeks, trades of a small SPXW chain) and the account streamer,
-    served as one ASGI app. `order_events` are sent one connection at a time: after each connection's
-    events the socket is dropped (code 1011), as a broken stream would be."""
+    served as one ASGI app.
+
+    The account streamer, one connection at a time: the `connect` reply, then `account_messages` (balance
+    and position updates: the real streamer sends `AccountBalance` and `CurrentPosition` for every change,
+    developer docs "Streaming Account Data", the SDK's MAP_ALERTS in tastytrade/streamer.py), then that
+    connection's `order_events`; then the session lapses and the socket is closed (code 1011): the SDK
+    sends no heartbeat (streamer.py `AlertStreamer` has none) and access tokens last 15 minutes (developer
+    docs, "Stream account updates"). `unstreamed[k]` are orders updated while the stream was down before
+    connection k: never streamed, only in the REST live orders (`live_orders`), as a reject in the gap is.
+    Every order streamed or missed becomes the latest state of that order in `live_orders`."""
 
     order_events: list[list[dict[str, Any]]] = field(default_factory=list)
+    unstreamed: list[list[dict[str, Any]]] = field(default_factory=list)
+    account_messages: list[dict[str, Any]] = field(default_factory=list)
     dxlink_sessions: int = 0
     alert_sessions: int = 0
 
@@ -226,9 +239,14 @@ class StreamingTastytrade(FakeTastytrade):
                         if found["eventSymbol"] == item["symbol"]:
                             await say({"type": "FEED_DATA", "channel": message["channel"], "data": [found]})
 
+    def _publish(self, order: dict[str, Any]) -> None:
+        self.live_orders[:] = [o for o in self.live_orders if o["id"] != order["id"]] + [order]
+
     async def _alerts(self, receive: Receive, send: Send) -> None:
         connection = self.alert_sessions
         self.alert_sessions += 1
+        for order in self.unstreamed[connection] if connection < len(self.unstreamed) else []:
+            self._publish(order)
         await receive()
         await send({"type": "websocket.accept"})
         event = await receive()
@@ -238,7 +256,10 @@ class StreamingTastytrade(FakeTastytrade):
         if not ok:
             reply["message"] = "invalid auth token"
         await send({"type": "websocket.send", "text": json.dumps(reply)})
-        for order in self.order_events[connection] if connection < len(self.order_events) else []:
-            await send({"type": "websocket.send", "text": json.dumps({"type": "Order", "data": order})})
-        await anyio.sleep(0.05)
-        await send({"type": "websocket.close", "code": 1011, "reason": "upstream failure"})  # the stream drops
+        if ok:
+            for message in self.account_messages:
+                await send({"type": "websocket.send", "text": json.dumps(message)})
+            for order in self.order_events[connection] if connection < len(self.order_events) else []:
+                self._publish(order)
+                await send({"type": "websocket.send", "text": json.dumps({"type": "Order", "data": order})})
+        await send({"type": "websocket.close", "code": 1011, "reason": "session expired"})  # the session lapses
