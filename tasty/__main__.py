@@ -24,7 +24,7 @@ from tastytrade.utils import TastytradeError
 from core.settings import Settings
 from tasty import commands, streams
 from tasty.prices import PriceError, Side, parse_price
-from tasty.session import Redactor, ToolError, credentials_from, find_error, open_session
+from tasty.session import Redactor, ToolError, credentials_from, find_error, open_session, redacting_logs
 from tasty.structures import SpecError, parse
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -120,7 +120,8 @@ def main(
             async with open_session(credentials, args.sandbox, redact, **client_kwargs) as session:
                 return await run(session)
 
-        outcome = anyio.run(go)
+        with redacting_logs(redact):
+            outcome = anyio.run(go)
     except Exception as err:  # task groups (the SDK's, anyio's) wrap what went wrong in exception groups
         said = explain(err)
         if said is None:

@@ -204,7 +204,13 @@ async def watch(
                     tasks.start_soon(_drain, streamer, AccountBalance, log)
                     tasks.start_soon(_drain, streamer, CurrentPosition, log)
                     found = "in the live orders after connecting" if drops else "in today's live orders"
-                    log.catch_up(await account.get_live_orders(session), found)
+                    try:
+                        live = await account.get_live_orders(session)
+                    except TastytradeError as err:  # an answer, not a dropped stream: no reconnecting
+                        raise ToolError(
+                            f"the live orders could not be read after connecting: {str(err).strip()}"
+                        ) from None
+                    log.catch_up(live, found)
                     if not done():
                         async for order in streamer.listen(PlacedOrder):
                             log.report(order)
@@ -213,7 +219,7 @@ async def watch(
                     tasks.cancel_scope.cancel()
             except Exception as err:  # the SDK's task groups wrap a dropped socket in an ExceptionGroup
                 cause = find_error(err, DROPPED)
-                if cause is None:
+                if cause is None or find_error(err, ToolError) is not None:  # a socket may go down with it
                     raise
                 if done():  # the socket went as the tool was leaving: nothing to come back for
                     break

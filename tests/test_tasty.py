@@ -398,6 +398,36 @@ def test_no_secret_reaches_the_output_the_logs_or_the_files(
     assert "***" in captured.err  # the echoes were there, and blanked
 
 
+def test_every_token_a_long_watch_is_given_stays_out_of_the_output_and_the_logs(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """With a 30-second token every request refreshes first, so the watch goes through several tokens; the
+    SDK's DEBUG log (turned on here, as an operator chasing a problem would) carries each in its streamer
+    messages, and an API error echoes the one in use then. None may appear; nor the DXLink token."""
+    from tests.fakes.tastytrade_api import DX_TOKEN, fixture
+
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("tastytrade").setLevel(logging.DEBUG)
+    try:
+        api = StreamingTastytrade(token_lifetime=30, order_events=fixture("order_events.json"))
+
+        async def pause(seconds: float) -> None:
+            return None
+
+        main(["watch", "--events", "2"], ENV, TODAY, pause=pause, transport=api.transport())
+        run(api, "chain", "SPXW", "--expiry", "2026-12-04", "--wait", "1")
+        loud = StreamingTastytrade(token_lifetime=30, echo_secrets_in_errors=True)
+        assert main(["watch", "--seconds", "20"], ENV, TODAY, pause=pause, transport=loud.transport()) == 2
+    finally:
+        logging.getLogger("tastytrade").setLevel(logging.WARNING)
+    captured = capsys.readouterr()
+    assert len(api.tokens) >= 4 and len(loud.tokens) >= 3
+    assert "'auth-token': '***'" in caplog.text and "Bearer ***" in captured.err  # there, and blanked
+    for text in (captured.out, captured.err, caplog.text):
+        for secret in [*api.tokens, *loud.tokens, DX_TOKEN, *ENV.values()]:
+            assert secret not in text
+
+
 # ---------------------------------------------------------------------------------------------- streams
 
 

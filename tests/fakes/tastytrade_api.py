@@ -80,6 +80,8 @@ class FakeTastytrade:
             return httpx2.Response(200, json=body)
         if path == f"/accounts/{ACCOUNT}/orders/live":
             # The SDK's Account.get_live_orders (tastytrade/account.py): today's orders as PlacedOrder items.
+            if self.echo_secrets_in_errors:
+                return self._error(503, "error_unknown_account.json", f"retry {request.headers.get('Authorization')}")
             return httpx2.Response(200, json={"data": {"items": self.live_orders}})
         if path.startswith("/market-metrics/historic-corporate-events/dividends/"):
             # The SDK's DividendInfo (tastytrade/metrics.py): occurred-date and amount, per past ex-date.
