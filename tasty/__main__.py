@@ -53,6 +53,12 @@ def parser() -> argparse.ArgumentParser:
     ch.add_argument("root", help="option root, e.g. SPXW, SPY, QQQ")
     ch.add_argument("--expiry", type=date.fromisoformat, help="YYYY-MM-DD (default: the nearest)")
     ch.add_argument("--wait", type=float, default=10.0, help="seconds to wait for every quote (default 10)")
+    ch.add_argument(
+        "--strikes",
+        type=int,
+        default=streams.STRIKES,
+        help=f"listed strikes each side of the money (default {streams.STRIKES})",
+    )
     w = sub.add_parser("watch", help="the account's order events; rejects are alerts; reconnects when dropped")
     w.add_argument("--events", type=int, help="stop after this many order events")
     w.add_argument("--seconds", type=float, help="stop after this many seconds")
@@ -71,7 +77,7 @@ def command(
     if args.command == "metrics":
         return lambda s: commands.metrics(s, args.symbols, args.write_events, today)
     if args.command == "chain":
-        return lambda s: streams.chain(s, args.root, args.expiry, today, Settings(), args.wait)
+        return lambda s: streams.chain(s, args.root, args.expiry, today, Settings(), args.wait, args.strikes)
     if args.command == "watch":
         return lambda s: streams.watch(s, args.account, args.events, args.seconds, say, pause)
     if args.credit is not None:

@@ -26,9 +26,10 @@ from tasty.__main__ import main
 from tasty.commands import Outcome, check
 from tasty.prices import Price, Side
 from tasty.session import Credentials, Redactor, ToolError, open_session
+from tasty.streams import chain
 from tasty.structures import SpecError, parse
 from tasty.symbols import contract_of, occ_symbol
-from tests.fakes.tastytrade_api import ACCOUNT, FakeTastytrade, StreamingTastytrade
+from tests.fakes.tastytrade_api import ACCOUNT, FakeTastytrade, StreamingTastytrade, full_spxw_expiry
 
 NY = ZoneInfo("America/New_York")
 TODAY = date(2026, 11, 25)
@@ -438,8 +439,8 @@ def test_chain_streams_quotes_and_greeks_and_checks_them_as_the_algorithm_would(
     code = run(api, "chain", "SPXW", "--expiry", "2026-12-04", "--wait", "1")
     out = capsys.readouterr().out
     assert api.dxlink_sessions == 1
-    assert out.splitlines()[0] == "SPXW 2026-12-04: SPX 5950.0"  # the index value comes from Trade
-    rows = [line.split() for line in out.splitlines()[2:10]]
+    assert out.splitlines()[0] == "SPXW 2026-12-04: SPX 5950.0 (last trade (DXLink Trade))"  # SPX: from Trade
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["put"], ["call"])]
     assert len(rows) == 8 and all(row[0] in ("put", "call") for row in rows)  # SPXW only: the SPX AM series is out
     crossed = next(row for row in rows if row[:2] == ["call", "6130"])
     unquoted = next(row for row in rows if row[:2] == ["call", "5800"])
@@ -448,6 +449,42 @@ def test_chain_streams_quotes_and_greeks_and_checks_them_as_the_algorithm_would(
     assert put[-1] == "yes" and -0.5 < float(put[5]) < 0  # DXLink's Greeks, not ours
     assert "6 of 8 usable" in out and "no quote in time: 1" in out
     assert code == 0
+
+
+def test_chain_on_a_full_spxw_expiry_subscribes_a_window_around_the_money_in_chunks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """2,002 SPXW options in one subscription come back as one DXLink batch over the SDK's 64 KiB message
+    limit ("Subscription message too long"); the tool asks for ±60 strikes around SPX's 5950, 200 symbols
+    at a time."""
+    listed, events = full_spxw_expiry()
+    api = StreamingTastytrade(option_chain=listed, dxlink_events=events)
+    code = run(api, "chain", "SPXW", "--expiry", "2026-12-04", "--wait", "10")
+    out = capsys.readouterr().out
+    assert "subscribed 121 of 1001 listed strikes (±60 around the money), 200 symbols at a time" in out
+    options = [s for kind, symbols in api.subscriptions if kind == "Quote" for s in symbols if s != "SPX"]
+    assert len(options) == 242 and max(len(symbols) for _, symbols in api.subscriptions) <= 200
+    assert {float(s[-4:]) for s in options} == {5650.0 + 5 * i for i in range(121)}
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["put"], ["call"])]
+    assert len(rows) == 242 and "no quote in time: 0" in out and code in (0, 1)
+
+
+def test_chain_narrows_its_subscriptions_when_dxlink_closes_the_socket_for_size(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    listed, events = full_spxw_expiry()
+    api = StreamingTastytrade(option_chain=listed, dxlink_events=events)
+    client = {"transport": api.transport()}
+
+    async def go() -> Outcome:
+        async with open_session(Credentials("provider-secret-abc", "refresh-ok"), False, Redactor(), **client) as s:
+            return await chain(s, "SPXW", date(2026, 12, 4), TODAY, Settings(), wait=20, strikes=1000, chunk=3000)
+
+    out = anyio.run(go).text
+    said = [line for line in out.splitlines() if line.startswith("DXLink closed the socket")]
+    assert said and said[0] == "DXLink closed the socket (message too long) at 3000 symbols a subscription"
+    assert api.dxlink_sessions == len(said) + 1
+    assert "subscribed 1001 of 1001 listed strikes" in out and "no quote in time: 0" in out
 
 
 def test_chain_says_when_a_root_or_an_expiry_is_not_listed(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,8 +8,10 @@ request, known accounts; it records every request so tests can see what the tool
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -171,6 +173,9 @@ class StreamingTastytrade(FakeTastytrade):
     unstreamed: list[list[dict[str, Any]]] = field(default_factory=list)
     account_messages: list[dict[str, Any]] = field(default_factory=list)
     dxlink_sessions: int = 0
+    option_chain: dict[str, Any] | None = None  # replaces option_chain_spx.json (full_spxw_expiry)
+    dxlink_events: dict[str, list[dict[str, Any]]] | None = None  # replaces dxlink_events.json
+    subscriptions: list[tuple[str, list[str]]] = field(default_factory=list)  # (event type, symbols) as sent
     alert_sessions: int = 0
 
     def transport(self) -> SharedASGITransport:  # type: ignore[override]
@@ -205,7 +210,8 @@ class StreamingTastytrade(FakeTastytrade):
             )
         elif request.url.path.startswith("/option-chains/"):
             self.requests.append(request)
-            response = httpx2.Response(200, json=fixture("option_chain_spx.json"))
+            chain = self.option_chain if self.option_chain is not None else fixture("option_chain_spx.json")
+            response = httpx2.Response(200, json=chain)
         else:
             response = self.handle(request)
         raw = [(k.encode(), v.encode()) for k, v in response.headers.items()]
@@ -213,10 +219,23 @@ class StreamingTastytrade(FakeTastytrade):
         await send({"type": "http.response.body", "body": response.content})
 
     async def _dxlink(self, receive: Receive, send: Send) -> None:
+        """DXLink as the SDK speaks it (tastytrade/streamer.py `DXLinkStreamer`): SETUP, AUTH_STATE, AUTH,
+        CHANNEL_REQUEST → CHANNEL_OPENED, FEED_SETUP → FEED_CONFIG (dxFeed's DXLink protocol: the server
+        confirms the data format and the event fields it will send), FEED_SUBSCRIPTION → FEED_DATA.
+
+        Data comes COMPACT, as the SDK asks for it (`acceptDataFormat`) and reads it (`_map_message`):
+        `["Quote", [values of event 1 in the accepted field order, values of event 2, ...]]`, one batch
+        message per channel for everything a subscription brought (the real feed batches each aggregation
+        period, `acceptAggregationPeriod`, so a big subscription comes back as one big message). A missing
+        value is the string "NaN", as DXLink sends it (the SDK's `NAN_VALUES`, dxfeed/event.py). A batch over
+        the SDK's 64 KiB message limit (httpx2's DEFAULT_MAX_MESSAGE_SIZE_BYTES) makes the client close the
+        socket with 1009, which the SDK raises as "Subscription message too long!"."""
         self.dxlink_sessions += 1
         await receive()  # websocket.connect
         await send({"type": "websocket.accept"})
-        data = fixture("dxlink_events.json")
+        data = self.dxlink_events if self.dxlink_events is not None else fixture("dxlink_events.json")
+        by_symbol = {kind: {e["eventSymbol"]: e for e in events} for kind, events in data.items()}
+        fields: dict[int, tuple[str, list[str]]] = {}  # channel → (event type, accepted fields)
 
         async def say(message: dict[str, Any]) -> None:
             await send({"type": "websocket.send", "text": json.dumps(message)})
@@ -226,7 +245,7 @@ class StreamingTastytrade(FakeTastytrade):
             if event["type"] == "websocket.disconnect":
                 return
             message = json.loads(event["text"])
-            kind = message["type"]
+            kind, channel = message["type"], message.get("channel", 0)
             if kind == "SETUP":
                 await say({"type": "SETUP", "channel": 0, "keepaliveTimeout": 60, "acceptKeepaliveTimeout": 60})
                 await say({"type": "AUTH_STATE", "channel": 0, "state": "UNAUTHORIZED"})
@@ -234,12 +253,28 @@ class StreamingTastytrade(FakeTastytrade):
                 state = "AUTHORIZED" if message["token"] == DX_TOKEN else "UNAUTHORIZED"
                 await say({"type": "AUTH_STATE", "channel": 0, "state": state})
             elif kind == "CHANNEL_REQUEST":
-                await say({"type": "CHANNEL_OPENED", "channel": message["channel"], "service": "FEED"})
+                await say({"type": "CHANNEL_OPENED", "channel": channel, "service": "FEED"})
+            elif kind == "FEED_SETUP":
+                ((event_type, accepted),) = message["acceptEventFields"].items()
+                fields[channel] = (event_type, accepted)
+                await say(
+                    {
+                        "type": "FEED_CONFIG", "channel": channel, "dataFormat": "COMPACT",
+                        "aggregationPeriod": message.get("acceptAggregationPeriod", 0.1),
+                        "eventFields": {event_type: accepted},
+                    }
+                )  # fmt: skip
             elif kind == "FEED_SUBSCRIPTION":
-                for item in message.get("add", []):
-                    for found in data.get(item["type"], []):
-                        if found["eventSymbol"] == item["symbol"]:
-                            await say({"type": "FEED_DATA", "channel": message["channel"], "data": [found]})
+                event_type, accepted = fields[channel]
+                symbols = [item["symbol"] for item in message.get("add", []) if item["type"] == event_type]
+                self.subscriptions.append((event_type, symbols))
+                flat: list[Any] = []
+                for symbol in symbols:
+                    found = by_symbol.get(event_type, {}).get(symbol)
+                    if found is not None:
+                        flat.extend(found.get(name, "NaN") for name in accepted)
+                if flat:
+                    await say({"type": "FEED_DATA", "channel": channel, "data": [event_type, flat]})
 
     def _publish(self, order: dict[str, Any]) -> None:
         self.live_orders[:] = [o for o in self.live_orders if o["id"] != order["id"]] + [order]
@@ -265,3 +300,39 @@ class StreamingTastytrade(FakeTastytrade):
                 self._publish(order)
                 await send({"type": "websocket.send", "text": json.dumps({"type": "Order", "data": order})})
         await send({"type": "websocket.close", "code": 1011, "reason": "session expired"})  # the session lapses
+
+
+def full_spxw_expiry(
+    expiry: str = "2026-12-04", spot: float = 5950.0, low: int = 3000, high: int = 8000, step: int = 5
+) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """A whole SPXW expiry as the API lists it (one `Option` per strike and right, the shape of
+    option_chain_spx.json) with a Quote and a Greeks event for each and SPX's Trade: 3000 to 8000 by 5 is
+    2,002 options, about the size users report DXLink failing at. Prices are rough (intrinsic plus a
+    time value falling away from the money); what matters here is the count and the message sizes."""
+    template = fixture("option_chain_spx.json")["data"]["items"][0]
+    day = date.fromisoformat(expiry)
+    items, quotes, greeks = [], [], []
+    for strike in range(low, high + step, step):
+        for right in ("P", "C"):
+            streamer = f".SPXW{day:%y%m%d}{right}{strike}"
+            occ = f"SPXW  {day:%y%m%d}{right}{strike * 1000:08d}"
+            items.append(
+                {**template, "symbol": occ, "strike-price": f"{strike}.0", "option-type": right,
+                 "expiration-date": expiry, "streamer-symbol": streamer}
+            )  # fmt: skip
+            intrinsic = max(0.0, (spot - strike) if right == "C" else (strike - spot))
+            value = round(intrinsic + 40.0 * math.exp(-abs(spot - strike) / 150.0), 2)
+            moneyness = (spot - strike) / 150.0
+            delta = 1 / (1 + math.exp(-moneyness)) - (1.0 if right == "P" else 0.0)
+            quotes.append(
+                {"eventSymbol": streamer, "eventTime": 0, "sequence": 0, "timeNanoPart": 0, "bidTime": 0,
+                 "bidExchangeCode": "C", "askTime": 0, "askExchangeCode": "C", "bidPrice": max(0.0, value - 0.1),
+                 "askPrice": value + 0.1, "bidSize": 10, "askSize": 10}
+            )  # fmt: skip
+            greeks.append(
+                {"eventSymbol": streamer, "eventTime": 0, "eventFlags": 0, "index": 0, "time": 0, "sequence": 0,
+                 "price": value, "volatility": 0.16, "delta": round(delta, 4), "gamma": 0.001, "theta": -1.5,
+                 "rho": 0.0, "vega": 1.2}
+            )  # fmt: skip
+    trade = fixture("dxlink_events.json")["Trade"]
+    return {"data": {"items": items}}, {"Quote": quotes, "Greeks": greeks, "Trade": trade}
