@@ -25,8 +25,8 @@ from tastytrade import AlertStreamer, DXLinkStreamer, Session
 from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.dxfeed import Greeks, Quote, Trade
 from tastytrade.instruments import Option, get_option_chain
-from tastytrade.market_data import get_market_data
-from tastytrade.order import InstrumentType, OrderStatus, PlacedOrder
+from tastytrade.market_data import get_market_data_by_type
+from tastytrade.order import OrderStatus, PlacedOrder
 from tastytrade.utils import TastytradeError
 
 from core.model import Chain, ChainRow, Right
@@ -90,6 +90,11 @@ async def _until(done: Callable[[], bool], deadline: float) -> None:
             await anyio.sleep(0.01)  # polling what the readers collect; bounded by the deadline
 
 
+def _quoted(got: Collected, symbol: str) -> bool:
+    quote = got.quotes.get(symbol)
+    return quote is not None and bool(quote.bid_price) and bool(quote.ask_price)
+
+
 async def _underlying_price(session: Session, underlying: str, got: Collected) -> None:
     """The last trade; else the quote's mid (RUT's index value comes as no Trade from DXLink); else the
     REST market data's last, mark or mid. `got.source` says which."""
@@ -97,17 +102,18 @@ async def _underlying_price(session: Session, underlying: str, got: Collected) -
         got.price, got.source = got.trade, "last trade (DXLink Trade)"
         return
     quote = got.quotes.get(underlying)
-    if quote is not None and quote.bid_price and quote.ask_price:
+    if quote is not None and _quoted(got, underlying):
         got.price, got.source = float((quote.bid_price + quote.ask_price) / 2), "quote mid (DXLink Quote; no Trade)"
         return
     try:
-        data = await get_market_data(session, underlying, InstrumentType.INDEX)
+        found = await get_market_data_by_type(session, indices=[underlying])
     except TastytradeError:
         return
-    for name, value in (("last", data.last), ("mark", data.mark), ("mid", data.mid)):
-        if value:
-            got.price, got.source = float(value), f"REST market data {name} (no DXLink Trade or Quote)"
-            return
+    for data in found:
+        for name, value in (("last", data.last), ("mark", data.mark), ("mid", data.mid)):
+            if data.symbol == underlying and value:
+                got.price, got.source = float(value), f"REST market data {name} (no DXLink Trade or Quote)"
+                return
 
 
 async def _stream(
@@ -133,7 +139,7 @@ async def _stream(
             tasks.start_soon(reader)
         await streamer.subscribe(Trade, [underlying])
         await streamer.subscribe(Quote, [underlying])
-        await _until(lambda: got.trade is not None, min(deadline, anyio.current_time() + 2.0))
+        await _until(lambda: got.trade is not None or _quoted(got, underlying), min(deadline, anyio.current_time() + 2))
         if got.price is None:
             await _underlying_price(session, underlying, got)
         legs, said = window(options, got.price, strikes)

@@ -487,6 +487,35 @@ def test_chain_narrows_its_subscriptions_when_dxlink_closes_the_socket_for_size(
     assert "subscribed 1001 of 1001 listed strikes" in out and "no quote in time: 0" in out
 
 
+def _rutw(quote: bool) -> StreamingTastytrade:
+    """A RUTW expiry around 2100: DXLink sends RUT no Trade (#22 item 6); with `quote`, a Quote."""
+    from tests.fakes.tastytrade_api import fixture
+
+    listed, events = full_spxw_expiry(spot=2104.0, low=1900, high=2300, root="RUTW", underlying="RUT")
+    events["Trade"] = []
+    if quote:
+        rut = {**events["Quote"][0], "eventSymbol": "RUT", "bidPrice": 2103.9, "askPrice": 2104.5}
+        events["Quote"] = [*events["Quote"], rut]
+    return StreamingTastytrade(option_chain=listed, dxlink_events=events, market_data=[fixture("market_data_rut.json")])
+
+
+def test_chain_prices_rut_from_its_quote_mid_when_dxlink_sends_no_trade(capsys: pytest.CaptureFixture[str]) -> None:
+    run(_rutw(quote=True), "chain", "RUTW", "--expiry", "2026-12-04", "--wait", "5", "--strikes", "10")
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "RUTW 2026-12-04: RUT 2104.2 (quote mid (DXLink Quote; no Trade))"
+    assert "subscribed 21 of 81 listed strikes (±10 around the money)" in out  # 2055..2155 around 2105
+
+
+def test_chain_prices_rut_from_the_rest_market_data_without_a_trade_or_quote(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    api = _rutw(quote=False)
+    run(api, "chain", "RUTW", "--expiry", "2026-12-04", "--wait", "0.5", "--strikes", "10")
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "RUTW 2026-12-04: RUT 2104.37 (REST market data last (no DXLink Trade or Quote))"
+    assert [r.url.params.get("index") for r in api.requests if r.url.path == "/market-data/by-type"] == ["RUT"]
+
+
 def test_chain_says_when_a_root_or_an_expiry_is_not_listed(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(StreamingTastytrade(), "chain", "SPXW", "--expiry", "2026-12-11") == 2
     assert "has no expiry 2026-12-11; listed: 2026-12-04" in capsys.readouterr().err

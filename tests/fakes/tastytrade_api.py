@@ -35,6 +35,7 @@ class FakeTastytrade:
     echo_secrets_in_errors: bool = False  # a careless server that repeats what it was sent
     positions: list[dict[str, Any]] | None = None  # replaces the fixture's positions
     live_orders: list[dict[str, Any]] = field(default_factory=list)  # today's orders, latest state of each
+    market_data: list[dict[str, Any]] = field(default_factory=list)  # /market-data/by-type items
     requests: list[httpx2.Request] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
 
@@ -80,6 +81,11 @@ class FakeTastytrade:
             if self.positions is not None:
                 body["data"]["items"] = self.positions
             return httpx2.Response(200, json=body)
+        if path == "/market-data/by-type":
+            # The SDK's get_market_data_by_type (tastytrade/market_data.py): MarketData items for `index=...`.
+            wanted = set(request.url.params.get_list("index"))
+            items = [m for m in self.market_data if m["symbol"] in wanted]
+            return httpx2.Response(200, json={"data": {"items": items}})
         if path == f"/accounts/{ACCOUNT}/orders/live":
             # The SDK's Account.get_live_orders (tastytrade/account.py): today's orders as PlacedOrder items.
             if self.echo_secrets_in_errors:
@@ -303,7 +309,13 @@ class StreamingTastytrade(FakeTastytrade):
 
 
 def full_spxw_expiry(
-    expiry: str = "2026-12-04", spot: float = 5950.0, low: int = 3000, high: int = 8000, step: int = 5
+    expiry: str = "2026-12-04",
+    spot: float = 5950.0,
+    low: int = 3000,
+    high: int = 8000,
+    step: int = 5,
+    root: str = "SPXW",
+    underlying: str = "SPX",
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """A whole SPXW expiry as the API lists it (one `Option` per strike and right, the shape of
     option_chain_spx.json) with a Quote and a Greeks event for each and SPX's Trade: 3000 to 8000 by 5 is
@@ -314,11 +326,12 @@ def full_spxw_expiry(
     items, quotes, greeks = [], [], []
     for strike in range(low, high + step, step):
         for right in ("P", "C"):
-            streamer = f".SPXW{day:%y%m%d}{right}{strike}"
-            occ = f"SPXW  {day:%y%m%d}{right}{strike * 1000:08d}"
+            streamer = f".{root}{day:%y%m%d}{right}{strike}"
+            occ = f"{root:<6}{day:%y%m%d}{right}{strike * 1000:08d}"
             items.append(
                 {**template, "symbol": occ, "strike-price": f"{strike}.0", "option-type": right,
-                 "expiration-date": expiry, "streamer-symbol": streamer}
+                 "expiration-date": expiry, "streamer-symbol": streamer, "root-symbol": root,
+                 "underlying-symbol": underlying}
             )  # fmt: skip
             intrinsic = max(0.0, (spot - strike) if right == "C" else (strike - spot))
             value = round(intrinsic + 40.0 * math.exp(-abs(spot - strike) / 150.0), 2)
@@ -334,5 +347,5 @@ def full_spxw_expiry(
                  "price": value, "volatility": 0.16, "delta": round(delta, 4), "gamma": 0.001, "theta": -1.5,
                  "rho": 0.0, "vega": 1.2}
             )  # fmt: skip
-    trade = fixture("dxlink_events.json")["Trade"]
+    trade = [{**fixture("dxlink_events.json")["Trade"][0], "eventSymbol": underlying, "price": spot}]
     return {"data": {"items": items}}, {"Quote": quotes, "Greeks": greeks, "Trade": trade}
