@@ -147,14 +147,36 @@ def _already_percent(value: str | Decimal | None) -> str:
 NOTICE_DAYS = 7
 
 
+# The API carries two IV ranks that differ widely: `implied-volatility-index-rank`, a third party's (the
+# source `implied-volatility-index-rank-source` names, "tos" in the responses on record), and TastyTrade's
+# own `tw-implied-volatility-index-rank` (tests/fixtures/tasty/README.md). The tool uses TastyTrade's own,
+# the rank its platform shows beside the account this system trades, and names it wherever it is written;
+# a symbol without it gets "n/a", never the other rank in its place.
+IV_RANK_FIELD = "tw-implied-volatility-index-rank"
+IV_RANK_NAME = f"TastyTrade's own ({IV_RANK_FIELD})"
+
+
+def iv_rank(m: MarketMetricInfo) -> Decimal | None:
+    return m.tw_implied_volatility_index_rank
+
+
+def _iv_rank_said(found: list[MarketMetricInfo]) -> str:
+    others = sorted({m.implied_volatility_index_rank_source for m in found if m.implied_volatility_index_rank_source})
+    other = f", not the third-party {', '.join(repr(o) for o in others)} rank" if others else ""
+    return f"IV rank: {IV_RANK_NAME}{other}"
+
+
 def events_csv(metrics: list[MarketMetricInfo], dividends: dict[str, list[DividendInfo]], today: date) -> str:
     """The events file (risk/events.py): upcoming earnings; for each symbol whose dividend history TastyTrade
     returned, every ex-date in it with its amount (a backtest over those years reads them), the announced
     next ex-date (its amount the last one paid, until TastyTrade has the declared figure), and the
-    `dividends_through` line that lets the algorithm sell calls on it (NOTICE_DAYS)."""
-    rows = ["root,date,kind,amount"]
+    `dividends_through` line that lets the algorithm sell calls on it (NOTICE_DAYS). Comment lines (`#`,
+    which risk/events.py skips) record each symbol's IV rank and name its source."""
+    rows = ["root,date,kind,amount", f"# {_iv_rank_said(metrics)}"]
     for m in sorted(metrics, key=lambda m: m.symbol):
         symbol = m.symbol.upper()
+        rank = iv_rank(m)
+        rows.append(f"# {symbol} iv_rank {rank if rank is not None else 'n/a'} {IV_RANK_FIELD}")
         earnings = m.earnings.expected_report_date if m.earnings else None
         if earnings and earnings >= today:
             rows.append(f"{symbol},{earnings.isoformat()},earnings,")
@@ -187,9 +209,10 @@ async def metrics(session: Session, symbols: list[str], events: Path | None, tod
         ex_dividend = m.dividend_ex_date.isoformat() if m.dividend_ex_date else "-"
         iv30 = _already_percent(m.implied_volatility_30_day)
         lines.append(
-            f"{symbol:<8} {_percent(m.implied_volatility_index_rank):>8} {_percent(m.implied_volatility_percentile):>8}"
+            f"{symbol:<8} {_percent(iv_rank(m)):>8} {_percent(m.implied_volatility_percentile):>8}"
             f" {iv30:>8}  {earnings:<13}  {ex_dividend}"
         )
+    lines.append(_iv_rank_said(found))
     if events is not None:
         dividends: dict[str, list[DividendInfo]] = {}
         for symbol in sorted(by_symbol):

@@ -196,7 +196,7 @@ def test_metrics_show_iv_rank_and_write_the_risk_managers_events_file(
     events = tmp_path / "events.csv"
     assert run(FakeTastytrade(), "metrics", "SPY", "aapl", "--write-events", str(events)) == 0
     out = capsys.readouterr().out
-    assert "SPY" in out and "18.2%" in out and "35.0%" in out and "2027-01-29" in out
+    assert "SPY" in out and "41.3%" in out and "35.0%" in out and "2027-01-29" in out
     calendar = parse_event_csv(events.read_text(), str(events))
     aapl = calendar.events("AAPL", TODAY, date(2027, 12, 31))
     assert [(d.isoformat(), k.value) for d, k in aapl] == [("2027-01-29", "earnings")]  # the past ex-date is left out
@@ -210,6 +210,25 @@ def test_metrics_print_iv_30d_as_the_percent_the_api_already_gives(capsys: pytes
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
     header_iv30 = 3
     assert rows["SPY"][header_iv30] == "14.1%" and rows["AAPL"][header_iv30] == "26.5%"
+
+
+def test_iv_rank_is_tastytrades_own_and_says_so_in_the_output_and_the_events_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The API carries a third-party rank (implied-volatility-index-rank, from the source that
+    implied-volatility-index-rank-source names: 'tos') beside TastyTrade's own (tw-implied-volatility-index-
+    rank); they differ widely (SPY 18.2% against 41.3% here). The tool uses TastyTrade's and names it."""
+    events = tmp_path / "events.csv"
+    assert run(FakeTastytrade(), "metrics", "SPY", "AAPL", "--write-events", str(events)) == 0
+    out = capsys.readouterr().out
+    table = [line.split() for line in out.splitlines()[1:]]
+    rows = {row[0]: row for row in table if len(row) > 1 and row[1].endswith("%")}
+    assert rows["SPY"][1] == "41.3%" and rows["AAPL"][1] == "29.6%"
+    assert "IV rank: TastyTrade's own (tw-implied-volatility-index-rank), not the third-party 'tos' rank" in out
+    text = events.read_text()
+    assert "# IV rank: TastyTrade's own (tw-implied-volatility-index-rank)" in text
+    assert "# SPY iv_rank 0.4133 tw-implied-volatility-index-rank" in text
+    assert parse_event_csv(text, str(events)).events("SPY", TODAY, date(2027, 12, 31))  # still a valid file
 
 
 def test_the_events_file_lists_dividends_and_how_far_it_vouches_for_them(
