@@ -10,9 +10,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tastytrade import Account, Session
-from tastytrade.market_sessions import ExchangeType, get_futures_holidays, get_market_holidays, get_market_sessions
+from tastytrade.market_sessions import (
+    ExchangeType,
+    MarketSession,
+    get_futures_holidays,
+    get_market_holidays,
+    get_market_sessions,
+)
 from tastytrade.metrics import DividendInfo, MarketMetricInfo, get_dividends, get_market_metrics
 from tastytrade.order import InstrumentType, LimitOrder, OrderAction
 from tastytrade.order import Leg as TastyLeg
@@ -30,6 +37,8 @@ from tasty.reconcile import quantity_text, reconcile
 from tasty.session import ToolError
 from tasty.structures import Spec
 from tasty.symbols import contract_of, occ_symbol
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +75,15 @@ def _money(value: Decimal | float) -> str:
 # ---------------------------------------------------------------------------------------------- status
 
 
+def _hours(market: MarketSession) -> str:
+    """A session's open and close converted to New York time (the API writes them with an offset, usually
+    UTC's); the weekday shows a session that opens the evening before (CME)."""
+    if market.open_at is None or market.close_at is None:
+        return "no session today"
+    opens, closes = market.open_at.astimezone(NEW_YORK), market.close_at.astimezone(NEW_YORK)
+    return f"{opens:%a %H:%M}-{closes:%a %H:%M %Z} (New York)"
+
+
 async def status(session: Session, state: Path | None, today: date) -> Outcome:
     lines = []
     for account in await Account.get(session):
@@ -75,12 +93,7 @@ async def status(session: Session, state: Path | None, today: date) -> Outcome:
             f"derivative BP {_money(b.derivative_buying_power)}, maintenance {_money(b.maintenance_requirement)}"
         )
     for market in await get_market_sessions(session, [ExchangeType.NYSE, ExchangeType.CME]):
-        hours = (
-            f"{market.open_at:%H:%M}-{market.close_at:%H:%M} UTC"
-            if market.open_at and market.close_at
-            else "no session"
-        )
-        lines.append(f"market {market.instrument_collection}: {market.status.value}, today {hours}")
+        lines.append(f"market {market.instrument_collection}: {market.status.value}, {_hours(market)}")
     equities = await get_market_holidays(session)
     futures = await get_futures_holidays(session, ExchangeType.CME)
     for name, calendar in (("NYSE", equities), ("CME", futures)):

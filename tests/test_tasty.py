@@ -106,9 +106,24 @@ def test_status_shows_balances_sessions_holidays_and_the_algorithms_state(
     assert run(FakeTastytrade(), "status", "--state", str(state_file(tmp_path, held()))) == 0
     out = capsys.readouterr().out
     assert f"account {ACCOUNT} (Margin): net liq 52,310.12, derivative BP 41,200.00" in out
-    assert "market Equity: Open, today 14:30-21:00 UTC" in out
+    assert "market Equity: Open, Wed 09:30-Wed 16:00 EST (New York)" in out  # 14:30-21:00 UTC, converted
+    assert "market CME: Open, Tue 18:00-Wed 17:00 EST (New York)" in out
     assert "NYSE: today is a regular day; next 2026-11-26" in out
     assert "algorithm state" in out and "active" in out.lower()
+
+
+def test_status_converts_session_times_whatever_offset_they_come_in(capsys: pytest.CaptureFixture[str]) -> None:
+    """The same sessions written with New York's offset (-05:00) read the same: the times are converted,
+    not relabelled (the tool used to print the clock digits with 'UTC' after them)."""
+    from tests.fakes.tastytrade_api import fixture
+
+    items = fixture("sessions.json")["data"]["items"]
+    items[0].update({"open-at": "2026-11-25T09:30:00.000-05:00", "close-at": "2026-11-25T16:00:00.000-05:00"})
+    items[1].update({"open-at": "2026-11-24T17:00:00.000-06:00", "close-at": "2026-11-25T16:00:00.000-06:00"})
+    assert run(FakeTastytrade(sessions=items), "status") == 0
+    out = capsys.readouterr().out
+    assert "market Equity: Open, Wed 09:30-Wed 16:00 EST (New York)" in out
+    assert "market CME: Open, Tue 18:00-Wed 17:00 EST (New York)" in out
 
 
 def test_positions_are_read_as_core_contracts(capsys: pytest.CaptureFixture[str]) -> None:

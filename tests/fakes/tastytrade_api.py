@@ -36,6 +36,7 @@ class FakeTastytrade:
     positions: list[dict[str, Any]] | None = None  # replaces the fixture's positions
     live_orders: list[dict[str, Any]] = field(default_factory=list)  # today's orders, latest state of each
     market_data: list[dict[str, Any]] = field(default_factory=list)  # /market-data/by-type items
+    sessions: list[dict[str, Any]] | None = None  # replaces sessions.json's items
     requests: list[httpx2.Request] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
 
@@ -70,6 +71,8 @@ class FakeTastytrade:
             "/market-time/equities/holidays": "holidays_equities.json",
             "/market-time/futures/holidays/CME": "holidays_cme.json",
         }
+        if path == "/market-time/sessions/current" and self.sessions is not None:
+            return httpx2.Response(200, json={"data": {"items": self.sessions}})
         if path == f"/accounts/{ACCOUNT}/orders/dry-run":
             return self._dry_run(request)
         if path in routes:
