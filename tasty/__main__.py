@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import anyio
 import httpx2
+from httpx2.websockets import HTTPXWSException, WebSocketDisconnect
 from tastytrade import Session
 from tastytrade.utils import TastytradeError
 
@@ -89,15 +91,38 @@ def command(
     return lambda s: commands.check(s, spec, price, args.underlying, args.account, Settings(), explicit)
 
 
+def _raised_in(err: BaseException) -> str:
+    """The name of the function that raised `err` (the innermost frame of its traceback)."""
+    frames = traceback.extract_tb(err.__traceback__)
+    return frames[-1].name if frames else ""
+
+
+def _tastytrade_error(err: TastytradeError) -> str:
+    """Who said it: the API's error response (the SDK's utils.validate_response reads it and raises), the
+    account streamer's refusal (streamer.py `AlertStreamer._reader`: 'Alert streamer error: ...'), or the
+    SDK itself (its own checks: a DXLink message too long, data it could not map)."""
+    text = " ".join(str(err).split())
+    if _raised_in(err) == "validate_response" and not text.startswith("Couldn't parse response"):
+        return f"TastyTrade said: {text}"
+    if text.startswith("Alert streamer error: "):
+        return f"the account streamer said: {text.removeprefix('Alert streamer error: ')}"
+    return f"the tastytrade SDK: {text}"
+
+
 def explain(err: BaseException) -> str | None:
     """One line for an error the operator can act on (looking inside exception groups), or None."""
-    found = find_error(err, (ToolError, SpecError, PriceError, TastytradeError, httpx2.TransportError))
+    known = (ToolError, SpecError, PriceError, TastytradeError, httpx2.TransportError)
+    found = find_error(err, known) or find_error(err, (WebSocketDisconnect, HTTPXWSException))
     if found is None:
         return None
     if isinstance(found, TastytradeError):
-        return f"TastyTrade said: {str(found).strip()}"
+        return _tastytrade_error(found)
     if isinstance(found, httpx2.TransportError):
         return f"cannot reach TastyTrade ({type(found).__name__}: {found})"
+    if isinstance(found, WebSocketDisconnect):
+        return f"the DXLink stream dropped (WebSocketDisconnect {found.code}: {found.reason}); run it again"
+    if isinstance(found, HTTPXWSException):
+        return f"the DXLink stream dropped ({type(found).__name__}: {found}); run it again"
     return str(found)
 
 

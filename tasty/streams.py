@@ -37,7 +37,9 @@ from tasty.commands import Outcome, pick_account
 from tasty.session import ToolError, find_error
 
 NEW_YORK = ZoneInfo("America/New_York")
-DROPPED = (WebSocketDisconnect, HTTPXWSException, OSError, TastytradeError)
+# A socket that went away; not a TastytradeError, which is an answer (the account streamer's refusal, which
+# reconnecting would only repeat) or the SDK's own complaint, and is said as such by `python -m tasty`.
+DROPPED = (WebSocketDisconnect, HTTPXWSException, OSError)
 
 
 # DXLink batches everything a subscription brings into one message per aggregation period, and the SDK

@@ -397,7 +397,10 @@ def test_a_network_failure_is_one_line(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_an_api_error_response_is_reported_as_the_api_said_it(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(FakeTastytrade(), "--account", "NOSUCH1", "positions") == 2
-    assert "record_not_found: Account not found" in capsys.readouterr().err
+    assert (
+        capsys.readouterr().err
+        == "tasty: TastyTrade said: record_not_found: Account not found (/customers/me/accounts/NOSUCH1)\n"
+    )
 
 
 def test_the_session_token_is_refreshed_when_it_runs_out(capsys: pytest.CaptureFixture[str]) -> None:
@@ -627,6 +630,36 @@ def test_watch_reports_todays_earlier_rejects_once_when_it_starts(capsys: pytest
     assert len([line for line in out.splitlines() if line.startswith("ALERT order 102")]) == 1
     assert out.strip().endswith("1 order event(s), 1 rejected, 0 reconnect(s); 0 balance/position update(s) ignored")
     assert code == 1
+
+
+def test_a_dropped_dxlink_socket_is_one_line_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    api = StreamingTastytrade(dxlink_drop=True)
+    assert run(api, "chain", "SPXW", "--expiry", "2026-12-04", "--wait", "5") == 2
+    err = capsys.readouterr().err
+    assert err == "tasty: the DXLink stream dropped (WebSocketDisconnect 1011: upstream failure); run it again\n"
+
+
+def test_errors_the_sdk_raises_itself_are_not_put_in_tastytrades_mouth(capsys: pytest.CaptureFixture[str]) -> None:
+    """DXLink batches over the SDK's 64 KiB limit at every chunk size: the SDK's own words, labelled as the
+    SDK's (streamer.py raises 'Subscription message too long!' itself, on the client's close code 1009)."""
+    api = StreamingTastytrade(dxlink_padding=70_000)
+    assert run(api, "chain", "SPXW", "--expiry", "2026-12-04", "--wait", "5") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tasty: the tastytrade SDK: Subscription message too long!") and "TastyTrade said" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_an_account_streamer_refusal_is_said_once_not_reconnected_forever(capsys: pytest.CaptureFixture[str]) -> None:
+    """The streamer's {"status": "error"} reply is raised by the SDK as 'Alert streamer error: ...'
+    (streamer.py `_reader`): an answer, not a dropped socket."""
+    api = StreamingTastytrade(stream_refuses=True)
+
+    async def pause(seconds: float) -> None:
+        return None
+
+    assert main(["watch", "--seconds", "5"], ENV, TODAY, pause=pause, transport=api.transport()) == 2
+    assert capsys.readouterr().err == "tasty: the account streamer said: invalid auth token\n"
+    assert api.alert_sessions == 1
 
 
 def test_sandbox_talks_to_the_certification_api(capsys: pytest.CaptureFixture[str]) -> None:

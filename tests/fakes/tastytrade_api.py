@@ -185,6 +185,9 @@ class StreamingTastytrade(FakeTastytrade):
     option_chain: dict[str, Any] | None = None  # replaces option_chain_spx.json (full_spxw_expiry)
     dxlink_events: dict[str, list[dict[str, Any]]] | None = None  # replaces dxlink_events.json
     subscriptions: list[tuple[str, list[str]]] = field(default_factory=list)  # (event type, symbols) as sent
+    dxlink_drop: bool = False  # DXLink closes the socket (1011) on the first subscription
+    dxlink_padding: int = 0  # characters added to each batch (a busy market's aggregation period)
+    stream_refuses: bool = False  # the account streamer answers the connect with an error
     alert_sessions: int = 0
 
     def transport(self) -> SharedASGITransport:  # type: ignore[override]
@@ -274,6 +277,9 @@ class StreamingTastytrade(FakeTastytrade):
                     }
                 )  # fmt: skip
             elif kind == "FEED_SUBSCRIPTION":
+                if self.dxlink_drop:
+                    await send({"type": "websocket.close", "code": 1011, "reason": "upstream failure"})
+                    return
                 event_type, accepted = fields[channel]
                 symbols = [item["symbol"] for item in message.get("add", []) if item["type"] == event_type]
                 self.subscriptions.append((event_type, symbols))
@@ -283,7 +289,10 @@ class StreamingTastytrade(FakeTastytrade):
                     if found is not None:
                         flat.extend(found.get(name, "NaN") for name in accepted)
                 if flat:
-                    await say({"type": "FEED_DATA", "channel": channel, "data": [event_type, flat]})
+                    batch: dict[str, Any] = {"type": "FEED_DATA", "channel": channel, "data": [event_type, flat]}
+                    if self.dxlink_padding:
+                        batch["padding"] = "x" * self.dxlink_padding
+                    await say(batch)
 
     def _publish(self, order: dict[str, Any]) -> None:
         self.live_orders[:] = [o for o in self.live_orders if o["id"] != order["id"]] + [order]
@@ -298,6 +307,7 @@ class StreamingTastytrade(FakeTastytrade):
         event = await receive()
         request = json.loads(event["text"])
         ok = request.get("auth-token") == f"Bearer {self.tokens[-1]}" and request.get("value") == [ACCOUNT]
+        ok = ok and not self.stream_refuses
         reply = {"status": "ok" if ok else "error", "action": request["action"], "request-id": request["request-id"]}
         if not ok:
             reply["message"] = "invalid auth token"
