@@ -140,6 +140,22 @@ class RedactedSession(Session):
         self.redact.add(self.session_token)
 
 
+# The token endpoint answers errors in OAuth's shape, {"error_code", "error_description"}, which the SDK's
+# validate_response does not know: it raises "Couldn't parse response: {...}" with the dict's repr
+# (tastyware/tastytrade#281). Read the two fields back out of it.
+OAUTH_FIELD = re.compile(r"""['"]error_(code|description)['"]\s*:\s*['"]([^'"]*)['"]""")
+
+
+def oauth_error(text: str) -> tuple[str, str]:
+    """(error code, "code: description") from the SDK's message for a token-endpoint error; for any other
+    message, ("", the message)."""
+    found = dict(OAUTH_FIELD.findall(text))
+    if "code" not in found:
+        return "", " ".join(text.split())
+    description = found.get("description", "")
+    return found["code"], f"{found['code']}: {description}" if description else found["code"]
+
+
 @asynccontextmanager
 async def open_session(
     credentials: Credentials, sandbox: bool, redact: Redactor, **client_kwargs: Any
@@ -151,7 +167,13 @@ async def open_session(
         try:
             await session.refresh(force=True)
         except TastytradeError as err:
-            said = redact(str(err).strip()) or "no reason given"
+            code, said = oauth_error(str(err))
+            said = redact(said) or "no reason given"
+            if code == "invalid_client":
+                raise ToolError(
+                    f"TastyTrade refused the OAuth provider secret ({said}): check {SECRET_VARIABLE} against "
+                    "the OAuth application's client secret"
+                ) from None
             raise ToolError(
                 f"TastyTrade refused the refresh token ({said}): it may have expired or been revoked; create "
                 f"a new one and export it as {REFRESH_VARIABLE}"

@@ -368,7 +368,7 @@ def test_the_fake_refuses_a_limit_order_without_a_price_effect() -> None:
     answer = api.handle(
         httpx2.Request(
             "POST", f"https://api.tastyworks.com/accounts/{ACCOUNT}/orders/dry-run",
-            headers={"Authorization": "Bearer t"}, json=body,
+            headers={"Authorization": "Bearer t", "User-Agent": "tool/1.0"}, json=body,
         )
     )  # fmt: skip
     assert answer.status_code == 400
@@ -387,7 +387,35 @@ def test_an_expired_refresh_token_says_what_to_do(capsys: pytest.CaptureFixture[
     api = FakeTastytrade(refresh_token="a-newer-one")
     assert run(api, "status") == 2
     err = capsys.readouterr().err
-    assert "refused the refresh token" in err and "invalid_grant" in err and "TT_REFRESH" in err
+    assert "refused the refresh token (invalid_grant: Invalid JWT)" in err and "TT_REFRESH" in err
+    assert "Couldn't parse" not in err  # the OAuth error's own shape, read as such
+
+
+def test_a_wrong_provider_secret_names_tt_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    api = FakeTastytrade()
+    assert run(api, "status", env={**ENV, "TT_SECRET": "not-the-secret"}) == 2
+    err = capsys.readouterr().err
+    assert "refused the OAuth provider secret (invalid_client: " in err and "TT_SECRET" in err
+    assert "not-the-secret" not in err
+
+
+def test_the_fake_checks_the_headers_the_real_api_checks() -> None:
+    """A User-Agent of product/version form (developer docs, Errors: otherwise 401) and no Accept-Version
+    on the sandbox (the SDK's session.py: "not accepted in sandbox"); and every request the tool sends
+    passes, on both hosts."""
+    api = FakeTastytrade()
+    api.tokens.append("t")
+    url = f"https://api.tastyworks.com/accounts/{ACCOUNT}/positions"
+    for agent in ("", "curl", "my app 1.0"):
+        answer = api.handle(httpx2.Request("GET", url, headers={"Authorization": "Bearer t", "User-Agent": agent}))
+        assert answer.status_code == 401, agent
+    cert = url.replace("api.tastyworks", "api.cert.tastyworks")
+    headers = {"Authorization": "Bearer t", "User-Agent": "tool/1.0", "Accept-Version": "20251101"}
+    assert api.handle(httpx2.Request("GET", cert, headers=headers)).status_code == 400
+    live, sandbox = FakeTastytrade(), FakeTastytrade()
+    assert run(live, "positions") == 0 and run(sandbox, "--sandbox", "positions") == 0
+    assert all(r.headers.get("Accept-Version") == "20251101" for r in live.requests)
+    assert not any("Accept-Version" in r.headers for r in sandbox.requests)
 
 
 def test_a_network_failure_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -418,13 +446,18 @@ def test_no_secret_reaches_the_output_the_logs_or_the_files(
     caplog.set_level(logging.DEBUG)
     events = tmp_path / "events.csv"
     state = state_file(tmp_path, held())
-    loud = FakeTastytrade(refresh_token=canary["TT_REFRESH"], echo_secrets_in_errors=True)
+    secret = canary["TT_SECRET"]
+    loud = FakeTastytrade(provider_secret=secret, refresh_token=canary["TT_REFRESH"], echo_secrets_in_errors=True)
     codes = [
         run(loud, "status", "--state", str(state), env=canary),
         run(loud, "reconcile", "--state", str(state), env=canary),
         run(loud, "metrics", "SPY", "--write-events", str(events), env=canary),
         run(loud, "metrics", "NOPE", env=canary),  # the server echoes the bearer token in its error
-        run(FakeTastytrade(refresh_token="other", echo_secrets_in_errors=True), "status", env=canary),  # echoes it
+        run(
+            FakeTastytrade(provider_secret=secret, refresh_token="other", echo_secrets_in_errors=True),
+            "status",
+            env=canary,
+        ),  # echoes the refresh token
     ]
     assert codes[0] == 0 and codes[-1] == 2
     captured = capsys.readouterr()

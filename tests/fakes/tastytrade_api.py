@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,8 +28,13 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
+USER_AGENT = re.compile(r"^[A-Za-z0-9._~-]+/[A-Za-z0-9._~-]+")  # product/version
+API_VERSION = re.compile(r"^\d{8}$")  # the SDK sends "20251101" (tastytrade/__init__.py API_VERSION)
+
+
 @dataclass
 class FakeTastytrade:
+    provider_secret: str = "provider-secret-abc"
     refresh_token: str = "refresh-ok"
     token_lifetime: int = 900  # seconds; under the SDK's 60-second margin every request refreshes first
     down: bool = False  # the network fails
@@ -43,6 +49,12 @@ class FakeTastytrade:
     def transport(self) -> httpx2.MockTransport:
         return httpx2.MockTransport(self.handle)
 
+    def _oauth_error(self, status: int, code: str, description: str) -> httpx2.Response:
+        """The token endpoint's own error shape, not the REST one: {"error_code", "error_description"} (a
+        response recorded in tastyware/tastytrade#281: invalid_grant, "Invalid JWT"; the SDK cannot read it
+        and raises "Couldn't parse response: {...}"). Codes as RFC 6749 §5.2 names them."""
+        return httpx2.Response(status, json={"error_code": code, "error_description": description})
+
     def _error(self, status: int, name: str, extra: str = "") -> httpx2.Response:
         body = fixture(name)
         if extra:
@@ -54,11 +66,24 @@ class FakeTastytrade:
         if self.down:
             raise httpx2.ConnectError("connection refused", request=request)
         path = request.url.path
+        # Every request: a User-Agent of product/version form, else 401 (developer docs, Errors); no
+        # Accept-Version on the sandbox (the SDK's session.py leaves it out there: "not accepted in sandbox"),
+        # a dated one if sent to production.
+        if not USER_AGENT.match(request.headers.get("User-Agent", "")):
+            body = {"error": {"code": "unauthorized", "message": "User-Agent must be <product>/<version>"}}
+            return httpx2.Response(401, json=body)
+        version = request.headers.get("Accept-Version")
+        if version is not None and (request.url.host.startswith("api.cert.") or not API_VERSION.match(version)):
+            return httpx2.Response(400, json={"error": {"code": "invalid_version", "message": f"{version}"}})
         if path == "/oauth/token":
             grant = json.loads(request.content)
+            if grant.get("client_secret") != self.provider_secret:
+                return self._oauth_error(401, "invalid_client", "Client authentication failed")
             if grant.get("grant_type") != "refresh_token" or grant.get("refresh_token") != self.refresh_token:
-                echoed = f"got {grant.get('refresh_token')}" if self.echo_secrets_in_errors else ""
-                return self._error(401, "error_invalid_grant.json", echoed)
+                body = fixture("error_invalid_grant.json")
+                if self.echo_secrets_in_errors:
+                    body["error_description"] += f" (got {grant.get('refresh_token')})"
+                return httpx2.Response(400, json=body)
             token = f"access-{len(self.tokens) + 1}-{'x' * 12}"
             self.tokens.append(token)
             return httpx2.Response(200, json={"access_token": token, "expires_in": self.token_lifetime})
