@@ -10,9 +10,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tastytrade import Account, Session
-from tastytrade.market_sessions import ExchangeType, get_futures_holidays, get_market_holidays, get_market_sessions
+from tastytrade.market_sessions import (
+    ExchangeType,
+    MarketSession,
+    get_futures_holidays,
+    get_market_holidays,
+    get_market_sessions,
+)
 from tastytrade.metrics import DividendInfo, MarketMetricInfo, get_dividends, get_market_metrics
 from tastytrade.order import InstrumentType, LimitOrder, OrderAction
 from tastytrade.order import Leg as TastyLeg
@@ -25,10 +32,13 @@ from core.products import product
 from core.settings import Settings
 from core.valuation import describe
 from safety.persistence import StateFileError, TradingRecord
-from tasty.reconcile import reconcile
+from tasty.prices import CREDIT_STRUCTURES, Price, PriceError, Side, on_tick
+from tasty.reconcile import quantity_text, reconcile
 from tasty.session import ToolError
 from tasty.structures import Spec
 from tasty.symbols import contract_of, occ_symbol
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +75,15 @@ def _money(value: Decimal | float) -> str:
 # ---------------------------------------------------------------------------------------------- status
 
 
+def _hours(market: MarketSession) -> str:
+    """A session's open and close converted to New York time (the API writes them with an offset, usually
+    UTC's); the weekday shows a session that opens the evening before (CME)."""
+    if market.open_at is None or market.close_at is None:
+        return "no session today"
+    opens, closes = market.open_at.astimezone(NEW_YORK), market.close_at.astimezone(NEW_YORK)
+    return f"{opens:%a %H:%M}-{closes:%a %H:%M %Z} (New York)"
+
+
 async def status(session: Session, state: Path | None, today: date) -> Outcome:
     lines = []
     for account in await Account.get(session):
@@ -74,12 +93,7 @@ async def status(session: Session, state: Path | None, today: date) -> Outcome:
             f"derivative BP {_money(b.derivative_buying_power)}, maintenance {_money(b.maintenance_requirement)}"
         )
     for market in await get_market_sessions(session, [ExchangeType.NYSE, ExchangeType.CME]):
-        hours = (
-            f"{market.open_at:%H:%M}-{market.close_at:%H:%M} UTC"
-            if market.open_at and market.close_at
-            else "no session"
-        )
-        lines.append(f"market {market.instrument_collection}: {market.status.value}, today {hours}")
+        lines.append(f"market {market.instrument_collection}: {market.status.value}, {_hours(market)}")
     equities = await get_market_holidays(session)
     futures = await get_futures_holidays(session, ExchangeType.CME)
     for name, calendar in (("NYSE", equities), ("CME", futures)):
@@ -99,11 +113,12 @@ async def status(session: Session, state: Path | None, today: date) -> Outcome:
 # ---------------------------------------------------------------------------------------------- positions
 
 
-async def broker_positions(session: Session, account: Account) -> list[tuple[str, int]]:
+async def broker_positions(session: Session, account: Account) -> list[tuple[str, Decimal]]:
+    """(symbol, signed quantity), the quantity exact: a fractional share position is 0.5, not int()'s 0."""
     out = []
     for position in await account.get_positions(session):
         sign = -1 if position.quantity_direction.lower() == "short" else 1
-        out.append((position.symbol, sign * int(position.quantity)))
+        out.append((position.symbol, sign * Decimal(position.quantity)))
     return out
 
 
@@ -113,7 +128,8 @@ async def positions(session: Session, account_number: str | None, today: date) -
     lines = [f"account {account.account_number}"]
     for symbol, quantity in await broker_positions(session, account):
         contract = contract_of(symbol, calendars, today)
-        lines.append(f"  {symbol:<28} {quantity:+6d}  {describe(contract) if contract else '(not a product we know)'}")
+        what = describe(contract) if contract else "(not a product we know)"
+        lines.append(f"  {symbol:<28} {quantity_text(quantity):>6}  {what}")
     return Outcome("\n".join(lines))
 
 
@@ -128,7 +144,14 @@ async def reconcile_state(session: Session, state: Path, account_number: str | N
 
 
 def _percent(value: str | Decimal | None) -> str:
+    """A fraction (0.1823) as a percent: the API's ranks, percentiles and implied-volatility-index."""
     return "n/a" if value is None else f"{100 * float(value):.1f}%"
+
+
+def _already_percent(value: str | Decimal | None) -> str:
+    """A value the API gives in percent already: implied-volatility-30-day ('21.87' is 21.87%, beside
+    implied-volatility-index '0.2187'; tests/fixtures/tasty/README.md has the recorded responses)."""
+    return "n/a" if value is None else f"{float(value):.1f}%"
 
 
 # SEC Rule 10b-17: an issuer gives notice of a dividend at least ten days before its record date, and the
@@ -137,14 +160,36 @@ def _percent(value: str | Decimal | None) -> str:
 NOTICE_DAYS = 7
 
 
+# The API carries two IV ranks that differ widely: `implied-volatility-index-rank`, a third party's (the
+# source `implied-volatility-index-rank-source` names, "tos" in the responses on record), and TastyTrade's
+# own `tw-implied-volatility-index-rank` (tests/fixtures/tasty/README.md). The tool uses TastyTrade's own,
+# the rank its platform shows beside the account this system trades, and names it wherever it is written;
+# a symbol without it gets "n/a", never the other rank in its place.
+IV_RANK_FIELD = "tw-implied-volatility-index-rank"
+IV_RANK_NAME = f"TastyTrade's own ({IV_RANK_FIELD})"
+
+
+def iv_rank(m: MarketMetricInfo) -> Decimal | None:
+    return m.tw_implied_volatility_index_rank
+
+
+def _iv_rank_said(found: list[MarketMetricInfo]) -> str:
+    others = sorted({m.implied_volatility_index_rank_source for m in found if m.implied_volatility_index_rank_source})
+    other = f", not the third-party {', '.join(repr(o) for o in others)} rank" if others else ""
+    return f"IV rank: {IV_RANK_NAME}{other}"
+
+
 def events_csv(metrics: list[MarketMetricInfo], dividends: dict[str, list[DividendInfo]], today: date) -> str:
     """The events file (risk/events.py): upcoming earnings; for each symbol whose dividend history TastyTrade
     returned, every ex-date in it with its amount (a backtest over those years reads them), the announced
     next ex-date (its amount the last one paid, until TastyTrade has the declared figure), and the
-    `dividends_through` line that lets the algorithm sell calls on it (NOTICE_DAYS)."""
-    rows = ["root,date,kind,amount"]
+    `dividends_through` line that lets the algorithm sell calls on it (NOTICE_DAYS). Comment lines (`#`,
+    which risk/events.py skips) record each symbol's IV rank and name its source."""
+    rows = ["root,date,kind,amount", f"# {_iv_rank_said(metrics)}"]
     for m in sorted(metrics, key=lambda m: m.symbol):
         symbol = m.symbol.upper()
+        rank = iv_rank(m)
+        rows.append(f"# {symbol} iv_rank {rank if rank is not None else 'n/a'} {IV_RANK_FIELD}")
         earnings = m.earnings.expected_report_date if m.earnings else None
         if earnings and earnings >= today:
             rows.append(f"{symbol},{earnings.isoformat()},earnings,")
@@ -175,11 +220,12 @@ async def metrics(session: Session, symbols: list[str], events: Path | None, tod
         report = m.earnings.expected_report_date if m.earnings else None
         earnings = report.isoformat() if report else "-"  # a date's format spec is strftime's: text first
         ex_dividend = m.dividend_ex_date.isoformat() if m.dividend_ex_date else "-"
-        iv30 = _percent(m.implied_volatility_30_day)
+        iv30 = _already_percent(m.implied_volatility_30_day)
         lines.append(
-            f"{symbol:<8} {_percent(m.implied_volatility_index_rank):>8} {_percent(m.implied_volatility_percentile):>8}"
+            f"{symbol:<8} {_percent(iv_rank(m)):>8} {_percent(m.implied_volatility_percentile):>8}"
             f" {iv30:>8}  {earnings:<13}  {ex_dividend}"
         )
+    lines.append(_iv_rank_said(found))
     if events is not None:
         dividends: dict[str, list[DividendInfo]] = {}
         for symbol in sorted(by_symbol):
@@ -196,9 +242,8 @@ async def metrics(session: Session, symbols: list[str], events: Path | None, tod
 # ---------------------------------------------------------------------------------------------- check
 
 
-def tasty_order(spec: Spec, price: float) -> LimitOrder:
-    """The spec as TastyTrade's limit order. `price` is the core's convention (+ debit, − credit); the
-    SDK's is the other way round (negative = debit)."""
+def tasty_order(spec: Spec, price: Price) -> LimitOrder:
+    """The spec as TastyTrade's limit order at `price` (its sign for the SDK: tasty/prices.py)."""
     legs = [
         TastyLeg(
             instrument_type=InstrumentType.EQUITY_OPTION,
@@ -208,7 +253,7 @@ def tasty_order(spec: Spec, price: float) -> LimitOrder:
         )
         for leg in spec.legs
     ]
-    return LimitOrder(legs=legs, price=Decimal(str(round(-price, 2))))
+    return LimitOrder(legs=legs, price=price.sdk)
 
 
 def leg_premiums(spec: Spec, price: float) -> list[float]:
@@ -236,17 +281,35 @@ def ours(spec: Spec, price: float, underlying: float, settings: Settings) -> tup
 
 
 async def check(
-    session: Session, spec: Spec, price: float, underlying: float, account_number: str | None, settings: Settings
+    session: Session,
+    spec: Spec,
+    given: Price,
+    underlying: float,
+    account_number: str | None,
+    settings: Settings,
+    debit_explicit: bool = False,
 ) -> Outcome:
+    """Dry-run the spec at `given` rounded to the product's tick. A credit structure priced as a debit is
+    refused (ToolError, nothing sent) unless `debit_explicit` (the operator typed --debit)."""
+    if spec.kind in CREDIT_STRUCTURES and given.side is Side.DEBIT and not debit_explicit:
+        raise ToolError(
+            f"{spec.kind} is sold for a credit: a debit of {given.amount:.2f} pays to open it; "
+            "give --debit explicitly if that is meant"
+        )
+    root = spec.legs[0].contract.root
+    try:
+        price = on_tick(given, root, len(spec.legs))
+    except PriceError as err:
+        raise ToolError(str(err)) from None
     account = await pick_account(session, account_number)
     answer = await account.place_order(session, tasty_order(spec, price), dry_run=True)
     broker_bp = -float(answer.buying_power_effect.change_in_buying_power)  # a use of BP is a debit effect
     broker_fees = float(answer.fee_calculation.total_fees) if answer.fee_calculation else float("nan")
-    our_bp, our_fees, method = ours(spec, price, underlying, settings)
+    our_bp, our_fees, method = ours(spec, price.core, underlying, settings)
     what = " / ".join(f"{leg.ratio:+d} {describe(leg.contract)}" for leg in spec.legs)
-    side = "credit" if price < 0 else "debit"
+    rounded = f" ({given.amount} rounded to {price.amount:.2f}, {root}'s tick)" if price != given else ""
     lines = [
-        f"dry run on {account.account_number}: {spec.kind} x{spec.quantity} at {abs(price):.2f} {side}: {what}",
+        f"dry run on {account.account_number}: {spec.kind} x{spec.quantity} at {price}{rounded}: {what}",
         f"{'':<14}{'broker':>12}{'ours':>12}{'difference':>12}",
         f"{'buying power':<14}{broker_bp:>12,.2f}{our_bp:>12,.2f}{our_bp - broker_bp:>+12,.2f}  ({method})",
         f"{'fees':<14}{-broker_fees:>12,.2f}{our_fees:>12,.2f}{our_fees + broker_fees:>+12,.2f}",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 
 from core.calendar import Calendars
@@ -30,8 +31,8 @@ class Difference(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Row:
     what: str  # the contract as a trader reads it, or the raw broker symbol
-    algorithm: int
-    broker: int
+    algorithm: Decimal
+    broker: Decimal  # exact: a fractional share position is 0.5
     difference: Difference | None
 
 
@@ -62,17 +63,26 @@ class Reconciliation:
         found = self.differences
         lines.append(f"{len(found)} difference(s)" if found else "the broker and the algorithm agree")
         lines.extend(
-            f"  {row.difference}: {row.what} (algorithm {row.algorithm:+d}, broker {row.broker:+d})" for row in found
+            f"  {row.difference}: {row.what} (algorithm {quantity_text(row.algorithm)}, "
+            f"broker {quantity_text(row.broker)})"
+            for row in found
         )
         return "\n".join(lines)
 
 
+def quantity_text(quantity: Decimal | int) -> str:
+    """A signed quantity as it is: +1, -2, +0.5 (no rounding, no exponent)."""
+    text = format(Decimal(quantity).normalize(), "f")
+    return text if text.startswith("-") else f"+{text}"
+
+
 def _line(row: Row) -> str:
     verdict = row.difference.value if row.difference else "ok"
-    return f"  {row.what:<40} algorithm {row.algorithm:+5d}  broker {row.broker:+5d}  {verdict}"
+    algorithm, broker = quantity_text(row.algorithm), quantity_text(row.broker)
+    return f"  {row.what:<40} algorithm {algorithm:>5}  broker {broker:>5}  {verdict}"
 
 
-def _difference(algorithm: int, broker: int) -> Difference | None:
+def _difference(algorithm: Decimal, broker: Decimal) -> Difference | None:
     if algorithm == broker:
         return None
     if broker == 0:
@@ -83,31 +93,34 @@ def _difference(algorithm: int, broker: int) -> Difference | None:
 
 
 def reconcile(
-    broker: list[tuple[str, int]], record: TradingRecord, calendars: Calendars, today: date
+    broker: list[tuple[str, Decimal]], record: TradingRecord, calendars: Calendars, today: date
 ) -> Reconciliation:
-    """Compare the broker's (symbol, signed quantity) positions with the saved state (module docstring)."""
-    held: dict[Contract, int] = {}
+    """Compare the broker's (symbol, signed quantity) positions with the saved state (module docstring).
+    Quantities stay exact Decimals: a fractional share position is compared as it is, never as int()'s 0."""
+    held: dict[Contract, Decimal] = {}
     unreadable: list[Row] = []
     for symbol, quantity in broker:
         contract = contract_of(symbol, calendars, today)
         if contract is None:
-            unreadable.append(Row(f"{symbol} (not a product the algorithm knows)", 0, quantity, Difference.UNKNOWN))
+            unreadable.append(
+                Row(f"{symbol} (not a product the algorithm knows)", Decimal(0), quantity, Difference.UNKNOWN)
+            )
         elif quantity:
-            held[contract] = held.get(contract, 0) + quantity
-    expected = record.expected_positions()
+            held[contract] = held.get(contract, Decimal(0)) + quantity
+    expected = {c: Decimal(q) for c, q in record.expected_positions().items()}
     out = Reconciliation()
     placed: set[Contract] = set()
     for structure in record.book.open_structures():
         heading = f"{structure.strategy} {structure.id} x{structure.quantity}"
         legs = []
         for leg in structure.legs:
-            want, have = expected.get(leg.contract, 0), held.get(leg.contract, 0)
+            want, have = expected.get(leg.contract, Decimal(0)), held.get(leg.contract, Decimal(0))
             legs.append(Row(describe(leg.contract), want, have, _difference(want, have)))
             placed.add(leg.contract)
         out.structures.append((heading, legs))
     for contract in sorted(set(expected) | set(held), key=describe):
         if contract not in placed:
-            want, have = expected.get(contract, 0), held.get(contract, 0)
+            want, have = expected.get(contract, Decimal(0)), held.get(contract, Decimal(0))
             out.others.append(Row(describe(contract), want, have, _difference(want, have)))
     out.others += unreadable
     return out

@@ -16,13 +16,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import anyio
 from httpx2.websockets import HTTPXWSException, WebSocketDisconnect
 from tastytrade import AlertStreamer, DXLinkStreamer, Session
+from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.dxfeed import Greeks, Quote, Trade
-from tastytrade.instruments import get_option_chain
+from tastytrade.instruments import Option, get_option_chain
+from tastytrade.market_data import get_market_data_by_type
 from tastytrade.order import OrderStatus, PlacedOrder
 from tastytrade.utils import TastytradeError
 
@@ -34,43 +37,92 @@ from tasty.commands import Outcome, pick_account
 from tasty.session import ToolError, find_error
 
 NEW_YORK = ZoneInfo("America/New_York")
-DROPPED = (WebSocketDisconnect, HTTPXWSException, OSError, TastytradeError)
+# A socket that went away; not a TastytradeError, which is an answer (the account streamer's refusal, which
+# reconnecting would only repeat) or the SDK's own complaint, and is said as such by `python -m tasty`.
+DROPPED = (WebSocketDisconnect, HTTPXWSException, OSError)
+
+
+# DXLink batches everything a subscription brings into one message per aggregation period, and the SDK
+# opens the socket with httpx2's default 64 KiB message limit (DEFAULT_MAX_MESSAGE_SIZE_BYTES): a full SPXW
+# expiry (about 2,000 symbols) comes back as one message over it, the client closes the socket (1009) and
+# the SDK says "Subscription message too long!". So `chain` subscribes a window of strikes around the
+# money, CHUNK symbols at a time, each chunk's data in before the next; and if the socket is closed for
+# size all the same, it halves the chunk and goes again (down to MIN_CHUNK).
+STRIKES = 60  # listed strikes each side of the money (SPXW's 5-point strikes: ±300 points)
+CHUNK = 200
+MIN_CHUNK = 25
 
 
 @dataclass
 class Collected:
     quotes: dict[str, Quote] = field(default_factory=dict)
     greeks: dict[str, Greeks] = field(default_factory=dict)
-    price: float | None = None
+    trade: float | None = None  # the underlying's last trade
+    price: float | None = None  # the underlying's price used
+    source: str = ""  # where it came from
 
     def complete(self, symbols: set[str]) -> bool:
-        return self.price is not None and symbols <= set(self.quotes) and symbols <= set(self.greeks)
+        return symbols <= set(self.quotes) and symbols <= set(self.greeks)
 
 
 def _number(value: Decimal | float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-async def chain(
-    session: Session, root: str, expiry: date | None, today: date, settings: Settings, wait: float = 10.0
-) -> Outcome:
-    root = root.upper()
-    underlying = option_underlying(root)
-    listed = await get_option_chain(session, underlying)
-    options = [o for day in listed.values() for o in day if o.root_symbol.upper() == root]
-    if not options:
-        raise ToolError(f"no {root} options listed on {underlying} (is the symbol right?)")
-    expiries = sorted({o.expiration_date for o in options if o.expiration_date >= today})
-    chosen = expiry or (expiries[0] if expiries else None)
-    if chosen is None or chosen not in expiries:
-        nearby = ", ".join(d.isoformat() for d in expiries[:5])
-        raise ToolError(f"{root} has no expiry {chosen}; listed: {nearby}")
-    legs = {o.streamer_symbol: o for o in options if o.expiration_date == chosen}
-    got = Collected()
-    async with DXLinkStreamer(session) as streamer:
-        await streamer.subscribe(Quote, list(legs))
-        await streamer.subscribe(Greeks, list(legs))
-        await streamer.subscribe(Trade, [underlying])
+def _too_long(err: BaseException) -> bool:
+    found = find_error(err, TastytradeError)
+    return found is not None and "too long" in str(found)
+
+
+def window(options: dict[str, Option], price: float | None, strikes: int) -> tuple[dict[str, Option], str]:
+    """The options within `strikes` listed strikes either side of the one nearest the price (the middle of
+    the listed strikes when there is no price), and a phrase saying so."""
+    listed = sorted({float(o.strike_price) for o in options.values()})
+    centre = price if price is not None else listed[len(listed) // 2]
+    nearest = min(range(len(listed)), key=lambda i: abs(listed[i] - centre))
+    kept = set(listed[max(0, nearest - strikes) : nearest + strikes + 1])
+    chosen = {s: o for s, o in options.items() if float(o.strike_price) in kept}
+    around = "the money" if price is not None else "the middle strike (no underlying price)"
+    return chosen, f"{len(kept)} of {len(listed)} listed strikes (±{strikes} around {around})"
+
+
+async def _until(done: Callable[[], bool], deadline: float) -> None:
+    with anyio.move_on_after(max(0.0, deadline - anyio.current_time())):
+        while not done():
+            await anyio.sleep(0.01)  # polling what the readers collect; bounded by the deadline
+
+
+def _quoted(got: Collected, symbol: str) -> bool:
+    quote = got.quotes.get(symbol)
+    return quote is not None and bool(quote.bid_price) and bool(quote.ask_price)
+
+
+async def _underlying_price(session: Session, underlying: str, got: Collected) -> None:
+    """The last trade; else the quote's mid (RUT's index value comes as no Trade from DXLink); else the
+    REST market data's last, mark or mid. `got.source` says which."""
+    if got.trade is not None:
+        got.price, got.source = got.trade, "last trade (DXLink Trade)"
+        return
+    quote = got.quotes.get(underlying)
+    if quote is not None and _quoted(got, underlying):
+        got.price, got.source = float((quote.bid_price + quote.ask_price) / 2), "quote mid (DXLink Quote; no Trade)"
+        return
+    try:
+        found = await get_market_data_by_type(session, indices=[underlying])
+    except TastytradeError:
+        return
+    for data in found:
+        for name, value in (("last", data.last), ("mark", data.mark), ("mid", data.mid)):
+            if data.symbol == underlying and value:
+                got.price, got.source = float(value), f"REST market data {name} (no DXLink Trade or Quote)"
+                return
+
+
+async def _stream(
+    session: Session, underlying: str, options: dict[str, Option], got: Collected, deadline: float,
+    strikes: int, chunk: int,
+) -> tuple[dict[str, Option], str]:  # fmt: skip
+    async with DXLinkStreamer(session) as streamer, anyio.create_task_group() as tasks:
 
         async def quotes() -> None:
             async for q in streamer.listen(Quote):
@@ -82,16 +134,64 @@ async def chain(
 
         async def trades() -> None:
             async for t in streamer.listen(Trade):
-                if t.event_symbol == underlying:
-                    got.price = _number(t.price)
+                if t.event_symbol == underlying and t.price:
+                    got.trade = float(t.price)
 
-        with anyio.move_on_after(wait):
-            async with anyio.create_task_group() as tasks:
-                for reader in (quotes, greeks, trades):
-                    tasks.start_soon(reader)
-                while not got.complete(set(legs)):
-                    await anyio.sleep(0.01)
-                tasks.cancel_scope.cancel()
+        for reader in (quotes, greeks, trades):
+            tasks.start_soon(reader)
+        await streamer.subscribe(Trade, [underlying])
+        await streamer.subscribe(Quote, [underlying])
+        await _until(lambda: got.trade is not None or _quoted(got, underlying), min(deadline, anyio.current_time() + 2))
+        if got.price is None:
+            await _underlying_price(session, underlying, got)
+        legs, said = window(options, got.price, strikes)
+        symbols = sorted(legs)
+        for start in range(0, len(symbols), chunk):
+            batch = symbols[start : start + chunk]
+            await streamer.subscribe(Quote, batch)
+            await streamer.subscribe(Greeks, batch)
+            await _until(partial(got.complete, set(batch)), deadline)
+        tasks.cancel_scope.cancel()
+    return legs, said
+
+
+async def chain(
+    session: Session,
+    root: str,
+    expiry: date | None,
+    today: date,
+    settings: Settings,
+    wait: float = 10.0,
+    strikes: int = STRIKES,
+    chunk: int = CHUNK,
+) -> Outcome:
+    if strikes < 1:
+        raise ToolError(f"--strikes {strikes}: give at least 1 strike each side of the money")
+    root = root.upper()
+    underlying = option_underlying(root)
+    listed = await get_option_chain(session, underlying)
+    options = [o for day in listed.values() for o in day if o.root_symbol.upper() == root]
+    if not options:
+        raise ToolError(f"no {root} options listed on {underlying} (is the symbol right?)")
+    expiries = sorted({o.expiration_date for o in options if o.expiration_date >= today})
+    chosen = expiry or (expiries[0] if expiries else None)
+    if chosen is None or chosen not in expiries:
+        nearby = ", ".join(d.isoformat() for d in expiries[:5])
+        raise ToolError(f"{root} has no expiry {chosen}; listed: {nearby}")
+    expiring = {o.streamer_symbol: o for o in options if o.expiration_date == chosen}
+    got = Collected()
+    deadline = anyio.current_time() + wait
+    notes: list[str] = []
+    while True:
+        try:
+            legs, said = await _stream(session, underlying, expiring, got, deadline, strikes, chunk)
+            break
+        except Exception as err:  # the SDK raises it from its task group, wrapped
+            if not _too_long(err) or chunk // 2 < MIN_CHUNK:
+                raise
+            notes.append(f"DXLink closed the socket (message too long) at {chunk} symbols a subscription")
+            chunk //= 2
+    notes.append(f"subscribed {said}, {chunk} symbols at a time")
     now = datetime.now(NEW_YORK)
     rows = []
     for symbol, option in sorted(legs.items(), key=lambda kv: (kv[1].option_type.value, float(kv[1].strike_price))):
@@ -112,7 +212,8 @@ async def chain(
         )
     snapshot = Chain.from_rows(root, got.price if got.price is not None else math.nan, now, rows)
     usable, report = DataValidator(settings).check_chain(snapshot, now, live=True)
-    lines = [f"{root} {chosen}: {underlying} {got.price if got.price is not None else 'no trade yet'}"]
+    price = f"{got.price} ({got.source})" if got.price is not None else "no price (no trade, quote or market data)"
+    lines = [f"{root} {chosen}: {underlying} {price}", *notes]
     lines.append(f"{'right':<5} {'strike':>9} {'bid':>8} {'ask':>8} {'iv':>7} {'delta':>7}  usable")
     for i in range(len(snapshot)):
         right = "call" if snapshot.is_call[i] else "put"
@@ -121,7 +222,7 @@ async def chain(
             f"{snapshot.iv[i]:>7.3f} {snapshot.delta[i]:>7.3f}  {'yes' if usable[i] else 'no'}"
         )
     problems = ", ".join(f"{k} {v}" for k, v in sorted(report.problems.items())) or "none"
-    missing = len(legs) - len(got.quotes)
+    missing = len(set(legs) - set(got.quotes))
     lines.append(f"{report.usable} of {report.total} usable; problems: {problems}; no quote in time: {missing}")
     if report.warning:
         lines.append(f"the algorithm would not trade it: {report.warning}")
@@ -129,6 +230,49 @@ async def chain(
 
 
 # ---------------------------------------------------------------------------------------------- watch
+
+
+@dataclass
+class OrderLog:
+    """What `watch` has seen: each order update once (by id, status and time), whichever way it came."""
+
+    say: Callable[[str], None]
+    seen: set[tuple[int, str, datetime]] = field(default_factory=set)
+    events: int = 0
+    rejects: int = 0
+    ignored: int = 0  # balance and position messages, drained so the SDK's unbounded queues stay empty
+    last: datetime | None = None  # the updated-at of the latest order update seen
+
+    def report(self, order: PlacedOrder, found: str = "") -> None:
+        key = (order.id, order.status.value, order.updated_at)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.events += 1
+        self.last = order.updated_at if self.last is None else max(self.last, order.updated_at)
+        legs = ", ".join(f"{leg.action.value} {leg.quantity} {leg.symbol}" for leg in order.legs)
+        where = f" [{found}]" if found else ""
+        if order.status is OrderStatus.REJECTED:
+            self.rejects += 1
+            when = order.updated_at.astimezone(NEW_YORK)
+            self.say(
+                f"ALERT order {order.id} REJECTED at {when:%Y-%m-%d %H:%M:%S %Z}: "
+                f"{order.reject_reason or 'no reason given'} ({legs}){where}"
+            )
+        else:
+            self.say(f"order {order.id} {order.status.value}: {legs}{where}")
+
+    def catch_up(self, live: list[PlacedOrder], found: str) -> None:
+        """Rejects among the live orders updated since the last update seen (all of today's at the start):
+        what happened while no stream was there to say it."""
+        for order in sorted(live, key=lambda o: o.updated_at):
+            if order.status is OrderStatus.REJECTED and (self.last is None or order.updated_at >= self.last):
+                self.report(order, found)
+
+
+async def _drain(streamer: AlertStreamer, kind: type[AccountBalance] | type[CurrentPosition], log: OrderLog) -> None:
+    async for _ in streamer.listen(kind):
+        log.ignored += 1
 
 
 async def watch(
@@ -139,32 +283,52 @@ async def watch(
     say: Callable[[str], None],
     pause: Callable[[float], Awaitable[None]] = anyio.sleep,
 ) -> Outcome:
+    """The module docstring's `watch`. After every connect (the first and each reconnect) the live orders
+    are fetched, after subscribing so that nothing falls between the two, and a reject not yet seen is an
+    alert: the account streamer sends no heartbeat and its session lapses, so a reject can happen while
+    the tool is reconnecting and no stream will ever carry it."""
     account = await pick_account(session, account_number)
-    seen, rejects, drops, backoff = 0, 0, 0, 1.0
+    log = OrderLog(say)
+    drops, backoff = 0, 1.0
+
+    def done() -> bool:
+        return events is not None and log.events >= events
+
     with anyio.move_on_after(seconds if seconds is not None else math.inf):
-        while events is None or seen < events:
+        while not done():
             try:
-                async with AlertStreamer(session) as streamer:
+                async with AlertStreamer(session) as streamer, anyio.create_task_group() as tasks:
                     await streamer.subscribe_accounts([account])
                     say(f"watching account {account.account_number}")
                     backoff = 1.0
-                    async for order in streamer.listen(PlacedOrder):
-                        seen += 1
-                        legs = ", ".join(f"{leg.action.value} {leg.quantity} {leg.symbol}" for leg in order.legs)
-                        if order.status is OrderStatus.REJECTED:
-                            rejects += 1
-                            say(f"ALERT order {order.id} REJECTED: {order.reject_reason or 'no reason given'} ({legs})")
-                        else:
-                            say(f"order {order.id} {order.status.value}: {legs}")
-                        if events is not None and seen >= events:
-                            break
+                    tasks.start_soon(_drain, streamer, AccountBalance, log)
+                    tasks.start_soon(_drain, streamer, CurrentPosition, log)
+                    found = "in the live orders after connecting" if drops else "in today's live orders"
+                    try:
+                        live = await account.get_live_orders(session)
+                    except TastytradeError as err:  # an answer, not a dropped stream: no reconnecting
+                        raise ToolError(
+                            f"the live orders could not be read after connecting: {str(err).strip()}"
+                        ) from None
+                    log.catch_up(live, found)
+                    if not done():
+                        async for order in streamer.listen(PlacedOrder):
+                            log.report(order)
+                            if done():
+                                break
+                    tasks.cancel_scope.cancel()
             except Exception as err:  # the SDK's task groups wrap a dropped socket in an ExceptionGroup
                 cause = find_error(err, DROPPED)
-                if cause is None:
+                if cause is None or find_error(err, ToolError) is not None:  # a socket may go down with it
                     raise
+                if done():  # the socket went as the tool was leaving: nothing to come back for
+                    break
                 drops += 1
                 say(f"stream dropped ({type(cause).__name__}); reconnecting in {backoff:g} s")
                 await pause(backoff)
                 backoff = min(backoff * 2, 60.0)
-    summary = f"{seen} order event(s), {rejects} rejected, {drops} reconnect(s)"
-    return Outcome(summary, 1 if rejects else 0)
+    summary = (
+        f"{log.events} order event(s), {log.rejects} rejected, {drops} reconnect(s); "
+        f"{log.ignored} balance/position update(s) ignored"
+    )
+    return Outcome(summary, 1 if log.rejects else 0)
