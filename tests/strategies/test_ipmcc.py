@@ -258,3 +258,20 @@ def test_a_weekly_call_expiring_under_its_leap_settles_and_the_leap_keeps_its_ow
     assert not missing and expired.trade.structure.leg_entry_underlyings == (400.0,)
     (kept,) = book.open_structures()
     assert kept.leg_entry_underlyings == (440.0,) and [leg.ratio for leg in kept.legs] == [1]
+
+
+@pytest.mark.parametrize(
+    ("factor", "quantity", "expected"),
+    [
+        (1 / 0.70, 1, "exit at 30%"),  # down exactly 30%: exit (RULEBOOK "down 30% → exit all")
+        (1 / 0.85, 2, "sell half (1 of 2)"),  # down exactly 15%: sell half
+        (1 / 0.86, 2, None),  # down 14%: nothing yet
+    ],
+)
+def test_the_leap_thresholds_are_inclusive(factor: float, quantity: int, expected: str | None) -> None:
+    """The LEAP was entered at today's mid × `factor`, so it is down exactly 1 − 1/factor (to the last bit)."""
+    answer = Ipmcc(S, CAL.equity).manage(held_with_call(leap_entry_factor=factor, quantity=quantity), qqq())
+    if expected is None:
+        assert answer is None
+    else:
+        assert answer is not None and expected in answer.reason and answer.action is IntentAction.CLOSE
