@@ -14,7 +14,7 @@ from core.model import Contract, Fill, IntentAction, Leg, OrderIntent, Right, St
 from core.orders import CancelOrder, Command, SubmitOrder
 from core.ports import AlertLevel, AlertMessage
 from core.settings import Settings
-from safety.fills import FillTracker
+from safety.fills import FillTracker, _round_passive
 from tests.fakes import market as m
 from tests.fakes.broker import SimBroker
 
@@ -563,3 +563,23 @@ def test_a_fill_for_an_order_or_a_contract_it_does_not_know_is_critical() -> Non
             f"{b.submissions[0].order_id}: SPXW 2024-01-08 4500 put",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("price", "natural", "buying", "expected"),
+    [
+        (2.23, 2.60, True, 2.20),  # a buyer rounds down: never pays more than the step asked
+        (2.23, 1.80, False, 2.25),  # a seller rounds up: never takes less
+        (-2.27, -2.00, True, -2.30),  # opening a credit condor is a buy at a negative price: down, more credit
+        (-2.27, -2.60, False, -2.25),  # closing it (a sale of the structure): up
+        (2.58, 2.60, True, 2.55),
+        (2.62, 2.60, True, 2.60),  # past natural: held at natural
+        (1.77, 1.80, False, 1.80),
+        (2.25, 2.60, True, 2.25),  # on the tick already: unchanged, either way
+        (2.25, 1.80, False, 2.25),
+    ],
+)
+def test_a_reprice_off_the_tick_is_rounded_to_the_passive_side(
+    price: float, natural: float, buying: bool, expected: float
+) -> None:
+    assert _round_passive(price, 0.05, natural, buying) == pytest.approx(expected, abs=1e-12)
