@@ -311,3 +311,13 @@ def test_each_reason_for_no_rung_is_the_ladders_own_decision() -> None:
     answer = ladder(far)  # only near-the-money puts: nothing in the 12–14 delta band
     assert isinstance(answer, Decision) and answer.reason.startswith("leap_ladder: ") and not answer.approved
     assert answer.time == when and answer.subject == "leap_ladder"
+
+
+def test_build_hands_each_strategy_the_equity_calendar_and_the_futures_roll() -> None:
+    """Strangles and LT112 close future options whose future is about to expire through the Futures module
+    build gives them; every strategy reads the equity calendar."""
+    strategies, futures = build(S, CAL)
+    by_name = {s.name: s for s in strategies}
+    assert by_name["strangles"].futures is futures and by_name["lt112"].futures is futures  # type: ignore[attr-defined]
+    assert all(s.calendar is CAL.equity for s in strategies)  # type: ignore[attr-defined]
+    assert futures.calendars is CAL and futures.settings is S

@@ -11,8 +11,20 @@ import numpy as np
 import pytest
 
 from core.calendar import Calendars
-from core.model import Chain, ChainRow, DailyBars, Decision, IntentAction, MarketSnapshot, OrderIntent, Right, Structure
+from core.model import (
+    Chain,
+    ChainRow,
+    DailyBars,
+    Decision,
+    Found,
+    IntentAction,
+    MarketSnapshot,
+    OrderIntent,
+    Right,
+    Structure,
+)
 from core.settings import Settings
+from core.valuation import value_structure
 from strategies.lt112 import Lt112, stop_risk
 from tests.fakes import market as m
 from tests.fakes.book import FakeBook
@@ -301,3 +313,37 @@ def test_a_naked_only_lt112_closes_whole_at_its_target() -> None:
     close = Lt112(S, CAL.equity).manage(naked_only, market())
     assert close is not None and close.structure.id == s.id and close.action is IntentAction.CLOSE
     assert [(leg.contract.strike, leg.ratio) for leg in close.structure.legs] == [(413.0, -2)]
+
+
+def test_the_naked_put_thresholds_are_inclusive_and_each_close_says_why() -> None:
+    """With the naked puts' credit set from today's cost so that the ratios are exact in binary: a cost of
+    exactly 2× the credit (stop multiple 2) stops; a cost of exactly half (target 50%) takes the profit; the
+    underlying exactly at the danger distance (set to the naked strike's own distance) closes all."""
+    lt, s = entered()
+    snap = market()
+    view = value_structure(s, snap, S)
+    assert isinstance(view, Found)
+    naked = next(i for i, leg in enumerate(s.legs) if leg.ratio == -2)
+    cost = view.value.legs[naked].mid
+    entries = list(s.leg_entry_prices)
+
+    def with_credit(credit: float) -> Structure:
+        entries[naked] = credit
+        return dataclasses.replace(s, leg_entry_prices=tuple(entries))
+
+    exact = dataclasses.replace(S, lt112_naked_stop_multiple=2.0, lt112_naked_profit_target=0.5)
+    stop = Lt112(exact, CAL.equity).manage(with_credit(cost / 2), snap)
+    assert stop is not None and stop.structure.id == s.id
+    assert stop.reason == f"lt112: naked puts cost {cost:.2f}, 2 x their {cost / 2:.2f} credit"
+    kept = Lt112(exact, CAL.equity).manage(with_credit(cost * 2), snap)
+    assert kept is not None and kept.structure.id == f"{s.id}:naked"
+    assert kept.reason == "lt112: naked puts at 50% of their credit: close them, keep the spread"
+    price, strike = view.value.underlying_price, s.legs[naked].contract.strike or 0.0
+    near = dataclasses.replace(S, lt112_danger_distance=(price - strike) / price)
+    danger = Lt112(near, CAL.equity).manage(s, snap)
+    assert (
+        danger is not None
+        and danger.structure.id == s.id
+        and danger.reason.startswith(f"lt112: underlying {price:g} within")
+    )
+    assert lt.manage(s, snap) is None
