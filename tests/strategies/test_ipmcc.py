@@ -275,3 +275,26 @@ def test_the_leap_thresholds_are_inclusive(factor: float, quantity: int, expecte
         assert answer is None
     else:
         assert answer is not None and expected in answer.reason and answer.action is IntentAction.CLOSE
+
+
+def test_each_reason_for_no_ipmcc_trade_is_its_own_decision() -> None:
+    snap = qqq()
+    when = snap.time
+
+    def decided(reason: str) -> Decision:
+        return Decision(when, "ipmcc", False, f"ipmcc: {reason}", "ipmcc")
+
+    no_chain = dataclasses.replace(snap, chains={})
+    assert propose(no_chain) == [decided(no_chain.no_chain("QQQ"))]
+    leap = leap_structure()
+    high = dataclasses.replace(
+        leap,
+        legs=(dataclasses.replace(leap.legs[0], contract=dataclasses.replace(leap.legs[0].contract, strike=450.0)),),
+    )
+    assert propose(snap, [high]) == [decided("QQQ 2024-01-19: no call between the LEAP strike 450 and the price 400")]
+    short_dated = dataclasses.replace(
+        snap, chains={"QQQ": m.priced_chain("QQQ", 400.0, when, [WEEKLY], [390.0, 400.0, 410.0], 0.10, 0.2)}
+    )
+    [answer] = propose(short_dated)
+    assert isinstance(answer, Decision) and answer.rule == "ipmcc" and answer.subject == "ipmcc"
+    assert answer.reason.startswith("ipmcc: ") and not answer.approved
