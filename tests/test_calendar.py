@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,10 +12,14 @@ from core.calendar import (
     TUESDAY,
     WEDNESDAY,
     Calendars,
+    ExchangeCalendar,
+    Market,
     OutOfCalendarRangeError,
     dte,
     nth_weekday_date,
 )
+
+NY = ZoneInfo("America/New_York")
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +139,78 @@ def test_spxw_mondays_and_wednesdays_expire_only_from_their_launch(cal: Calendar
 def test_dte_counts_calendar_days() -> None:
     assert dte(date(2024, 1, 5), date(2024, 1, 5)) == 0
     assert dte(date(2024, 1, 5), date(2024, 5, 3)) == 119
+
+
+# ------------------------------------------------------------------------------------------ edges of the calendar
+
+
+def test_cme_equity_index_sessions_close_early_on_nyse_holidays_and_early_closes(cal: Calendars) -> None:
+    """CME trades on Juneteenth 2023 (Monday 06-19, an NYSE holiday) but closes at 13:00 ET; on the day
+    before Independence Day 2023 (NYSE closes 13:00; the CMES calendar keeps its 18:00 close) it closes at
+    13:15 ET; a close already earlier (13:00 the day after Thanksgiving) stays. A normal day keeps its session."""
+    juneteenth = cal.cme.session(date(2023, 6, 19))
+    assert juneteenth is not None and juneteenth.close == datetime(2023, 6, 19, 13, 0, tzinfo=NY)
+    assert juneteenth.early_close and date(2023, 6, 19) in cal.cme.early_closes(date(2023, 6, 19), date(2023, 6, 19))
+    july_3 = cal.cme.session(date(2023, 7, 3))
+    assert july_3 is not None and july_3.close == datetime(2023, 7, 3, 13, 15, tzinfo=NY) and july_3.early_close
+    black_friday = cal.cme.session(date(2023, 11, 24))
+    assert black_friday is not None and black_friday.close == datetime(2023, 11, 24, 13, 0, tzinfo=NY)
+    normal = cal.cme.session(date(2023, 11, 21))
+    assert normal is not None and normal.close.time() > time(13, 15) and not normal.early_close
+    assert normal.day == date(2023, 11, 21) and normal.open < normal.close
+
+
+def test_is_open_from_the_open_inclusive_to_the_close_exclusive(cal: Calendars) -> None:
+    opened, closed = cal.equity.open_close(date(2024, 1, 8)) or (None, None)
+    assert opened is not None and closed is not None
+    assert cal.equity.is_open(opened) and not cal.equity.is_open(opened - timedelta(microseconds=1))
+    assert not cal.equity.is_open(closed) and cal.equity.is_open(closed - timedelta(microseconds=1))
+    assert cal.equity.is_open(opened.astimezone(UTC))  # any zone: the moment, not its clock
+    with pytest.raises(ValueError, match="timezone-aware"):
+        cal.equity.is_open(datetime(2024, 1, 8, 10, 0))  # noqa: DTZ001 - the point of the test
+
+
+def test_session_counts_and_steps_at_the_calendars_ends(cal: Calendars) -> None:
+    monday = date(2024, 1, 8)
+    assert cal.equity.sessions_between(monday, monday) == 0
+    assert cal.equity.sessions_between(monday, date(2024, 1, 5)) == 0
+    assert cal.equity.sessions_between(monday, date(2024, 1, 9)) == 1
+    first, last = cal.equity.session_days()[0], cal.equity.session_days()[-1]
+    assert cal.equity.add_sessions(first, 0) == first and cal.equity.add_sessions(last, 0) == last
+    with pytest.raises(OutOfCalendarRangeError, match=f"-1 sessions from {first} is outside the calendar"):
+        cal.equity.add_sessions(first, -1)
+    with pytest.raises(OutOfCalendarRangeError, match="1 sessions from"):
+        cal.equity.add_sessions(last, 1)
+    assert cal.for_market(Market.EQUITY) is cal.equity and cal.for_market(Market.CME) is cal.cme
+
+
+def test_a_session_removed_is_gone_from_every_question() -> None:
+    equity = ExchangeCalendar(Market.EQUITY)
+    day = date(2024, 1, 9)
+    assert equity.is_session(day)
+    equity.remove_session(day)
+    assert not equity.is_session(day) and equity.session(day) is None
+    assert equity.next_session(date(2024, 1, 8)) == date(2024, 1, 10)
+    assert equity.add_sessions(date(2024, 1, 8), 1) == date(2024, 1, 10)
+    assert equity.sessions_between(date(2024, 1, 8), date(2024, 1, 10)) == 1
+    equity.remove_session(date(2024, 1, 13))  # a Saturday: nothing to remove, nothing changes
+    assert equity.add_sessions(date(2024, 1, 12), 1) == date(2024, 1, 16)  # MLK day still a holiday
+    early = date(2024, 11, 29)
+    assert early in equity.early_closes(early, early)
+    equity.remove_session(early)
+    assert early not in equity.early_closes(early, early)
+
+
+def test_leap_and_front_future_windows_are_inclusive(cal: Calendars) -> None:
+    today = date(2024, 1, 8)
+    jan_2025 = cal.monthly_expiry(2025, 1)
+    days = (jan_2025 - today).days
+    assert jan_2025 in cal.leap_expiries(today, days, days)  # both ends inclusive
+    assert jan_2025 not in cal.leap_expiries(today, days + 1, days + 400)
+    assert jan_2025 not in cal.leap_expiries(today, 0, days - 1)
+    # December rolls into March of the next year: 2024-12-10 has 8 sessions to the 12-20 ES expiry.
+    december = date(2024, 12, 10)
+    assert cal.cme.sessions_between(december, date(2024, 12, 20)) == 8
+    assert cal.es_front_quarterly(december, 8) == date(2024, 12, 20)  # exactly enough sessions
+    assert cal.es_front_quarterly(december, 9) == date(2025, 3, 21)
+    assert cal.es_front_quarterly(date(2024, 12, 20), 0) == date(2024, 12, 20)  # its own last trade day
