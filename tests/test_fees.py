@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from core.fees import FeeBreakdown, FeeKind, contract_fees, fee_kind, leg_fees
+from core.fees import FeeBreakdown, FeeKind, contract_fees, fee_kind, is_opening, leg_fees
 from core.model import Contract, ContractKind, Right, option_contract
 from core.products import PRODUCTS, AssetKind, UnknownProductError
 from core.settings import Settings, SettingsError
@@ -161,3 +161,21 @@ def test_fees_of_several_legs_add_up_field_by_field() -> None:
     total = a + b
     assert (total.commission, total.clearing, total.exchange, total.regulatory) == pytest.approx((3.0, 0.3, 1.95, 0.12))
     assert (a + b).total == pytest.approx(a.total + b.total)
+
+
+@pytest.mark.parametrize(
+    ("held", "quantity", "opening"),
+    [(0, 1, True), (0, -1, True), (1, 1, True), (1, -1, False), (-1, -1, True), (-1, 1, False), (2, -1, False)],
+)
+def test_a_fill_opens_when_nothing_is_held_or_it_adds_to_the_same_side(held: int, quantity: int, opening: bool) -> None:
+    assert is_opening(held, quantity) is opening
+
+
+def test_a_leg_is_not_a_sale_unless_it_says_so() -> None:
+    """The defaults: no sale, no proceeds: only the ORF falls on a bought option."""
+    bought = leg_fees(S, FeeKind.EQUITY_OPTION, "SPY", 1, opening=True)
+    assert bought.regulatory == pytest.approx(0.04)
+    sold = leg_fees(S, FeeKind.EQUITY_OPTION, "SPY", 1, opening=True, is_sale=True)  # no proceeds given
+    assert sold.regulatory == pytest.approx(0.04 + 0.00279)
+    negative = leg_fees(S, FeeKind.EQUITY_OPTION, "SPY", 1, opening=True, is_sale=True, sale_proceeds=-5.0)
+    assert negative.regulatory == pytest.approx(0.04 + 0.00279)  # proceeds below 0 count as none
