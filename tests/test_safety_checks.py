@@ -37,6 +37,16 @@ def state_of(c: SafetyChecks) -> TradingState:
     return c.state.state
 
 
+class ClosedCme:
+    """The CME calendar, closed at every moment (everything else is the real calendar's)."""
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(CAL.cme, name)
+
+    def is_open(self, moment: datetime) -> bool:
+        return False
+
+
 def gate(c: SafetyChecks, intent: OrderIntent, market=MARKET, account=None):  # type: ignore[no-untyped-def]
     [answer] = c.review([intent], market, account or acct())
     return answer
@@ -177,14 +187,7 @@ def test_market_hours(day: date, hh: int, mm: int, reason: str | None) -> None:
 
 
 def test_cme_legs_need_the_cme_open() -> None:
-    class Closed:
-        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-            return getattr(CAL.cme, name)
-
-        def is_open(self, moment: datetime) -> bool:
-            return False
-
-    c = SafetyChecks(S, CAL.equity, Closed())
+    c = SafetyChecks(S, CAL.equity, ClosedCme())
     assert "the CME is closed" in (c.market_closed_reason(opening(es_strangle(MARKET)), NOW) or "")
     assert c.market_closed_reason(opening(gld_strangle(MARKET)), NOW) is None
 
@@ -280,13 +283,6 @@ def test_market_hours_read_new_york_time_whatever_zone_the_moment_is_in() -> Non
 
 
 def test_an_unknown_root_is_not_taken_for_a_cme_product() -> None:
-    class Closed:
-        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-            return getattr(CAL.cme, name)
-
-        def is_open(self, moment: datetime) -> bool:
-            return False
-
     base = gld_strangle(MARKET)
     acme = dataclasses.replace(
         base,
@@ -295,7 +291,7 @@ def test_an_unknown_root_is_not_taken_for_a_cme_product() -> None:
             for leg in base.legs
         ),
     )
-    assert SafetyChecks(S, CAL.equity, Closed()).market_closed_reason(opening(acme), NOW) is None
+    assert SafetyChecks(S, CAL.equity, ClosedCme()).market_closed_reason(opening(acme), NOW) is None
 
 
 def test_the_two_percent_rule_sizes_the_intents_quantity_not_the_structures() -> None:
