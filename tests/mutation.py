@@ -225,6 +225,7 @@ def run(package: Package, workers: int, rescore: bool = False) -> Score:
         if not timing.exists():
             raise SystemExit(f"no finished run of {package.name} to score again: run without --rescore first")
     else:
+        tested = _commit()  # the tree as it is copied now is what the run tests
         _copy_tree(work)
         top_level = sorted(p.name for p in work.iterdir() if p.name not in {".git", ".mutation", "setup.cfg"})
         (work / "setup.cfg").write_text(_setup_cfg(package, top_level))
@@ -236,7 +237,9 @@ def run(package: Package, workers: int, rescore: bool = False) -> Score:
         if code != 0:
             raise SystemExit(f"mutmut run failed for {package.name} (exit {code}); see {log}")
         timing.write_text(f"{time.monotonic() - started:.0f}\n")
+        (work / "commit.txt").write_text(tested + "\n")  # kept for a rescore
     seconds = float(timing.read_text())
+    commit = (work / "commit.txt").read_text().strip() if (work / "commit.txt").exists() else _commit()
     results = subprocess.run(
         [mutmut, "results", "--all", "true"], cwd=work, capture_output=True, text=True, check=True, env=env
     ).stdout
@@ -244,7 +247,7 @@ def run(package: Package, workers: int, rescore: bool = False) -> Score:
     diffs = _diffs([m.name for m in listed if m.status not in CAUGHT], work, env)
     mutants = [Mutant(m.name, m.status, *changed_lines(diffs[m.name])) if m.name in diffs else m for m in listed]
     result = score(package, mutants, load_equivalents())
-    _write_report(result, seconds, workers)
+    _write_report(result, seconds, workers, commit)
     return result
 
 
@@ -276,13 +279,18 @@ def _diffs(names: Sequence[str], work: Path, env: dict[str, str]) -> dict[str, s
     return diffs
 
 
-def _write_report(result: Score, seconds: float, workers: int) -> None:
+def _commit() -> str:
+    """HEAD, marked when tracked files differ from it (the reports themselves do not count)."""
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!reports"))
+    return _git("rev-parse", "--short", "HEAD") + ("+uncommitted" if dirty else "")
+
+
+def _write_report(result: Score, seconds: float, workers: int, commit: str) -> None:
     REPORTS.mkdir(parents=True, exist_ok=True)
-    dirty = bool(_git("status", "--porcelain"))
     body = {
         "package": result.package,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"),
-        "commit": _git("rev-parse", "--short", "HEAD") + ("+uncommitted" if dirty else ""),
+        "commit": commit,
         "mutmut": _mutmut_version(),
         "workers": workers,
         "seconds": round(seconds),
