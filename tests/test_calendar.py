@@ -144,10 +144,12 @@ def test_dte_counts_calendar_days() -> None:
 # ------------------------------------------------------------------------------------------ edges of the calendar
 
 
-def test_cme_equity_index_sessions_close_early_on_nyse_holidays_and_early_closes(cal: Calendars) -> None:
+def test_cme_equity_index_sessions_close_early_on_nyse_holidays_and_early_closes() -> None:
     """CME trades on Juneteenth 2023 (Monday 06-19, an NYSE holiday) but closes at 13:00 ET; on the day
     before Independence Day 2023 (NYSE closes 13:00; the CMES calendar keeps its 18:00 close) it closes at
-    13:15 ET; a close already earlier (13:00 the day after Thanksgiving) stays. A normal day keeps its session."""
+    13:15 ET; a close already earlier (13:00 the day after Thanksgiving) stays. A normal day keeps its session.
+    Built here, not taken from the module's fixture: the caps are applied while the calendars are built."""
+    cal = Calendars()
     juneteenth = cal.cme.session(date(2023, 6, 19))
     assert juneteenth is not None and juneteenth.close == datetime(2023, 6, 19, 13, 0, tzinfo=NY)
     assert juneteenth.early_close and date(2023, 6, 19) in cal.cme.early_closes(date(2023, 6, 19), date(2023, 6, 19))
