@@ -18,6 +18,7 @@ from core.model import (
     ChainRow,
     DailyBars,
     Decision,
+    Found,
     IntentAction,
     MarketSnapshot,
     OrderIntent,
@@ -25,6 +26,7 @@ from core.model import (
     Structure,
 )
 from core.settings import Settings
+from core.valuation import value_structure
 from risk.events import CsvEventCalendar
 from risk.manager import RiskManager
 from strategies.leaps import Ipmcc
@@ -298,3 +300,41 @@ def test_each_reason_for_no_ipmcc_trade_is_its_own_decision() -> None:
     [answer] = propose(short_dated)
     assert isinstance(answer, Decision) and answer.rule == "ipmcc" and answer.subject == "ipmcc"
     assert answer.reason.startswith("ipmcc: ") and not answer.approved
+
+
+def test_the_weekly_call_is_sold_for_a_credit_at_its_mid_on_the_tick() -> None:
+    """A sign error here sends a debit for a call being sold: the limit is minus the call's mid (2.40 at QQQ 400,
+    on the 0.05 tick), and the reason says which call, against which LEAP, and why that strike."""
+    leap = leap_structure()
+    snap = qqq()
+    [sell] = propose(snap, [leap])
+    assert isinstance(sell, OrderIntent) and sell.action is IntentAction.OPEN
+    chain = snap.chains["QQQ"]
+    row = chain.find(WEEKLY, 400.0, Right.CALL)
+    assert row is not None
+    mid = 0.5 * (float(chain.bid[row]) + float(chain.ask[row]))
+    assert sell.limit_price == pytest.approx(-round(mid / 0.05) * 0.05) and sell.limit_price < 0
+    assert sell.reason == f"ipmcc: sell the QQQ 2024-01-19 400 call against {leap.id}, at the money"
+
+
+def test_the_call_is_bought_back_on_its_expiry_day_not_the_day_before() -> None:
+    ip = Ipmcc(S, CAL.equity)
+    held = held_with_call()
+    assert ip.manage(held, qqq(day=date(2024, 1, 18))) is None  # Thursday: one day left, little captured yet
+
+
+def test_an_in_the_money_call_counts_only_its_extrinsic_as_captured() -> None:
+    """QQQ rallies to 410 by Tuesday: the 400 call's mid is 10.15, of which 10 is intrinsic, 0.15 extrinsic.
+    Sold at 400 for E, with no intrinsic then, it has captured 1 − 0.15/E: with E = 0.15 / 0.05 = 3.00 that is
+    95%, past the 90% buy-back. Counting the intrinsic as extrinsic would see 1 − 10.15/3.00 < 0: no buy-back."""
+    snap = qqq(price=410.0, day=date(2024, 1, 16))
+    plain = held_with_call()
+    view = value_structure(plain, snap, S)
+    assert isinstance(view, Found)
+    mark = view.value.legs[1].mid
+    assert mark > 10.0
+    entry = (mark - 10.0) / 0.05
+    held = held_with_call(call_entry_factor=entry / plain.leg_entry_prices[1])
+    back = Ipmcc(S, CAL.equity).manage(held, snap)
+    assert back is not None and back.reason == "ipmcc: buy back the 400 call, 95% of its extrinsic captured"
+    assert back.structure.parent == held.id and [leg.ratio for leg in back.structure.legs] == [-1]
