@@ -389,3 +389,34 @@ def test_a_safety_close_is_limited_at_the_net_mid_and_an_unquoted_leg_counts_not
         ),
     )
     assert close_whole(ghost, market, "why").limit_price == round(mids[465.0], 4)
+
+
+def test_what_an_assignment_says_and_what_its_closes_say() -> None:
+    """The put spread's short 470 put assigned at SPY 462: the alert and both closes, compared whole. Then the
+    same event for an option no structure holds, and what `leftovers` says at the next step."""
+    market = spy_market(FRIDAY, 462.0)
+    market = m.snapshot(market.time, 14.0, list(market.chains.values()), {"SPY": 462.0})
+    spread = put_spread(market)
+    stock = Contract("SPY", "SPY", ContractKind.EQUITY, 1.0)
+    event = AssignmentEvent(at(FRIDAY, 16, 30), spread.legs[1].contract, +1, stock, +100, 462.0)
+    book = held(spread)
+    check = AssignmentCheck(S, CAL.equity)
+    intents, [alert], trade = check.on_assignment(event, book, market)
+    assert trade is not None
+    what = "SPY 2024-01-19 470 put assigned x1"
+    assert (alert.level, alert.title) == (AlertLevel.CRITICAL, "assignment")
+    assert alert.body == (f"{what} at 462; lt112 ps1: {trade.pnl:+,.2f} booked; closing the rest; flattening +100 SPY")
+    assert [i.reason for i in intents] == [
+        f"assignment: flatten SPY delivered by {what}",
+        "assignment: close the rest of lt112 ps1",
+    ]
+    assert all(i.safety and i.action is IntentAction.CLOSE for i in intents)
+    again = check.leftovers(book, market)
+    assert sorted(i.reason for i in again) == sorted(
+        [f"assignment: flatten {s.tag}" for s in book.open_structures() if s.id != "ps1"]
+        + ["assignment: close the rest of ps1"]
+    )
+    stray = AssignmentEvent(at(FRIDAY, 16, 30), m.option("SPY", FRIDAY, 480.0, Right.CALL), -1, stock, +100, 462.0)
+    _, [lone], none = check.on_assignment(stray, held(), market)
+    assert none is None
+    assert lone.body == "SPY 2024-01-19 480 call exercised x1 at 462; no structure held it; flattening +100 SPY"
