@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import pytest
@@ -128,3 +129,70 @@ def test_span_refuses_unknown_roots_and_missing_vols() -> None:
         span_requirement([MarginLeg(P, 1.0, -1, 0.1, EXP, 0.2)], "ZZ", 2.0, date(2023, 12, 1), 0.05, 1.0, 1, S)
     with pytest.raises(ValueError, match="implied volatility"):
         span_requirement([MarginLeg(P, 4300.0, -1, 10.0, EXP)], "ES", 4750.0, date(2023, 12, 1), 0.05, 50.0, 1, S)
+
+
+# ------------------------------------------------------------------------------------ SPAN, by an independent hand
+
+
+def span_by_hand(
+    legs: list[tuple[Right, float, int, float]], future: float, days: int, rate: float, initial: float, mult: float
+) -> tuple[float, str]:
+    """CME's standard SPAN arrays as core/margin's docstring states them, priced with QuantLib's Black formula
+    (an implementation independent of core/pricing): the future moved by 0, ±1/3, ±2/3 and ±3/3 of the scan
+    range (initial margin / multiplier), each with volatility up and down by 4 points; and ±2 scan ranges with
+    volatility unchanged, of which 35% counts. The requirement is the worst loss, at least 10% of the initial
+    margin per short option."""
+    import QuantLib as ql
+
+    t = days / 365.0
+    discount = math.exp(-rate * t)
+    scan = initial / mult
+
+    def value(f: float, vol_shift: float) -> float:
+        total = 0.0
+        for right, strike, ratio, iv in legs:
+            kind = ql.Option.Call if right is C else ql.Option.Put
+            total += ratio * ql.blackFormula(kind, strike, f, max(iv + vol_shift, 1e-4) * math.sqrt(t), discount)
+        return total
+
+    now = value(future, 0.0)
+    scenarios = [(k * scan, v, 1.0) for k in (0.0, 1 / 3, -1 / 3, 2 / 3, -2 / 3, 1.0, -1.0) for v in (0.04, -0.04)]
+    scenarios += [(2.0 * scan, 0.0, 0.35), (-2.0 * scan, 0.0, 0.35)]
+    worst = max(max(-(value(future + move, vol) - now) * weight for move, vol, weight in scenarios), 0.0) * mult
+    floor = 0.10 * initial * sum(-ratio for _, _, ratio, _ in legs if ratio < 0)
+    return (worst, "SPAN-style scenarios") if worst >= floor else (floor, "SPAN short-option minimum")
+
+
+@pytest.mark.parametrize(
+    "legs",
+    [
+        [(P, 4200.0, -1, 0.22), (C, 5100.0, -1, 0.14)],  # the short strangle
+        [(P, 4700.0, -1, 0.20)],  # a short put near the money
+        [(C, 4800.0, -2, 0.15), (C, 4900.0, +1, 0.14)],  # a call ratio: one naked call
+        [(P, 3000.0, -1, 0.35)],  # far out of the money: the short-option minimum
+    ],
+)
+def test_span_matches_an_independent_pricing_of_the_sixteen_scenarios(
+    legs: list[tuple[Right, float, int, float]],
+) -> None:
+    today, expiry = date(2023, 12, 15), date(2024, 3, 15)
+    margin_legs = [MarginLeg(r, k, q, 1.0, expiry, iv) for r, k, q, iv in legs]
+    got = span_requirement(margin_legs, "ES", 4750.0, today, 0.05, 50.0, 1, S)
+    amount, method = span_by_hand(legs, 4750.0, (expiry - today).days, 0.05, 11_880.0, 50.0)
+    assert got.method == method
+    assert got.amount == pytest.approx(amount, rel=1e-9)
+    three = span_requirement(margin_legs, "ES", 4750.0, today, 0.05, 50.0, 3, S)
+    assert three.amount == pytest.approx(3 * amount, rel=1e-9)
+
+
+def test_span_of_a_fully_covered_spread_is_capped_at_its_defined_risk() -> None:
+    """A 4700/4690 put spread sold for 4.00 (80 − 76) loses at most (10 − 4) × 50 = 300, less than what the
+    scenarios (or the short-option minimum of 1,188) would ask: the cap is the requirement."""
+    today, expiry = date(2023, 12, 15), date(2024, 3, 15)
+    spread = [MarginLeg(P, 4700.0, -1, 80.0, expiry, 0.20), MarginLeg(P, 4690.0, +1, 76.0, expiry, 0.20)]
+    got = span_requirement(spread, "ES", 4750.0, today, 0.05, 50.0, 1, S)
+    by_hand, _ = span_by_hand([(P, 4700.0, -1, 0.20), (P, 4690.0, 1, 0.20)], 4750.0, 91, 0.05, 11_880.0, 50.0)
+    assert by_hand > 300.0
+    assert got.method == "defined risk" and got.amount == pytest.approx(300.0)
+    two = span_requirement(spread, "ES", 4750.0, today, 0.05, 50.0, 2, S)
+    assert two.amount == pytest.approx(600.0)
