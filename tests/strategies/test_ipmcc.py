@@ -29,6 +29,7 @@ from core.settings import Settings
 from core.valuation import value_structure
 from risk.events import CsvEventCalendar
 from risk.manager import RiskManager
+from strategies.base import with_greeks
 from strategies.leaps import Ipmcc
 from tests.fakes import market as m
 from tests.fakes.book import FakeBook
@@ -338,3 +339,23 @@ def test_an_in_the_money_call_counts_only_its_extrinsic_as_captured() -> None:
     back = Ipmcc(S, CAL.equity).manage(held, snap)
     assert back is not None and back.reason == "ipmcc: buy back the 400 call, 95% of its extrinsic captured"
     assert back.structure.parent == held.id and [leg.ratio for leg in back.structure.legs] == [-1]
+
+
+def test_the_leap_delta_band_is_inclusive_at_both_ends() -> None:
+    """The LEAP bought at default settings has some |delta| d (read from the chain the strategy prices). A band
+    that starts, or ends, exactly at d still holds it; one a hair past d does not."""
+    snap = qqq()
+    leap = leap_structure()
+    chain = with_greeks(snap.chains["QQQ"], S)
+    row = chain.find(LEAP, leap.legs[0].contract.strike or 0.0, Right.CALL)
+    assert row is not None
+    d = abs(float(chain.delta[row]))
+
+    def bought(lo: float = S.ipmcc_leap_delta_min, hi: float = S.ipmcc_leap_delta_max) -> float | None:
+        settings = dataclasses.replace(S, ipmcc_leap_delta=d, ipmcc_leap_delta_min=lo, ipmcc_leap_delta_max=hi)
+        [answer] = Ipmcc(settings, CAL.equity).propose(snap, FakeBook([]))
+        return answer.structure.legs[0].contract.strike if isinstance(answer, OrderIntent) else None
+
+    strike = leap.legs[0].contract.strike
+    assert bought(lo=d) == strike and bought(hi=d) == strike
+    assert bought(lo=d + 1e-9) != strike and bought(hi=d - 1e-9) != strike
