@@ -169,10 +169,12 @@ class Score:
 
 def score(package: Package, mutants: Sequence[Mutant], equivalents: Sequence[Equivalent]) -> Score:
     caught = sum(1 for m in mutants if m.status in CAUGHT)
-    rest = [m for m in mutants if m.status not in CAUGHT]
-    equivalent = tuple(m for m in rest if is_equivalent(m, equivalents))
-    survived = tuple(m for m in rest if not is_equivalent(m, equivalents))
-    return Score(package.name, len(mutants), caught, survived, equivalent, package.goal)
+    equivalent: list[Mutant] = []
+    survived: list[Mutant] = []
+    for m in mutants:
+        if m.status not in CAUGHT:
+            (equivalent if is_equivalent(m, equivalents) else survived).append(m)
+    return Score(package.name, len(mutants), caught, tuple(survived), tuple(equivalent), package.goal)
 
 
 def _copy_tree(dest: Path) -> None:
