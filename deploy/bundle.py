@@ -24,14 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.settings import Settings, SettingsError
-from deploy.lean_ids import IDS
+from deploy.lean_ids import IDS  # the ids the lean CLI writes into a project's config.json
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.json"  # the workspace project's config: parameters, description, language
-# The ids the lean CLI writes into a project's config.json (deploy/lean_ids.py says where): the bundle's are
-# its link to its cloud project; the root's, when `lean backtest .` or a push of the root wrote them, belong
-# to another project.
-CLOUD_IDS = IDS
 PACKAGES = ("core", "strategies", "risk", "safety", "trading", "lean_bridge")
 COUNTED = (".py", ".ipynb", ".cs", ".html", ".css")  # what `lean cloud push` uploads
 # Folders the CLI's source walk skips, besides dot folders and virtual environments: its own output (lean-cli
@@ -175,7 +171,9 @@ def bundle_config(out: Path, parameters: dict[str, str]) -> dict[str, object]:
     """The bundle's config.json: the workspace's with `parameters`, the workspace's own ids left out and the
     existing bundle's kept, so `lean cloud push` updates the cloud project it created before instead of
     creating another and renaming the folder to "options-income 2" (push_manager.py `_push_project`)."""
-    config = {k: v for k, v in json.loads(CONFIG.read_text()).items() if k not in CLOUD_IDS}
+    # The bundle's ids are its link to its cloud project; the root's, when `lean backtest .` or a push of the
+    # root wrote them, belong to another project.
+    config = {k: v for k, v in json.loads(CONFIG.read_text()).items() if k not in IDS}
     config["parameters"] = parameters
     existing = out / "config.json"
     if existing.is_file():
@@ -188,7 +186,7 @@ def bundle_config(out: Path, parameters: dict[str, str]) -> dict[str, object]:
                 f"{existing} cannot be read ({err}): it may hold the cloud-id of the bundle's cloud project; "
                 "fix it or delete it (the next push then creates a new cloud project)"
             ) from None
-        config.update({k: previous[k] for k in CLOUD_IDS if k in previous})
+        config.update({k: previous[k] for k in IDS if k in previous})
     return config
 
 
