@@ -63,6 +63,12 @@ def _map(default: dict[str, float], lo: float, hi: float, doc: str) -> Any:
 
 
 BIG = 1e9  # an upper bound for money amounts that only rejects typos of many digits
+# Parameters that no longer exist, with what replaced them: a project that still sets one refuses to start with
+# this sentence instead of "misspelt?".
+REMOVED = {
+    "ladder_risk_stop_multiple": "the LEAP ladder's risk per trade is now its stress loss (RULEBOOK 'Stress', "
+    "stress_moves and stress_iv_points); delete it from config.json",
+}
 STRATEGY_NAMES = ("zero_dte", "strangles", "lt112", "ipmcc", "leap_ladder")
 
 
@@ -322,9 +328,6 @@ class Settings:
     ladder_double_vix_above: float = _p(20.0, 0.0, 200.0, "2 contracts above this VIX")
     ladder_profit_target: float = _p(0.30, 0.0, 1.0, "close at this share of the credit")
     ladder_roll_dte: int = _p(150, 1, 1_200, "close (roll) at this DTE")
-    ladder_risk_stop_multiple: float = _p(
-        3.0, 1.0, 20.0, "for the 2% rule only: a rung's risk is its loss at this many credits (it has no stop)"
-    )
     ladder_expected_win_rate: float = _p(0.82, 0.0, 1.0, "expected win rate")
 
     # ------------------------------------------------------------------ futures
@@ -508,6 +511,68 @@ class Settings:
         5.0,
         "beta to SPX by underlying root, for beta-weighted delta (estimates; a missing root counts as 1.0)",
     )
+    # ------------------------------------------------------------------ stress (core/stress)
+    stress_moves: tuple[float, ...] = _p(
+        (-0.20, -0.10, -0.05, -0.03, 0.03, 0.05, 0.10), -0.9, 0.9, "SPX moves of the stress grid, share of price"
+    )
+    stress_iv_points: tuple[float, ...] = _p(
+        (15.0, 10.0, 5.0, 0.0, 0.0, -3.0, -5.0),
+        -50.0,
+        100.0,
+        "IV change in vol points with each stress move (each move is also tried with IV unchanged)",
+    )
+    stress_max_loss: float = _p(
+        0.15, 0.0, 1.0, "refuse an entry taking the worst stress loss past this share of net liq"
+    )
+    stress_alert_loss: float = _p(
+        0.20, 0.0, 1.0, "a book whose worst stress loss passes this share: WARNING once a day"
+    )
+    # RULEBOOK's stress betas (SPY/SPX/ES/MES 1.0, QQQ 1.2, IWM 1.2, GLD/GC 0.0, TLT/ZB -0.3, USO/CL 0.5, 6E 0.1);
+    # the roots it does not name take their family's (NDX with QQQ, RUT with IWM, the micros with their
+    # full-size future) or, for the rest, beta_to_spx's estimate. Larger than beta_to_spx for small caps and
+    # crude: in a gap correlations rise, and the gate is about the gap.
+    stress_beta: Mapping[str, float] = _map(
+        {
+            "SPX": 1.0,
+            "XSP": 1.0,
+            "SPY": 1.0,
+            "ES": 1.0,
+            "MES": 1.0,
+            "NDX": 1.2,
+            "QQQ": 1.2,
+            "NQ": 1.2,
+            "MNQ": 1.2,
+            "RUT": 1.2,
+            "IWM": 1.2,
+            "RTY": 1.2,
+            "M2K": 1.2,
+            "DIA": 0.9,
+            "YM": 0.9,
+            "MYM": 0.9,
+            "GLD": 0.0,
+            "GC": 0.0,
+            "MGC": 0.0,
+            "SLV": 0.2,
+            "SI": 0.2,
+            "SIL": 0.3,
+            "HG": 0.3,
+            "TLT": -0.3,
+            "ZB": -0.3,
+            "ZN": -0.1,
+            "USO": 0.5,
+            "CL": 0.5,
+            "MCL": 0.5,
+            "NG": 0.1,
+            "XLE": 0.8,
+            "XOP": 0.8,
+            "6E": 0.1,
+            "M6E": 0.1,
+        },
+        -5.0,
+        5.0,
+        "stress: each underlying root's move as a multiple of SPX's (every underlying root needs one)",
+    )
+
     span_vol_scan: float = _p(0.04, 0.0, 1.0, "volatility scan range, absolute (0.04 = 4 vol points)")
     span_extreme_multiple: float = _p(2.0, 1.0, 10.0, "extreme scenarios move this many scan ranges")
     span_extreme_coverage: float = _p(0.35, 0.0, 1.0, "share of the extreme scenarios' loss that counts")
@@ -525,6 +590,9 @@ class Settings:
         values: dict[str, Any] = {}
         for name, raw in parameters.items():
             spec = specs.get(name)
+            if name in REMOVED:
+                problems.append(f"parameter '{name}' was removed: {REMOVED[name]}")
+                continue
             if spec is None:
                 problems.append(f"unknown parameter '{name}' (is it misspelt? see config.json for the names)")
                 continue
@@ -643,6 +711,16 @@ class Settings:
         need(not missing, f"dividend_yield needs a yield for every ETF and index root: missing {', '.join(missing)}")
         for root in sorted(set(self.dividend_yield) - spot_roots):
             out.append(f"dividend_yield: {root} is not an ETF or index root (SPXW, NDXP, RUTW read their index's)")
+        underlying_roots = set(PRODUCTS) - set(OPTION_UNDERLYING)
+        missing = sorted(underlying_roots - set(self.stress_beta))
+        need(not missing, f"stress_beta needs a beta for every underlying root: missing {', '.join(missing)}")
+        for root in sorted(set(self.stress_beta) - underlying_roots):
+            out.append(f"stress_beta: {root} is not an underlying root (SPXW, NDXP, RUTW move with their index)")
+        need(
+            len(self.stress_moves) == len(self.stress_iv_points),
+            f"stress_moves ({len(self.stress_moves)} values) and stress_iv_points ({len(self.stress_iv_points)}) "
+            "must pair one IV change with each move",
+        )
         groups = self.correlation_group_members()
         seen: dict[str, str] = {}
         for group, members in groups.items():

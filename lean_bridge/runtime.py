@@ -48,6 +48,7 @@ from core.pipeline import ClosedTrade, StepResult
 from core.ports import AlertLevel, AlertMessage, EventCalendar
 from core.products import AssetKind, Settlement, product
 from core.settings import Settings
+from core.stress import stress
 from core.timeutil import elapsed
 from core.valuation import describe
 from trading.system import STATE_KEY, EventFileError, TradingSystem, read_events, restored
@@ -697,7 +698,8 @@ class LeanRuntime:
         now = self.now()
         market = self.last_snapshot or self.light_snapshot(now)
         view = self.system.book_view(market)
-        text = self.safety.journal.daily_summary(view, self.account(market), self.safety.alerts.held_back)
+        shocked = stress(view.views, market, self.settings)
+        text = self.safety.journal.daily_summary(view, self.account(market), self.safety.alerts.held_back, shocked)
         self.alert(now, AlertLevel.INFO, "daily summary", text)
         self.save(now)
 

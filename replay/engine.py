@@ -32,6 +32,7 @@ from core.pipeline import ClosedTrade, StepResult
 from core.ports import EventCalendar, TimedExit
 from core.products import Settlement
 from core.settings import Settings
+from core.stress import Worst, stress
 from replay.broker import ReplayBroker
 from replay.coverage import Coverage
 from replay.faults import DISCONNECT_MINUTES, Faults
@@ -108,6 +109,9 @@ class RunRecord:
     safety_events: Counter[str] = field(default_factory=Counter)
     invariants: Counter[str] = field(default_factory=Counter)
     coverage: Coverage = field(default_factory=lambda: Coverage(tuple(sorted(ROOTS))))
+    # The book on the stress grid at each close (core/stress): day, net liq, worst three (scenario, loss),
+    # or the reason it could not be revalued.
+    stress: list[tuple[date, float, tuple[Worst, ...], str]] = field(default_factory=list)
 
 
 class ReplayEngine:
@@ -319,6 +323,9 @@ class ReplayEngine:
         self.last_close = close  # the marks the summary values what is still open at
         account = self.account(close)
         self.record.equity.append((day, account.net_liq))
+        shocked = stress(self.system.book_view(close).views, close, self.settings)
+        problem = "" if shocked.complete else shocked.unrevalued[0]
+        self.record.stress.append((day, account.net_liq, tuple(shocked.ranked(3)) if shocked.ids else (), problem))
         self.save(close.time)  # expiries settled, the day's counters final
         share = (
             math.nan
@@ -638,9 +645,31 @@ class ReplayEngine:
                     ).items()
                 )
             ),
+            "stress": self.stress_summary(),
             "restarts": self.restarts,
             "operator": OPERATOR_NOTE if self.operator else None,
             "data_coverage": self.record.coverage.to_dict(),
+        }
+
+    def stress_summary(self) -> dict[str, Any]:
+        """The book's worst stress loss over the run (RULEBOOK "Stress"), as a share of that day's net liq: its
+        largest, the day and scenario of it, the closes beyond `stress_alert_loss`, and the closes it could
+        not be revalued."""
+        worst_pct, worst_day, worst_scenario, over, unknown = 0.0, None, None, 0, 0
+        for day, net_liq, ranked, problem in self.record.stress:
+            unknown += bool(problem)
+            if not ranked or net_liq <= 0:
+                continue
+            share = ranked[0].loss / net_liq
+            over += share > self.settings.stress_alert_loss
+            if share > worst_pct:
+                worst_pct, worst_day, worst_scenario = share, day.isoformat(), ranked[0].scenario.label()
+        return {
+            "max_worst_loss_pct": round(100 * worst_pct, 2),
+            "max_worst_loss_day": worst_day,
+            "max_worst_loss_scenario": worst_scenario,
+            "days_over_alert": over,
+            "days_not_revalued": unknown,
         }
 
     def write(self, out: Path) -> dict[str, Any]:

@@ -75,6 +75,7 @@ def write_report(out: Path, summary: dict[str, Any], record: RunRecord) -> None:
     lines += ["", "## What each strategy and rule decided (most frequent reasons)", ""]
     for strategy, reasons in _reasons(record).items():
         lines += [f"- {strategy}: " + "; ".join(f"{why} ({n}×)" for why, n in reasons)]
+    lines += ["", *_stress_lines(summary, record)]
     lines += ["", "## Refusals by rule", ""] + [f"- {rule}: {n}" for rule, n in summary["refusals"].items()]
     lines += ["", "## Safety events", ""] + [f"- {event}: {n}" for event, n in summary["safety_events"].items()]
     lines += ["", "## Invariants (violations; the goal is 0)", ""] + [
@@ -83,6 +84,27 @@ def write_report(out: Path, summary: dict[str, Any], record: RunRecord) -> None:
     lines += ["", f"Faults injected: {summary['faults_injected'] or 'none'}; restarts: {summary['restarts']}.", ""]
     (out / "report.md").write_text("\n".join(lines))
     _charts(out, record, str(label))
+
+
+def _stress_lines(summary: dict[str, Any], record: RunRecord) -> list[str]:
+    """The book on RULEBOOK's stress grid: its worst loss over the run, and the last close's worst three."""
+    st = summary.get("stress")
+    if not st:
+        return []
+    lines = ["## Stress (the book at each close under RULEBOOK's shocks; stress.png)", ""]
+    if st["max_worst_loss_day"] is None:
+        lines.append("- nothing was open at any close")
+    else:
+        lines.append(
+            f"- worst: {st['max_worst_loss_pct']}% of net liq on {st['max_worst_loss_day']}"
+            f" in {st['max_worst_loss_scenario']}"
+        )
+    lines.append(f"- closes beyond the alert level: {st['days_over_alert']}; not revalued: {st['days_not_revalued']}")
+    if record.stress and record.stress[-1][2]:
+        day, net_liq, ranked, _ = record.stress[-1]
+        worst = "; ".join(f"{w.describe()} ({w.loss / net_liq:.1%})" for w in ranked)
+        lines.append(f"- last close ({day}), worst three: {worst}")
+    return lines
 
 
 def _shown(value: float | None, form: str) -> str:
@@ -187,6 +209,18 @@ def _charts(out: Path, record: RunRecord, label: str) -> None:
     fig.tight_layout()
     fig.savefig(out / "buying_power.png", dpi=90)
     plt.close(fig)
+    if record.stress:
+        # The worst-scenario loss beside net liq (RULEBOOK "Stress"): a short-premium book's gap risk, day by day.
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+        stress_days = np.array([d for d, _, _, _ in record.stress], dtype="datetime64[D]")
+        top.plot(stress_days, [n for _, n, _, _ in record.stress])
+        top.set_title(f"Net liq ({label})")
+        loss = [100 * r[0].loss / n if r and n > 0 else 0.0 for _, n, r, _ in record.stress]
+        bottom.fill_between(stress_days, loss, 0, color="tab:purple", alpha=0.4, label="worst scenario")
+        bottom.set_title("Worst stress-scenario loss at each close, % of net liq")
+        fig.tight_layout()
+        fig.savefig(out / "stress.png", dpi=90)
+        plt.close(fig)
     by: dict[str, float] = {}
     for t in record.trades:
         by[t.strategy] = by.get(t.strategy, 0.0) + t.pnl

@@ -31,9 +31,10 @@ from core.model import (
 )
 from core.ports import Calendar, EventCalendar
 from core.settings import Settings, share
+from core.stress import stress as stress_of
 from core.valuation import StructureView, value_structure
 
-from risk import buying_power, correlation, drawdown, events, greeks, phases, positions
+from risk import buying_power, correlation, drawdown, events, greeks, phases, positions, stress
 from risk.buying_power import is_short_put_structure
 from risk.state import RiskState
 from risk.verdict import Candidate, Note, Reduce, Refuse, ReviewContext, Verdict
@@ -49,6 +50,7 @@ RULES: tuple[Callable[[Candidate, ReviewContext], Verdict], ...] = (
     events.check,
     greeks.check,
     buying_power.check,
+    stress.check,  # after buying power: it revalues the quantity that fits
 )
 
 
@@ -66,6 +68,7 @@ class RiskManager:
         self.state = state or RiskState()
         self._entries_stopped = False  # warned of the stop-entries step (once per episode; again after a restart)
         self._looked_at: dict[str, date] = {}  # structure id → the day a person was last asked to look at it
+        self._stress_warned: date | None = None  # the day the book's stress loss last raised its WARNING
 
     # ------------------------------------------------------------------------------------------ entries
 
@@ -192,6 +195,9 @@ class RiskManager:
             for view in book.views:
                 if view.structure.strategy == "strangles":
                     close(view, "vix regime", f"VIX {vix:.2f} > {s.vix_put_only_above:g}: close strangles")
+        warning = self._stress_warning(book, snapshot, account)
+        if warning is not None:
+            decisions.append(warning)
         for view in book.views:
             signal = time_and_dte21_exit(view, s)
             if signal is None:
@@ -204,6 +210,25 @@ class RiskManager:
                 self._looked_at[sid] = today
                 decisions.append(Decision(now, signal.rule, False, signal.reason, sid, alert=level))
         return list(closes.values()), decisions
+
+    def _stress_warning(self, book: BookView, snapshot: MarketSnapshot, account: AccountState) -> Decision | None:
+        """A WARNING, once a day, while the book's worst stress loss is beyond `stress_alert_loss` of net liq
+        (RULEBOOK "Stress"); the gate keeps new entries from adding to it."""
+        today = snapshot.time.astimezone(NEW_YORK).date()
+        if self._stress_warned == today or account.net_liq <= 0:
+            return None
+        result = stress_of(book.views, snapshot, self.settings)
+        worst = result.worst()
+        limit = self.settings.stress_alert_loss
+        if worst.loss <= limit * account.net_liq + 0.01:  # within a cent of the level is at it
+            return None
+        self._stress_warned = today
+        reason = (
+            f"the book would lose {worst.loss:,.0f}, {worst.loss / account.net_liq:.1%} of net liq, in "
+            f"{worst.scenario.label()} (alert above {share(limit)}); worst three: "
+            + "; ".join(w.describe() for w in result.ranked(3))
+        )
+        return Decision(snapshot.time, "stress", False, reason, alert=AlertLevel.WARNING)
 
     def end_pause(self, now: datetime) -> bool:
         """True once, at the first look on or after the session a close-all pause ends: the caller then

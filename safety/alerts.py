@@ -17,6 +17,7 @@ from core.book_view import BookView
 from core.model import AccountState
 from core.ports import AlertLevel, AlertSink
 from core.settings import Settings
+from core.stress import StressResult
 from core.timeutil import elapsed
 
 
@@ -64,7 +65,11 @@ class DayJournal:
         self.pnl_by_strategy[strategy] = self.pnl_by_strategy.get(strategy, 0.0) + pnl
         self.trades_by_strategy[strategy] += 1
 
-    def daily_summary(self, book: BookView, account: AccountState, held_back: Counter[str]) -> str:
+    def daily_summary(
+        self, book: BookView, account: AccountState, held_back: Counter[str], stress: StressResult | None = None
+    ) -> str:
+        """What happened today; `stress`, the book on the stress grid at the close (core/stress), adds the
+        worst three scenarios (RULEBOOK "Stress")."""
         lines = [
             f"Daily summary {self.day}: net liq {account.net_liq:,.0f} (start {account.start_of_day_net_liq:,.0f})"
         ]
@@ -78,6 +83,8 @@ class DayJournal:
         lines.append(f"open structures {len(book.structures)}; BP in use {book.bp_in_use:,.0f} ({share:.1%})")
         greeks = f"delta {book.delta_1pct:+,.0f} per 1% SPX, vega {book.vega:+,.0f} per vol point"
         lines.append(f"Greeks: {greeks}, theta {book.theta:+,.0f} a day")
+        if stress is not None:
+            lines.append(stress_line(stress, account.net_liq))
         for s in book.structures:
             lines.append(f"  {s.strategy} {s.id} x{s.quantity}")
         for problem in book.unvalued:
@@ -89,3 +96,15 @@ class DayJournal:
         if held_back:
             lines.append("alerts held back: " + ", ".join(f"{k} {v}" for k, v in sorted(held_back.items())))
         return "\n".join(lines)
+
+
+def stress_line(result: StressResult, net_liq: float) -> str:
+    """The book's worst three stress scenarios with their losses, for a person to read."""
+    if not result.complete:
+        return f"stress: unknown, {result.unrevalued[0]}"
+    if not result.ids:
+        return "stress: nothing open"
+    worst = "; ".join(
+        f"{w.describe()}" + (f" ({w.loss / net_liq:.1%})" if net_liq > 0 else "") for w in result.ranked(3)
+    )
+    return f"stress, worst three: {worst}"

@@ -7,8 +7,10 @@
 - Risk per trade: each entry's risk is at most `risk_per_trade` (2%) of net liq; an entry over it is cut to
   the quantity that fits, or refused. Risk is the defined maximum loss of the covered legs (core/margin's
   payoff), plus, for naked shorts, the loss at the strategy's stop: (stop multiple − 1) × their credit.
-  Stops: 0DTE `zdte_stop_multiple`, strangles `strangle_stop_multiple`, LT112 `lt112_naked_stop_multiple`,
-  the LEAP ladder `ladder_risk_stop_multiple` (it has no stop; this is its risk for sizing only). A long
+  Stops: 0DTE `zdte_stop_multiple`, strangles `strangle_stop_multiple`, LT112 `lt112_naked_stop_multiple`.
+  Naked shorts with no stop (the LEAP ladder) risk their stress loss (RULEBOOK "Stress", core/stress): the
+  structure's worst loss on the stress grid, alone, not an imagined stop; one that cannot be revalued (no IV)
+  is refused. A long
   premium that the strategy's own exit caps risks that exit's loss, not the whole premium: the IPMCC exits all
   when its LEAP is down `ipmcc_leap_down_exit` (30%), so an IPMCC risks 30% of what it paid (a choice the
   RULEBOOK leaves open: its stop is a rule like the others'; the refusal says which measure was used).
@@ -42,6 +44,7 @@ from core.model import (
 from core.ports import Calendar
 from core.products import AssetKind, UnknownProductError, product
 from core.settings import Settings, share
+from core.stress import stress
 from core.valuation import StructureView, margin_legs, value_structure
 
 from safety.data import DataValidator
@@ -55,7 +58,6 @@ def stop_multiple(strategy: str, s: Settings) -> float | None:
         "zero_dte": s.zdte_stop_multiple,
         "strangles": s.strangle_stop_multiple,
         "lt112": s.lt112_naked_stop_multiple,
-        "leap_ladder": s.ladder_risk_stop_multiple,
     }.get(strategy)
 
 
@@ -65,24 +67,35 @@ def exit_fraction(strategy: str, s: Settings) -> float | None:
 
 
 def risk_measure(strategy: str, s: Settings) -> str:
-    """How `trade_risk` measured a strategy's risk, for the reasons a trader reads."""
+    """How `trade_risk` measured a long premium capped by its strategy's exit, for the reasons a trader reads."""
     fraction = exit_fraction(strategy, s)
     return "" if fraction is None else f" (measured at its {share(fraction)} LEAP exit)"
 
 
-def trade_risk(view: StructureView, s: Settings) -> float | None:
-    """USD at risk in one structure at its quantity (module docstring), or None when it has naked shorts and
-    its strategy has no stop to measure them by."""
+@dataclass(frozen=True, slots=True)
+class TradeRisk:
+    amount: float  # USD at risk in the structure at its quantity
+    measure: str = ""  # how, when it is not the defined max loss or the loss at the stop, for the reasons
+
+
+def trade_risk(view: StructureView, s: Settings, snapshot: MarketSnapshot) -> TradeRisk | NotFound:
+    """USD at risk in one structure at its quantity (module docstring), or why it cannot be measured."""
     structure = view.structure
     legs = margin_legs(structure, view.legs, date.min)
     per_unit = loss_at_stop(legs, stop_multiple(structure.strategy, s))
-    if per_unit is None:
-        return None
+    if per_unit is None:  # naked shorts and no stop: the stress loss
+        result = stress([view], snapshot, s)
+        if not result.complete:
+            return NotFound(f"{structure.strategy} has naked shorts and no stop, and {result.unrevalued[0]}")
+        worst = result.worst()
+        return TradeRisk(worst.loss, f" (its stress loss in {worst.scenario.label()}: it has no stop)")
     fraction = exit_fraction(structure.strategy, s)
     paid = sum(leg.ratio * leg.premium for leg in legs)
     if fraction is not None and paid > 0:
         per_unit = min(per_unit, fraction * paid)
-    return per_unit * structure.legs[0].contract.multiplier * structure.quantity
+    return TradeRisk(
+        per_unit * structure.legs[0].contract.multiplier * structure.quantity, risk_measure(structure.strategy, s)
+    )
 
 
 @dataclass
@@ -192,26 +205,26 @@ class SafetyChecks:
         valued = value_structure(sized if parent is None else with_part(parent, sized), snapshot, s)
         if isinstance(valued, NotFound):
             return Refusal(intent, "valuation", valued.reason)
-        risk = trade_risk(valued.value, s)
-        if parent is not None and risk is not None:
+        measured = trade_risk(valued.value, s, snapshot)
+        if isinstance(measured, NotFound):
+            return Refusal(intent, "risk per trade", measured.reason)
+        risk = measured.amount
+        if parent is not None:
             # A part (an IPMCC's weekly call) risks what it adds to its held parent: a call covered by the
             # LEAP adds nothing, so it is not refused as a naked short.
             alone = value_structure(parent, snapshot, s)
             if isinstance(alone, NotFound):
                 return Refusal(intent, "valuation", alone.reason)
-            parent_risk = trade_risk(alone.value, s)
-            risk = None if parent_risk is None else max(risk - parent_risk, 0.0)
-        if risk is None:
-            return Refusal(
-                intent, "risk per trade", f"{intent.structure.strategy} has naked shorts and no stop to measure them"
-            )
+            parent_risk = trade_risk(alone.value, s, snapshot)
+            if isinstance(parent_risk, NotFound):
+                return Refusal(intent, "risk per trade", parent_risk.reason)
+            risk = max(risk - parent_risk.amount, 0.0)
         limit = s.risk_per_trade * account.net_liq
         if risk <= limit + 1e-9:
             return Approval(intent)
         per_unit = risk / intent.quantity
         fits = math.floor((limit + 1e-9) / per_unit) if per_unit > 0 else 0
-        measured = risk_measure(intent.structure.strategy, s)
-        text = f"risk {risk:,.0f}{measured} is over {share(s.risk_per_trade)} of net liq ({limit:,.0f})"
+        text = f"risk {risk:,.0f}{measured.measure} is over {share(s.risk_per_trade)} of net liq ({limit:,.0f})"
         if fits >= 1:
             smaller = replace(intent, quantity=fits, structure=replace(intent.structure, quantity=fits))
             return Approval(smaller, (f"risk per trade: {intent.quantity} → {fits}, {text}",))

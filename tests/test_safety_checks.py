@@ -9,13 +9,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.calendar import Calendars
-from core.model import AccountState, Approval, IntentAction, OrderIntent, Refusal, Right
+from core.model import AccountState, Approval, IntentAction, MarketSnapshot, NotFound, OrderIntent, Refusal, Right
 from core.settings import Settings
-from safety.checks import SafetyChecks, trade_risk
+from core.timeutil import elapsed
+from core.valuation import StructureView
+from safety.checks import SafetyChecks, TradeRisk, trade_risk
 from safety.state import TradingState
 from tests.fakes import market as m
 from tests.fakes.market import opening
 from tests.risk.kit import book, es_strangle, gld_strangle, snap, spxw_condor, spy_lt112, spy_rung
+from tests.test_stress import _put
 
 S = Settings()
 CAL = Calendars()
@@ -45,6 +48,12 @@ class ClosedCme:
 
     def is_open(self, moment: datetime) -> bool:
         return False
+
+
+def risk_usd(view: StructureView) -> float:
+    measured = trade_risk(view, S, MARKET)
+    assert isinstance(measured, TradeRisk), measured
+    return measured.amount
 
 
 def gate(c: SafetyChecks, intent: OrderIntent, market=MARKET, account=None):  # type: ignore[no-untyped-def]
@@ -90,29 +99,71 @@ def test_defined_risk_is_the_wider_wing_less_the_credit() -> None:
     condor = spxw_condor(MARKET, wing=10, qty=3)
     [view] = book([condor], MARKET).views
     credit = -condor.entry_price
-    assert trade_risk(view, S) == pytest.approx((10.0 - credit) * 100 * 3)
+    assert risk_usd(view) == pytest.approx((10.0 - credit) * 100 * 3)
 
 
 def test_undefined_risk_is_the_loss_at_the_strategy_stop() -> None:
     strangle = es_strangle(MARKET)
     [view] = book([strangle], MARKET).views
     credit = -strangle.entry_price
-    assert trade_risk(view, S) == pytest.approx((3.0 - 1.0) * credit * 50)
-    rung = spy_rung(MARKET, "r1")
-    [rung_view] = book([rung], MARKET).views
-    assert trade_risk(rung_view, S) == pytest.approx((3.0 - 1.0) * -rung.entry_price * 100)
+    assert risk_usd(view) == pytest.approx((3.0 - 1.0) * credit * 50)
     lt = spy_lt112(MARKET, "l1")
     [lt_view] = book([lt], MARKET).views
     mids = [mk.mid for mk in lt_view.legs]
     spread_debit = mids[0] - mids[1]
     naked_credit = 2 * mids[2]
-    assert trade_risk(lt_view, S) == pytest.approx((spread_debit + 2.0 * naked_credit) * 100)
+    assert risk_usd(lt_view) == pytest.approx((spread_debit + 2.0 * naked_credit) * 100)
+
+
+def test_a_ladder_rung_risks_its_stress_loss_not_an_imagined_stop() -> None:
+    """RULEBOOK "Stress": a naked put with no stop risks its loss in the grid's worst scenario. The SPY 420
+    put of 2025-01-17, 1.028 years out (SPY 470, IV 0.14 + 0.3 × (1 − 420/470) = 17.19%, q 1.5%, r 4.5%) is
+    worth 8.66; SPX −20% with IV +15 puts SPY at 376, the put 44 in the money at 32.19% IV: worth 66.85, a
+    loss of 5,819 a contract, where the old 3× stop said 2 × 8.66 × 100 = 1,732."""
+    rung = spy_rung(MARKET, "r1")
+    [view] = book([rung], MARKET).views
+    years = elapsed(NOW, datetime(2025, 1, 17, 16, 0, tzinfo=m.NY)).total_seconds() / (365 * 86_400)
+    vol = 0.14 + 0.3 * (1 - 420 / 470)
+    before = _put(470.0, 420.0, years, vol, 0.015)
+    after = _put(470.0 * 0.8, 420.0, years, vol + 0.15, 0.015)
+    measured = trade_risk(view, S, MARKET)
+    assert isinstance(measured, TradeRisk)
+    assert measured.amount == pytest.approx((after - before) * 100, rel=1e-6)
+    assert measured.amount == pytest.approx(5_819, abs=1)
+    assert measured.measure == " (its stress loss in SPX -20%, IV +15: it has no stop)"
+    c = checks()
+    refused = gate(c, opening(rung), account=acct(net=200_000.0, start=200_000.0))
+    assert isinstance(refused, Refusal) and refused.rule == "risk per trade"
+    assert "its stress loss in SPX -20%, IV +15" in refused.reason and "over 2% of net liq (4,000)" in refused.reason
+    fits = gate(c, opening(rung), account=acct(net=measured.amount / 0.02, start=measured.amount / 0.02))
+    assert isinstance(fits, Approval) and fits.intent.quantity == 1
+
+
+def _without_iv(market: MarketSnapshot, root: str, expiry: date, strike: float) -> MarketSnapshot:
+    """`market` with one put's IV missing (its quote still good), as a chain without Greeks would have it."""
+    chain = market.chains[root]
+    iv = chain.iv.copy()
+    iv[chain.find(expiry, strike, Right.PUT)] = float("nan")
+    others = (c for r, c in market.chains.items() if r != root)
+    return m.snapshot(market.time, market.vix, [dataclasses.replace(chain, iv=iv), *others])
+
+
+def test_a_naked_short_with_no_iv_and_no_stop_is_refused_with_the_leg() -> None:
+    rung = spy_rung(MARKET, "r1")
+    market = _without_iv(MARKET, "SPY", date(2025, 1, 17), 420.0)
+    [view] = book([rung], market).views
+    missing = trade_risk(view, S, market)
+    assert isinstance(missing, NotFound)
+    assert missing.reason == (
+        "leap_ladder has naked shorts and no stop, and cannot stress leap_ladder r1: "
+        "SPY 2025-01-17 420 has no implied volatility"
+    )
 
 
 def test_an_entry_over_two_percent_is_cut_or_refused() -> None:
     c = checks()
     condor = spxw_condor(MARKET, wing=10, qty=5, put=4740.0, call=4760.0)
-    per = trade_risk(book([dataclasses.replace(condor, quantity=1)], MARKET).views[0], S)
+    per = risk_usd(book([dataclasses.replace(condor, quantity=1)], MARKET).views[0])
     assert per is not None
     fits = int(2_000 // per)
     answer = gate(c, dataclasses.replace(opening(condor), quantity=5))
@@ -129,7 +180,7 @@ def test_two_percent_is_of_net_liq_now_with_no_slack() -> None:
     inclusive, RULEBOOK "at most 2%"); 1% less net liq and it may not, even though the day began 20%
     higher (what counts is net liq now) and even though the shortfall is only 1% of the limit."""
     one = spxw_condor(MARKET, wing=10, put=4740.0, call=4760.0)
-    per = trade_risk(book([one], MARKET).views[0], S)
+    per = risk_usd(book([one], MARKET).views[0])
     assert per is not None
     for net, fits in ((per / 0.02, True), (0.99 * per / 0.02, False)):
         account = acct(net=net, start=1.2 * net)
@@ -142,10 +193,21 @@ def test_two_percent_is_of_net_liq_now_with_no_slack() -> None:
             assert isinstance(answer, Refusal) and answer.rule == "risk per trade", answer
 
 
-def test_naked_shorts_without_a_stop_are_refused() -> None:
-    odd = dataclasses.replace(gld_strangle(MARKET), strategy="ipmcc")  # the IPMCC has no stop for naked shorts
-    answer = gate(checks(), opening(odd))
-    assert isinstance(answer, Refusal) and answer.rule == "risk per trade" and "no stop" in answer.reason
+def test_naked_shorts_without_a_stop_risk_their_stress_loss_whatever_the_strategy() -> None:
+    """A GLD strangle under a strategy with no stop (the IPMCC's) is measured like the ladder. GLD's stress
+    beta is 0, so every move leaves it at 190 and the worst scenario is the first with IV +15: both shorts
+    repriced 15 points higher (put 175 at 13% + 0.1 × (1 − 175/190), call 205 at 13% − 0.1 × (205/190 − 1))."""
+    odd = dataclasses.replace(gld_strangle(MARKET), strategy="ipmcc")
+    [view] = book([odd], MARKET).views
+    years = elapsed(NOW, datetime(2024, 4, 19, 16, 0, tzinfo=m.NY)).total_seconds() / (365 * 86_400)  # across DST
+    put_vol, call_vol = 0.13 + 0.1 * (1 - 175 / 190), 0.13 + 0.1 * (1 - 205 / 190)
+    put = _put(190.0, 175.0, years, put_vol + 0.15, 0.0) - _put(190.0, 175.0, years, put_vol, 0.0)
+    # The call's change is the put's at its strike and IV: by put-call parity C − P does not depend on σ.
+    call = _put(190.0, 205.0, years, call_vol + 0.15, 0.0) - _put(190.0, 205.0, years, call_vol, 0.0)
+    measured = trade_risk(view, S, MARKET)
+    assert isinstance(measured, TradeRisk)
+    assert measured.amount == pytest.approx((put + call) * 100, rel=1e-6)
+    assert measured.measure == " (its stress loss in SPX -20%, IV +15: it has no stop)"
 
 
 def test_a_covered_call_is_judged_with_its_held_leap() -> None:
@@ -153,13 +215,16 @@ def test_a_covered_call_is_judged_with_its_held_leap() -> None:
     parent = m.structure("c55", "ipmcc", [leap], MARKET)
     part = dataclasses.replace(m.structure("c55-w1", "ipmcc", [short], MARKET), parent="c55")
     alone = gate(checks(), opening(part))
-    assert isinstance(alone, Refusal) and "no stop" in alone.reason  # without its LEAP it is a naked call
+    # Without its LEAP it is a naked call with no stop: its stress loss (QQQ +12% in SPX +10%) is refused.
+    assert isinstance(alone, Refusal) and alone.rule == "risk per trade"
+    assert "its stress loss in SPX +10%, IV unchanged: it has no stop" in alone.reason
     [covered] = checks().review([opening(part)], MARKET, acct(), {"c55": parent})
-    assert isinstance(covered, Approval) and covered.intent.quantity == 1
-    # Twice the calls the LEAP covers leaves one naked: refused again, now with the parent in view.
+    assert isinstance(covered, Approval) and covered.intent.quantity == 1 and not covered.notes
+    # Twice the calls the LEAP covers leaves one naked, measured by its stress loss: cut to the covered one.
     doubled = dataclasses.replace(part, quantity=2)
     [naked] = checks().review([opening(doubled)], MARKET, acct(), {"c55": parent})
-    assert isinstance(naked, Refusal) and "no stop" in naked.reason
+    assert isinstance(naked, Approval) and naked.intent.quantity == 1
+    assert naked.notes[0].startswith("risk per trade: 2 → 1") and "stress loss" in naked.notes[0]
 
 
 # ------------------------------------------------------------------------------------------ market hours
@@ -256,7 +321,12 @@ def test_each_refusal_answers_its_own_proposal_with_the_rule_and_reason() -> Non
     answer = gate(c, opening(ghost))
     assert isinstance(answer, Refusal) and answer.intent == opening(ghost) and answer.rule in {"data", "valuation"}
     odd = opening(dataclasses.replace(gld_strangle(MARKET), strategy="ipmcc"))
-    assert gate(c, odd) == Refusal(odd, "risk per trade", "ipmcc has naked shorts and no stop to measure them")
+    no_iv = _without_iv(MARKET, "GLD", date(2024, 4, 19), 175.0)
+    assert gate(c, odd, market=no_iv) == Refusal(
+        odd,
+        "risk per trade",
+        "ipmcc has naked shorts and no stop, and cannot stress ipmcc g01: GLD 2024-04-19 175 has no implied volatility",
+    )
     c.state.reduce(NOW, "daily loss 5.0%")
     entry = opening(gld_strangle(MARKET))
     assert gate(c, entry) == Refusal(entry, "trading state", "REDUCING: daily loss 5.0%")
@@ -297,7 +367,7 @@ def test_an_unknown_root_is_not_taken_for_a_cme_product() -> None:
 def test_the_two_percent_rule_sizes_the_intents_quantity_not_the_structures() -> None:
     """A proposal of 5 of a structure written as 1 is sized at 5: the risk is five contracts'."""
     one = spxw_condor(MARKET, wing=10, put=4740.0, call=4760.0)
-    per = trade_risk(book([one], MARKET).views[0], S)
+    per = risk_usd(book([one], MARKET).views[0])
     assert per is not None and 2 * per < 2_000.0 < 5 * per
     answer = gate(checks(), dataclasses.replace(opening(one), quantity=5))
     assert isinstance(answer, Approval) and answer.intent.quantity == int(2_000.0 // per) < 5
@@ -308,7 +378,7 @@ def test_the_two_percent_rule_fits_exactly_as_many_contracts_as_the_limit_holds(
     exact in binary), 3 are cut to 2, not to 1; half a dollar over the limit, one contract is refused, with the
     reason in full."""
     one = spxw_condor(MARKET, wing=10, put=4740.0, call=4760.0)
-    per = trade_risk(book([one], MARKET).views[0], S)
+    per = risk_usd(book([one], MARKET).views[0])
     assert per is not None
     half = dataclasses.replace(S, risk_per_trade=0.5)
     c = SafetyChecks(half, CAL.equity, CAL.cme)
@@ -343,7 +413,7 @@ def test_a_naked_zero_dte_short_risks_its_stop_and_a_debit_elsewhere_its_payoff(
     naked = m.structure("z9", "zero_dte", m.short_put("SPXW", date(2024, 1, 8), 4700.0), MARKET)
     [view] = book([naked], MARKET).views
     credit = -naked.entry_price
-    assert trade_risk(view, S) == pytest.approx((S.zdte_stop_multiple - 1.0) * credit * 100)
+    assert risk_usd(view) == pytest.approx((S.zdte_stop_multiple - 1.0) * credit * 100)
     debit = m.structure(
         "d1",
         "lt112",
@@ -354,7 +424,7 @@ def test_a_naked_zero_dte_short_risks_its_stop_and_a_debit_elsewhere_its_payoff(
         MARKET,
     )
     [view] = book([debit], MARKET).views
-    assert trade_risk(view, S) == pytest.approx(debit.entry_price * 100)  # a debit spread risks its debit
+    assert risk_usd(view) == pytest.approx(debit.entry_price * 100)  # a debit spread risks its debit
 
 
 def test_the_day_is_new_yorks_and_its_closes_add_up() -> None:

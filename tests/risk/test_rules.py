@@ -21,6 +21,7 @@ from tests.fakes import market as m
 from tests.fakes.market import opening
 from tests.risk.kit import (
     TODAY,
+    WITHOUT_STRESS,
     S,
     account,
     book,
@@ -41,7 +42,7 @@ def closing(structure: Structure) -> OrderIntent:
     return OrderIntent(IntentAction.CLOSE, structure, structure.quantity, 0.0, "test exit")
 
 
-def review_one(structure, net=100_000.0, open_=(), market=MARKET, settings: Settings = S, qty=None):  # type: ignore[no-untyped-def]
+def review_one(structure, net=100_000.0, open_=(), market=MARKET, settings: Settings = WITHOUT_STRESS, qty=None):  # type: ignore[no-untyped-def]
     intent = opening(structure)
     if qty is not None:
         intent = dataclasses.replace(intent, quantity=qty)
@@ -119,7 +120,7 @@ def test_per_strategy_limit_reached_and_one_under() -> None:
 
 
 def test_total_limit() -> None:
-    settings = dataclasses.replace(S, max_positions_total=(2, 8, 12, 18))
+    settings = dataclasses.replace(WITHOUT_STRESS, max_positions_total=(2, 8, 12, 18))
     open_ = [spxw_condor(MARKET, "z1"), qqq_ipmcc(MARKET)]
     refused(
         review_one(gld_strangle(MARKET), net=45_000.0, open_=open_, settings=settings),
@@ -143,7 +144,7 @@ def test_correlation_group_limit_names_the_open_structures() -> None:
 def test_zero_dte_is_exempt_by_parameter() -> None:
     open_ = [es_strangle(MARKET, "7f3"), es_lt112(MARKET, "a91")]
     approved(review_one(spxw_condor(MARKET), net=80_000.0, open_=open_))
-    strict = dataclasses.replace(S, zero_dte_correlation_exempt=False)
+    strict = dataclasses.replace(WITHOUT_STRESS, zero_dte_correlation_exempt=False)
     refused(review_one(spxw_condor(MARKET), net=80_000.0, open_=open_, settings=strict), "correlation", "group A1")
 
 
@@ -200,7 +201,7 @@ def test_buying_power_cuts_the_size_to_what_fits_or_refuses() -> None:
     fits = int((45_000 - used) // per_lt112)
     assert fits >= 1
     settings = dataclasses.replace(
-        S, correlation_max={**S.correlation_max, "A2": 10}, max_positions_lt112=(0, 4, 1, 20)
+        WITHOUT_STRESS, correlation_max={**S.correlation_max, "A2": 10}, max_positions_lt112=(0, 4, 1, 20)
     )
     answer = approved(
         review_one(spy_lt112(market, "l3"), open_=open_, market=market, settings=settings, qty=fits + 2), qty=fits
@@ -216,7 +217,7 @@ def test_buying_power_cuts_the_size_to_what_fits_or_refuses() -> None:
 
 def test_the_reserve_caps_every_regime() -> None:
     market = snap(vix=35.0)  # regime 80%, reserve 80%
-    tight = dataclasses.replace(S, bp_reserve_ceiling=0.05)
+    tight = dataclasses.replace(WITHOUT_STRESS, bp_reserve_ceiling=0.05)
     refused(review_one(spy_lt112(market, "l1"), market=market, settings=tight), "buying power", "allows 5%")
 
 
@@ -233,7 +234,7 @@ def test_vega_limit_refuses_the_entry_that_crosses_it() -> None:
 
 
 def test_an_entry_that_reduces_an_over_limit_greek_is_allowed() -> None:
-    tight = dataclasses.replace(S, max_vega=0.001)  # ±100 per vol point: the open strangle is past it
+    tight = dataclasses.replace(WITHOUT_STRESS, max_vega=0.001)  # ±100 per vol point: the open strangle is past it
     open_ = [es_strangle(MARKET, "s1")]
     long_vega = dataclasses.replace(qqq_ipmcc(MARKET), id="c1")  # a long LEAP call: positive vega
     assert book(open_, MARKET).vega < -100 and book([long_vega], MARKET).vega > 0
@@ -242,7 +243,7 @@ def test_an_entry_that_reduces_an_over_limit_greek_is_allowed() -> None:
 
 
 def test_delta_limit() -> None:
-    tight = dataclasses.replace(S, max_abs_delta=0.0001)  # ±10 USD per 1% SPX move
+    tight = dataclasses.replace(WITHOUT_STRESS, max_abs_delta=0.0001)  # ±10 USD per 1% SPX move
     refused(review_one(spy_lt112(MARKET, "l1"), settings=tight), "greeks", "beta-weighted delta would be", "limit ±10")
 
 
@@ -271,7 +272,7 @@ def test_an_unvaluable_proposal_is_refused_with_the_leg_named() -> None:
 
 
 def test_batches_are_reviewed_against_the_book_after_earlier_approvals() -> None:
-    manager = RiskManager(S)
+    manager = RiskManager(WITHOUT_STRESS)
     market = snap()
     intents = [opening(gld_strangle(market, "g1")), opening(gld_strangle(market, "g2"))]
     first, second = manager.review(intents, book([], market), market, account(45_000.0))
@@ -299,7 +300,7 @@ def _rule_ctx(
     vix: float = 16.0,
     net: float = 100_000.0,
     unvalued: tuple[str, ...] = (),
-    settings: Settings = S,
+    settings: Settings = WITHOUT_STRESS,
 ) -> tuple[Candidate, ReviewContext]:
     market = snap(vix=vix)
     structure = spy_lt112(market, "p1", qty=qty)
@@ -437,7 +438,7 @@ def test_quantity_rule_refuses_a_proposal_of_no_contracts(qty: int) -> None:
 
 
 def test_every_proposal_of_a_batch_is_answered_in_order_after_a_refusal() -> None:
-    manager = RiskManager(S)
+    manager = RiskManager(WITHOUT_STRESS)
     intents = [
         dataclasses.replace(opening(spy_rung(MARKET, "r1")), quantity=0),
         closing(gld_strangle(MARKET, "g1")),
@@ -470,7 +471,7 @@ def test_positions_hedges_and_parts_are_not_counted_as_new_positions() -> None:
     open_ = [qqq_ipmcc(MARKET)]
     ipmcc = open_[0]
     call = dataclasses.replace(ipmcc, id="c55-w2", legs=(ipmcc.legs[1],), parent=ipmcc.id, quantity=ipmcc.quantity)
-    settings = dataclasses.replace(S, max_positions_ipmcc=(1, 1, 1, 1), max_positions_total=(1, 8, 12, 18))
+    settings = dataclasses.replace(WITHOUT_STRESS, max_positions_ipmcc=(1, 1, 1, 1), max_positions_total=(1, 8, 12, 18))
     answer = review_one(call, net=45_000.0, open_=open_, settings=settings)
     assert not (isinstance(answer, Refusal) and answer.rule == "positions"), answer
 
@@ -487,7 +488,7 @@ def test_correlation_open_futures_and_zero_dte_do_not_fill_a_group() -> None:
     # Two open structures in A1 that the groups exempt (a futures hedge, a 0DTE condor) leave room for two.
     hedge = dataclasses.replace(es_strangle(MARKET, "h1"), strategy="futures")
     open_ = [hedge, spxw_condor(MARKET, "z1"), es_lt112(MARKET, "a91")]
-    loose = dataclasses.replace(S, max_vega=1.0)  # the Greeks are not under test here
+    loose = dataclasses.replace(WITHOUT_STRESS, max_vega=1.0)  # the Greeks are not under test here
     approved(review_one(es_strangle(MARKET, "b22", put=4200, call=5200), net=80_000.0, open_=open_, settings=loose))
     refused(
         review_one(
@@ -505,7 +506,9 @@ def test_correlation_ladder_rungs_after_the_first_are_not_counted_but_other_memb
     # Rungs r1, r2, r3 count once; the LT112 and the IPMCC listed after them still count: 3 of 3 in A2.
     open_ = [spy_rung(MARKET, "r1"), spy_rung(MARKET, "r2", 415), spy_rung(MARKET, "r3", 410)]
     open_ += [spy_lt112(MARKET, "x1"), qqq_ipmcc(MARKET, "x2")]
-    settings = dataclasses.replace(S, max_positions_total=(40, 40, 40, 40), max_positions_lt112=(9, 9, 9, 9))
+    settings = dataclasses.replace(
+        WITHOUT_STRESS, max_positions_total=(40, 40, 40, 40), max_positions_lt112=(9, 9, 9, 9)
+    )
     refused(review_one(spy_lt112(MARKET, "x3"), open_=open_, settings=settings), "correlation", "group A2: 3 of 3 open")
     approved(review_one(spy_lt112(MARKET, "x3"), open_=open_[:4], settings=settings))
 

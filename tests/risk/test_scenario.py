@@ -9,7 +9,17 @@ import pytest
 from core.model import Approval, Decision, Found, IntentAction, Refusal
 from risk.manager import RiskManager
 from tests.fakes.market import opening
-from tests.risk.kit import S, account, book, es_strangle, qqq_ipmcc, snap, spxw_condor, spy_lt112, spy_rung
+from tests.risk.kit import (
+    WITHOUT_STRESS,
+    account,
+    book,
+    es_strangle,
+    qqq_ipmcc,
+    snap,
+    spxw_condor,
+    spy_lt112,
+    spy_rung,
+)
 
 NET = 100_000.0
 
@@ -33,7 +43,7 @@ def words(answers: list[Approval | Refusal]) -> list[str]:
 
 def test_vix_16_leaves_the_book_alone_and_takes_new_entries() -> None:
     market, structures = the_book(16.0)
-    manager = RiskManager(S)
+    manager = RiskManager(WITHOUT_STRESS)
     closes, decisions = manager.manage(book(structures, market), market, account(NET))
     assert closes == [] and decisions == []
     answers = manager.review(
@@ -47,7 +57,7 @@ def test_vix_16_leaves_the_book_alone_and_takes_new_entries() -> None:
 
 def test_vix_32_closes_the_strangle_and_opens_only_short_puts() -> None:
     market, structures = the_book(32.0)
-    manager = RiskManager(S)
+    manager = RiskManager(WITHOUT_STRESS)
     closes, _ = manager.manage(book(structures, market), market, account(NET))
     assert [(c.structure.id, c.reason) for c in closes] == [("7f3", "vix regime: VIX 32.00 > 30: close strangles")]
     answers = manager.review(
@@ -64,7 +74,7 @@ def test_vix_32_closes_the_strangle_and_opens_only_short_puts() -> None:
 
 def test_vix_41_closes_everything_but_short_puts() -> None:
     market, structures = the_book(41.0)
-    manager = RiskManager(S)
+    manager = RiskManager(WITHOUT_STRESS)
     closes, _ = manager.manage(book(structures, market), market, account(NET))
     assert sorted((c.structure.id, c.reason) for c in closes) == [
         ("7f3", "vix regime: VIX 41.00 > 40: close everything but short puts"),
@@ -82,7 +92,7 @@ def test_vix_41_closes_everything_but_short_puts() -> None:
 )
 def test_vix_close_thresholds_are_strict(vix: float, closed: list[str]) -> None:
     market, structures = the_book(vix)
-    closes, _ = RiskManager(S).manage(book(structures, market), market, account(NET))
+    closes, _ = RiskManager(WITHOUT_STRESS).manage(book(structures, market), market, account(NET))
     assert sorted(c.structure.id for c in closes) == closed
     assert all(c.action is IntentAction.CLOSE and c.quantity == 1 for c in closes)
 
@@ -91,7 +101,7 @@ def test_a_structure_the_book_cannot_value_is_reported_not_closed() -> None:
     market, structures = the_book(16.0)
     valued = book(structures, market)
     blind = dataclasses.replace(valued, unvalued=("SPY 2024-05-17 435 put has no quote",))
-    closes, decisions = RiskManager(S).manage(blind, market, account(NET))
+    closes, decisions = RiskManager(WITHOUT_STRESS).manage(blind, market, account(NET))
     assert closes == []
     assert decisions == [Decision(market.time, "valuation", False, "SPY 2024-05-17 435 put has no quote")]
 
@@ -105,7 +115,7 @@ def test_a_covered_call_adds_only_what_it_adds_to_its_leaps_buying_power() -> No
     alone = book([dataclasses.replace(call, parent="")], market).bp_in_use
     with_leap = book([ipmcc], market).bp_in_use - book([leap_only], market).bp_in_use
     assert alone > 0.0 > with_leap  # the short call lowers the diagonal's margin below the LEAP's cost: it adds none
-    manager = RiskManager(S)
+    manager = RiskManager(WITHOUT_STRESS)
     valued = manager._value_candidate(opening(call), book([leap_only], market), market)
     assert isinstance(valued, Found) and valued.value.bp == 0.0
     orphan = manager._value_candidate(opening(call), book([], market), market)  # its parent is not open
