@@ -121,19 +121,25 @@ class StressResult:
 
 def stress(views: Sequence[StructureView], snapshot: MarketSnapshot, settings: Settings) -> StressResult:
     """The grid's P&L for each structure in `views` at `snapshot`'s time (module docstring)."""
-    scenarios = grid(settings)
+    # Memoised by the settings' id with the settings kept beside the value: an id can be reused once its
+    # object is gone, and a grid or a row of other settings must never be taken for these.
+    memo = snapshot.memo
+    held = cast("tuple[Settings, tuple[Scenario, ...]] | None", memo.get(("stress grid", id(settings))))
+    if held is None or held[0] is not settings:
+        held = memo[("stress grid", id(settings))] = (settings, grid(settings))
+    scenarios = held[1]
     rows: dict[int, pricing.FloatArray | str] = {}
     todo: list[int] = []
     for i, view in enumerate(views):
-        found = snapshot.memo.get(_key(view, settings))
-        if found is None:
+        found = cast("tuple[Settings, pricing.FloatArray | str] | None", memo.get(_key(view, settings)))
+        if found is None or found[0] is not settings:
             todo.append(i)
         else:
-            rows[i] = cast("pricing.FloatArray | str", found)
+            rows[i] = found[1]
     if todo:
         computed = _revalue([views[i] for i in todo], snapshot.time, settings, scenarios)
         for i, row in zip(todo, computed, strict=True):
-            snapshot.memo[_key(views[i], settings)] = row
+            memo[_key(views[i], settings)] = (settings, row)
             rows[i] = row
     ids: list[str] = []
     pnl: list[pricing.FloatArray] = []

@@ -24,7 +24,7 @@ _CENT = 0.01  # losses are revalued in floating point: a loss within a cent of t
 def book_stress(ctx: ReviewContext) -> StressResult | Refuse:
     if ctx.book.unvalued:
         return Refuse(RULE, f"the open book cannot be valued: {ctx.book.unvalued[0]}")
-    result = stress(ctx.book.views, ctx.snapshot, ctx.settings)
+    result = ctx.stress if ctx.stress is not None else stress(ctx.book.views, ctx.snapshot, ctx.settings)
     if not result.complete:
         return Refuse(RULE, f"the open book's stress loss is unknown: {result.unrevalued[0]}")
     return result

@@ -10,6 +10,7 @@ from core.book_view import BookView
 from core.model import AccountState, MarketSnapshot, OrderIntent
 from core.ports import Calendar, EventCalendar
 from core.settings import Settings
+from core.stress import StressResult
 from core.valuation import StructureView
 
 from risk.state import RiskState
@@ -76,3 +77,4 @@ class ReviewContext:
     today: date
     calendar: Calendar | None = None  # the equity calendar, for trading-day windows
     events: EventCalendar | None = None
+    stress: StressResult | None = None  # `book` on the stress grid, when the caller has it (risk/stress)
