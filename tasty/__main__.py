@@ -9,6 +9,7 @@ bad argument, an unreadable state file).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
@@ -23,10 +24,11 @@ from httpx2.websockets import HTTPXWSException, WebSocketDisconnect
 from tastytrade import Session
 from tastytrade.utils import TastytradeError
 
-from core.settings import Settings
+from core.settings import Settings, SettingsError
 from tasty import commands, streams
 from tasty.prices import PriceError, Side, parse_price
 from tasty.session import Redactor, ToolError, credentials_from, find_error, open_session, redacting_logs
+from tasty.stress import stress_account
 from tasty.structures import SpecError, parse
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -61,6 +63,10 @@ def parser() -> argparse.ArgumentParser:
         default=streams.STRIKES,
         help=f"listed strikes each side of the money (default {streams.STRIKES})",
     )
+    st = sub.add_parser("stress", help="the live book on RULEBOOK's stress grid; exit 1 beyond the alert level")
+    st.add_argument("--state", type=Path, required=True, help="the algorithm's saved state (its structures)")
+    st.add_argument("--wait", type=float, default=10.0, help="seconds to wait for live quotes (default 10)")
+    st.add_argument("--config", type=Path, help="the project's config.json, for its parameters (default: RULEBOOK's)")
     w = sub.add_parser("watch", help="the account's order events; rejects are alerts; reconnects when dropped")
     w.add_argument("--events", type=int, help="stop after this many order events")
     w.add_argument("--seconds", type=float, help="stop after this many seconds")
@@ -80,6 +86,9 @@ def command(
         return lambda s: commands.metrics(s, args.symbols, args.write_events, today)
     if args.command == "chain":
         return lambda s: streams.chain(s, args.root, args.expiry, today, Settings(), args.wait, args.strikes)
+    if args.command == "stress":
+        settings = settings_from(args.config)
+        return lambda s: stress_account(s, args.state, args.account, today, settings, args.wait)
     if args.command == "watch":
         return lambda s: streams.watch(s, args.account, args.events, args.seconds, say, pause)
     if args.credit is not None:
@@ -89,6 +98,21 @@ def command(
     spec = parse(args.structure)
     explicit = args.debit is not None
     return lambda s: commands.check(s, spec, price, args.underlying, args.account, Settings(), explicit)
+
+
+def settings_from(path: Path | None) -> Settings:
+    """The parameters of a project's config.json (as LEAN passes them), or the defaults; a wrong one is the
+    same one-line refusal the algorithm gives."""
+    if path is None:
+        return Settings()
+    try:
+        parameters = json.loads(path.read_text())["parameters"]
+    except (OSError, ValueError, KeyError) as err:
+        raise ToolError(f"{path}: not a LEAN config.json with parameters ({err})") from None
+    try:
+        return Settings.from_parameters(parameters)
+    except SettingsError as err:
+        raise ToolError(f"{path}: " + "; ".join(err.problems)) from None
 
 
 def _raised_in(err: BaseException) -> str:

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from core.ports import AlertLevel
 from core.settings import Settings
+from core.stress import stress
 from safety.alerts import Alerts, DayJournal
 from safety.connection import ConnectionMonitor
 from safety.state import TradingState, TradingStateMachine
@@ -169,3 +170,24 @@ def test_the_daily_summary_in_full() -> None:
     ]
     empty = journal.daily_summary(book([], market), account(0.0), Counter())
     assert "open structures 0; BP in use 0 (0.0%)" in empty and "alerts held back" not in empty
+
+
+def test_the_daily_summary_shows_the_books_worst_three_stress_scenarios() -> None:
+    """RULEBOOK "Stress": the worst three scenarios with their losses and their share of net liq, worst first,
+    as core/stress ranks them; a book it cannot revalue says so instead of a partial figure."""
+    market = snap()
+    journal = DayJournal()
+    journal.new_day(NOW.date())
+    open_book = book([es_strangle(market)], market)
+    shocked = stress(open_book.views, market, S)
+    text = journal.daily_summary(open_book, account(100_000.0), Counter(), shocked)
+    ranked = sorted(zip(shocked.total, shocked.scenarios, strict=True), key=lambda pair: pair[0])[:3]
+    said = "; ".join(f"{sc.label()}: {-pnl:,.0f} ({-pnl / 100_000:.1%})" for pnl, sc in ranked)
+    assert f"stress, worst three: {said}" in text.split("\n")
+    assert ranked[0][1].label() == "SPX -20%, IV +15"
+    nothing = journal.daily_summary(book([], market), account(100_000.0), Counter(), stress((), market, S))
+    assert "stress: nothing open" in nothing
+    unknown = dataclasses.replace(shocked, unrevalued=("cannot stress strangles 7f3: no IV",))
+    assert "stress: unknown, cannot stress strangles 7f3: no IV" in journal.daily_summary(
+        open_book, account(100_000.0), Counter(), unknown
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -704,3 +705,142 @@ def test_sandbox_talks_to_the_certification_api(capsys: pytest.CaptureFixture[st
 def test_a_chain_for_a_root_nobody_lists_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(StreamingTastytrade(), "chain", "QQQ") == 2  # the fixture lists only SPX's options
     assert "no QQQ options listed on QQQ" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------- stress
+
+STRESS_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=NY)
+SPY_PUT, QQQ_LEAP, QQQ_WEEKLY = ".SPY271217P480", ".QQQ271217C420", ".QQQ261204C560"
+
+
+def _events(legs: dict[str, tuple[float, float, float]], trades: dict[str, float]) -> dict[str, list[dict[str, Any]]]:
+    """DXLink events in the fixture's shape: for each option symbol (bid, ask, IV), and each underlying's trade."""
+    base = json.loads((Path(__file__).parent / "fixtures" / "tasty" / "dxlink_events.json").read_text())
+    quote, greeks, trade = base["Quote"][0], base["Greeks"][0], base["Trade"][0]
+    return {
+        "Quote": [{**quote, "eventSymbol": s, "bidPrice": b, "askPrice": a} for s, (b, a, _) in legs.items()],
+        "Greeks": [{**greeks, "eventSymbol": s, "volatility": v, "delta": 0.5} for s, (_, _, v) in legs.items()],
+        "Trade": [{**trade, "eventSymbol": s, "price": p} for s, p in trades.items()],
+    }
+
+
+def _stress(api: StreamingTastytrade, state: Path, wait: float = 2.0) -> Outcome:
+    from tasty.stress import stress_account
+
+    async def go() -> Outcome:
+        client = {"transport": api.transport()}
+        async with open_session(Credentials("provider-secret-abc", "refresh-ok"), False, Redactor(), **client) as s:
+            return await stress_account(s, state, None, TODAY, Settings(), wait, STRESS_NOW)
+
+    return anyio.run(go)
+
+
+def _years(expiry: date) -> float:
+    from core.timeutil import elapsed
+
+    return elapsed(STRESS_NOW, datetime.combine(expiry, datetime.min.time(), NY).replace(hour=16)).total_seconds() / (
+        365 * 86_400
+    )
+
+
+def test_stress_revalues_the_live_book_from_dxlink_as_the_gate_would(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The state's two structures at DXLink's quotes and IVs: SPY 600, its 480 put of 2027-12-17 at 22%;
+    QQQ 520, the IPMCC's 420 LEAP call at 25% and its 560 weekly call at 18%. Each loss is worked with
+    Black-Scholes written out (tests/test_stress.py), QQQ moving 1.2 times SPX, calls by put-call parity."""
+    from tests.test_stress import _put
+
+    api = StreamingTastytrade(
+        dxlink_events=_events(
+            {SPY_PUT: (17.9, 18.3, 0.22), QQQ_LEAP: (121.0, 122.0, 0.25), QQQ_WEEKLY: (0.5, 0.6, 0.18)},
+            {"SPY": 600.0, "QQQ": 520.0},
+        )
+    )
+    out = _stress(api, state_file(tmp_path, held()))
+    r = Settings().risk_free_rate
+
+    def call(spot: float, strike: float, years: float, vol: float, q: float) -> float:
+        return _put(spot, strike, years, vol, q) + spot * math.exp(-q * years) - strike * math.exp(-r * years)
+
+    ladder, leap, weekly = _years(date(2027, 12, 17)), _years(date(2027, 12, 17)), _years(date(2026, 12, 4))
+    pnl: dict[tuple[float, float], float] = {}
+    for move, iv in [(-0.2, 15), (-0.1, 10), (-0.05, 5), (-0.03, 0), (0.03, 0), (0.05, -3), (0.1, -5)] + [
+        (m, 0) for m in (-0.2, -0.1, -0.05, 0.05, 0.1)
+    ]:
+        spy, qqq, dv = 600 * (1 + move), 520 * (1 + 1.2 * move), iv / 100
+        put = -(_put(spy, 480, ladder, 0.22 + dv, 0.015) - _put(600, 480, ladder, 0.22, 0.015)) * 100
+        ipmcc = (call(qqq, 420, leap, 0.25 + dv, 0.007) - call(520, 420, leap, 0.25, 0.007)) * 100
+        ipmcc -= (call(qqq, 560, weekly, max(0.18 + dv, 0.01), 0.007) - call(520, 560, weekly, 0.18, 0.007)) * 100
+        pnl[(move, iv)] = put + ipmcc
+    worst = min(pnl, key=lambda k: pnl[k])
+    assert worst == (-0.2, 15)
+    loss = -pnl[worst]
+    lines = out.text.splitlines()
+    assert (
+        lines[0] == f"account 5WT00001: net liq 52,310.12; book from {tmp_path / 'trading_state.json'}: 2 structure(s)"
+    )
+    assert "the broker and the algorithm agree" in lines
+    assert "underlyings: QQQ 520.00 (DXLink trade), SPY 600.00 (DXLink trade)" in lines
+    assert "option legs: 3 live (DXLink), 0 at the last close (IV implied from it), 0 with no price" in lines
+    ladder_loss = (_put(480, 480, ladder, 0.37, 0.015) - _put(600, 480, ladder, 0.22, 0.015)) * 100
+    assert f"  leap_ladder-1: worst SPX -20%, IV +15: {ladder_loss:,.0f}" in lines
+    assert any(
+        line.startswith(f"worst three: SPX -20%, IV +15: {loss:,.0f} ({loss / 52_310.12:.1%})") for line in lines
+    )
+    over = loss > 0.2 * 52_310.12
+    assert out.code == (1 if over else 0)
+    assert lines[-1].startswith("BEYOND" if over else "within")
+
+
+def test_stress_falls_back_to_the_last_close_and_never_guesses(tmp_path: Path) -> None:
+    """DXLink sends nothing for the SPY put: its close price from the broker's positions (18.10) stands in,
+    its IV implied from it; the state's second rung, which the broker does not hold and nothing quotes, is
+    not revalued (and reconcile's difference is said); a future option is not read by this tool."""
+    from tests.test_stress import _put
+
+    api = StreamingTastytrade(
+        dxlink_events=_events(
+            {QQQ_LEAP: (121.0, 122.0, 0.25), QQQ_WEEKLY: (0.5, 0.6, 0.18)}, {"SPY": 600.0, "QQQ": 520.0}
+        )
+    )
+    when = datetime(2026, 11, 20, 10, 0, tzinfo=NY)
+    other = option("SPY", Right.PUT, 470.0, date(2027, 12, 17))
+    es_put = Contract("ES", "ES", ContractKind.OPTION, 50.0, right=Right.PUT, strike=5000.0, expiry=date(2026, 12, 18))
+    structures = [
+        *held(),
+        Structure("leap_ladder-2", "leap_ladder", (Leg(other, -1),), 1, -17.0, when),
+        Structure("strangles-1", "strangles", (Leg(es_put, -1),), 1, -20.0, when),
+    ]
+    out = _stress(api, state_file(tmp_path, structures), wait=1.0)
+    lines = out.text.splitlines()
+    assert "option legs: 2 live (DXLink), 1 at the last close (IV implied from it), 1 with no price" in lines
+    assert any(line.startswith("2 difference(s) with the broker") for line in lines)
+    years = _years(date(2027, 12, 17))
+    low, high = 0.01, 2.0  # the IV that prices the put at 18.10: bisection on the written-out formula
+    for _ in range(100):
+        mid = (low + high) / 2
+        low, high = (mid, high) if _put(600, 480, years, mid, 0.015) < 18.10 else (low, mid)
+    loss = (_put(480, 480, years, low + 0.15, 0.015) - 18.10) * 100
+    [ladder] = [line for line in lines if line.startswith("  leap_ladder-1: worst SPX -20%, IV +15: ")]
+    assert abs(float(ladder.rsplit(": ", 1)[1].replace(",", "")) - loss) <= 1.0
+    assert "  not revalued: strangles strangles-1: ES is not an equity or index option (not read here)" in lines
+    assert any(line.startswith("  not revalued: cannot value leap_ladder leap_ladder-2: ") for line in lines)
+    assert lines[-1] == "incomplete: the figures above leave out what could not be revalued" and out.code == 1
+
+
+def test_stress_runs_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    api = StreamingTastytrade(
+        dxlink_events=_events(
+            {SPY_PUT: (17.9, 18.3, 0.22), QQQ_LEAP: (121.0, 122.0, 0.25), QQQ_WEEKLY: (0.5, 0.6, 0.18)},
+            {"SPY": 600.0, "QQQ": 520.0},
+        )
+    )
+    code = run(api, "stress", "--state", str(state_file(tmp_path, held())), "--wait", "2")
+    out = capsys.readouterr().out
+    assert "option legs: 3 live (DXLink)" in out and "worst three: SPX -20%, IV +15: " in out
+    assert code in (0, 1) and (code == 1) == ("BEYOND" in out)
+    bad = tmp_path / "config.json"
+    bad.write_text(json.dumps({"parameters": {"stress_max_loss": "20"}}))
+    assert run(api, "stress", "--state", str(tmp_path / "trading_state.json"), "--config", str(bad)) == 2
+    assert "stress_max_loss" in capsys.readouterr().err

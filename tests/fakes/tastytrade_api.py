@@ -110,8 +110,9 @@ class FakeTastytrade:
                 body["data"]["items"] = self.positions
             return httpx2.Response(200, json=body)
         if path == "/market-data/by-type":
-            # The SDK's get_market_data_by_type (tastytrade/market_data.py): MarketData items for `index=...`.
-            wanted = set(request.url.params.get_list("index"))
+            # The SDK's get_market_data_by_type (tastytrade/market_data.py): MarketData items for the symbols
+            # of each instrument type it sends (`index=...`, `equity=...`).
+            wanted = set(request.url.params.get_list("index")) | set(request.url.params.get_list("equity"))
             items = [m for m in self.market_data if m["symbol"] in wanted]
             return httpx2.Response(200, json={"data": {"items": items}})
         if path == f"/accounts/{ACCOUNT}/orders/live":
