@@ -29,9 +29,11 @@ proposals revalues only what it has not seen.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -171,10 +173,10 @@ def _revalue(
     strike: list[float] = []
     years: list[float] = []
     iv: list[float] = []
-    rate: list[float] = []
     carry: list[float] = []  # the dividend yield q (Black-Scholes), or the rate (Black-76 as Black-Scholes)
     call: list[bool] = []
     out: list[pricing.FloatArray | str] = []
+    to_expiry: dict[date, float] = {}  # years from now to each expiry's 16:00, computed once per expiry
     for index, view in enumerate(views):
         problem = None
         start = len(owner)
@@ -187,7 +189,7 @@ def _revalue(
                 problem = f"no stress_beta for {underlying}"
                 break
             is_option = contract.kind is ContractKind.OPTION
-            if is_option and not (np.isfinite(mark.iv) and mark.iv > 0):
+            if is_option and not (math.isfinite(mark.iv) and mark.iv > 0):
                 problem = f"{contract.root} {contract.expiry} {contract.strike:g} has no implied volatility"
                 break
             on_future = _on_future(underlying)
@@ -197,15 +199,13 @@ def _revalue(
             scale.append(leg.ratio * structure.quantity * contract.multiplier)
             option.append(is_option)
             strike.append(contract.strike or 0.0)
-            expiry = datetime.combine(contract.expiry, EXPIRY_TIME, NEW_YORK) if contract.expiry else now
-            years.append(max(pricing.year_fraction(now, expiry), 0.0) if is_option else 0.0)
+            years.append(_years(now, contract.expiry, to_expiry) if is_option and contract.expiry else 0.0)
             iv.append(mark.iv if is_option else 0.0)
-            rate.append(s.risk_free_rate)
             carry.append(s.risk_free_rate if on_future else s.dividend_yield.get(underlying, 0.0))
             call.append(contract.right is Right.CALL)
         if problem is not None:
             del owner[start:], price[start:], beta[start:], scale[start:], option[start:], strike[start:]
-            del years[start:], iv[start:], rate[start:], carry[start:], call[start:]
+            del years[start:], iv[start:], carry[start:], call[start:]
             out.append(f"cannot stress {structure.strategy} {structure.id}: {problem}")
         else:
             out.append(np.zeros(len(scenarios)))
@@ -214,7 +214,7 @@ def _revalue(
     moves = np.array([sc.move for sc in scenarios])[:, None]
     shifts = np.array([sc.iv_points for sc in scenarios])[:, None] / 100.0
     p, b, k, t, v = (np.array(a) for a in (price, beta, strike, years, iv))
-    r, q, is_call, repriced = np.array(rate), np.array(carry), np.array(call), np.array(option)
+    r, q, is_call, repriced = s.risk_free_rate, np.array(carry), np.array(call), np.array(option)
     shocked_price = p * np.maximum(1.0 + b * moves, _MIN_PRICE_SHARE)
     shocked_iv = np.maximum(v + shifts, _MIN_IV)
     before = pricing.bs_price(p, k, t, v, r, q, is_call)
@@ -229,6 +229,14 @@ def _revalue(
     return out
 
 
+def _years(now: datetime, expiry: date, cache: dict[date, float]) -> float:
+    found = cache.get(expiry)
+    if found is None:
+        found = cache[expiry] = pricing.year_fraction(now, datetime.combine(expiry, EXPIRY_TIME, NEW_YORK))
+    return found
+
+
+@functools.cache
 def _on_future(root: str) -> bool:
     try:
         return product(root).kind is AssetKind.FUTURE
