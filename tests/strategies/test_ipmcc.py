@@ -12,6 +12,7 @@ import pytest
 from core.book import OpenBook
 from core.book_view import BookView
 from core.calendar import Calendars
+from core.indicators import ema
 from core.model import (
     AccountState,
     Chain,
@@ -359,3 +360,50 @@ def test_the_leap_delta_band_is_inclusive_at_both_ends() -> None:
     strike = leap.legs[0].contract.strike
     assert bought(lo=d) == strike and bought(hi=d) == strike
     assert bought(lo=d + 1e-9) != strike and bought(hi=d - 1e-9) != strike
+
+
+def _one_leap_chain(bid: float, ask: float) -> MarketSnapshot:
+    """QQQ at exactly 400 with one call in the LEAP delta band (the 320, delta 0.80) quoted bid/ask, and a
+    far call outside the band: the extrinsic ceiling decides alone."""
+    now = datetime.combine(FRIDAY, time(9, 45), tzinfo=m.NY)
+    rows = [
+        ChainRow(LEAP, 320.0, Right.CALL, bid, ask, 0.20, 0.80, 0.001, 1.0, -0.02),
+        ChainRow(LEAP, 450.0, Right.CALL, 20.0, 21.0, 0.20, 0.35, 0.002, 1.5, -0.03),
+    ]
+    return m.snapshot(now, 16.0, [Chain.from_rows("QQQ", 400.0, now, rows)])
+
+
+def test_the_leap_extrinsic_ceiling_is_strict() -> None:
+    """RULEBOOK: LEAP extrinsic "under" 5% of the strike. The 320 call at QQQ 400 has 80 of intrinsic value:
+    quoted 95.50/96.50 (mid 96.00, all binary-exact) its extrinsic is 16.00, exactly 5% of 320: refused;
+    quoted 95.25/96.25 (extrinsic 15.75) it is bought."""
+    [at] = propose(_one_leap_chain(95.5, 96.5))
+    assert isinstance(at, Decision)
+    assert at.reason.endswith("every call in the delta band has extrinsic over 5% of its strike (least 5.0%)")
+    [under] = propose(_one_leap_chain(95.25, 96.25))
+    assert isinstance(under, OrderIntent) and under.structure.legs[0].contract.strike == 320.0
+
+
+def test_two_strikes_in_the_money_only_strictly_above_the_trigger() -> None:
+    """RULEBOOK: price *over* 1.02 × EMA8 sells two strikes in the money. With the trigger set so that
+    trigger × EMA8 is exactly the price (400), the call is at the money (EMA8 is over EMA21 after the jump,
+    so no one-strike rule either); one ulp lower and it is two strikes in, the 390."""
+    jump = np.array([380.0] * 39 + [400.0])
+    snap = dataclasses.replace(qqq(), daily={"QQQ": DailyBars(tuple(FRIDAY for _ in jump), jump, jump, jump, jump)})
+    fast = ema(jump, S.ipmcc_ema_fast)
+    assert fast is not None
+    trigger = 400.0 / fast
+    while trigger * fast < 400.0:  # the float whose product with EMA8 is the price exactly
+        trigger = math.nextafter(trigger, 2.0)
+    while trigger * fast > 400.0:
+        trigger = math.nextafter(trigger, 1.0)
+    assert trigger * fast == 400.0
+
+    def strike(t: float) -> float | None:
+        settings = dataclasses.replace(S, ipmcc_two_itm_trigger=t)
+        [sell] = Ipmcc(settings, CAL.equity).propose(snap, FakeBook([leap_structure()]))
+        assert isinstance(sell, OrderIntent), sell
+        return sell.structure.legs[0].contract.strike
+
+    assert strike(trigger) == 400.0
+    assert strike(math.nextafter(trigger, 1.0)) == 390.0
