@@ -103,12 +103,14 @@ def value_structure(
     structure: Structure, snapshot: MarketSnapshot, settings: Settings
 ) -> Found[StructureView] | NotFound:
     """The structure's marks, P&L, buying power and dollar Greeks on this snapshot (memoised on it)."""
+    # Keyed by the settings' id with the settings kept beside the value: CPython reuses the id of an object
+    # that is gone, and a valuation under other settings must never be served for these.
     key = ("value_structure", id(settings), structure)
-    found = snapshot.memo.get(key)
-    if found is None:
-        found = _value_structure(structure, snapshot, settings)
-        snapshot.memo[key] = found
-    return cast("Found[StructureView] | NotFound", found)
+    held = cast("tuple[Settings, Found[StructureView] | NotFound] | None", snapshot.memo.get(key))
+    if held is None or held[0] is not settings:
+        held = (settings, _value_structure(structure, snapshot, settings))
+        snapshot.memo[key] = held
+    return held[1]
 
 
 def _value_structure(

@@ -198,3 +198,24 @@ def test_a_short_put_books_worst_case_is_a_down_move_with_iv_up(puts: list[tuple
         book.append(m.structure(f"p{i}", "leap_ladder", m.short_put(root, expiry, strike), MARKET, quantity))
     worst = stress(_views(book).views, MARKET, S).worst().scenario
     assert worst.move < 0 and worst.iv_points > 0
+
+
+def test_a_reused_settings_id_never_serves_another_configurations_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The snapshot memoises valuations and stress rows by the settings' id(); CPython reuses the id of an
+    object that is gone, so two configurations alive one after the other on one snapshot (a sweep, a test)
+    can share it. Forced here: every id is 1. The figures must still be each configuration's own."""
+    import core.stress
+    import core.valuation
+
+    monkeypatch.setattr(core.valuation, "id", lambda _: 1, raising=False)
+    monkeypatch.setattr(core.stress, "id", lambda _: 1, raising=False)
+    market = snap()
+    rung = spy_rung(market, "r1")
+    wide = dataclasses.replace(S, stress_moves=(-0.4,), stress_iv_points=(30.0,))
+    narrow = dataclasses.replace(S, stress_moves=(-0.05,), stress_iv_points=(5.0,))
+    cheap = dataclasses.replace(S, margin_equity_naked=0.30)
+    first = stress(BookView.build([rung], market, wide).views, market, wide).worst()
+    second = stress(BookView.build([rung], market, narrow).views, market, narrow).worst()
+    assert first.scenario == Scenario(-0.4, 30.0) and second.scenario == Scenario(-0.05, 5.0)
+    assert first.loss > 3 * second.loss
+    assert BookView.build([rung], market, cheap).bp_in_use != BookView.build([rung], market, S).bp_in_use
