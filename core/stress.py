@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from core import pricing
+from core.book_view import BookView
 from core.model import ContractKind, MarketSnapshot, Right
 from core.products import AssetKind, UnknownProductError, option_underlying, product
 from core.settings import Settings
@@ -155,6 +156,15 @@ def stress(views: Sequence[StructureView], snapshot: MarketSnapshot, settings: S
             pnl.append(row)
     matrix = np.vstack(pnl) if pnl else np.zeros((0, len(scenarios)))
     return StressResult(scenarios, tuple(ids), matrix, tuple(unrevalued))
+
+
+def stress_book(book: BookView, snapshot: MarketSnapshot, settings: Settings) -> StressResult:
+    """The open book on the grid, with the structures that could not even be valued (`book.unvalued`) among
+    the ones not revalued: a report or a warning on the rest alone would understate the book."""
+    result = stress(book.views, snapshot, settings)
+    if not book.unvalued:
+        return result
+    return StressResult(result.scenarios, result.ids, result.pnl, (*book.unvalued, *result.unrevalued))
 
 
 def _key(view: StructureView, settings: Settings) -> tuple[object, ...]:

@@ -48,7 +48,7 @@ from core.pipeline import ClosedTrade, StepResult
 from core.ports import AlertLevel, AlertMessage, EventCalendar
 from core.products import AssetKind, Settlement, product
 from core.settings import Settings
-from core.stress import stress
+from core.stress import stress_book
 from core.timeutil import elapsed
 from core.valuation import describe
 from trading.system import STATE_KEY, EventFileError, TradingSystem, read_events, restored
@@ -698,7 +698,7 @@ class LeanRuntime:
         now = self.now()
         market = self.last_snapshot or self.light_snapshot(now)
         view = self.system.book_view(market)
-        shocked = stress(view.views, market, self.settings)
+        shocked = stress_book(view, market, self.settings)
         text = self.safety.journal.daily_summary(view, self.account(market), self.safety.alerts.held_back, shocked)
         self.alert(now, AlertLevel.INFO, "daily summary", text)
         self.save(now)

@@ -32,7 +32,7 @@ from core.pipeline import ClosedTrade, StepResult
 from core.ports import EventCalendar, TimedExit
 from core.products import Settlement
 from core.settings import Settings
-from core.stress import Worst, stress
+from core.stress import Worst, stress_book
 from replay.broker import ReplayBroker
 from replay.coverage import Coverage
 from replay.faults import DISCONNECT_MINUTES, Faults
@@ -323,9 +323,10 @@ class ReplayEngine:
         self.last_close = close  # the marks the summary values what is still open at
         account = self.account(close)
         self.record.equity.append((day, account.net_liq))
-        shocked = stress(self.system.book_view(close).views, close, self.settings)
+        shocked = stress_book(self.system.book_view(close), close, self.settings)
         problem = "" if shocked.complete else shocked.unrevalued[0]
-        self.record.stress.append((day, account.net_liq, tuple(shocked.ranked(3)) if shocked.ids else (), problem))
+        ranked = tuple(shocked.ranked(3)) if shocked.ids and not problem else ()  # never a part for the whole
+        self.record.stress.append((day, account.net_liq, ranked, problem))
         self.save(close.time)  # expiries settled, the day's counters final
         share = (
             math.nan

@@ -31,7 +31,7 @@ from core.model import (
 )
 from core.ports import Calendar, EventCalendar
 from core.settings import Settings, share
-from core.stress import StressResult
+from core.stress import StressResult, stress_book
 from core.stress import stress as stress_of
 from core.valuation import StructureView, value_structure
 
@@ -235,7 +235,11 @@ class RiskManager:
         today = snapshot.time.astimezone(NEW_YORK).date()
         if self._stress_warned == today or account.net_liq <= 0:
             return None
-        result = stress_of(book.views, snapshot, self.settings)
+        result = stress_book(book, snapshot, self.settings)
+        if not result.complete:  # a book that cannot be revalued is not presumed within the level
+            self._stress_warned = today
+            reason = f"the book's stress loss is unknown: {result.unrevalued[0]}"
+            return Decision(snapshot.time, "stress", False, reason, alert=AlertLevel.WARNING)
         worst = result.worst()
         limit = self.settings.stress_alert_loss
         if worst.loss <= limit * account.net_liq + 0.01:  # within a cent of the level is at it

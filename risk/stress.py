@@ -1,7 +1,8 @@
 """The stress gate (RULEBOOK "Stress"): an entry that would take the book's worst-scenario loss
 (core/stress) beyond `stress_max_loss` of net liq is cut to the quantity that stays within it, or refused,
-naming the scenario and the loss before and after. An entry that lowers the worst loss of a book already
-beyond the limit (a hedge) is allowed, as the Greeks rule allows one that brings a Greek back. The limit is
+naming the scenario and the loss before and after. An entry that does not raise the worst loss of a book
+already beyond the limit (a hedge, or one whose losses lie in other scenarios) is allowed, as the Greeks rule
+allows one that does not push a Greek further past its bound; a cut quantity may fit either way. The limit is
 inclusive: a loss of exactly 15% is within it.
 
 A book that cannot be revalued in full (a structure not valued at all, or a leg without IV) is not judged on
@@ -47,7 +48,7 @@ def check(c: Candidate, ctx: ReviewContext) -> Verdict:
         f"worst scenario {after.scenario.label()} would lose {after.loss:,.0f}, {after.loss / net:.1%} of net liq "
         f"({now}); limit {share(ctx.settings.stress_max_loss)} ({limit:,.0f})"
     )
-    fits = _largest_fitting(book, mine, c.quantity, limit)
+    fits = _largest_fitting(book, mine, c.quantity, max(limit, before.loss))
     if fits >= 1:
         return Reduce(fits, f"stress: {c.quantity} → {fits}, {text}")
     return Refuse(RULE, text)
@@ -55,7 +56,8 @@ def check(c: Candidate, ctx: ReviewContext) -> Verdict:
 
 def _largest_fitting(book: StressResult, mine: StressResult, quantity: int, limit: float) -> int:
     """The largest quantity under `quantity` whose worst loss stays within `limit` (0 when none does): a
-    structure's P&L in every scenario scales with its quantity."""
+    structure's P&L in every scenario scales with its quantity. The caller's `limit` is the larger of the
+    gate's and the book's own worst loss, the two ways `check` lets an entry through."""
     if quantity <= 1:
         return 0
     per_unit = mine.total / quantity

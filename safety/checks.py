@@ -8,9 +8,10 @@
   the quantity that fits, or refused. Risk is the defined maximum loss of the covered legs (core/margin's
   payoff), plus, for naked shorts, the loss at the strategy's stop: (stop multiple − 1) × their credit.
   Stops: 0DTE `zdte_stop_multiple`, strangles `strangle_stop_multiple`, LT112 `lt112_naked_stop_multiple`.
-  Naked shorts with no stop (the LEAP ladder) risk their stress loss (RULEBOOK "Stress", core/stress): the
-  structure's worst loss on the stress grid, alone, not an imagined stop; one that cannot be revalued (no IV)
-  is refused. A long
+  Naked short puts with no stop (the LEAP ladder) risk their stress loss (RULEBOOK "Stress", core/stress):
+  the structure's worst loss on the stress grid, alone, not an imagined stop; one that cannot be revalued
+  (no IV) is refused. Naked short calls with no stop are refused: a call's loss has no floor, and the grid's
+  largest rally (+10%) would measure it as if it had one. A long
   premium that the strategy's own exit caps risks that exit's loss, not the whole premium: the IPMCC exits all
   when its LEAP is down `ipmcc_leap_down_exit` (30%), so an IPMCC risks 30% of what it paid (a choice the
   RULEBOOK leaves open: its stop is a rule like the others'; the refusal says which measure was used).
@@ -30,7 +31,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from core.book import with_part
-from core.margin import loss_at_stop
+from core.margin import loss_at_stop, split_naked
 from core.model import (
     AccountState,
     Approval,
@@ -39,6 +40,7 @@ from core.model import (
     NotFound,
     OrderIntent,
     Refusal,
+    Right,
     Structure,
 )
 from core.ports import Calendar
@@ -83,7 +85,11 @@ def trade_risk(view: StructureView, s: Settings, snapshot: MarketSnapshot) -> Tr
     structure = view.structure
     legs = margin_legs(structure, view.legs, date.min)
     per_unit = loss_at_stop(legs, stop_multiple(structure.strategy, s))
-    if per_unit is None:  # naked shorts and no stop: the stress loss
+    if per_unit is None:  # naked shorts and no stop: the stress loss, for puts only
+        _, naked = split_naked(legs)
+        if any(leg.right is Right.CALL for leg in naked):
+            # A naked call's loss has no floor, and the grid's largest rally (+10%) is no measure of it.
+            return NotFound(f"{structure.strategy} has naked short calls and no stop to measure them")
         result = stress([view], snapshot, s)
         if not result.complete:
             return NotFound(f"{structure.strategy} has naked shorts and no stop, and {result.unrevalued[0]}")

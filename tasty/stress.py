@@ -6,15 +6,18 @@ positions are reconciled against it first and any difference is said, since a st
 hold would be stressed for nothing and one it holds unknown to the algorithm would be missed. Prices, in
 order of preference for each option leg:
 1. live: DXLink's Quote and Greeks (its IV), collected until every leg has both or `--wait` runs out;
-2. the last known: the position's close price from the broker (yesterday's mark), with the IV implied
-   from it by core/chain_greeks (Black-Scholes with the underlying's dividend yield), and said so;
+2. the last known: the position's close price from the broker (the previous close's mark), with the IV
+   implied from it by core/chain_greeks against the underlying's previous close (REST market data's
+   prev-close: the spot that price went with), then revalued from today's price; without a previous close,
+   against today's price, and said so;
 3. neither: the structure is listed as not revalued, never guessed.
 Underlyings: DXLink's Trade, else its Quote mid, else REST market data (last, mark or mid). Net liq is
 the broker's. Future options are not read by this tool (as `check`: OCC symbols only): a structure on a
 future is listed as not revalued with that reason.
 
-Exit code 1 when the worst scenario's loss is beyond `stress_alert_loss` of net liq, or when anything could
-not be revalued; 0 otherwise.
+Exit code 1 when the worst scenario's loss is beyond `stress_alert_loss` of net liq, when anything could not
+be revalued, when the broker's positions differ from the state's (a position the state does not know is not
+stressed), or when net liq is not positive (no share of it means anything); 0 otherwise.
 """
 
 from __future__ import annotations
@@ -125,15 +128,39 @@ def _readable(structure: Structure) -> str | None:
     return None
 
 
+async def _previous_closes(session: Session, roots: set[str]) -> dict[str, float]:
+    """Each underlying's previous close from REST market data: the spot a last-close option price went with."""
+    if not roots:
+        return {}
+    indices = [r for r in roots if product(r).kind is AssetKind.INDEX]
+    equities = [r for r in roots if r not in indices]
+    try:
+        found = await get_market_data_by_type(session, indices=indices or None, equities=equities or None)
+    except TastytradeError:
+        return {}
+    return {d.symbol: float(d.prev_close) for d in found if d.symbol in roots and d.prev_close}
+
+
+def _implied_at(row: ChainRow, root: str, spot: float, now: datetime, settings: Settings) -> ChainRow:
+    """A last-close row with the IV and Greeks its price implies against `spot` (core/chain_greeks)."""
+    chain = Chain.from_rows(root, spot, now, [row])
+    rate, q = settings.risk_free_rate, settings.yield_of(root)
+    done, _ = with_model_greeks(chain, PricingModel.SPOT, rate, q, time(16, 0))
+    values = (float(done.iv[0]), float(done.delta[0]), float(done.gamma[0]), float(done.vega[0]), float(done.theta[0]))
+    return ChainRow(row.expiry, row.strike, row.right, row.bid, row.ask, *values)
+
+
 def _chains(
     contracts: dict[str, Contract],
     feed: Feed,
     last_close: dict[Contract, float],
     prices: dict[str, tuple[float, str]],
+    closes: dict[str, float],
     now: datetime,
     settings: Settings,
 ) -> tuple[dict[str, Chain], dict[str, int]]:
-    """One chain per option root from the feed (or the last close), with IVs implied where DXLink gave none."""
+    """One chain per option root from the feed (or the last close), with IVs implied where DXLink gave none:
+    a last-close price against its underlying's previous close (`closes`), else against today's price."""
     rows: dict[str, list[ChainRow]] = {}
     sources = {"live": 0, "last close": 0, "none": 0}
     for symbol, c in sorted(contracts.items()):
@@ -152,9 +179,11 @@ def _chains(
             sources["last close"] += 1
         else:
             sources["none"] += 1
-        rows.setdefault(c.root, []).append(
-            ChainRow(c.expiry, c.strike, c.right, bid, ask, iv, delta, gamma, vega, theta)
-        )
+        row = ChainRow(c.expiry, c.strike, c.right, bid, ask, iv, delta, gamma, vega, theta)
+        close = closes.get(option_underlying(c.root))
+        if c in last_close and _mid(quote) is None and close is not None:
+            row = _implied_at(row, c.root, close, now, settings)
+        rows.setdefault(c.root, []).append(row)
     chains = {}
     for root, found in rows.items():
         price = prices.get(option_underlying(root), (math.nan, ""))[0]
@@ -198,14 +227,15 @@ async def stress_account(
     underlyings = {option_underlying(c.root) for c in contracts.values()}
     feed = await _collect(session, set(contracts), underlyings, wait) if contracts else Feed()
     prices = await _underlying_prices(session, underlyings, feed)
+    unquoted = {option_underlying(c.root) for s, c in contracts.items() if _mid(feed.quotes.get(s)) is None}
+    closes = await _previous_closes(session, unquoted)
     moment = now or datetime.now(NEW_YORK)
-    chains, sources = _chains(contracts, feed, last_close, prices, moment, settings)
+    chains, sources = _chains(contracts, feed, last_close, prices, closes, moment, settings)
     snapshot = MarketSnapshot(moment, {root: p for root, (p, _) in prices.items()}, None, chains)
     book = BookView.build(readable, snapshot, settings)
     result = stress(book.views, snapshot, settings)
-    lines = [
-        f"account {account.account_number}: net liq {net_liq:,.2f}; book from {state}: {len(structures)} structure(s)"
-    ]
+    held = f"book from {state}: {len(structures)} structure(s)"
+    lines = [f"account {account.account_number}: net liq {net_liq:,.2f}; {held}"]
     differences = found.differences
     lines.append(
         "the broker and the algorithm agree"
@@ -218,24 +248,33 @@ async def stress_account(
         f"option legs: {sources['live']} live (DXLink), {sources['last close']} at the last close "
         f"(IV implied from it), {sources['none']} with no price"
     )
+    if sources["last close"]:
+        known = ", ".join(f"{r} {p:,.2f}" for r, p in sorted(closes.items())) or "none"
+        lines.append(f"previous closes the last-close IVs were implied against: {known} (others: today's price)")
     for structure_id, row in zip(result.ids, result.pnl, strict=True):
         worst = int(row.argmin())
         lines.append(f"  {structure_id}: worst {result.scenarios[worst].label()}: {max(-float(row[worst]), 0.0):,.0f}")
-    problems = [*unreadable, *book.unvalued, *result.unrevalued]
-    lines.extend(f"  not revalued: {p}" for p in problems)
+    missing = [*unreadable, *book.unvalued, *result.unrevalued]
+    lines.extend(f"  not revalued: {p}" for p in missing)
     ranked = result.ranked(3) if result.ids else []
     alert = settings.stress_alert_loss
+    over = False
     if ranked:
-        worst_three = "; ".join(f"{w.describe()} ({w.loss / net_liq:.1%})" for w in ranked) if net_liq > 0 else ""
-        lines.append(f"worst three: {worst_three}")
+        shares = [f" ({w.loss / net_liq:.1%})" if net_liq > 0 else "" for w in ranked]
+        lines.append("worst three: " + "; ".join(f"{w.describe()}{s}" for w, s in zip(ranked, shares, strict=True)))
         over = net_liq > 0 and ranked[0].loss > alert * net_liq
         lines.append(
             f"{'BEYOND' if over else 'within'} the alert level {share(alert)} of net liq; new entries are refused "
             f"past {share(settings.stress_max_loss)}"
         )
     else:
-        over = False
         lines.append("nothing revalued")
-    if problems:
-        lines.append("incomplete: the figures above leave out what could not be revalued")
+    problems = []
+    if missing:
+        problems.append("the figures above leave out what could not be revalued")
+    if differences:
+        problems.append("the broker holds what the state does not say (not stressed) or not what it says")
+    if net_liq <= 0:
+        problems.append(f"net liq {net_liq:,.2f} is not positive: no share of it is a measure")
+    lines.extend(f"incomplete: {p}" for p in problems)
     return Outcome("\n".join(lines), 1 if over or problems else 0)

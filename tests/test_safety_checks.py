@@ -193,21 +193,24 @@ def test_two_percent_is_of_net_liq_now_with_no_slack() -> None:
             assert isinstance(answer, Refusal) and answer.rule == "risk per trade", answer
 
 
-def test_naked_shorts_without_a_stop_risk_their_stress_loss_whatever_the_strategy() -> None:
-    """A GLD strangle under a strategy with no stop (the IPMCC's) is measured like the ladder. GLD's stress
-    beta is 0, so every move leaves it at 190 and the worst scenario is the first with IV +15: both shorts
-    repriced 15 points higher (put 175 at 13% + 0.1 × (1 − 175/190), call 205 at 13% − 0.1 × (205/190 − 1))."""
-    odd = dataclasses.replace(gld_strangle(MARKET), strategy="ipmcc")
-    [view] = book([odd], MARKET).views
+def test_naked_puts_without_a_stop_risk_their_stress_loss_and_naked_calls_are_refused() -> None:
+    """A GLD short put under a strategy with no stop (the IPMCC's) is measured like the ladder. GLD's stress
+    beta is 0, so every move leaves it at 190 and the worst scenario is the first with IV +15: the 175 put
+    repriced at 13% + 0.1 × (1 − 175/190) + 15 points. A strangle there has a naked call: a call's loss has no
+    floor and the grid's +10% rally is no measure of it, so it is refused as before."""
+    put_only = m.structure("g02", "ipmcc", m.short_put("GLD", date(2024, 4, 19), 175.0), MARKET)
+    [view] = book([put_only], MARKET).views
     years = elapsed(NOW, datetime(2024, 4, 19, 16, 0, tzinfo=m.NY)).total_seconds() / (365 * 86_400)  # across DST
-    put_vol, call_vol = 0.13 + 0.1 * (1 - 175 / 190), 0.13 + 0.1 * (1 - 205 / 190)
-    put = _put(190.0, 175.0, years, put_vol + 0.15, 0.0) - _put(190.0, 175.0, years, put_vol, 0.0)
-    # The call's change is the put's at its strike and IV: by put-call parity C − P does not depend on σ.
-    call = _put(190.0, 205.0, years, call_vol + 0.15, 0.0) - _put(190.0, 205.0, years, call_vol, 0.0)
+    vol = 0.13 + 0.1 * (1 - 175 / 190)
+    loss = (_put(190.0, 175.0, years, vol + 0.15, 0.0) - _put(190.0, 175.0, years, vol, 0.0)) * 100
     measured = trade_risk(view, S, MARKET)
     assert isinstance(measured, TradeRisk)
-    assert measured.amount == pytest.approx((put + call) * 100, rel=1e-6)
+    assert measured.amount == pytest.approx(loss, rel=1e-6)
     assert measured.measure == " (its stress loss in SPX -20%, IV +15: it has no stop)"
+    strangle = dataclasses.replace(gld_strangle(MARKET), strategy="ipmcc")
+    [strangle_view] = book([strangle], MARKET).views
+    refused = trade_risk(strangle_view, S, MARKET)
+    assert refused == NotFound("ipmcc has naked short calls and no stop to measure them")
 
 
 def test_a_covered_call_is_judged_with_its_held_leap() -> None:
@@ -215,16 +218,14 @@ def test_a_covered_call_is_judged_with_its_held_leap() -> None:
     parent = m.structure("c55", "ipmcc", [leap], MARKET)
     part = dataclasses.replace(m.structure("c55-w1", "ipmcc", [short], MARKET), parent="c55")
     alone = gate(checks(), opening(part))
-    # Without its LEAP it is a naked call with no stop: its stress loss (QQQ +12% in SPX +10%) is refused.
-    assert isinstance(alone, Refusal) and alone.rule == "risk per trade"
-    assert "its stress loss in SPX +10%, IV unchanged: it has no stop" in alone.reason
+    # Without its LEAP it is a naked call with no stop: refused.
+    assert alone == Refusal(opening(part), "risk per trade", "ipmcc has naked short calls and no stop to measure them")
     [covered] = checks().review([opening(part)], MARKET, acct(), {"c55": parent})
     assert isinstance(covered, Approval) and covered.intent.quantity == 1 and not covered.notes
-    # Twice the calls the LEAP covers leaves one naked, measured by its stress loss: cut to the covered one.
+    # Twice the calls the LEAP covers leaves one naked: refused again, now with the parent in view.
     doubled = dataclasses.replace(part, quantity=2)
     [naked] = checks().review([opening(doubled)], MARKET, acct(), {"c55": parent})
-    assert isinstance(naked, Approval) and naked.intent.quantity == 1
-    assert naked.notes[0].startswith("risk per trade: 2 → 1") and "stress loss" in naked.notes[0]
+    assert isinstance(naked, Refusal) and naked.reason == "ipmcc has naked short calls and no stop to measure them"
 
 
 # ------------------------------------------------------------------------------------------ market hours
@@ -321,11 +322,13 @@ def test_each_refusal_answers_its_own_proposal_with_the_rule_and_reason() -> Non
     answer = gate(c, opening(ghost))
     assert isinstance(answer, Refusal) and answer.intent == opening(ghost) and answer.rule in {"data", "valuation"}
     odd = opening(dataclasses.replace(gld_strangle(MARKET), strategy="ipmcc"))
+    assert gate(c, odd) == Refusal(odd, "risk per trade", "ipmcc has naked short calls and no stop to measure them")
+    put_only = opening(m.structure("g03", "ipmcc", m.short_put("GLD", date(2024, 4, 19), 175.0), MARKET))
     no_iv = _without_iv(MARKET, "GLD", date(2024, 4, 19), 175.0)
-    assert gate(c, odd, market=no_iv) == Refusal(
-        odd,
+    assert gate(c, put_only, market=no_iv) == Refusal(
+        put_only,
         "risk per trade",
-        "ipmcc has naked shorts and no stop, and cannot stress ipmcc g01: GLD 2024-04-19 175 has no implied volatility",
+        "ipmcc has naked shorts and no stop, and cannot stress ipmcc g03: GLD 2024-04-19 175 has no implied volatility",
     )
     c.state.reduce(NOW, "daily loss 5.0%")
     entry = opening(gld_strangle(MARKET))

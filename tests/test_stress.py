@@ -219,3 +219,18 @@ def test_a_reused_settings_id_never_serves_another_configurations_figures(monkey
     assert first.scenario == Scenario(-0.4, 30.0) and second.scenario == Scenario(-0.05, 5.0)
     assert first.loss > 3 * second.loss
     assert BookView.build([rung], market, cheap).bp_in_use != BookView.build([rung], market, S).bp_in_use
+
+
+def test_an_iv_shock_below_one_point_is_floored_at_one_percent() -> None:
+    """A put quoted at 3% IV: IV −5 would make it −2%. It is revalued at 1% (core/stress `_MIN_IV`), never at
+    a zero or negative volatility."""
+    chain = m.priced_chain("SPY", 470.0, NOW, [date(2024, 5, 17)], [440.0, 460.0], 0.03, 0.0)
+    market = m.snapshot(NOW, 16.0, [chain])
+    short = m.structure("p1", "leap_ladder", m.short_put("SPY", date(2024, 5, 17), 460.0), market)
+    result = stress(_views([short], market).views, market, S)
+    years = _years(date(2024, 5, 17))
+    for scenario in (Scenario(0.10, -5.0), Scenario(0.05, -3.0)):
+        column = result.scenarios.index(scenario)
+        after = _put(470.0 * (1 + scenario.move), 460.0, years, 0.01, 0.015)
+        expected = -(after - _put(470.0, 460.0, years, 0.03, 0.015)) * 100
+        assert result.pnl[0, column] == pytest.approx(expected, rel=1e-9, abs=1e-9), scenario

@@ -788,21 +788,25 @@ def test_stress_revalues_the_live_book_from_dxlink_as_the_gate_would(
     assert any(
         line.startswith(f"worst three: SPX -20%, IV +15: {loss:,.0f} ({loss / 52_310.12:.1%})") for line in lines
     )
-    over = loss > 0.2 * 52_310.12
-    assert out.code == (1 if over else 0)
-    assert lines[-1].startswith("BEYOND" if over else "within")
+    # The book loses more than 20% of the account's 52,310 in the crash: beyond the alert level, exit 1.
+    assert loss > 0.2 * 52_310.12
+    assert out.code == 1 and lines[-1].startswith("BEYOND the alert level 20% of net liq")
 
 
 def test_stress_falls_back_to_the_last_close_and_never_guesses(tmp_path: Path) -> None:
     """DXLink sends nothing for the SPY put: its close price from the broker's positions (18.10) stands in,
-    its IV implied from it; the state's second rung, which the broker does not hold and nothing quotes, is
-    not revalued (and reconcile's difference is said); a future option is not read by this tool."""
+    its IV implied from it against SPY's previous close (590, REST market data), then revalued from today's
+    600; the state's second rung, which the broker does not hold and nothing quotes, is not revalued (and
+    reconcile's difference is said); a future option is not read by this tool. Exit 1: incomplete."""
     from tests.test_stress import _put
 
+    base = json.loads((Path(__file__).parent / "fixtures" / "tasty" / "market_data_rut.json").read_text())
+    spy = {**base, "symbol": "SPY", "instrument-type": "Equity", "last": "600.0", "prev-close": "590.0"}
     api = StreamingTastytrade(
         dxlink_events=_events(
             {QQQ_LEAP: (121.0, 122.0, 0.25), QQQ_WEEKLY: (0.5, 0.6, 0.18)}, {"SPY": 600.0, "QQQ": 520.0}
-        )
+        ),
+        market_data=[spy],
     )
     when = datetime(2026, 11, 20, 10, 0, tzinfo=NY)
     other = option("SPY", Right.PUT, 470.0, date(2027, 12, 17))
@@ -816,17 +820,22 @@ def test_stress_falls_back_to_the_last_close_and_never_guesses(tmp_path: Path) -
     lines = out.text.splitlines()
     assert "option legs: 2 live (DXLink), 1 at the last close (IV implied from it), 1 with no price" in lines
     assert any(line.startswith("2 difference(s) with the broker") for line in lines)
+    assert "previous closes the last-close IVs were implied against: SPY 590.00 (others: today's price)" in lines
     years = _years(date(2027, 12, 17))
-    low, high = 0.01, 2.0  # the IV that prices the put at 18.10: bisection on the written-out formula
+    low, high = 0.01, 2.0  # the IV that prices the put at 18.10 with SPY at 590: bisection on the formula
     for _ in range(100):
         mid = (low + high) / 2
-        low, high = (mid, high) if _put(600, 480, years, mid, 0.015) < 18.10 else (low, mid)
-    loss = (_put(480, 480, years, low + 0.15, 0.015) - 18.10) * 100
+        low, high = (mid, high) if _put(590, 480, years, mid, 0.015) < 18.10 else (low, mid)
+    loss = (_put(480, 480, years, low + 0.15, 0.015) - _put(600, 480, years, low, 0.015)) * 100
     [ladder] = [line for line in lines if line.startswith("  leap_ladder-1: worst SPX -20%, IV +15: ")]
     assert abs(float(ladder.rsplit(": ", 1)[1].replace(",", "")) - loss) <= 1.0
     assert "  not revalued: strangles strangles-1: ES is not an equity or index option (not read here)" in lines
     assert any(line.startswith("  not revalued: cannot value leap_ladder leap_ladder-2: ") for line in lines)
-    assert lines[-1] == "incomplete: the figures above leave out what could not be revalued" and out.code == 1
+    assert lines[-2:] == [
+        "incomplete: the figures above leave out what could not be revalued",
+        "incomplete: the broker holds what the state does not say (not stressed) or not what it says",
+    ]
+    assert out.code == 1
 
 
 def test_stress_runs_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

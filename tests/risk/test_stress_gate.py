@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
+import numpy as np
 import pytest
 
 from core.model import AlertLevel, Right
@@ -46,16 +47,16 @@ def test_the_limit_is_inclusive_and_the_refusal_names_the_scenario() -> None:
 
 
 def test_the_rulebook_default_refuses_a_rung_past_fifteen_percent() -> None:
-    """At the default 15% a 5,819 loss needs 38,793 of net liq: 38,000 is refused (by phase 1 first, so the
-    gate is asked directly through a phase-4 account with a 100,000 book already losing 10,000 in the crash)."""
+    """At RULEBOOK's 15% of 100,000: a book of the 400 and 405 rungs loses 10,288 in SPX −20%, IV +15 (the
+    written-out Black-Scholes of tests/test_stress.py); the 420 rung adds 5,819, 16,107 in all: refused,
+    naming the book's loss before and the total after."""
     held = [spy_rung(MARKET, f"h{i}", strike=float(k)) for i, k in enumerate((400, 405))]
     held_loss = rung_loss(400.0) + rung_loss(405.0)
-    answer = review_one(spy_rung(MARKET, "r1"), net=NET, open_=held, settings=S)
     total = held_loss + rung_loss()
-    if total <= 0.15 * NET:
-        approved(answer, qty=1)
-    else:
-        refused(answer, "stress", f"now {held_loss:,.0f} in SPX -20%, IV +15", f"would lose {total:,.0f}")
+    assert total > 0.15 * NET > held_loss
+    answer = review_one(spy_rung(MARKET, "r1"), net=NET, open_=held, settings=S)
+    refused(answer, "stress", f"now {held_loss:,.0f} in SPX -20%, IV +15", f"would lose {total:,.0f}")
+    assert answer.reason.endswith("limit 15% (15,000)")
 
 
 def test_an_entry_is_cut_to_the_quantity_that_fits() -> None:
@@ -110,3 +111,43 @@ def test_the_alert_level_itself_does_not_warn(share: float, warns: bool) -> None
     net = rung_loss() / share
     _, decisions = RiskManager(S).manage(book(held, MARKET), MARKET, account(net))
     assert any(d.rule == "stress" for d in decisions) == warns
+
+
+def test_a_cut_may_fit_as_a_hedge_of_a_book_already_past_the_limit() -> None:
+    """Worked by hand on two scenarios: the book loses 40,000 in the first and 30,000 in the second (net liq
+    100,000, limit 15%: already past it). The proposal, per unit, gains 5,000 in the first and loses 4,000 in
+    the second. 20 units: worst 110,000. 1 unit: 35,000; 2: 38,000 (both under the book's own 40,000, so
+    each lowers or keeps its worst, which `check` lets through); 3: 42,000. The cut is to 2, not a refusal
+    because none fits 15,000."""
+    from core.stress import Scenario, StressResult
+    from risk.stress import _largest_fitting
+
+    grid = (Scenario(-0.2, 15.0), Scenario(0.1, 0.0))
+    book = StressResult(grid, ("b",), np.array([[-40_000.0, -30_000.0]]))
+    mine = StressResult(grid, ("c",), np.array([[5_000.0 * 20, -4_000.0 * 20]]))
+    assert _largest_fitting(book, mine, 20, max(15_000.0, book.worst().loss)) == 2
+    assert _largest_fitting(book, mine, 20, 15_000.0) == 0
+
+
+def test_a_book_that_cannot_be_revalued_warns_rather_than_passing_as_within_the_level() -> None:
+    """A rung whose put has no IV (or a structure not valued at all) leaves the book's stress loss unknown:
+    a WARNING once a day saying so, never silence as if the rest were the whole book."""
+    chain = MARKET.chains["SPY"]
+    iv = chain.iv.copy()
+    iv[chain.find(date(2025, 1, 17), 430.0, Right.PUT)] = float("nan")
+    market = m.snapshot(NOW, 16.0, [dataclasses.replace(chain, iv=iv), MARKET.chains["ES"], MARKET.chains["QQQ"]])
+    held = [spy_rung(market, "h1", strike=430.0), spy_rung(market, "h2", strike=400.0)]
+    manager = RiskManager(S)
+    _, decisions = manager.manage(book(held, market), market, account(NET))
+    [warning] = [d for d in decisions if d.rule == "stress"]
+    assert warning.alert is AlertLevel.WARNING
+    assert warning.reason == (
+        "the book's stress loss is unknown: cannot stress leap_ladder h1: SPY 2025-01-17 430 has no implied volatility"
+    )
+    _, again = manager.manage(book(held, market), market, account(NET))
+    assert not [d for d in again if d.rule == "stress"]
+    blind = dataclasses.replace(book(held[1:], MARKET), unvalued=("SPY 2025-01-17 430 put has no quote",))
+    _, decisions = RiskManager(S).manage(blind, MARKET, account(NET))
+    assert [d.reason for d in decisions if d.rule == "stress"] == [
+        "the book's stress loss is unknown: SPY 2025-01-17 430 put has no quote"
+    ]
