@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from core.model import Approval, Decision, Found, IntentAction, Refusal
+from core.model import AlertLevel, Approval, Decision, Found, IntentAction, Refusal
 from risk.manager import RiskManager
 from tests.fakes.market import opening
 from tests.risk.kit import (
@@ -103,7 +103,17 @@ def test_a_structure_the_book_cannot_value_is_reported_not_closed() -> None:
     blind = dataclasses.replace(valued, unvalued=("SPY 2024-05-17 435 put has no quote",))
     closes, decisions = RiskManager(WITHOUT_STRESS).manage(blind, market, account(NET))
     assert closes == []
-    assert decisions == [Decision(market.time, "valuation", False, "SPY 2024-05-17 435 put has no quote")]
+    assert decisions == [
+        Decision(market.time, "valuation", False, "SPY 2024-05-17 435 put has no quote"),
+        # Whatever the stress levels, a book it cannot revalue is not presumed within them (once a day).
+        Decision(
+            market.time,
+            "stress",
+            False,
+            "the book's stress loss is unknown: SPY 2024-05-17 435 put has no quote",
+            alert=AlertLevel.WARNING,
+        ),
+    ]
 
 
 def test_a_covered_call_adds_only_what_it_adds_to_its_leaps_buying_power() -> None:
