@@ -14,11 +14,15 @@ import pytest
 
 from core import pricing
 from core.calendar import Calendars
-from core.model import FloatArray
+from core.model import FloatArray, Right
+from core.products import option_tick
+from core.settings import Settings
 from replay import calibrate, calibration_quotes
+from replay.broker import ReplayBroker
 from replay.lean_files import LeanFiles
 from replay.modelled import NEW_YORK, ModelledMarket, SurfaceParameters
 from replay.spreads import SpreadParameters
+from tests.fakes import market as m
 from tests.leandata import require_lean_data
 
 # The in-fit buckets the fitted surface misses (README "Calibrated surface" says by how much and why): near-
@@ -203,3 +207,26 @@ def test_model_mid_is_black76_at_the_model_iv(table: calibration_quotes.Observat
     iv = calibrate.model_iv(s, one)
     price = pricing.black76_price(one.forward, one.strike, one.t, iv, one.rate, one.is_call)
     assert calibrate.model_mid(s, one) == pytest.approx(price)
+
+
+def test_the_modelled_chains_quote_the_fitted_spreads_and_the_broker_fills_at_them() -> None:
+    """Each modelled quote is the model price ± the fitted half-spread, each side moved at most half a tick
+    to the nearest one; the broker's quote for a contract is that bid and ask (a buy pays the ask)."""
+    market = ModelledMarket(Calendars())
+    moment = datetime(2018, 2, 6, 11, 0, tzinfo=NEW_YORK)  # VIX near 30
+    for root in ("SPXW", "SPY", "ES"):
+        chain = market.chain(root, moment)
+        assert chain is not None
+        rows = np.flatnonzero((chain.bid > 0.5) & (chain.bid < 50.0))
+        assert rows.size > 20
+        half = market.spreads.half_spread(root, chain.mid[rows], market.vix(moment))
+        tick = np.array([option_tick(root, float(p)) for p in chain.mid[rows]])
+        assert np.all(np.abs((chain.ask[rows] - chain.bid[rows]) / 2 - half) <= tick + 1e-9)
+    chain = market.chain("SPXW", moment)
+    assert chain is not None
+    row = int(np.flatnonzero(chain.bid > 1.0)[0])
+    snapshot = market.snapshot(moment, {"SPXW"})
+    contract = m.option("SPXW", chain.expiry_date(row), float(chain.strike[row]),
+                        Right.CALL if chain.is_call[row] else Right.PUT)  # fmt: skip
+    quote = ReplayBroker(Settings(), 100_000.0).quote_from(snapshot)(contract)
+    assert quote == (float(chain.bid[row]), float(chain.ask[row]))
