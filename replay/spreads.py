@@ -1,17 +1,17 @@
 """The modelled market's bid/ask: a half-spread (a + b × price) × (VIX / 20)^`vix_exponent` around the model
-price, rounded out to the product's tick, fitted by `python -m replay.calibrate` on the real minute quotes of
-../shared/lean-data (SPXW 2021-01-04..08, SPY 2023-08-03, ES options 2020-01-06), every contract's quote
-every `SAMPLE_MINUTES` minutes. The replay's broker fills at these quotes (replay/broker: a buy at the ask,
-a sale at the bid).
+price, each side on the product's nearest tick, fitted by `python -m replay.calibrate` on the real minute
+quotes of ../shared/lean-data (SPXW 2021-01-04..08, SPY 2023-08-03, ES options 2020-01-06), every contract's
+quote every 15 minutes (replay/calibration_quotes.SPREAD_TIMES). The replay's broker fills at these quotes
+(replay/broker: a buy at the ask, a sale at the bid).
 
-What the sample shows and what it cannot: a fixed part of a few ticks plus a share of the price fits each
-root to within about a third on SPXW and ES (median |log error| 0.33 and 0.27), worse on SPY's one day of
-four contracts (0.55). Moneyness and days to expiry add nothing once price is
-in (a cheap far option is relatively wide because it is cheap), and across the SPXW days VIX ran only from
-21.6 to 27 (and 13.9 on the ES day, 15.9 on the SPY day): the fitted exponent, 0.22 (VIX 40 quotes 17% wider
-than VIX 20), is what those days show, not a measure of spreads in a crash. QQQ and
-IWM, penny-pilot classes like SPY, take SPY's fit; crude (CL, USO) has no option quote here and keeps a
-wide assumed spread.
+What the sample shows and what it cannot: a fixed part of a few ticks plus a share of the price fits each root
+to within about a third on SPXW and ES (median |log error| 0.33 and 0.27), worse on SPY's one day of four
+contracts (0.55). Moneyness and days to expiry add nothing once price is in (a cheap far option is relatively
+wide because it is cheap; a factor e^(a·|ln(K/F)| + b·ln(1 + days)) fitted with them left the median |log
+error| at 0.34, 0.56 and 0.30), and across the SPXW days VIX ran only from 21.6 to 27 (13.9 on the ES day,
+15.9 on the SPY day): the fitted exponent, 0.22 (VIX 40 quotes 17% wider than VIX 20), is what those days
+show, not a measure of spreads in a crash. QQQ and IWM, penny-pilot classes like SPY, take SPY's fit; crude
+(CL, USO) has no option quote here and keeps a wide assumed spread.
 """
 
 from __future__ import annotations
