@@ -8,6 +8,9 @@ out and reported apart, so the fit is never judged only on the days it was fitte
 least-squares fit of model IV to market IV (replay/calibration_quotes) with scipy, each root weighing the
 same whatever its number of rows; deterministic (no random start) and a second or two on the sample.
 
+Also reported, as a check of what the fit rests on: each root of the fit days left out of the fit in turn
+(`leave_one_root_out`), that root's larger buckets and the premium ratios without it.
+
 Reported: model IV against market IV by root, DTE bucket and |delta| bucket (of the out-of-the-money twin:
 an 85-delta call counts as a 15-delta put), count and median absolute error in vol points; and, for the
 contracts each strategy selects, the median ratio of model mid to market mid. `GOAL_ERROR`, `GOAL_MIN_COUNT`
@@ -269,6 +272,24 @@ def _dicts(value: object) -> list[dict[str, object]]:
     return list(value) if isinstance(value, list) else []
 
 
+def leave_one_root_out(in_fit: Observations) -> list[dict[str, object]]:
+    """What the fit rests on: refitted without each root of the fit days in turn, that root's buckets of at
+    least GOAL_MIN_COUNT contracts and every selection's premium ratio (the held-out SPY days have none that
+    large, so this is the only out-of-fit check of a bucket that size)."""
+    out: list[dict[str, object]] = []
+    for root in sorted(set(in_fit.root.tolist())):
+        surface = rounded(fit(in_fit.take(in_fit.root != root)))
+        alone = in_fit.take(in_fit.root == root)
+        out.append(
+            {
+                "root_left_out": root,
+                "buckets": [b for b in buckets(surface, alone) if int(str(b["n"])) >= GOAL_MIN_COUNT],
+                "selected": [s for s in selected(surface, in_fit) if s["n"]],
+            }
+        )
+    return out
+
+
 def calibrate(folder: Path) -> tuple[dict[str, object], list[str]]:
     """The fit and its report as calibration.json holds it, and the notes on dropped rows."""
     table, notes = read(folder)
@@ -286,6 +307,7 @@ def calibrate(folder: Path) -> tuple[dict[str, object], list[str]]:
         "dropped": notes,
     }
     result["misses"] = misses(result)
+    result["leave_one_root_out"] = leave_one_root_out(in_fit)
     spreads, spread_report = fit_spreads(spread_sample(folder))
     result["spreads"] = {
         "fixed_and_share": {r: list(v) for r, v in spreads.fixed_and_share.items()},
@@ -333,6 +355,20 @@ def markdown(result: dict[str, object]) -> str:
             f"| {s['strategy']} | {s['stand_in'] or 'own'} | {s['n']} | {'yes' if s['held_out'] else 'no'} |"
             f" {s['premium_ratio']} | {old_ratio.get(s['strategy'])} |"
         )
+    lines += [
+        "",
+        "Each root of the fit days left out of the fit in turn: its buckets of 20 or more contracts, and the premium"
+        " ratios (of every selection) that surface gives.",
+        "",
+        "| left out | DTE | \\|Δ\\| | n | error | premium ratios |",
+        "|---|---|---|---|---|---|",
+    ]
+    for check in _dicts(result.get("leave_one_root_out", [])):
+        ratios = ", ".join(f"{s['strategy']} {s['premium_ratio']}" for s in _dicts(check["selected"]))
+        for b in _dicts(check["buckets"]):
+            cells = (check["root_left_out"], b["dte"], b["delta"], b["n"], b["median_abs_error"], ratios)
+            lines.append("| " + " | ".join(map(str, cells)) + " |")
+            ratios = ""
     spreads = result.get("spreads")
     if isinstance(spreads, dict):
         lines += [

@@ -136,6 +136,8 @@ def test_the_cli_writes_the_json_and_the_table(tmp_path: Path) -> None:
     assert set(written["buckets"][0]) == {"root", "dte", "delta", "n", "median_abs_error", "held_out"}
     assert {"strategy", "n", "premium_ratio"} <= set(written["selected"][0])
     assert (tmp_path / "calibration.md").read_text() == lines[0]
+    assert [c["root_left_out"] for c in written["leave_one_root_out"]] == ["ES", "SPX", "SPXW"]
+    assert all(b["n"] >= calibrate.GOAL_MIN_COUNT for c in written["leave_one_root_out"] for b in c["buckets"])
     assert calibrate.main(["--data", str(tmp_path), "--out", str(tmp_path / "x")]) == 2  # no quotes in it
 
 
