@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         "--surface",
         default="",
         metavar="SPEC",
-        help="modelled smile, e.g. skew_put=4,skew_call=2 (see SurfaceParameters)",
+        help="modelled surface, e.g. atm_ratio=0.8,skew_put=10 (see SurfaceParameters; the defaults are the fit of"
+        " python -m replay.calibrate on ../shared/lean-data)",
     )
     parser.add_argument(
         "--vix",

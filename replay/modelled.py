@@ -14,27 +14,29 @@ a Brownian bridge through the two extremes at arcsine-drawn minutes, folded into
 through its own bars against the index; crude from the previous close to the day's. Nothing of a later day
 is read: `history_until` cuts every history at a date, and every decision before it stays the same.
 
-Volatility: σ(K, n) = base × term(n) × smile(ln(K/F), T), floored at 5%, where base is VIX/100 for the equity
-indices (for QQQ and IWM times their realised volatility over SPY's, `vol_ratio`) and 20-day realised
-volatility × 1.1 for crude; term(n) = (n / 21 sessions)^`term_slope` and the smile is linear in ln(K/F),
-steeper below the forward than above it, flattening beyond 90 days (`SurfaceParameters`, calibrated on LEAN's
-real SPX chain). Variance runs on the trading clock: n is the number of sessions left to the expiry's close
-(the rest of today's session as a fraction, plus every whole session after it), and σ is annualised over 252
-sessions. Calendar time would give an option expiring at 16:00 the variance of 5.5/8,760 of a year at 10:30
-instead of 5.5/6.5 of a session's (1/298 of a year): about 2.3 times too little volatility, which made a 0DTE
-short at half a daily ATR look like a 0.07 delta instead of the 0.2-0.3 the market prices. The chain reports
-the same variance on core/pricing's calendar clock (σ × √(n / 252 / T)).
+Volatility (`SurfaceParameters`, fitted by `python -m replay.calibrate` on the real quotes of
+../shared/lean-data, its error by bucket in README "Calibrated surface"): an ATM level at 21 sessions of
+`atm_ratio` × VIX for the S&P 500 (SPX, SPXW, ES on the future, SPY), QQQ and IWM scaled by their realised
+volatility over SPY's (`vol_ratio`), crude at its 20-day realised volatility × `CRUDE_PREMIUM` (no CL option
+quotes to fit; assumed); other expiries by a mean-reverting variance toward `long_run_vol`, so long-dated
+IV moves less than VIX; a smile in ln(K/F) whose put wing flattens to a variance linear in log-moneyness and
+whose slopes shrink with time. Variance runs on the trading clock: n is the number of sessions left to the
+expiry's close (the rest of today's session, carrying `intraday_share` of a session's variance, plus every
+whole session after it), and σ is annualised over 252 sessions. Calendar time would give an option expiring
+at 16:00 the variance of 5.5/8,760 of a year at 10:30 instead of 5.5/6.5 of a session's (1/298 of a year):
+about 2.3 times too little volatility, which made a 0DTE short at half a daily ATR look like a 0.07 delta
+instead of the 0.2-0.3 the market prices. The chain reports the same variance on core/pricing's calendar
+clock (σ × √(n / 252 / T)).
 
-Quotes: the model price ± a half-spread of max(0.025, 2.5% of the price) (SPY, QQQ and IWM, penny-pilot
-classes quoted a few cents wide: max(0.005, 0.5%)), rounded to the tick. Listed strikes and expiries follow the
-products: SPXW with six Friday weeklies, the next week's Monday and Wednesday weeklies from their launch in
-2016 (Tuesdays and Thursdays from 2022), and a year of end-of-month (from 2014-07-07, when Cboe listed them
-under SPXW) and third-Friday PM series (from 2017-05-01, SPXPM renamed SPXW); SPY/QQQ/IWM/USO
-monthlies (third Friday) out to two years (LEAPs) and, for the three ETFs, six Friday weeklies and four
-end-of-quarter expiries; ES quarterly (quoted on their third Friday until the 09:30 special opening
-quotation, when they stop with their future) and serial-month and CL monthly future options. Settlement is
-the engine's: cash for index options and for ES quarterlies (at the SOQ), delivery of shares or futures for
-the rest.
+Quotes: the model price ± a half-spread fitted on real SPXW, SPY and ES quotes (replay/spreads), on the
+product's ticks. Listed strikes and expiries follow the products: SPXW with six Friday weeklies, the next
+week's Monday and Wednesday weeklies from their launch in 2016 (Tuesdays and Thursdays from 2022), and a year
+of end-of-month (from 2014-07-07, when Cboe listed them under SPXW) and third-Friday PM series (from
+2017-05-01, SPXPM renamed SPXW); SPY/QQQ/IWM/USO monthlies (third Friday) out to two years (LEAPs) and, for
+the three ETFs, six Friday weeklies and four end-of-quarter expiries; ES quarterly (quoted on their third
+Friday until the 09:30 special opening quotation, when they stop with their future) and serial-month and CL
+monthly future options. Settlement is the engine's: cash for index options and for ES quarterlies (at the
+SOQ), delivery of shares or futures for the rest.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from core.calendar import QUARTERLY_MONTHS, Calendars
 from core.model import _EPOCH_ORDINAL, Chain, DailyBars, FloatArray, MarketSnapshot
 from core.ports import EventCalendar
 from core.products import option_tick, option_underlying
-from replay import history, intraday
+from replay import history, intraday, spreads
 from replay.dividends import TABLE, TABLE_TICKERS, calendar_of, read_table
 from replay.history import DailyHistory
 from replay.intraday import day_shape
@@ -77,6 +79,7 @@ CLOSE_ONLY = {"CL", "USO"}  # WTI has closes only: the day starts at the previou
 DEFAULT_SHAPE = (True, 11.0, 13.5)  # a day outside the index's history (never drawn on a session it has)
 SPLIT_STEPS = np.array([0.5, 1.0])  # the split factors the ETF histories were adjusted by (replay/history)
 NEGATIVE_WTI = date(2020, 4, 20)
+CRUDE_PREMIUM = 1.1  # crude's implied over its 20-day realised volatility: assumed, no CL option quotes here
 GAP_DAYS = 14  # a longer gap between two bars is missing data, said in the report (QQQ 2004-12 to 2011-03)
 
 
@@ -85,25 +88,74 @@ class SurfaceError(ValueError):
 
 
 SURFACE_RANGES = {
+    "atm_ratio": (0.5, 1.2),
+    "long_run_vol": (0.05, 0.6),
+    "reversion_per_year": (0.01, 20.0),
     "skew_put": (0.0, 20.0),
+    "put_wing": (0.05, 100.0),
     "skew_call": (0.0, 20.0),
     "skew_horizon_days": (1.0, 3650.0),
+    "skew_decay": (0.0, 1.0),
     "call_floor": (0.05, 1.0),
+    "intraday_share": (0.3, 1.0),
     "term_slope": (-1.0, 1.0),
 }
+MONTH_YEARS = 21.0 / 252.0  # VIX's 30 calendar days on the trading clock
+VOL_FLOOR = 0.05
 
 
 @dataclass
 class SurfaceParameters:
-    """The volatility surface's shape (module docstring). The skew defaults come from LEAN's real SPX chain
-    of 2015-12-22 (`indexoption/usa/universes/spx/20151222.csv`): a least-squares line of IV / ATM IV on
-    ln(K/S) gives slopes of 5.2, 5.2 and 4.5 for the 24-, 59- and 87-day expiries and 3.4 at 269 days."""
+    """The volatility surface's shape (module docstring), fitted by `python -m replay.calibrate` on the real
+    quotes of ../shared/lean-data (replay/calibration.json and README "Calibrated surface" give the fit and
+    its error by bucket; the defaults below are that fit's, rounded).
 
-    skew_put: float = 5.0  # relative IV per unit of ln(K/F) below the forward
-    skew_call: float = 3.0  # above it (the call wing falls more slowly than a line through the puts)
-    skew_horizon_days: float = 90.0  # beyond it the slopes shrink with √(horizon / days)
-    call_floor: float = 0.6  # the call wing never falls under this share of the ATM volatility
-    term_slope: float = 0.05
+    ATM: the 21-session ATM volatility is `atm_ratio` × VIX (VIX is a variance-swap rate, which prices the
+    whole skew, so it sits above the ATM level), and so is every shorter expiry's; longer ones follow the
+    expected average variance of a mean-reverting variance, L² + (σ₂₁² − L²)·a(τ)/a(21 sessions) with
+    a(τ) = (1 − e^(−κτ))/(κτ), L `long_run_vol` and κ `reversion_per_year`: long-dated IV moves less than VIX.
+    Smile, as a ratio to ATM at u = skew × scale × |ln(K/F)|: the put side is √(1 + 2u + u²/(1 + u/put_wing)),
+    1 + u near the money and flattening to a variance linear in ln(K/F) far out (Lee's moment bound: total
+    variance can grow at most linearly in log-moneyness); the call side falls linearly to `call_floor`. The
+    slopes shrink with (skew_horizon_days / days)^skew_decay beyond the horizon.
+    Clock: a whole session ahead carries a session's variance (overnight gap included); what is left of
+    today's session carries `intraday_share` of one in proportion (the overnight gap is not in it: a 0DTE at
+    10:00 is priced off the session's own variance), and a night before a 09:30 settlement the rest.
+    `term_slope` is an extra power of (sessions / 21) on the ATM level, 0 in the fit, kept for --surface
+    experiments."""
+
+    atm_ratio: float = 0.741
+    long_run_vol: float = 0.179
+    reversion_per_year: float = 5.02
+    skew_put: float = 13.2  # relative IV per unit of ln(K/F) below the forward, near the money
+    put_wing: float = 0.05  # where the put wing turns from quadratic to linear variance (in units of u)
+    skew_call: float = 4.85  # above it (the call wing falls more slowly than a line through the puts)
+    skew_horizon_days: float = 37.8  # beyond it the slopes shrink with (horizon / days)^skew_decay
+    skew_decay: float = 0.694
+    call_floor: float = 0.793  # the call wing never falls under this share of the ATM volatility
+    intraday_share: float = 0.642  # of a session's close-to-close variance, the part between its open and close
+    term_slope: float = 0.0
+
+    @classmethod
+    def before_calibration(cls) -> SurfaceParameters:
+        """The surface the replay priced with before `python -m replay.calibrate` (issue #18): ATM at VIX
+        (atm_ratio 1), every expiry moving one-for-one with it (no reversion), a put wing that never flattens
+        (put_wing ∞: IV / ATM = 1 + u), the whole of today's session on the variance clock and a term power of
+        0.05. Reported beside the fit, and kept so that scenario tests found on that market still meet their
+        scenario."""
+        return cls(
+            atm_ratio=1.0,
+            long_run_vol=0.2,
+            reversion_per_year=0.0,
+            skew_put=5.0,
+            put_wing=math.inf,
+            skew_call=3.0,
+            skew_horizon_days=90.0,
+            skew_decay=0.5,
+            call_floor=0.6,
+            intraday_share=1.0,
+            term_slope=0.05,
+        )
 
     @classmethod
     def parse(cls, spec: str) -> SurfaceParameters:
@@ -129,13 +181,79 @@ class SurfaceParameters:
     def describe(self) -> str:
         return ", ".join(f"{f.name} {getattr(self, f.name):g}" for f in dataclasses.fields(self))
 
+    def variance_sessions(self, today: FloatArray, whole: FloatArray, nights: FloatArray | float = 0.0) -> FloatArray:
+        """Sessions' worth of variance to an expiry: `today`, the share of today's session still to run; `whole`,
+        the whole sessions after today up to the expiry's; `nights`, 1 when it settles at the next 09:30
+        (the night before it, without that day's session)."""
+        out: FloatArray = np.maximum(
+            self.intraday_share * today + whole + (1.0 - self.intraday_share) * np.asarray(nights), MIN_SESSIONS
+        )
+        return out
+
+    def atm(self, month_level: FloatArray | float, long_run: FloatArray | float, sessions: FloatArray) -> FloatArray:
+        """ATM volatility on the trading clock for `sessions` to expiry, given the 21-session ATM level and the
+        long-run level it reverts to (both annualised)."""
+        kappa = self.reversion_per_year
+        long_var = np.square(long_run)
+
+        def average(years: FloatArray | float) -> FloatArray:  # (1 − e^(−κτ)) / (κτ), 1 at τ = 0
+            x = np.maximum(kappa * np.asarray(years, dtype=np.float64), 1e-12)
+            out: FloatArray = -np.expm1(-x) / x
+            return out
+
+        # Beyond a month, the average of a variance reverting from where it must start to average the month's
+        # level over the first 21 sessions; inside the month, the month's level: extrapolating the reversion
+        # inward gave a 0DTE at VIX 11 an instantaneous volatility under 4% (no 0DTE traded in 2007).
+        sessions = np.asarray(sessions, dtype=np.float64)
+        if kappa > 0:
+            years = sessions / SESSIONS_PER_YEAR
+            weight = average(np.maximum(years, MONTH_YEARS)) / average(MONTH_YEARS)
+            level = np.sqrt(np.maximum(long_var + (np.square(month_level) - long_var) * weight, VOL_FLOOR**2))
+        else:  # no reversion: every expiry at the month's level (the surface before calibration)
+            level = np.asarray(month_level, dtype=np.float64)
+        term: FloatArray = level * np.power(np.maximum(sessions / SESSIONS_PER_MONTH, 1e-3), self.term_slope)
+        return term
+
     def smile(self, moneyness: FloatArray, days: FloatArray) -> FloatArray:
         """IV / ATM IV at ln(K/F) `moneyness` for options `days` calendar days out."""
-        scale = np.sqrt(self.skew_horizon_days / np.maximum(days, self.skew_horizon_days))
-        below = 1.0 - self.skew_put * scale * np.minimum(moneyness, 0.0)
+        ratio = self.skew_horizon_days / np.maximum(days, self.skew_horizon_days)
+        scale = np.sqrt(ratio) if self.skew_decay == 0.5 else np.power(ratio, self.skew_decay)
+        u = self.skew_put * scale * np.maximum(-moneyness, 0.0)
+        # put_wing ∞: a straight line that never flattens (the surface before calibration)
+        wing = self.put_wing
+        below = 1.0 + u if math.isinf(wing) else np.sqrt(1.0 + 2.0 * u + u * u / (1.0 + u / wing))
         above = np.maximum(1.0 - self.skew_call * scale * np.maximum(moneyness, 0.0), self.call_floor)
         shape: FloatArray = np.where(moneyness < 0.0, below, above)
         return shape
+
+    def implied_vol(
+        self,
+        month_level: FloatArray | float,
+        long_run: FloatArray | float,
+        moneyness: FloatArray,
+        sessions: FloatArray,
+        years: FloatArray,
+    ) -> FloatArray:
+        """The surface's IV on core/pricing's calendar clock (`years` ACT/365 to expiry) for options `sessions`
+        to expiry at ln(K/F) `moneyness`: the trading-clock volatility, floored at 5%, carrying the same
+        variance over the calendar time (module docstring)."""
+        trading = np.maximum(
+            self.atm(month_level, long_run, sessions) * self.smile(moneyness, years * 365.0), VOL_FLOOR
+        )
+        out: FloatArray = trading * np.sqrt(sessions / SESSIONS_PER_YEAR / years)
+        return out
+
+    def vix_implied_vol(
+        self, vix: FloatArray | float, moneyness: FloatArray, sessions: FloatArray, years: FloatArray
+    ) -> FloatArray:  # `sessions` as `variance_sessions` counts them
+        """`implied_vol` for the S&P 500 (SPX, SPXW, ES, SPY), anchored on VIX (in points)."""
+        return self.implied_vol(self.month_atm(vix), self.long_run_vol, moneyness, sessions, years)
+
+    def month_atm(self, vix: FloatArray | float) -> FloatArray:
+        """The S&P 500's ATM volatility 21 sessions out for a VIX level (in points). A ratio, not an offset:
+        fitting `ratio × VIX − offset` gave a negative offset and a worse held-out error (README)."""
+        out: FloatArray = self.atm_ratio * np.asarray(vix, dtype=np.float64) / 100.0
+        return out
 
 
 def load_paths(until: date | None = None) -> tuple[dict[str, DailyHistory], date]:
@@ -198,10 +316,6 @@ VOL_RATIO_RANGE = (0.8, 2.5)
 SPXW_EOM_FROM = date(2014, 7, 7)  # Cboe's end-of-month SPXW series (and end-of-quarter moved into SPXW)
 SPXW_THIRD_FRIDAY_FROM = date(2017, 5, 1)  # SPXPM's third-Friday PM series renamed SPXW (Cboe RG17-002)
 SPXW_LONG_MONTHS = 12
-# (minimum, share of the price) of the half-spread. SPY and QQQ are penny-pilot classes, quoted a few cents
-# wide even on 4-month options; the rest of the modelled products are quoted much wider.
-HALF_SPREAD = {"SPY": (0.005, 0.005), "QQQ": (0.005, 0.005), "IWM": (0.005, 0.005)}
-DEFAULT_HALF_SPREAD = (0.025, 0.025)
 
 
 def _months(day: date, count: int) -> list[tuple[int, int]]:
@@ -234,6 +348,7 @@ class ModelledMarket:
         surface: SurfaceParameters | None = None,
         history_until: date | None = None,
         spot_vol_correlation: float = intraday.SPOT_VOL_CORRELATION,
+        quotes: spreads.SpreadParameters | None = None,
     ) -> None:
         if not -1.0 <= spot_vol_correlation <= 1.0:
             raise SurfaceError("a correlation is between -1 and 1")
@@ -243,6 +358,7 @@ class ModelledMarket:
         self.spot_vol_correlation = spot_vol_correlation
         self.seed = seed
         self.surface = surface or SurfaceParameters()
+        self.spreads = quotes or spreads.SpreadParameters()
         self._shape = {d: day_shape(random.Random(f"{seed}-{d}")) for d in self.paths["SPX"].days}
         self._intraday: dict[tuple[str, date], FloatArray] = {}  # `_day_path`, a few sessions' worth
         self._window: tuple[date, date] | None = None  # the sessions last asked for: the notes are about them
@@ -484,11 +600,16 @@ class ModelledMarket:
             return None
         day = moment.astimezone(NEW_YORK).date()
         self._new_day(day)  # before any per-session cache below is read
-        base = self.vix(moment) / 100.0
+        # The 21-session ATM level and the long-run level it reverts to: the S&P 500's from VIX; QQQ's and
+        # IWM's scaled by their realised volatility over SPY's; crude's from WTI's own realised volatility
+        # with a premium (no CL option quotes to fit: `CRUDE_PREMIUM` is assumed), flat in time.
+        month_level = float(self.surface.month_atm(self.vix(moment)))
+        long_run = self.surface.long_run_vol
         if root in ("QQQ", "IWM"):
-            base *= self.vol_ratio(root, day)
+            ratio = self.vol_ratio(root, day)
+            month_level, long_run = month_level * ratio, long_run * ratio
         elif root in ("CL", "USO"):
-            base = 1.1 * self.realised_vol("CL", day)
+            month_level = long_run = CRUDE_PREMIUM * self.realised_vol("CL", day)
         expiries = self._listed_expiries(root, day)
         if only is not None:
             expiries = [e for e in expiries if e in only]
@@ -525,23 +646,18 @@ class ModelledMarket:
             for e in expiries
         ]
         t = np.array(years)[row]
-        sessions = np.array([self.sessions_to(moment, e) for e in expiries])[row]
+        parts = np.array([self.session_parts(moment, e) for e in expiries])[row]
+        sessions = self.surface.variance_sessions(parts[:, 0], parts[:, 1])
         forward = spot if root in FUTURE_ROOTS else spot * np.exp(RATE * t)
-        term = np.power(np.maximum(sessions / SESSIONS_PER_MONTH, 1e-3), self.surface.term_slope)
-        smile = self.surface.smile(np.log(strike / forward), t * 365.0)
-        trading_sigma = np.maximum(base * term * smile, 0.05)
-        # The same variance on the calendar clock core/pricing uses, so the chain's IV is what a solver
-        # would imply from its prices (0DTE IVs run far above VIX, as they do in the market).
-        sigma = trading_sigma * np.sqrt(sessions / SESSIONS_PER_YEAR / t)
+        # The chain reports the surface's variance on the calendar clock core/pricing uses, so its IV is what
+        # a solver would imply from its prices (0DTE IVs run far above VIX, as they do in the market).
+        sigma = self.surface.implied_vol(month_level, long_run, np.log(strike / forward), sessions, t)
         if root in FUTURE_ROOTS:
             g = pricing.black76_greeks(spot, strike, t, sigma, RATE, is_call)
         else:
             g = pricing.bs_greeks(spot, strike, t, sigma, RATE, 0.0, is_call)
-        tick = tick_array(root, g.price)
-        least, share = HALF_SPREAD.get(root, DEFAULT_HALF_SPREAD)
-        half = np.maximum(least, share * g.price)
-        bid = np.maximum(np.floor((g.price - half) / tick) * tick, 0.0)
-        ask = np.maximum(np.ceil((g.price + half) / tick) * tick, tick)
+        half = self.spreads.half_spread(root, g.price, self.vix(moment))
+        bid, ask = self.spreads.quotes(g.price, half, tick_array(root, g.price))
         return Chain(root, spot, moment, expiry, strike, is_call, bid, ask, sigma, g.delta, g.gamma, g.vega, g.theta)
 
     def why_no_chain(self, root: str, moment: datetime) -> str | None:
@@ -610,8 +726,13 @@ class ModelledMarket:
         return found
 
     def sessions_to(self, moment: datetime, expiry: date) -> float:
-        """Trading sessions from `moment` to the close of `expiry`: the rest of today's session as a fraction
-        plus every whole session after today up to the expiry (the variance clock; module docstring)."""
+        """Trading sessions from `moment` to the close of `expiry` (`session_parts` summed), at least a minute."""
+        today, whole = self.session_parts(moment, expiry)
+        return max(today + whole, MIN_SESSIONS)
+
+    def session_parts(self, moment: datetime, expiry: date) -> tuple[float, float]:
+        """(the rest of today's session as a fraction, every whole session after today up to the expiry) from
+        `moment` to the close of `expiry`: the variance clock (module docstring, SurfaceParameters)."""
         local = moment.astimezone(NEW_YORK)
         cal = self.calendars.equity
         self._new_day(local.date())
@@ -625,7 +746,7 @@ class ModelledMarket:
         whole = self._whole_sessions.get(expiry)
         if whole is None:
             whole = self._whole_sessions[expiry] = cal.sessions_between(local.date(), expiry)
-        return max(today + whole, MIN_SESSIONS)
+        return today, float(whole)
 
     def _new_day(self, day: date) -> None:
         """The chains' per-session caches (strikes, whole sessions to each expiry, volatility ratios, daily

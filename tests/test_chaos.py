@@ -18,7 +18,9 @@ ROUGH = Faults.parse(
 # A seed that draws every fault kind and still trades in this month. Fault draws follow the run's path, so a
 # change in what the strategies do can move them; the assertions below then say what went missing, and
 # another seed that draws everything is the fix (not a weaker test).
-SEED = 37  # 22 until #16, 35 until the intraday paths of #17 (it then drew no ignored cancel, and closed no trade)
+# 22 until #16, 35 until the intraday paths of #17 (it then drew no ignored cancel, and closed no trade), 37
+# until the surface calibrated on real quotes (#18: it then closed no trade; 38 neither).
+SEED = 39
 
 
 def test_a_rough_february_keeps_every_invariant() -> None:
