@@ -173,9 +173,12 @@ def test_a_short_replay_writes_the_statistics_the_benchmark_the_years_and_their_
     """April 2018 through the CLI: summary.json has the three new keys with every figure (the benchmark's
     too: the modelled market has SPY), the years add up to the run and its trades.csv, and report.md tables
     them. SPY: 257.47 on April 2, 264.51 on April 30, so the benchmark gained. (January 2018 served until
-    the surface was calibrated on real quotes: at VIX 9-11 it sells nothing from a flat start that month.)"""
+    the surface was calibrated on real quotes: at VIX 9-11 it sells nothing from a flat start that month.
+    At 150,000: a ladder rung's stress loss, its risk per trade, is over 2% of 100,000, and at 100,000 the
+    month opens nothing.)"""
     out = tmp_path / "april"
-    assert main(["--start", "2018-04-02", "--end", "2018-04-30", "--out", str(out), "--quiet"]) == 0
+    argv = ["--start", "2018-04-02", "--end", "2018-04-30", "--capital", "150000", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     statistics = summary["statistics"]
     assert set(statistics) == {
