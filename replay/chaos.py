@@ -133,8 +133,9 @@ def chaos(
     return {
         "runs": runs,
         "seed": seed,
-        "start": start.isoformat() if years is None else f"{years[0]} (drawn per run)",
-        "end": end.isoformat() if years is None else f"{years[1]} (drawn per run)",
+        "start": start.isoformat() if years is None else min(r["start"] for r in rows),
+        "end": end.isoformat() if years is None else max(r["end"] for r in rows),
+        "years": None if years is None else f"{years[0]}-{years[1]}",
         "where": (where or Where()).describe(),
         "wall_seconds": round(time.perf_counter() - began, 1),
         "faults_injected": dict(sorted(faults_total.items())),
@@ -153,8 +154,10 @@ def parse_years(text: str) -> tuple[int, int]:
 
 
 def table(result: dict[str, Any]) -> str:
+    drawn = result.get("years")
+    window = f"each of a year drawn from {drawn}" if drawn else f"{result['start']}..{result['end']}"
     lines = [
-        f"# Chaos: {result['runs']} runs of {result['start']}..{result['end']}, seed {result['seed']}",
+        f"# Chaos: {result['runs']} runs, {window}, seed {result['seed']}",
         "",
         "| fault injected | count |",
         "|---|---|",

@@ -3,9 +3,10 @@ cluster that is already running (`dask scheduler` and `dask worker tcp://HOST:PO
 sweep and the chaos run share it.
 
 A job is a top-level function of this project and a picklable argument; the function is pickled by name, so a
-remote worker must be able to import this project (start `dask worker` from the repository's folder, or with it
-on PYTHONPATH). Results come back in the order the jobs were given, whatever order they finished in, and a
-replay depends only on its argument, so a batch gives the same results wherever it ran.
+remote worker must be able to import this project (start `dask worker` with the repository's folder on
+PYTHONPATH); the scheduler need not (`_Call`). Results come back in the order the jobs were given, whatever
+order they finished in, and a replay depends only on its argument, so a batch gives the same results wherever
+it ran.
 
 Each local worker is a process with one thread: a replay is pure Python, so threads would share one core.
 """
@@ -14,10 +15,11 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -59,6 +61,18 @@ class Where:
         return f"a Dask local cluster of {self.workers} worker process{'es' if self.workers > 1 else ''}"
 
 
+class _Call:
+    """`job(item)`, run by unpickling it: the job goes to the cluster as bytes with `pickle.loads` as its
+    function, so the scheduler, which unpickles the task graph, never imports this project (one started
+    anywhere will do); only the workers that run it need the project."""
+
+    def __init__(self, job: Callable[[Any], object], item: object) -> None:
+        self.job, self.item = job, item
+
+    def __reduce__(self) -> tuple[Callable[[Any], object], tuple[object]]:
+        return self.job, (self.item,)
+
+
 def run_all(
     job: Callable[[Item], Result],
     items: Sequence[Item],
@@ -95,7 +109,10 @@ def run_all(
             # A key of its own per batch and job: a shared scheduler would hand back another batch's result
             # for a key it already holds.
             batch = uuid.uuid4().hex[:12]
-            futures = [client.submit(job, item, key=f"replay-{batch}-{i}") for i, item in enumerate(items)]
+            futures = [
+                client.submit(pickle.loads, pickle.dumps(_Call(job, item)), key=f"replay-{batch}-{i}")
+                for i, item in enumerate(items)
+            ]
             position = {future.key: index for index, future in enumerate(futures)}
             try:
                 for future in as_completed(futures):
