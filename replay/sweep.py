@@ -134,6 +134,9 @@ def _check(args: argparse.Namespace) -> tuple[dict[str, list[str]], list[int], W
     problem = window_problem(market, args.start, args.end)
     if problem:
         raise SweepError(problem)
+    if spans and not windows(args.start, args.end, *spans):
+        window = f"{args.start}..{args.end}"
+        raise SweepError(f"--walk-forward {args.walk_forward}: {window} holds no training and test window")
     return grid, seeds, where, spans
 
 
@@ -194,9 +197,6 @@ def main(argv: list[str] | None = None) -> int:
         mc_curve = ([v for _, v in best["equity"]], f"the best row by {args.objective} ({_label(best)})")
     else:
         cut = windows(args.start, args.end, *spans)
-        if not cut:
-            print(f"--walk-forward {args.walk_forward}: {args.start}..{args.end} holds no training and test window")
-            return 2
         chosen, train_rows, test_rows = walk_forward(cut, rows_of_grid, seeds, args.objective, spec, run)
         summary = walk_forward_summary(cut, chosen, train_rows, test_rows, seeds, args.objective, args.capital)
         write_csv(args.out / "walk_forward.csv", summary["windows"])

@@ -94,6 +94,8 @@ def test_a_wrong_grid_value_is_one_line_naming_it_and_nothing_runs(
     assert "no_such_parameter" in capsys.readouterr().err
     assert main(["--seeds", "7,x", *args]) == 2 and "--seeds" in capsys.readouterr().err
     assert main(["--walk-forward", "2y", *args]) == 2 and "TRAIN,TEST" in capsys.readouterr().err
+    short = ["--start", "2018-01-02", "--end", "2018-12-31", "--walk-forward", "1y,6m"]
+    assert main([*short, *args]) == 2 and "holds no training and test window" in capsys.readouterr().err
     assert not out.exists() and not (tmp_path / "cache").exists()
 
 
