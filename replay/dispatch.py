@@ -19,7 +19,10 @@ import pickle
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from distributed import LocalCluster
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -61,6 +64,24 @@ class Where:
         return f"a Dask local cluster of {self.workers} worker process{'es' if self.workers > 1 else ''}"
 
 
+def local_cluster(workers: int) -> LocalCluster:
+    """A Dask cluster of `workers` one-thread processes on this machine. Their statistical profiler is off: it
+    interrupts every worker a hundred times a second to sample its stack for a dashboard this cluster does
+    not serve."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.worker.profile.enabled": False}):  # read as each worker starts
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",  # nothing outside this machine reaches a local cluster
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+
+
 class _Call:
     """`job(item)`, run by unpickling it: the job goes to the cluster as bytes with `pickle.loads` as its
     function, so the scheduler, which unpickles the task graph, never imports this project (one started
@@ -92,18 +113,9 @@ def run_all(
                 done(index, results[index])  # type: ignore[arg-type]
         return results  # type: ignore[return-value]
 
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
 
-    cluster = None
-    if where.scheduler is None:
-        cluster = LocalCluster(
-            n_workers=where.workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",  # nothing outside this machine reaches a local cluster
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
+    cluster = local_cluster(where.workers) if where.scheduler is None else None
     try:
         with Client(cluster if cluster is not None else where.scheduler) as client:
             # A key of its own per batch and job: a shared scheduler would hand back another batch's result
