@@ -110,7 +110,8 @@ def test_workers_and_scheduler_are_checked() -> None:
 def test_the_sweep_writes_a_row_per_run_and_a_heatmap(tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = ["--grid", "zdte_profit_target=0.3,0.7", "--seeds", "7", "--start", "2018-01-02", "--end", "2018-01-12"]
-    assert main([*args, "--workers", "0", "--out", str(out), "--cache", str(tmp_path / "c"), "--quiet"]) == 0
+    rest = ["--workers", "0", "--out", str(out), "--cache", str(tmp_path / "c"), "--quiet"]
+    assert main([*args, *rest, "--monte-carlo", "200", "--block", "3", "--mc-seed", "4"]) == 0
     with (out / "sweep.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert [r["zdte_profit_target"] for r in rows] == ["0.3", "0.7"] and {r["seed"] for r in rows} == {"7"}
@@ -120,3 +121,8 @@ def test_the_sweep_writes_a_row_per_run_and_a_heatmap(tmp_path: Path) -> None:
     assert (out / "heatmap_calmar.png").stat().st_size > 0 and "| 0.7 | 7 |" in (out / "sweep.md").read_text()
     cached = [json.loads(p.read_text()) for p in (tmp_path / "c").glob("*.json")]
     assert sorted(float(r["final_net_liq"]) for r in rows) == sorted(c["final_net_liq"] for c in cached)
+    carlo = json.loads((out / "monte_carlo.json").read_text())
+    assert carlo["paths"] == 200 and carlo["block"] == 3 and carlo["days"] == len(cached[0]["equity"]) == 9
+    assert (out / "monte_carlo.png").stat().st_size > 0
+    assert main([*args, *rest, "--monte-carlo", "200", "--block", "3", "--mc-seed", "4"]) == 0  # from the cache
+    assert json.loads((out / "monte_carlo.json").read_text()) == carlo  # the same paths for the same seed
