@@ -123,3 +123,17 @@ def test_years_are_drawn_per_run_within_the_histories_and_leave_the_fault_mixes_
     for wrong in ("1998-2021", "2021-1999", "2018", "x-y"):
         with pytest.raises(ValueError):
             parse_years(wrong)
+
+
+def test_a_chaos_batch_in_this_process_names_each_runs_window_and_adds_up() -> None:
+    from replay.chaos import chaos, plan
+    from replay.dispatch import Where
+
+    start, end = date(2018, 2, 5), date(2018, 2, 7)
+    result = chaos(2, 5, start, end, where=Where())
+    rows = result["per_run"]
+    assert [(r["run"], r["start"], r["end"]) for r in rows] == [(n, "2018-02-05", "2018-02-07") for n in (1, 2)]
+    assert [r["faults"] for r in rows] == [p.faults.describe() for p in plan(2, 5, start, end)]
+    assert result["restarts"] == sum(r["restarts"] for r in rows)
+    assert "book differs from the broker" in result["violations"]
+    assert not any(result["violations"].values()) and result["where"] == "serially in this process"

@@ -126,3 +126,18 @@ def test_the_sweep_writes_a_row_per_run_and_a_heatmap(tmp_path: Path) -> None:
     assert (out / "monte_carlo.png").stat().st_size > 0
     assert main([*args, *rest, "--monte-carlo", "200", "--block", "3", "--mc-seed", "4"]) == 0  # from the cache
     assert json.loads((out / "monte_carlo.json").read_text()) == carlo  # the same paths for the same seed
+
+
+def test_the_runs_bar_counts_cached_runs_apart_and_paces_on_the_rest() -> None:
+    import io
+
+    from replay.progress import RunsBar
+
+    out = io.StringIO()
+    bar = RunsBar(8, out, label="runs")
+    bar.update(cached=True)
+    bar.update(cached=True)
+    bar.update()  # one run done here: the pace is of it alone, not of the cached ones
+    line = bar.line(bar.started + 30.0)
+    assert "3/8 runs (2 cached)" in line and "2m30s left" in line  # 5 left at 30 s each
+    assert out.getvalue() == ""  # nothing drawn in the first seconds
