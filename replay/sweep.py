@@ -187,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         specs = [spec(r, s, args.start, args.end, False) for r in rows_of_grid for s in seeds]
         rows = run(specs, "runs")
         write_csv(args.out / "sweep.csv", table(rows, varied))
-        why_none = write_heatmap(args.out / f"heatmap_{args.objective}.png", rows, varied, args.objective)
+        heatmap = args.out / f"heatmap_{args.objective}.png"
+        why_none = write_heatmap(heatmap, rows, varied, args.objective, args.source)
         text = sweep_markdown(rows, varied, args.objective, where.describe(), why_none, args.source)
         (args.out / "sweep.md").write_text(text)
         best = max(rows, key=lambda r: _rank(r, args.objective))

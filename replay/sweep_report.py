@@ -89,7 +89,9 @@ def heatmap_grid(
     return xs, ys, [[best((x, y)) for y in ys] for x in xs]
 
 
-def write_heatmap(path: Path, rows: Sequence[Row], varied: Sequence[str], objective: str) -> str | None:
+def write_heatmap(
+    path: Path, rows: Sequence[Row], varied: Sequence[str], objective: str, source: str = "modelled"
+) -> str | None:
     """The heatmap PNG, or why there is none."""
     if not varied:
         return "no parameter varies: no heatmap"
@@ -112,7 +114,8 @@ def write_heatmap(path: Path, rows: Sequence[Row], varied: Sequence[str], object
         for j in range(len(ys)):
             ax.text(j, i, _cell(values[i][j]), ha="center", va="center", color="white", fontsize=8)
     fig.colorbar(image, ax=ax, label=objective)
-    ax.set_title(f"{objective} (mean over seeds; {MODELLED_NOTE.split(':')[0]})", fontsize=9)
+    prices = "; modelled prices" if source == "modelled" else ""  # every output on modelled data says so
+    ax.set_title(f"{objective} (mean over seeds{prices})", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
