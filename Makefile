@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint bench backtest bundle push chaos fuzz mutation clean-venv workspace
+.PHONY: test lint bench backtest bundle push chaos chaos-long fuzz mutation clean-venv workspace
 TIER ?= researcher
 
 $(STAMP): requirements.txt requirements-dev.txt | workspace
@@ -42,6 +42,14 @@ backtest: $(STAMP)
 # Faults drawn from a seed over 2018, every invariant checked after every step (docs/RELIABILITY.md).
 chaos: $(STAMP)
 	$(BIN)/python -m replay.chaos --runs 8 --seed 1
+
+# 100 faulted years, each drawn from the whole history (1999-2021) with its own fault mix, on a local Dask
+# cluster of two workers (WORKERS=N, or SCHEDULER=tcp://HOST:8786 for a running cluster). Runs 1-10 are the
+# same as `--runs 10`'s: a shorter run is the start of this one.
+WORKERS ?= 2
+chaos-long: $(STAMP)
+	$(BIN)/python -m replay.chaos --runs 100 --seed 1 --years 1999-2021 --out reports/chaos-long \
+		$(if $(SCHEDULER),--scheduler $(SCHEDULER),--workers $(WORKERS))
 
 # The pipeline's bad-input property with 1,000 fresh examples (make test runs 60 fixed ones). The seed is
 # drawn and printed in the header; SEED=N repeats a run.

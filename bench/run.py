@@ -9,14 +9,21 @@ import json
 import sys
 from pathlib import Path
 
-from bench import pipeline_bench, pricing_bench, replay_bench, risk_bench, strategies_bench
+from bench import pipeline_bench, pricing_bench, replay_bench, risk_bench, strategies_bench, sweep_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "reports" / "bench.json"
 
 
 def main() -> int:
-    results = [pricing_bench.run(), risk_bench.run(), strategies_bench.run(), replay_bench.run(), pipeline_bench.run()]
+    results = [
+        pricing_bench.run(),
+        risk_bench.run(),
+        strategies_bench.run(),
+        replay_bench.run(),
+        pipeline_bench.run(),
+        sweep_bench.run(),
+    ]
     rows = [r for result in results for r in result.rows]
     REPORT.parent.mkdir(exist_ok=True)
     existing = json.loads(REPORT.read_text()) if REPORT.exists() else {"rows": []}

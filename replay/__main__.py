@@ -80,17 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.end is None:
         args.end = args.history_until or DEFAULT_END
-    overrides = {}
-    for item in args.set:
-        name, eq, value = item.partition("=")
-        if not eq:
-            parser.error(f"--set needs NAME=VALUE, got '{item}'")
-        overrides[name] = value
     try:
-        settings = Settings.from_parameters(overrides)
+        settings = Settings.from_parameters(overrides(args.set, "--set"))
     except SettingsError as err:
         print(err, file=sys.stderr)
         return 2
+    except ValueError as err:
+        parser.error(str(err))
     try:
         faults = Faults.parse(args.faults)
     except FaultSpecError as err:
@@ -118,14 +114,6 @@ def main(argv: list[str] | None = None) -> int:
         except SurfaceError as err:
             print(f"--spot-vol-correlation {rho:g}: {err}", file=sys.stderr)
             return 2
-        first, last = modelled.span()
-        if args.start < first or args.end > last:
-            print(
-                f"--start {args.start} --end {args.end}: the modelled market's histories run {first} to {last}"
-                + (f" (cut by --history-until {args.history_until})" if args.history_until else ""),
-                file=sys.stderr,
-            )
-            return 2
         market = modelled
     elif args.history_until is not None:
         print("--history-until cuts the modelled market's histories; --source lean reads its folder", file=sys.stderr)
@@ -142,11 +130,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         market = LeanSource(args.data, Calendars(), vix_stand_in=args.vix)
 
+    problem = window_problem(market, args.start, args.end)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     started = clock.perf_counter()
     engine = ReplayEngine(settings, args.start, args.end, args.capital, args.seed, faults, market, args.operator)
-    if not market.sessions(args.start, args.end):
-        print(f"--start {args.start} --end {args.end}: the {market.source} data has no session in it", file=sys.stderr)
-        return 2
     engine.run(progress=not args.quiet and sys.stdout.isatty())
     summary = write_whole(engine, args.out)
     seconds = clock.perf_counter() - started
@@ -162,6 +151,36 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  faults: {faults.describe()}; injected {summary['faults_injected']}; restarts {summary['restarts']}")
     print(f"report: {args.out} ({seconds:.0f} s)")
     return 0
+
+
+def overrides(items: list[str], option: str) -> dict[str, str]:
+    """`NAME=VALUE` items as LEAN passes parameters (strings), for `Settings.from_parameters` to check; a later
+    item overrides an earlier one. ValueError names an item without `=`."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"{option} needs NAME=VALUE, got '{item}'")
+        out[name] = value
+    return out
+
+
+def window_problem(market: Market, start: date, end: date) -> str | None:
+    """Why a replay cannot run from `start` to `end` on this market, or None: the same words for every command
+    that starts replays (this one, `python -m replay.sweep`)."""
+    if end < start:
+        return f"--end {end} is before --start {start}"
+    span = getattr(market, "span", None)  # the modelled market's histories have ends; a LEAN folder has sessions
+    if span is not None:
+        first, last = span()
+        if start < first or end > last:
+            cut = getattr(market, "history_until", None)
+            return f"--start {start} --end {end}: the modelled market's histories run {first} to {last}" + (
+                f" (cut by --history-until {cut})" if cut else ""
+            )
+    if not market.sessions(start, end):
+        return f"--start {start} --end {end}: the {market.source} data has no session in it"
+    return None
 
 
 def write_whole(engine: ReplayEngine, out: Path) -> dict[str, Any]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
+import pytest
+
 from core.settings import Settings
 from replay.chaos import table
 from replay.engine import ReplayEngine
@@ -46,7 +48,8 @@ def test_the_chaos_table_lists_faults_and_violations() -> None:
         "per_run": [{"run": 1, "trades": 4, "restarts": 3, "violations": {}, "seconds": 1.0, "faults": "reject 5%"}],
     }  # fmt: skip
     text = table(result)
-    assert "| leg rejects | 2 |" in text and "| limit breaches | 0 |" in text and "| 1 | 4 | 3 | 0 | 1.0 |" in text
+    assert "| leg rejects | 2 |" in text and "| limit breaches | 0 |" in text
+    assert "| 1 | 2018-01-02..2018-01-31 | 4 | 3 | 0 | 1.0 |" in text  # a run without its own window: the result's
 
 
 def test_the_limit_invariants_run_on_the_fills_a_step_led_to() -> None:
@@ -101,3 +104,38 @@ def test_a_reconnect_that_finds_different_holdings_adopts_them_and_halts() -> No
     assert engine.pipeline.book.positions() == {stray: -1}  # the book is rebuilt: every holding is in it
     assert engine.safety.state.state is TradingState.HALTED
     assert any(a.title == "reconciliation" for a in engine.alerts.sent)
+
+
+def test_years_are_drawn_per_run_within_the_histories_and_leave_the_fault_mixes_alone() -> None:
+    from replay.chaos import HISTORY_SPAN, parse_years, plan
+
+    fixed = plan(40, 3, date(2018, 1, 2), date(2018, 12, 31))
+    drawn = plan(40, 3, date(2018, 1, 2), date(2018, 12, 31), years=(1999, 2021))
+    assert [r.faults for r in drawn] == [r.faults for r in fixed]  # the same mixes as `make chaos` draws
+    assert {r.start for r in fixed} == {date(2018, 1, 2)}
+    years = {r.start.year for r in drawn}
+    assert len(years) > 10 and all(r.start.year == r.end.year for r in drawn)
+    assert all(HISTORY_SPAN[0] <= r.start <= r.end <= HISTORY_SPAN[1] for r in drawn)
+    assert plan(40, 3, date(2018, 1, 2), date(2018, 12, 31), years=(1999, 2021)) == drawn  # by seed
+    from core.calendar import Calendars
+    from replay.modelled import ModelledMarket
+
+    assert ModelledMarket(Calendars(), 7).span() == HISTORY_SPAN
+    assert parse_years("1999-2021") == (1999, 2021)
+    for wrong in ("1998-2021", "2021-1999", "2018", "x-y"):
+        with pytest.raises(ValueError):
+            parse_years(wrong)
+
+
+def test_a_chaos_batch_in_this_process_names_each_runs_window_and_adds_up() -> None:
+    from replay.chaos import chaos, plan
+    from replay.dispatch import Where
+
+    start, end = date(2018, 2, 5), date(2018, 2, 7)
+    result = chaos(2, 5, start, end, where=Where())
+    rows = result["per_run"]
+    assert [(r["run"], r["start"], r["end"]) for r in rows] == [(n, "2018-02-05", "2018-02-07") for n in (1, 2)]
+    assert [r["faults"] for r in rows] == [p.faults.describe() for p in plan(2, 5, start, end)]
+    assert result["restarts"] == sum(r["restarts"] for r in rows)
+    assert "book differs from the broker" in result["violations"]
+    assert not any(result["violations"].values()) and result["where"] == "serially in this process"
