@@ -20,6 +20,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 import anyio
+from anyio.abc import TaskGroup
 from httpx2.websockets import HTTPXWSException, WebSocketDisconnect
 from tastytrade import AlertStreamer, DXLinkStreamer, Session
 from tastytrade.account import AccountBalance, CurrentPosition
@@ -57,7 +58,7 @@ MIN_CHUNK = 25
 class Collected:
     quotes: dict[str, Quote] = field(default_factory=dict)
     greeks: dict[str, Greeks] = field(default_factory=dict)
-    trade: float | None = None  # the underlying's last trade
+    trades: dict[str, float] = field(default_factory=dict)  # last trade price by symbol
     price: float | None = None  # the underlying's price used
     source: str = ""  # where it came from
 
@@ -100,8 +101,8 @@ def _quoted(got: Collected, symbol: str) -> bool:
 async def _underlying_price(session: Session, underlying: str, got: Collected) -> None:
     """The last trade; else the quote's mid (RUT's index value comes as no Trade from DXLink); else the
     REST market data's last, mark or mid. `got.source` says which."""
-    if got.trade is not None:
-        got.price, got.source = got.trade, "last trade (DXLink Trade)"
+    if underlying in got.trades:
+        got.price, got.source = got.trades[underlying], "last trade (DXLink Trade)"
         return
     quote = got.quotes.get(underlying)
     if quote is not None and _quoted(got, underlying):
@@ -118,30 +119,44 @@ async def _underlying_price(session: Session, underlying: str, got: Collected) -
                 return
 
 
+def start_readers(
+    streamer: DXLinkStreamer,
+    tasks: TaskGroup,
+    quotes: dict[str, Quote],
+    greeks: dict[str, Greeks],
+    trades: dict[str, float],
+) -> None:
+    """Keep the latest Quote and Greeks event of each symbol, and each Trade's price when it has one, as
+    DXLink sends them, until the task group is cancelled (`chain` and `stress` share them)."""
+
+    async def read_quotes() -> None:
+        async for q in streamer.listen(Quote):
+            quotes[q.event_symbol] = q
+
+    async def read_greeks() -> None:
+        async for g in streamer.listen(Greeks):
+            greeks[g.event_symbol] = g
+
+    async def read_trades() -> None:
+        async for t in streamer.listen(Trade):
+            if t.price:
+                trades[t.event_symbol] = float(t.price)
+
+    for reader in (read_quotes, read_greeks, read_trades):
+        tasks.start_soon(reader)
+
+
 async def _stream(
     session: Session, underlying: str, options: dict[str, Option], got: Collected, deadline: float,
     strikes: int, chunk: int,
 ) -> tuple[dict[str, Option], str]:  # fmt: skip
     async with DXLinkStreamer(session) as streamer, anyio.create_task_group() as tasks:
-
-        async def quotes() -> None:
-            async for q in streamer.listen(Quote):
-                got.quotes[q.event_symbol] = q
-
-        async def greeks() -> None:
-            async for g in streamer.listen(Greeks):
-                got.greeks[g.event_symbol] = g
-
-        async def trades() -> None:
-            async for t in streamer.listen(Trade):
-                if t.event_symbol == underlying and t.price:
-                    got.trade = float(t.price)
-
-        for reader in (quotes, greeks, trades):
-            tasks.start_soon(reader)
+        start_readers(streamer, tasks, got.quotes, got.greeks, got.trades)
         await streamer.subscribe(Trade, [underlying])
         await streamer.subscribe(Quote, [underlying])
-        await _until(lambda: got.trade is not None or _quoted(got, underlying), min(deadline, anyio.current_time() + 2))
+        await _until(
+            lambda: underlying in got.trades or _quoted(got, underlying), min(deadline, anyio.current_time() + 2)
+        )
         if got.price is None:
             await _underlying_price(session, underlying, got)
         legs, said = window(options, got.price, strikes)

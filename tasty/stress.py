@@ -45,6 +45,7 @@ from core.settings import Settings, share
 from core.stress import stress
 from tasty.commands import Outcome, pick_account, read_state
 from tasty.reconcile import reconcile
+from tasty.streams import start_readers
 from tasty.symbols import contract_of, occ_symbol
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -63,22 +64,7 @@ class Feed:
 async def _collect(session: Session, options: set[str], underlyings: set[str], wait: float) -> Feed:
     feed = Feed()
     async with DXLinkStreamer(session) as streamer, anyio.create_task_group() as tasks:
-
-        async def quotes() -> None:
-            async for q in streamer.listen(Quote):
-                feed.quotes[q.event_symbol] = q
-
-        async def greeks() -> None:
-            async for g in streamer.listen(Greeks):
-                feed.greeks[g.event_symbol] = g
-
-        async def trades() -> None:
-            async for t in streamer.listen(Trade):
-                if t.price:
-                    feed.trades[t.event_symbol] = float(t.price)
-
-        for reader in (quotes, greeks, trades):
-            tasks.start_soon(reader)
+        start_readers(streamer, tasks, feed.quotes, feed.greeks, feed.trades)
         await streamer.subscribe(Trade, sorted(underlyings))
         await streamer.subscribe(Quote, sorted(underlyings | options))
         if options:
