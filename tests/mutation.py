@@ -74,6 +74,7 @@ _CORE_TESTS = (
     "tests/test_book.py",
     "tests/test_chain_greeks.py",
     "tests/test_settings.py",
+    "tests/test_stress.py",
     "tests/acceptance/test_calendar_vs_lean.py",  # the calendar against LEAN's own market-hours data
 )
 
@@ -81,10 +82,10 @@ PACKAGES: dict[str, Package] = {
     "risk": Package("risk", ("risk",), _RULE_TESTS, 0.90),
     "safety": Package("safety", ("safety",), _RULE_TESTS, 0.90),
     "strategies": Package("strategies", ("strategies",), _RULE_TESTS, 0.85),
-    # The core: the modules that price, margin, charge and time a trade.
+    # The core: the modules that price, margin, charge and time a trade, and stress the book.
     "core": Package(
         "core",
-        ("core/margin.py", "core/fees.py", "core/exits.py", "core/pricing.py", "core/calendar.py"),
+        ("core/margin.py", "core/fees.py", "core/exits.py", "core/pricing.py", "core/calendar.py", "core/stress.py"),
         _CORE_TESTS + _RULE_TESTS,
         0.85,
     ),
