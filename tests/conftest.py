@@ -37,3 +37,18 @@ def main() -> Iterator[ModuleType]:
         yield importlib.import_module("main")
     finally:
         fake.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def _snapshots_forget_their_valuations(request: pytest.FixtureRequest) -> None:
+    """A market snapshot a test module builds once (`MARKET = snap()`) memoises every valuation and stress row
+    computed on it (core/valuation, core/stress). Across tests that memo would let a test read figures an
+    earlier test computed, and under `make mutation`, whose runs fork from a process that ran the whole
+    suite unmutated, figures computed before the mutant: the mutated code never runs and the mutant
+    survives. Each test starts with the module's snapshots forgetting what they memoised."""
+    from core.model import MarketSnapshot
+
+    module = getattr(request, "module", None)
+    for value in vars(module).values() if module is not None else ():
+        if isinstance(value, MarketSnapshot):
+            value.memo.clear()

@@ -5,16 +5,22 @@ written out in tests/test_stress.py, not from core/stress."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pytest
 
-from core.model import AlertLevel, Right
+from core.model import AlertLevel, Approval, Found, Refusal, Right, Structure, equity_contract
 from core.settings import Settings
+from core.stress import StressResult, stress
+from core.valuation import value_structure
 from risk.manager import RiskManager
+from risk.state import RiskState
+from risk.stress import check as stress_check
+from risk.verdict import Candidate, Reduce, Refuse, ReviewContext
 from tests.fakes import market as m
-from tests.risk.kit import NOW, S, account, book, snap, spy_rung
+from tests.fakes.market import opening
+from tests.risk.kit import NOW, WITHOUT_STRESS, S, account, book, snap, spy_rung
 from tests.risk.test_rules import approved, refused, review_one
 from tests.test_stress import _put, _years
 
@@ -151,3 +157,129 @@ def test_a_book_that_cannot_be_revalued_warns_rather_than_passing_as_within_the_
     assert [d.reason for d in decisions if d.rule == "stress"] == [
         "the book's stress loss is unknown: SPY 2025-01-17 430 put has no quote"
     ]
+
+
+# ------------------------------------------------------------------------------------------ the rule on its own
+
+
+def _ctx(
+    structures: list[Structure], net: float = NET, settings: Settings = S, stress: StressResult | None = None
+) -> ReviewContext:
+    today = MARKET.time.date()
+    return ReviewContext(settings, MARKET, account(net), book(structures, MARKET), RiskState(), today, stress=stress)
+
+
+def _candidate(structure: Structure, settings: Settings = S) -> Candidate:
+    found = value_structure(structure, MARKET, settings)
+    assert isinstance(found, Found)
+    return Candidate(opening(structure), found.value)
+
+
+def test_the_rule_reads_the_books_stress_from_its_context_and_revalues_it_without() -> None:
+    """The manager hands the rule the book's stress (ReviewContext.stress) so that a batch is revalued once;
+    without it the rule revalues the book itself. A held rung losing 5,819 in the crash and a new one: with
+    the limit at 1.5 rungs' loss, refused either way; handed a book that loses nothing, approved."""
+    held = [spy_rung(MARKET, "h1")]
+    settings = with_limit(1.5 * rung_loss() / NET)
+    alone = stress_check(_candidate(spy_rung(MARKET, "r1"), settings), _ctx(held, settings=settings))
+    assert isinstance(alone, Refuse) and alone.rule == "stress"
+    shocked = stress(book(held, MARKET).views, MARKET, settings)
+    given = stress_check(_candidate(spy_rung(MARKET, "r1"), settings), _ctx(held, settings=settings, stress=shocked))
+    assert given == alone
+    flat = StressResult(shocked.scenarios, shocked.ids, np.zeros_like(shocked.pnl))
+    assert (
+        stress_check(_candidate(spy_rung(MARKET, "r1"), settings), _ctx(held, settings=settings, stress=flat)) is None
+    )
+
+
+def test_the_rule_refuses_a_book_it_cannot_value_and_a_proposal_it_cannot_revalue() -> None:
+    held = [spy_rung(MARKET, "h1")]
+    blind = dataclasses.replace(_ctx(held), book=dataclasses.replace(book(held, MARKET), unvalued=("A", "B")))
+    assert stress_check(_candidate(spy_rung(MARKET, "r1")), blind) == Refuse(
+        "stress", "the open book cannot be valued: A"
+    )
+    chain = MARKET.chains["SPY"]
+    iv = chain.iv.copy()
+    iv[chain.find(date(2025, 1, 17), 420.0, Right.PUT)] = float("nan")
+    iv[chain.find(date(2025, 1, 17), 410.0, Right.PUT)] = float("nan")
+    market = m.snapshot(NOW, 16.0, [dataclasses.replace(chain, iv=iv), MARKET.chains["ES"], MARKET.chains["QQQ"]])
+    two = m.structure("r2", "leap_ladder", [*m.short_put("SPY", date(2025, 1, 17), 420.0),
+                                            *m.short_put("SPY", date(2025, 1, 17), 410.0)], market)  # fmt: skip
+    found = value_structure(two, market, S)
+    assert isinstance(found, Found)
+    ctx = dataclasses.replace(_ctx([]), snapshot=market, book=book([], market))
+    assert stress_check(Candidate(opening(two), found.value), ctx) == Refuse(
+        "stress", "cannot stress leap_ladder r2: SPY 2025-01-17 420 has no implied volatility"
+    )
+
+
+def test_a_proposal_that_leaves_an_over_limit_books_worst_loss_unchanged_passes() -> None:
+    """100 GLD shares: GLD's stress beta is 0 and shares carry no IV, so their P&L is 0 in every scenario.
+    Beside a book already past the limit they leave its worst loss exactly where it was: not raised, let
+    through (the limit is for what an entry adds)."""
+    held = [spy_rung(MARKET, "h1")]
+    market = m.snapshot(NOW, 16.0, MARKET.chains.values(), {"GLD": 190.0})
+    shares = m.structure("g1", "ipmcc", [(equity_contract("GLD"), 100)], market)
+    found = value_structure(shares, market, S)
+    assert isinstance(found, Found)
+    ctx = dataclasses.replace(_ctx(held, settings=with_limit(0.01)), snapshot=market, book=book(held, market))
+    assert stress_check(Candidate(opening(shares), found.value), ctx) is None
+
+
+def test_a_cut_to_one_is_a_cut_not_a_refusal() -> None:
+    """Three rungs where the limit holds one and a half: cut to 1."""
+    settings = with_limit(1.5 * rung_loss() / NET)
+    answer = stress_check(
+        _candidate(dataclasses.replace(spy_rung(MARKET, "r1"), quantity=3), settings), _ctx([], settings=settings)
+    )
+    assert isinstance(answer, Reduce) and answer.quantity == 1 and answer.note.startswith("stress: 3 → 1, ")
+
+
+def test_the_largest_fitting_quantity_at_its_edges() -> None:
+    """Hand-worked on one scenario: the book loses 40,000, each unit 5,000 more. A limit of exactly 50,000
+    holds two units (inclusive); of one unit nothing smaller is tried; of two, one fits."""
+    from core.stress import Scenario
+    from risk.stress import _largest_fitting
+
+    grid = (Scenario(-0.2, 15.0),)
+    book_ = StressResult(grid, ("b",), np.array([[-40_000.0]]))
+    assert _largest_fitting(book_, StressResult(grid, ("c",), np.array([[-15_000.0]])), 3, 50_000.0) == 2
+    assert _largest_fitting(book_, StressResult(grid, ("c",), np.array([[-5_000.0]])), 1, 1e9) == 0
+    assert _largest_fitting(book_, StressResult(grid, ("c",), np.array([[-10_000.0]])), 2, 45_000.0) == 1
+
+
+def test_the_warning_on_its_edges() -> None:
+    """Net liq 0: no share of it means anything, no warning. A loss 50 cents over the level warns, and the
+    decision is a refusal-kind record (approved False) naming exactly three scenarios."""
+    held = [spy_rung(MARKET, f"h{i}", strike=float(k)) for i, k in enumerate((420, 425))]
+    loss = rung_loss(420.0) + rung_loss(425.0)
+    _, none = RiskManager(S).manage(book(held, MARKET), MARKET, account(0.0))
+    assert not [d for d in none if d.rule == "stress"]
+    net = (loss - 0.5) / 0.2
+    _, decisions = RiskManager(S).manage(book(held, MARKET), MARKET, account(net))
+    [warning] = [d for d in decisions if d.rule == "stress"]
+    assert warning.approved is False and warning.time == MARKET.time
+    assert warning.reason.split("worst three: ")[1].count("; ") == 2
+    _, one = RiskManager(S).manage(book(held, MARKET), MARKET, account(1.0))
+    assert [d.rule for d in one if d.rule == "stress"] == ["stress"]
+
+
+def test_the_warning_counts_new_york_days_not_utc_ones() -> None:
+    """22:30 in New York on Monday is Tuesday in UTC: the warning given then is Monday's, and Tuesday's
+    10:30 look warns again."""
+    held = [spy_rung(MARKET, "h1")]
+    manager = RiskManager(S)
+    late = snap(now=datetime(2024, 1, 8, 22, 30, tzinfo=m.NY))
+    _, first = manager.manage(book(held, late), late, account(1_000.0))
+    tuesday = snap(now=m.at(date(2024, 1, 9)))
+    _, second = manager.manage(book(held, tuesday), tuesday, account(1_000.0))
+    assert [d.rule for d in first + second if d.rule == "stress"] == ["stress", "stress"]
+
+
+def test_a_proposal_that_cannot_be_valued_is_refused_by_name_and_the_next_is_still_answered() -> None:
+    ghost = m.structure("x1", "leap_ladder", m.short_put("SPY", date(2025, 1, 17), 421.0), MARKET, entry_price=-5.0)
+    real = spy_rung(MARKET, "r1")
+    manager = RiskManager(WITHOUT_STRESS)
+    first, second = manager.review([opening(ghost), opening(real)], book([], MARKET), MARKET, account(NET))
+    assert isinstance(first, Refusal) and first.intent == opening(ghost) and first.rule == "valuation"
+    assert isinstance(second, Approval) and second.intent.structure.id == "r1"
