@@ -34,7 +34,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -124,21 +123,19 @@ class StressResult:
 
 def stress(views: Sequence[StructureView], snapshot: MarketSnapshot, settings: Settings) -> StressResult:
     """The grid's P&L for each structure in `views` at `snapshot`'s time (module docstring)."""
-    # Memoised by the settings' id with the settings kept beside the value: an id can be reused once its
-    # object is gone, and a grid or a row of other settings must never be taken for these.
     memo = snapshot.memo
-    held = cast("tuple[Settings, tuple[Scenario, ...]] | None", memo.get(("stress grid", id(settings))))
-    if held is None or held[0] is not settings:
-        held = memo[("stress grid", id(settings))] = (settings, grid(settings))
-    scenarios = held[1]
+    scenarios = _remembered(memo, ("stress grid", id(settings)), settings)
+    if not isinstance(scenarios, tuple):
+        scenarios = grid(settings)
+        memo[("stress grid", id(settings))] = (settings, scenarios)
     rows: dict[int, pricing.FloatArray | str] = {}
     todo: list[int] = []
     for i, view in enumerate(views):
-        found = cast("tuple[Settings, pricing.FloatArray | str] | None", memo.get(_key(view, settings)))
-        if found is None or found[0] is not settings:
-            todo.append(i)
+        found = _remembered(memo, _key(view, settings), settings)
+        if isinstance(found, np.ndarray | str):
+            rows[i] = found
         else:
-            rows[i] = found[1]
+            todo.append(i)
     if todo:
         computed = _revalue([views[i] for i in todo], snapshot.time, settings, scenarios)
         for i, row in zip(todo, computed, strict=True):
@@ -165,6 +162,14 @@ def stress_book(book: BookView, snapshot: MarketSnapshot, settings: Settings) ->
     if not book.unvalued:
         return result
     return StressResult(result.scenarios, result.ids, result.pnl, (*book.unvalued, *result.unrevalued))
+
+
+def _remembered(memo: dict[object, object], key: tuple[object, ...], settings: Settings) -> object:
+    """What was memoised under `key` for these very settings, or None. The settings are kept beside the value
+    and compared by identity: CPython reuses the id() in the key once its object is gone, and a grid or a row
+    of other settings must never be taken for these."""
+    held = memo.get(key)
+    return held[1] if isinstance(held, tuple) and held[0] is settings else None
 
 
 def _key(view: StructureView, settings: Settings) -> tuple[object, ...]:
