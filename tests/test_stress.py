@@ -8,6 +8,7 @@ import dataclasses
 import math
 from datetime import date, datetime
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from core.book_view import BookView
 from core.model import MarketSnapshot, Right, Structure, equity_contract
 from core.settings import Settings
-from core.stress import Scenario, grid, stress
+from core.stress import Scenario, StressResult, grid, stress, stress_book
 from core.timeutil import elapsed
 from tests.fakes import market as m
 from tests.risk.kit import NOW, es_strangle, snap, spxw_condor, spy_rung
@@ -234,3 +235,61 @@ def test_an_iv_shock_below_one_point_is_floored_at_one_percent() -> None:
         after = _put(470.0 * (1 + scenario.move), 460.0, years, 0.01, 0.015)
         expected = -(after - _put(470.0, 460.0, years, 0.03, 0.015)) * 100
         assert result.pnl[0, column] == pytest.approx(expected, rel=1e-9, abs=1e-9), scenario
+
+
+# ------------------------------------------------------------------------------------------ the result's edges
+
+
+def test_a_book_that_cannot_lose_reports_a_loss_of_plain_zero() -> None:
+    """Nothing open: the worst is the grid's first scenario with a loss of exactly 0.0 (not −0.0, which
+    prints as "-0", nor a floor of anything else), and the matrix has no row."""
+    market = snap()
+    result = stress((), market, S)
+    assert result.pnl.shape == (0, 12) and result.ids == ()
+    worst = result.worst()
+    assert worst.loss == 0.0 and math.copysign(1.0, worst.loss) == 1.0 and worst.describe() == "SPX -20%, IV +15: 0"
+    assert [w.scenario for w in result.ranked(3)] == list(result.scenarios[:3])  # ties keep the grid's order
+
+
+def test_adding_books_keeps_what_could_not_be_revalued_and_refuses_another_grid() -> None:
+    market = snap()
+    one = stress(_views([spy_rung(market, "r1")], market).views, market, S)
+    blind = StressResult(one.scenarios, (), np.zeros((0, 12)), ("cannot stress x",))
+    both = one.plus(blind)
+    assert both.unrevalued == ("cannot stress x",) and both.ids == ("r1",) and not both.complete
+    other = StressResult((Scenario(-0.1, 5.0),), (), np.zeros((0, 1)))
+    with pytest.raises(ValueError, match=r"^stress results on different grids cannot be added$"):
+        one.plus(other)
+
+
+def test_stress_book_adds_the_structures_that_could_not_be_valued() -> None:
+    market = snap()
+    valued = _views([spy_rung(market, "r1")], market)
+    blind = dataclasses.replace(valued, unvalued=("SPY 2025-01-17 430 put has no quote",))
+    plain, whole = stress(valued.views, market, S), stress_book(blind, market, S)
+    assert whole.scenarios == plain.scenarios and whole.ids == plain.ids
+    assert whole.pnl.tolist() == plain.pnl.tolist()
+    assert whole.unrevalued == ("SPY 2025-01-17 430 put has no quote",)
+
+
+def test_a_structure_that_cannot_be_revalued_leaves_the_others_whole() -> None:
+    """Three rungs, ids in the book's order a1, b1, c1; b1 has an IV of 0 (a zero volatility is no IV), and
+    under settings without a beta for SPY none could be revalued. a1 and c1 keep their own figures."""
+    market = snap()
+    chain = market.chains["SPY"]
+    iv = chain.iv.copy()
+    iv[chain.find(date(2025, 1, 17), 410.0, Right.PUT)] = 0.0
+    zero = m.snapshot(NOW, 16.0, [dataclasses.replace(chain, iv=iv), market.chains["ES"], market.chains["QQQ"]])
+    rungs = [spy_rung(zero, "a1", 420.0), spy_rung(zero, "b1", 410.0), spy_rung(zero, "c1", 400.0)]
+    result = stress(_views(rungs, zero).views, zero, S)
+    assert result.ids == ("a1", "c1")
+    assert result.unrevalued == ("cannot stress leap_ladder b1: SPY 2025-01-17 410 has no implied volatility",)
+    years, crash = _years(date(2025, 1, 17)), result.scenarios.index(Scenario(-0.2, 15.0))
+    for row, strike in ((0, 420.0), (1, 400.0)):
+        vol = 0.14 + 0.3 * (1 - strike / 470)
+        loss = (_put(376.0, strike, years, vol + 0.15, 0.015) - _put(470.0, strike, years, vol, 0.015)) * 100
+        assert result.pnl[row, crash] == pytest.approx(-loss, rel=1e-9)
+    betas = {k: v for k, v in S.stress_beta.items() if k != "SPY"}
+    no_beta = dataclasses.replace(S, stress_beta=betas)
+    blind = stress(_views(rungs[:1], zero, no_beta).views, zero, no_beta)
+    assert blind.ids == () and blind.unrevalued == ("cannot stress leap_ladder a1: no stress_beta for SPY",)

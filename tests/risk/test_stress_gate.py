@@ -283,3 +283,15 @@ def test_a_proposal_that_cannot_be_valued_is_refused_by_name_and_the_next_is_sti
     first, second = manager.review([opening(ghost), opening(real)], book([], MARKET), MARKET, account(NET))
     assert isinstance(first, Refusal) and first.intent == opening(ghost) and first.rule == "valuation"
     assert isinstance(second, Approval) and second.intent.structure.id == "r1"
+
+
+def test_a_book_that_gains_in_every_scenario_counts_no_loss_even_at_a_zero_limit() -> None:
+    """stress_max_loss 0: nothing may lose anything. A proposal that gains in every scenario (each unit
+    +1,000) beside a book that gains too: all but the largest size are tried, and every one fits (a gain is
+    no loss, not a negative one that would need a negative limit)."""
+    from core.stress import Scenario
+    from risk.stress import _largest_fitting
+
+    grid = (Scenario(-0.2, 15.0), Scenario(0.1, 0.0))
+    gains = StressResult(grid, ("b",), np.array([[2_000.0, 500.0]]))
+    assert _largest_fitting(gains, StressResult(grid, ("c",), np.array([[4_000.0, 4_000.0]])), 4, 0.0) == 3
