@@ -186,7 +186,13 @@ def test_the_daily_summary_shows_the_books_worst_three_stress_scenarios() -> Non
     assert f"stress, worst three: {said}" in text.split("\n")
     assert ranked[0][1].label() == "SPX -20%, IV +15"
     nothing = journal.daily_summary(book([], market), account(100_000.0), Counter(), stress((), market, S))
-    assert "stress: nothing open" in nothing
+    assert "stress: nothing open" in nothing.split("\n")
+    # No net liq, no share of it: the losses alone.
+    broke = journal.daily_summary(open_book, account(0.0), Counter(), shocked).split("\n")
+    bare = "; ".join(f"{sc.label()}: {-pnl:,.0f}" for pnl, sc in ranked)
+    assert f"stress, worst three: {bare}" in broke
+    tiny = journal.daily_summary(open_book, account(1.0), Counter(), shocked).split("\n")
+    assert any(line.startswith("stress, worst three: ") and "%)" in line for line in tiny)
     unknown = dataclasses.replace(shocked, unrevalued=("cannot stress strangles 7f3: no IV",))
     assert "stress: unknown, cannot stress strangles 7f3: no IV" in journal.daily_summary(
         open_book, account(100_000.0), Counter(), unknown
