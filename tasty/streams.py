@@ -26,12 +26,12 @@ from tastytrade import AlertStreamer, DXLinkStreamer, Session
 from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.dxfeed import Greeks, Quote, Trade
 from tastytrade.instruments import Option, get_option_chain
-from tastytrade.market_data import get_market_data_by_type
+from tastytrade.market_data import MarketData, get_market_data_by_type
 from tastytrade.order import OrderStatus, PlacedOrder
 from tastytrade.utils import TastytradeError
 
 from core.model import Chain, ChainRow, Right
-from core.products import option_underlying
+from core.products import AssetKind, option_underlying, product
 from core.settings import Settings
 from safety.data import DataValidator
 from tasty.commands import Outcome, pick_account
@@ -93,30 +93,56 @@ async def _until(done: Callable[[], bool], deadline: float) -> None:
             await anyio.sleep(0.01)  # polling what the readers collect; bounded by the deadline
 
 
+def quote_mid(quote: Quote | None) -> float | None:
+    """A quote's mid, or None without both a bid and an ask."""
+    if quote is None or not quote.bid_price or not quote.ask_price:
+        return None
+    return float((quote.bid_price + quote.ask_price) / 2)
+
+
 def _quoted(got: Collected, symbol: str) -> bool:
-    quote = got.quotes.get(symbol)
-    return quote is not None and bool(quote.bid_price) and bool(quote.ask_price)
+    return quote_mid(got.quotes.get(symbol)) is not None
+
+
+async def market_data(session: Session, roots: set[str]) -> dict[str, MarketData]:
+    """REST market data of underlying roots, each asked for as what it is (an index or an equity: the API
+    answers only under the instrument type it is asked for); none when the request fails."""
+    if not roots:
+        return {}
+    indices = sorted(r for r in roots if product(r).kind is AssetKind.INDEX)
+    equities = sorted(roots - set(indices))
+    try:
+        found = await get_market_data_by_type(session, indices=indices or None, equities=equities or None)
+    except TastytradeError:
+        return {}
+    return {d.symbol: d for d in found if d.symbol in roots}
+
+
+async def underlying_prices(
+    session: Session, roots: set[str], quotes: dict[str, Quote], trades: dict[str, float]
+) -> dict[str, tuple[float, str]]:
+    """Each root's price and where it came from: the last trade; else the quote's mid (RUT's index value
+    comes as no Trade from DXLink); else the REST market data's last, mark or mid (one request for all)."""
+    out: dict[str, tuple[float, str]] = {}
+    for root in roots:
+        mid = quote_mid(quotes.get(root))
+        if root in trades:
+            out[root] = (trades[root], "last trade (DXLink Trade)")
+        elif mid is not None:
+            out[root] = (mid, "quote mid (DXLink Quote; no Trade)")
+    for symbol, data in (await market_data(session, roots - set(out))).items():
+        for name, value in (("last", data.last), ("mark", data.mark), ("mid", data.mid)):
+            if value:
+                out[symbol] = (float(value), f"REST market data {name} (no DXLink Trade or Quote)")
+                break
+    return out
 
 
 async def _underlying_price(session: Session, underlying: str, got: Collected) -> None:
-    """The last trade; else the quote's mid (RUT's index value comes as no Trade from DXLink); else the
-    REST market data's last, mark or mid. `got.source` says which."""
-    if underlying in got.trades:
-        got.price, got.source = got.trades[underlying], "last trade (DXLink Trade)"
-        return
-    quote = got.quotes.get(underlying)
-    if quote is not None and _quoted(got, underlying):
-        got.price, got.source = float((quote.bid_price + quote.ask_price) / 2), "quote mid (DXLink Quote; no Trade)"
-        return
-    try:
-        found = await get_market_data_by_type(session, indices=[underlying])
-    except TastytradeError:
-        return
-    for data in found:
-        for name, value in (("last", data.last), ("mark", data.mark), ("mid", data.mid)):
-            if data.symbol == underlying and value:
-                got.price, got.source = float(value), f"REST market data {name} (no DXLink Trade or Quote)"
-                return
+    """`underlying_prices` for the chain's one underlying; `got.source` says where it came from."""
+    found = await underlying_prices(session, {underlying}, got.quotes, got.trades)
+    if underlying in found:
+        got.price, got.source = found[underlying]
 
 
 def start_readers(

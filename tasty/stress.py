@@ -11,7 +11,8 @@ order of preference for each option leg:
    prev-close: the spot that price went with), then revalued from today's price; without a previous close,
    against today's price, and said so;
 3. neither: the structure is listed as not revalued, never guessed.
-Underlyings: DXLink's Trade, else its Quote mid, else REST market data (last, mark or mid). Net liq is
+Underlyings as `chain` prices its one (tasty/streams `underlying_prices`): DXLink's Trade, else its Quote
+mid, else REST market data (last, mark or mid). Net liq is
 the broker's. Future options are not read by this tool (as `check`: OCC symbols only): a structure on a
 future is listed as not revalued with that reason.
 
@@ -33,8 +34,6 @@ import anyio
 from tastytrade import DXLinkStreamer, Session
 from tastytrade.dxfeed import Greeks, Quote, Trade
 from tastytrade.instruments import Option
-from tastytrade.market_data import get_market_data_by_type
-from tastytrade.utils import TastytradeError
 
 from core.book_view import BookView
 from core.calendar import Calendars
@@ -45,7 +44,7 @@ from core.settings import Settings, share
 from core.stress import stress
 from tasty.commands import Outcome, pick_account, read_state
 from tasty.reconcile import reconcile
-from tasty.streams import start_readers
+from tasty.streams import market_data, quote_mid, start_readers, underlying_prices
 from tasty.symbols import contract_of, occ_symbol
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -76,35 +75,6 @@ async def _collect(session: Session, options: set[str], underlyings: set[str], w
     return feed
 
 
-def _mid(quote: Quote | None) -> float | None:
-    if quote is None or not quote.bid_price or not quote.ask_price:
-        return None
-    return float((quote.bid_price + quote.ask_price) / 2)
-
-
-async def _underlying_prices(session: Session, roots: set[str], feed: Feed) -> dict[str, tuple[float, str]]:
-    out: dict[str, tuple[float, str]] = {}
-    for root in roots:
-        mid = _mid(feed.quotes.get(root))
-        if root in feed.trades:
-            out[root] = (feed.trades[root], "DXLink trade")
-        elif mid is not None:
-            out[root] = (mid, "DXLink quote mid")
-    missing = roots - set(out)
-    if missing:
-        indices = [r for r in missing if product(r).kind is AssetKind.INDEX]
-        equities = [r for r in missing if r not in indices]
-        try:
-            found = await get_market_data_by_type(session, indices=indices or None, equities=equities or None)
-        except TastytradeError:
-            found = []
-        for data in found:
-            for name, value in (("last", data.last), ("mark", data.mark), ("mid", data.mid)):
-                if data.symbol in missing and data.symbol not in out and value:
-                    out[data.symbol] = (float(value), f"REST market data {name}")
-    return out
-
-
 def _readable(structure: Structure) -> str | None:
     """Why the tool cannot revalue a structure from its own feeds, or None."""
     for leg in structure.legs:
@@ -112,19 +82,6 @@ def _readable(structure: Structure) -> str | None:
         if c.kind is not ContractKind.OPTION or product(option_underlying(c.root)).kind is AssetKind.FUTURE:
             return f"{structure.strategy} {structure.id}: {c.root} is not an equity or index option (not read here)"
     return None
-
-
-async def _previous_closes(session: Session, roots: set[str]) -> dict[str, float]:
-    """Each underlying's previous close from REST market data: the spot a last-close option price went with."""
-    if not roots:
-        return {}
-    indices = [r for r in roots if product(r).kind is AssetKind.INDEX]
-    equities = [r for r in roots if r not in indices]
-    try:
-        found = await get_market_data_by_type(session, indices=indices or None, equities=equities or None)
-    except TastytradeError:
-        return {}
-    return {d.symbol: float(d.prev_close) for d in found if d.symbol in roots and d.prev_close}
 
 
 def _implied_at(row: ChainRow, root: str, spot: float, now: datetime, settings: Settings) -> ChainRow:
@@ -154,7 +111,7 @@ def _chains(
         quote, greeks = feed.quotes.get(symbol), feed.greeks.get(symbol)
         bid = ask = math.nan
         iv = delta = gamma = vega = theta = math.nan
-        if _mid(quote) is not None and quote is not None:
+        if quote_mid(quote) is not None and quote is not None:
             bid, ask = float(quote.bid_price), float(quote.ask_price)
             sources["live"] += 1
             if greeks is not None:
@@ -167,7 +124,7 @@ def _chains(
             sources["none"] += 1
         row = ChainRow(c.expiry, c.strike, c.right, bid, ask, iv, delta, gamma, vega, theta)
         close = closes.get(option_underlying(c.root))
-        if c in last_close and _mid(quote) is None and close is not None:
+        if c in last_close and quote_mid(quote) is None and close is not None:
             row = _implied_at(row, c.root, close, now, settings)
         rows.setdefault(c.root, []).append(row)
     chains = {}
@@ -212,9 +169,10 @@ async def stress_account(
     }
     underlyings = {option_underlying(c.root) for c in contracts.values()}
     feed = await _collect(session, set(contracts), underlyings, wait) if contracts else Feed()
-    prices = await _underlying_prices(session, underlyings, feed)
-    unquoted = {option_underlying(c.root) for s, c in contracts.items() if _mid(feed.quotes.get(s)) is None}
-    closes = await _previous_closes(session, unquoted)
+    prices = await underlying_prices(session, underlyings, feed.quotes, feed.trades)
+    unquoted = {option_underlying(c.root) for s, c in contracts.items() if quote_mid(feed.quotes.get(s)) is None}
+    # The spot a last-close option price went with: REST market data's previous close.
+    closes = {r: float(d.prev_close) for r, d in (await market_data(session, unquoted)).items() if d.prev_close}
     moment = now or datetime.now(NEW_YORK)
     chains, sources = _chains(contracts, feed, last_close, prices, closes, moment, settings)
     snapshot = MarketSnapshot(moment, {root: p for root, (p, _) in prices.items()}, None, chains)

@@ -781,7 +781,7 @@ def test_stress_revalues_the_live_book_from_dxlink_as_the_gate_would(
         lines[0] == f"account 5WT00001: net liq 52,310.12; book from {tmp_path / 'trading_state.json'}: 2 structure(s)"
     )
     assert "the broker and the algorithm agree" in lines
-    assert "underlyings: QQQ 520.00 (DXLink trade), SPY 600.00 (DXLink trade)" in lines
+    assert "underlyings: QQQ 520.00 (last trade (DXLink Trade)), SPY 600.00 (last trade (DXLink Trade))" in lines
     assert "option legs: 3 live (DXLink), 0 at the last close (IV implied from it), 0 with no price" in lines
     ladder_loss = (_put(480, 480, ladder, 0.37, 0.015) - _put(600, 480, ladder, 0.22, 0.015)) * 100
     assert f"  leap_ladder-1: worst SPX -20%, IV +15: {ladder_loss:,.0f}" in lines
