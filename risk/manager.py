@@ -242,7 +242,7 @@ class RiskManager:
             return Decision(snapshot.time, "stress", False, reason, alert=AlertLevel.WARNING)
         worst = result.worst()
         limit = self.settings.stress_alert_loss
-        if worst.loss <= limit * account.net_liq + 0.01:  # within a cent of the level is at it
+        if worst.loss <= limit * account.net_liq + stress.CENT:  # within a cent of the level is at it
             return None
         self._stress_warned = today
         reason = (

@@ -19,7 +19,7 @@ from core.stress import StressResult, stress
 from risk.verdict import Candidate, Reduce, Refuse, ReviewContext, Verdict
 
 RULE = "stress"
-_CENT = 0.01  # losses are revalued in floating point: a loss within a cent of the limit is at it
+CENT = 0.01  # losses are revalued in floating point: a loss within a cent of the limit is at it
 
 
 def book_stress(ctx: ReviewContext) -> StressResult | Refuse:
@@ -41,7 +41,7 @@ def check(c: Candidate, ctx: ReviewContext) -> Verdict:
     net = ctx.account.net_liq
     limit = ctx.settings.stress_max_loss * net
     before, after = book.worst(), book.plus(mine).worst()
-    if after.loss <= limit + _CENT or after.loss <= before.loss:
+    if after.loss <= limit + CENT or after.loss <= before.loss:
         return None
     now = f"now {before.loss:,.0f} in {before.scenario.label()}" if book.ids else "nothing open now"
     text = (
@@ -63,5 +63,5 @@ def _largest_fitting(book: StressResult, mine: StressResult, quantity: int, limi
     per_unit = mine.total / quantity
     sizes = np.arange(1, quantity)
     worst = np.maximum(-(book.total[None, :] + sizes[:, None] * per_unit[None, :]).min(axis=1), 0.0)
-    fitting = sizes[worst <= limit + _CENT]
+    fitting = sizes[worst <= limit + CENT]
     return int(fitting.max()) if fitting.size else 0
