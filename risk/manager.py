@@ -111,7 +111,7 @@ class RiskManager:
                 if isinstance(valued, Found):
                     views.append(_at_quantity(valued.value, intent))
         stress_of(views, snapshot, self.settings)
-        return stress_of(book.views, snapshot, self.settings)
+        return stress_book(book, snapshot, self.settings)
 
     def _value_candidate(
         self, intent: OrderIntent, book: BookView, snapshot: MarketSnapshot

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from core.settings import share
-from core.stress import StressResult, stress
+from core.stress import StressResult, stress, stress_book
 
 from risk.verdict import Candidate, Reduce, Refuse, ReviewContext, Verdict
 
@@ -23,10 +23,8 @@ CENT = 0.01  # losses are revalued in floating point: a loss within a cent of th
 
 
 def book_stress(ctx: ReviewContext) -> StressResult | Refuse:
-    if ctx.book.unvalued:
-        return Refuse(RULE, f"the open book cannot be valued: {ctx.book.unvalued[0]}")
-    result = ctx.stress if ctx.stress is not None else stress(ctx.book.views, ctx.snapshot, ctx.settings)
-    if not result.complete:
+    result = ctx.stress if ctx.stress is not None else stress_book(ctx.book, ctx.snapshot, ctx.settings)
+    if not result.complete:  # a structure not valued at all, or a leg without IV
         return Refuse(RULE, f"the open book's stress loss is unknown: {result.unrevalued[0]}")
     return result
 

@@ -41,7 +41,7 @@ from core.chain_greeks import PricingModel, with_model_greeks
 from core.model import Chain, ChainRow, Contract, ContractKind, MarketSnapshot, Structure
 from core.products import AssetKind, option_underlying, product
 from core.settings import Settings, share
-from core.stress import stress
+from core.stress import stress_book
 from tasty.commands import Outcome, pick_account, read_state
 from tasty.reconcile import reconcile
 from tasty.streams import market_data, quote_mid, start_readers, underlying_prices
@@ -177,7 +177,7 @@ async def stress_account(
     chains, sources = _chains(contracts, feed, last_close, prices, closes, moment, settings)
     snapshot = MarketSnapshot(moment, {root: p for root, (p, _) in prices.items()}, None, chains)
     book = BookView.build(readable, snapshot, settings)
-    result = stress(book.views, snapshot, settings)
+    result = stress_book(book, snapshot, settings)
     held = f"book from {state}: {len(structures)} structure(s)"
     lines = [f"account {account.account_number}: net liq {net_liq:,.2f}; {held}"]
     differences = found.differences
@@ -198,7 +198,7 @@ async def stress_account(
     for structure_id, row in zip(result.ids, result.pnl, strict=True):
         worst = int(row.argmin())
         lines.append(f"  {structure_id}: worst {result.scenarios[worst].label()}: {max(-float(row[worst]), 0.0):,.0f}")
-    missing = [*unreadable, *book.unvalued, *result.unrevalued]
+    missing = [*unreadable, *result.unrevalued]
     lines.extend(f"  not revalued: {p}" for p in missing)
     ranked = result.ranked(3) if result.ids else []
     alert = settings.stress_alert_loss

@@ -196,7 +196,7 @@ def test_the_rule_refuses_a_book_it_cannot_value_and_a_proposal_it_cannot_revalu
     held = [spy_rung(MARKET, "h1")]
     blind = dataclasses.replace(_ctx(held), book=dataclasses.replace(book(held, MARKET), unvalued=("A", "B")))
     assert stress_check(_candidate(spy_rung(MARKET, "r1")), blind) == Refuse(
-        "stress", "the open book cannot be valued: A"
+        "stress", "the open book's stress loss is unknown: A"
     )
     chain = MARKET.chains["SPY"]
     iv = chain.iv.copy()
