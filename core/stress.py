@@ -81,6 +81,12 @@ class Worst:
         return f"{self.scenario.label()}: {self.loss:,.0f}"
 
 
+def describe_worst(worst: Sequence[Worst], net_liq: float) -> str:
+    """Scenarios and their losses, worst first, each with its share of net liq when net liq is positive
+    ("SPX -20%, IV +15: 5,819 (5.8%); ..."): one wording for the daily summary, the report and the tool."""
+    return "; ".join(w.describe() + (f" ({w.loss / net_liq:.1%})" if net_liq > 0 else "") for w in worst)
+
+
 @dataclass(frozen=True)
 class StressResult:
     """The P&L of each revalued structure in each scenario, USD (rows by `ids`, columns by `scenarios`)."""

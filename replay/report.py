@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.calendar import NEW_YORK
+from core.stress import describe_worst
 from replay.coverage import coverage_lines
 from replay.statistics import Close
 
@@ -102,8 +103,7 @@ def _stress_lines(summary: dict[str, Any], record: RunRecord) -> list[str]:
     lines.append(f"- closes beyond the alert level: {st['days_over_alert']}; not revalued: {st['days_not_revalued']}")
     if record.stress and record.stress[-1][2]:
         day, net_liq, ranked, _ = record.stress[-1]
-        worst = "; ".join(f"{w.describe()} ({w.loss / net_liq:.1%})" for w in ranked)
-        lines.append(f"- last close ({day}), worst three: {worst}")
+        lines.append(f"- last close ({day}), worst three: {describe_worst(ranked, net_liq)}")
     return lines
 
 

@@ -17,7 +17,7 @@ from core.book_view import BookView
 from core.model import AccountState
 from core.ports import AlertLevel, AlertSink
 from core.settings import Settings
-from core.stress import StressResult
+from core.stress import StressResult, describe_worst
 from core.timeutil import elapsed
 
 
@@ -104,7 +104,4 @@ def stress_line(result: StressResult, net_liq: float) -> str:
         return f"stress: unknown, {result.unrevalued[0]}"
     if not result.ids:
         return "stress: nothing open"
-    worst = "; ".join(
-        f"{w.describe()}" + (f" ({w.loss / net_liq:.1%})" if net_liq > 0 else "") for w in result.ranked(3)
-    )
-    return f"stress, worst three: {worst}"
+    return f"stress, worst three: {describe_worst(result.ranked(3), net_liq)}"

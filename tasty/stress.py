@@ -41,7 +41,7 @@ from core.chain_greeks import PricingModel, with_model_greeks
 from core.model import Chain, ChainRow, Contract, ContractKind, MarketSnapshot, Structure
 from core.products import AssetKind, option_underlying, product
 from core.settings import Settings, share
-from core.stress import stress_book
+from core.stress import describe_worst, stress_book
 from tasty.commands import Outcome, pick_account, read_state
 from tasty.reconcile import reconcile
 from tasty.streams import market_data, quote_mid, start_readers, underlying_prices
@@ -204,8 +204,7 @@ async def stress_account(
     alert = settings.stress_alert_loss
     over = False
     if ranked:
-        shares = [f" ({w.loss / net_liq:.1%})" if net_liq > 0 else "" for w in ranked]
-        lines.append("worst three: " + "; ".join(f"{w.describe()}{s}" for w, s in zip(ranked, shares, strict=True)))
+        lines.append(f"worst three: {describe_worst(ranked, net_liq)}")
         over = net_liq > 0 and ranked[0].loss > alert * net_liq
         lines.append(
             f"{'BEYOND' if over else 'within'} the alert level {share(alert)} of net liq; new entries are refused "
