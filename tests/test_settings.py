@@ -172,3 +172,36 @@ def test_an_integer_parameter_takes_the_optimizers_2_0_and_refuses_2_5_by_name()
     for text in ("1e400", "nan", "inf"):
         with pytest.raises(SettingsError, match="daily_losing_trades"):
             Settings.from_parameters({"daily_losing_trades": text})
+
+
+def test_the_stress_parameters_hold_rulebooks_numbers_and_refuse_what_breaks_the_grid() -> None:
+    """RULEBOOK "Stress": the grid, the betas it names, the 15% gate and the 20% alert are the defaults; a
+    move without its IV change, a root without a beta, a beta for a root that is no underlying, a value out
+    of range and the removed ladder stop each refuse to start, naming the parameter."""
+    s = Settings()
+    assert s.stress_moves == (-0.20, -0.10, -0.05, -0.03, 0.03, 0.05, 0.10)
+    assert s.stress_iv_points == (15.0, 10.0, 5.0, 0.0, 0.0, -3.0, -5.0)
+    assert (s.stress_max_loss, s.stress_alert_loss) == (0.15, 0.20)
+    named = {"SPY": 1.0, "SPX": 1.0, "ES": 1.0, "MES": 1.0, "QQQ": 1.2, "IWM": 1.2, "GLD": 0.0, "GC": 0.0}
+    named |= {"TLT": -0.3, "ZB": -0.3, "USO": 0.5, "CL": 0.5, "6E": 0.1}
+    assert {root: s.stress_beta[root] for root in named} == named
+    cases = {
+        "stress_iv_points": ("15,10", "pair one IV change with each move"),
+        "stress_beta": ("SPY=1.0", "stress_beta needs a beta for every underlying root: missing"),
+        "stress_max_loss": ("11", "stress_max_loss"),
+        "stress_moves": ("-0.95,0.1", "stress_moves"),
+    }
+    for name, (value, said) in cases.items():
+        with pytest.raises(SettingsError, match=said):
+            Settings.from_parameters({name: value})
+    with pytest.raises(SettingsError) as info:
+        Settings.from_parameters({"stress_beta": ",".join(f"{k}={v}" for k, v in s.stress_beta.items()) + ",SPXW=1"})
+    assert info.value.problems == [
+        "stress_beta: SPXW is not an underlying root (SPXW, NDXP, RUTW move with their index)"
+    ]
+    with pytest.raises(SettingsError) as info:
+        Settings.from_parameters({"ladder_risk_stop_multiple": "3.0"})
+    assert info.value.problems == [
+        "parameter 'ladder_risk_stop_multiple' was removed: the LEAP ladder's risk per trade is now its stress "
+        "loss (RULEBOOK 'Stress', stress_moves and stress_iv_points); delete it from config.json"
+    ]
