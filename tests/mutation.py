@@ -6,9 +6,9 @@ Each package is mutated in its own copy of the working tree under `.mutation/<pa
 tests that cover it selected, so that a run finishes on a 2-core machine (docs/TESTING.md has the times).
 
 Survivors judged equivalent (no test can tell them apart, because the program's behaviour is the same) are
-listed with their reason in `tests/mutation_equivalent.toml`, each as the text the mutant changes (`from` →
-`to`, in one function or in any), rather than by mutmut's mutant number, which shifts whenever the function
-is edited. The score counts a mutant as
+listed with their reason in `tests/mutation_equivalent/` (one file per package, and `common.toml`), each as
+the text the mutant changes (`from` → `to`, in one function or in any), rather than by mutmut's mutant
+number, which shifts whenever the function is edited. The score counts a mutant as
 caught when a test failed or timed out on it, and leaves the equivalent ones out:
 
     score = caught / (mutants - equivalent)
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-EQUIVALENT_FILE = ROOT / "tests" / "mutation_equivalent.toml"
+EQUIVALENT_DIR = ROOT / "tests" / "mutation_equivalent"
 REPORTS = ROOT / "reports" / "mutation"
 WORK = ROOT / ".mutation"
 
@@ -142,11 +142,15 @@ def changed_lines(diff: str) -> tuple[str, str]:
     return " / ".join(removed), " / ".join(added)
 
 
-def load_equivalents(path: Path = EQUIVALENT_FILE) -> list[Equivalent]:
-    if not path.exists():
-        return []
-    data = tomllib.loads(path.read_text())
-    return [Equivalent(e["function"], e["from"], e["to"], e["why"]) for e in data.get("equivalent", [])]
+def load_equivalents(path: Path = EQUIVALENT_DIR) -> list[Equivalent]:
+    """Every entry of a file, or of every `*.toml` in a folder (all packages' files: an entry names its
+    function, so one package's entries never match another's mutants)."""
+    files = sorted(path.glob("*.toml")) if path.is_dir() else [path] if path.exists() else []
+    return [
+        Equivalent(e["function"], e["from"], e["to"], e["why"])
+        for file in files
+        for e in tomllib.loads(file.read_text()).get("equivalent", [])
+    ]
 
 
 def is_equivalent(mutant: Mutant, equivalents: Iterable[Equivalent]) -> Equivalent | None:

@@ -76,7 +76,10 @@ def test_the_equivalents_file_parses_and_each_entry_says_why(tmp_path: Path) -> 
     path.write_text('[[equivalent]]\nfunction = "f"\nfrom = "a"\nto = "b"\nwhy = "same behaviour"\n')
     assert load_equivalents(path) == [Equivalent("f", "a", "b", "same behaviour")]
     assert load_equivalents(tmp_path / "missing.toml") == []
-    assert all(e.why.strip() for e in load_equivalents())  # the project's own file
+    (tmp_path / "two.toml").write_text('[[equivalent]]\nfunction = "g"\nfrom = "c"\nto = "d"\nwhy = "also"\n')
+    assert [e.function for e in load_equivalents(tmp_path)] == ["f", "g"]  # a folder: every file in it
+    project = load_equivalents()  # the project's own files
+    assert len(project) >= 65 and all(e.why.strip() for e in project)
 
 
 def test_a_core_run_mutates_only_the_named_modules_and_copies_the_rest() -> None:
