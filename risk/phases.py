@@ -48,15 +48,18 @@ def wing_width(structure: Structure) -> float:
     return widest
 
 
-def is_future_option(structure: Structure) -> bool:
+def future_option_underlying(structure: Structure) -> str | None:
+    """The future under the structure's first option on a future (None when it holds none). A leg on a
+    product the registry does not know is not taken for one: the data and valuation checks refuse it."""
     for leg in structure.legs:
-        if leg.contract.kind is ContractKind.OPTION:
-            try:
-                if product(leg.contract.underlying).kind is AssetKind.FUTURE:
-                    return True
-            except UnknownProductError:
-                return False
-    return False
+        if leg.contract.kind is not ContractKind.OPTION:
+            continue
+        try:
+            if product(leg.contract.underlying).kind is AssetKind.FUTURE:
+                return leg.contract.underlying
+        except UnknownProductError:
+            continue
+    return None
 
 
 def check(c: Candidate, ctx: ReviewContext) -> Verdict:
@@ -85,10 +88,7 @@ def check(c: Candidate, ctx: ReviewContext) -> Verdict:
     phase = phase_of(net, s)
     if max_positions(strategy, phase, s) == 0:
         return Refuse("phase", f"phase {phase} (net liq {net:,.0f}) does not trade {strategy}")
-    if is_future_option(structure) and net < s.full_size_from:
-        return Refuse(
-            "phase",
-            f"options on {structure.legs[0].contract.underlying} futures need net liq of "
-            f"{s.full_size_from:,.0f} (now {net:,.0f})",
-        )
+    future = future_option_underlying(structure)
+    if future is not None and net < s.full_size_from:
+        return Refuse("phase", f"options on {future} futures need net liq of {s.full_size_from:,.0f} (now {net:,.0f})")
     return None

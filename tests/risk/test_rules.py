@@ -9,12 +9,12 @@ from datetime import date
 
 import pytest
 
-from core.model import Approval, IntentAction, OrderIntent, Refusal, Right, Structure
+from core.model import Approval, IntentAction, Leg, OrderIntent, Refusal, Right, Structure
 from core.settings import Settings
 from risk import buying_power, greeks
 from risk.buying_power import is_short_put_structure, regime
 from risk.manager import RiskManager
-from risk.phases import phase_of, wing_width
+from risk.phases import future_option_underlying, phase_of, wing_width
 from risk.state import RiskState
 from risk.verdict import Candidate, Note, Reduce, Refuse, ReviewContext
 from tests.fakes import market as m
@@ -457,8 +457,29 @@ def test_phase_start_small_allows_one_contract_and_cuts_two() -> None:
     assert any("start small: 1 contract" in n for n in two.notes)
 
 
-def test_phase_future_option_rule_names_the_underlying_of_the_first_leg() -> None:
-    refused(review_one(es_lt112(MARKET), net=69_999.0), "phase", "options on ES futures need net liq of 70,000")
+def test_phase_future_option_rule_names_the_future() -> None:
+    answer = review_one(es_lt112(MARKET), net=69_999.0)
+    assert isinstance(answer, Refusal) and (answer.rule, answer.reason) == (
+        "phase",
+        "options on ES futures need net liq of 70,000 (now 69,999)",
+    )
+
+
+def test_phase_future_option_is_the_first_option_on_a_known_future() -> None:
+    """Named by the future under it, wherever its leg sits; a root the registry does not know (ACME) is not
+    taken for a future, and does not hide the ES option after it."""
+    es_put = es_lt112(MARKET).legs[0]
+    spy_put = spy_lt112(MARKET, "s1").legs[0]
+    acme = dataclasses.replace(spy_put, contract=dataclasses.replace(spy_put.contract, root="ACME", underlying="ACME"))
+    mixed = dataclasses.replace(es_lt112(MARKET), legs=(spy_put, es_put))
+    assert future_option_underlying(mixed) == "ES"
+    assert future_option_underlying(dataclasses.replace(mixed, legs=(acme, es_put))) == "ES"
+    assert future_option_underlying(dataclasses.replace(mixed, legs=(acme,))) is None
+    es_future = Leg(m.future("ES", date(2024, 3, 15)), -1)  # the future itself is not an option on it
+    assert future_option_underlying(dataclasses.replace(mixed, legs=(es_future, es_put))) == "ES"
+    assert future_option_underlying(dataclasses.replace(mixed, legs=(es_future,))) is None
+    assert future_option_underlying(spy_lt112(MARKET, "s1")) is None
+    assert future_option_underlying(es_strangle(MARKET)) == "ES"
 
 
 def test_phase_unknown_strategy_lists_the_known_ones() -> None:
@@ -526,6 +547,9 @@ def _spxw(sid: str, legs: list[tuple[float, str, int]], expiry: date = TODAY) ->
         ([(4790.0, "C", -1), (4795.0, "C", 1), (4810.0, "C", 1)], 5.0),  # the nearest long above the short call
         ([(4715.0, "P", 1), (4700.0, "P", 1), (4710.0, "P", -1)], 10.0),  # a long above the put is not its wing
         ([(4715.0, "P", 1), (4710.0, "P", -1)], 5.0),  # no outward long: the nearest long covers it
+        ([(4780.0, "C", 1), (4790.0, "C", -1), (4810.0, "C", 1)], 20.0),  # a long below the call is not its wing
+        ([(4710.0, "P", 1), (4710.0, "P", -1), (4690.0, "P", 1)], 20.0),  # nor a long at the put's own strike
+        ([(4790.0, "C", 1), (4790.0, "C", -1), (4805.0, "C", 1)], 15.0),  # nor at the call's
         ([(4710.0, "P", -1), (4790.0, "C", 1)], 0.0),  # a call does not cover a put
         ([(4710.0, "P", -1)], 0.0),  # naked
     ],
@@ -546,9 +570,11 @@ def test_phase_wing_width_pairs_only_legs_of_the_same_expiry() -> None:
 
 def test_a_candidate_at_another_quantity_scales_everything_that_scales() -> None:
     structure = spy_lt112(MARKET, "p1", qty=2)
-    view = book([structure], MARKET).views[0]
+    # Two units 120 under water: six are 360 under (a fresh proposal's P&L is 0, which any factor keeps).
+    view = dataclasses.replace(book([structure], MARKET).views[0], pnl=-120.0)
     six = Candidate(opening(structure), view).with_quantity(6)
     assert six.quantity == 6 and six.intent.structure.quantity == 6 and six.view.structure.quantity == 6
-    for field in ("pnl", "bp", "delta_1pct", "vega", "theta"):
+    assert six.view.pnl == pytest.approx(-360.0)
+    for field in ("bp", "delta_1pct", "vega", "theta"):
         assert getattr(six.view, field) == pytest.approx(3 * getattr(view, field)), field
-    assert view.vega != 0 and view.theta != 0 and view.delta_1pct != 0
+    assert view.vega != 0 and view.theta != 0 and view.delta_1pct != 0 and view.bp > 0
