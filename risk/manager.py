@@ -38,7 +38,7 @@ from core.valuation import StructureView, value_structure
 from risk import buying_power, correlation, drawdown, events, greeks, phases, positions, stress
 from risk.buying_power import is_short_put_structure
 from risk.state import RiskState
-from risk.verdict import Candidate, Note, Reduce, Refuse, ReviewContext, Verdict
+from risk.verdict import Candidate, Note, Reduce, Refuse, ReviewContext, Verdict, scaled
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -277,13 +277,4 @@ class RiskManager:
 
 def _at_quantity(view: StructureView, intent: OrderIntent) -> StructureView:
     """The valuation at the intent's quantity (the structure's own quantity may differ)."""
-    if intent.quantity == view.structure.quantity:
-        return view
-    return (
-        Candidate(
-            OrderIntent(intent.action, view.structure, view.structure.quantity, intent.limit_price, intent.reason),
-            view,
-        )
-        .with_quantity(intent.quantity)
-        .view
-    )
+    return view if intent.quantity == view.structure.quantity else scaled(view, intent.quantity)

@@ -52,19 +52,24 @@ class Candidate:
         return self.intent.quantity
 
     def with_quantity(self, quantity: int) -> Candidate:
-        """The same proposal at another quantity (BP, P&L and Greeks scale linearly with it)."""
-        factor = quantity / self.intent.quantity
-        view = dataclasses.replace(
-            self.view,
-            structure=dataclasses.replace(self.view.structure, quantity=quantity),
-            pnl=self.view.pnl * factor,
-            bp=self.view.bp * factor,
-            delta_1pct=self.view.delta_1pct * factor,
-            vega=self.view.vega * factor,
-            theta=self.view.theta * factor,
-        )
+        """The same proposal at another quantity."""
+        view = scaled(self.view, quantity)
         intent = dataclasses.replace(self.intent, quantity=quantity, structure=view.structure)
         return Candidate(intent, view)
+
+
+def scaled(view: StructureView, quantity: int) -> StructureView:
+    """The valuation at another quantity: BP, P&L and Greeks scale linearly with it."""
+    factor = quantity / view.structure.quantity
+    return dataclasses.replace(
+        view,
+        structure=dataclasses.replace(view.structure, quantity=quantity),
+        pnl=view.pnl * factor,
+        bp=view.bp * factor,
+        delta_1pct=view.delta_1pct * factor,
+        vega=view.vega * factor,
+        theta=view.theta * factor,
+    )
 
 
 @dataclass(frozen=True, slots=True)

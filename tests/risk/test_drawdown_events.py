@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+import risk
 from core.calendar import Calendars
 from core.model import (
     AccountState,
@@ -27,7 +28,19 @@ from risk.state import RiskState
 from risk.verdict import Candidate, Refuse, ReviewContext
 from tests.fakes import market as m
 from tests.fakes.market import opening
-from tests.risk.kit import NOW, TODAY, S, account, book, es_strangle, gld_strangle, snap, spxw_condor, spy_lt112
+from tests.risk.kit import (
+    NOW,
+    TODAY,
+    S,
+    account,
+    book,
+    es_strangle,
+    gld_strangle,
+    qqq_ipmcc,
+    snap,
+    spxw_condor,
+    spy_lt112,
+)
 
 MARKET = snap()
 CALENDARS = Calendars()
@@ -112,8 +125,10 @@ def test_stop_entries_drawdown_closes_only_losers_and_warns_once() -> None:
     assert [c.structure.id for c in closes] == ["lose"]
     assert manager.state == RiskState()
     (warning,) = decisions
-    assert warning.alert is AlertLevel.WARNING and "no new entries until net liq is back to 85,000" in warning.reason
-    assert "drawdown_reset_peak" in warning.reason  # what a person can do when nothing open can recover it
+    assert warning.alert is AlertLevel.WARNING and warning.reason == (
+        "15.0% below peak 100,000: no new entries until net liq is back to 85,000; closing 1 losing structure(s). "
+        "If what stays open cannot get it there, a person decides: set drawdown_reset_peak for one start"
+    )  # the last words: what a person can do when nothing open can recover it
     _, again = manager.manage(book([winner], MARKET), MARKET, account(84_000.0, peak=100_000.0))
     assert again == []
     manager.manage(book([winner], MARKET), MARKET, account(90_000.0, peak=100_000.0))  # recovered past the step
@@ -487,3 +502,22 @@ def test_the_risk_day_is_new_yorks_even_when_utc_has_moved_on() -> None:
     fresh = RiskManager(dataclasses.replace(S, drawdown_pause_days=1), CALENDARS.equity)
     fresh.manage(book([], evening), evening, account(80_000.0, peak=100_000.0))
     assert fresh.state.pause_until == date(2024, 1, 10)  # from Monday: Tuesday paused, Wednesday resumes
+
+
+def test_the_built_manager_reviews_with_the_calendar_and_the_event_source_it_was_given() -> None:
+    """risk.build wires both into every review. The IPMCC sells calls on QQQ, a dividend payer; a source
+    listing QQQ's ex-dates through Monday 2024-01-08 does not reach the next session (Tuesday the 9th, which
+    only the trading calendar knows), so the call is refused, naming that day and the source."""
+    listed_to_today = CsvEventCalendar(through={"QQQ": TODAY}, source="events.csv")
+    manager = risk.build(S, CALENDARS.equity, listed_to_today)
+    [answer] = manager.review([opening(qqq_ipmcc(MARKET))], book([], MARKET), MARKET, account())
+    assert isinstance(answer, Refusal) and (answer.rule, answer.reason) == (
+        "events",
+        "QQQ pays dividends and events.csv does not list its ex-dates through 2024-01-09: no short call "
+        "(early exercise the session before an ex-date could not be seen coming)",
+    )
+    listed_to_tuesday = CsvEventCalendar(through={"QQQ": date(2024, 1, 9)}, source="events.csv")
+    [answer] = risk.build(S, CALENDARS.equity, listed_to_tuesday).review(
+        [opening(qqq_ipmcc(MARKET))], book([], MARKET), MARKET, account()
+    )
+    assert not (isinstance(answer, Refusal) and answer.rule == "events")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -106,12 +108,18 @@ def test_the_manager_pass_closes_and_alerts_once_per_structure() -> None:
     winner = dataclasses.replace(winner, entry_price=winner.entry_price / 0.6)  # 40% of the credit kept
     loser = m.structure("l1", "strangles", m.strangle("GLD", EXPIRY, 176.0, 204.0), market)
     loser = dataclasses.replace(loser, entry_price=loser.entry_price / 1.3)  # costs 30% more than it paid
-    closes, decisions = RiskManager(settings).manage(book([winner, loser], market), market, account())
-    assert [(c.structure.id, c.reason.split(":")[0]) for c in closes] == [("w1", "time exit")]
-    assert closes[0].quantity == winner.quantity and closes[0].limit_price == pytest.approx(
-        book([winner], market).views[0].mark
-    )
-    assert [(d.rule, d.subject, d.alert) for d in decisions] == [("21 DTE", "l1", AlertLevel.WARNING)]
+    far = m.structure("a0", "strangles", m.strangle("GLD", date(2025, 1, 17), 150.0, 230.0), market)  # 291 DTE
+    held = book([far, winner, loser], market)  # views by id: a0 (nothing to do) is looked at first
+    # The close goes at the mark, to 1/100 of a cent (the fill checks put it on the tick): -0.123456 → -0.1235.
+    views = tuple(dataclasses.replace(v, mark=-0.123456) if v.structure.id == "w1" else v for v in held.views)
+    closes, decisions = RiskManager(settings).manage(dataclasses.replace(held, views=views), market, account())
+    assert [(c.structure.id, c.reason) for c in closes] == [
+        ("w1", "time exit: 18 DTE with 40% profit (over 25% under 21 DTE)")
+    ]
+    assert closes[0].quantity == winner.quantity and closes[0].limit_price == -0.1235
+    assert [(d.rule, d.subject, d.approved, d.reason, d.alert) for d in decisions] == [
+        ("21 DTE", "l1", False, "losing (-30%) and unthreatened at 18 DTE: holding, needs a look", AlertLevel.WARNING)
+    ]
 
 
 def test_a_held_loser_asks_a_person_once_a_day_not_at_every_management_step() -> None:
@@ -128,6 +136,32 @@ def test_a_held_loser_asks_a_person_once_a_day_not_at_every_management_step() ->
         assert [d.subject for d in decisions] == ["l1"]  # still reported (logged) at every step
         levels.append(decisions[0].alert)
     assert levels == [AlertLevel.WARNING, None, AlertLevel.WARNING]
+
+
+@pytest.fixture
+def server_in_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's own time zone set to UTC, as QuantConnect's cloud runs (restored after the test)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("server_in_utc")
+def test_once_a_day_means_a_new_york_day_not_the_servers() -> None:
+    """15:00 and 20:00 New York on 2024-04-01 (EDT) are 19:00 that day and 00:00 the next in UTC: one
+    trading day, one WARNING."""
+    manager = RiskManager(Settings.from_parameters({"dte21_losing_action": "alert"}))
+    market = gld_market(DAY_18, 190.0)
+    loser = m.structure("l1", "strangles", m.strangle("GLD", EXPIRY, 176.0, 204.0), market)
+    loser = dataclasses.replace(loser, entry_price=loser.entry_price / 1.3)  # costs 30% more than it paid
+    levels = []
+    for clock in (15, 20):
+        at = dataclasses.replace(market, time=market.time.replace(hour=clock, minute=0))
+        _, decisions = manager.manage(book([loser], at), at, account())
+        levels.append(decisions[0].alert)
+    assert levels == [AlertLevel.WARNING, None]
 
 
 def test_threat_thresholds_are_inclusive_and_read_the_call_from_above() -> None:

@@ -130,3 +130,20 @@ def test_a_covered_call_adds_only_what_it_adds_to_its_leaps_buying_power() -> No
     assert isinstance(valued, Found) and valued.value.bp == 0.0
     orphan = manager._value_candidate(opening(call), book([], market), market)  # its parent is not open
     assert isinstance(orphan, Found) and orphan.value.bp == pytest.approx(alone)
+
+
+def test_a_covered_call_that_cannot_be_valued_is_refused_under_its_own_name() -> None:
+    """The weekly call's strike 402.5 is not listed (the chain has every 5): the refusal names the call
+    (c55-w1), not the held IPMCC it would have been valued with."""
+    market, _ = the_book(16.0)
+    ipmcc = qqq_ipmcc(market, "c55")
+    leap_only = dataclasses.replace(ipmcc, legs=ipmcc.legs[:1])
+    unlisted = dataclasses.replace(ipmcc.legs[1].contract, strike=402.5)
+    call = dataclasses.replace(
+        ipmcc, id="c55-w1", legs=(dataclasses.replace(ipmcc.legs[1], contract=unlisted),), parent="c55"
+    )
+    [answer] = RiskManager(WITHOUT_STRESS).review([opening(call)], book([leap_only], market), market, account())
+    assert isinstance(answer, Refusal) and (answer.rule, answer.reason) == (
+        "valuation",
+        "cannot value ipmcc c55-w1: QQQ 2024-01-12 402.5 call is not in the QQQ chain",
+    )
