@@ -75,7 +75,10 @@ def test_drawdown_steps_from_peak(net: float, expected: int | str) -> None:
 
 def test_halving_a_single_contract_refuses() -> None:
     answer = review(spxw_condor(MARKET), account(90_000.0, peak=100_000.0))
-    assert isinstance(answer, Refusal) and "half of 1 contract is none" in answer.reason
+    assert isinstance(answer, Refusal) and (answer.rule, answer.reason) == (
+        "drawdown",
+        "10.0% below peak ≥ 10%: half of 1 contract is none",
+    )
 
 
 def test_close_all_drawdown_closes_everything_and_pauses_ten_trading_days() -> None:

@@ -13,6 +13,7 @@ from core.model import Approval, IntentAction, Leg, OrderIntent, Refusal, Right,
 from core.settings import Settings
 from risk import buying_power, greeks
 from risk.buying_power import is_short_put_structure, regime
+from risk.correlation import counted
 from risk.manager import RiskManager
 from risk.phases import future_option_underlying, phase_of, wing_width
 from risk.state import RiskState
@@ -407,6 +408,14 @@ def test_buying_power_refuses_when_not_one_lot_fits() -> None:
     )
 
 
+def test_buying_power_cuts_by_the_lot_even_when_a_lot_costs_under_a_dollar() -> None:
+    """Four covered calls adding 0.50 of buying power each, with 1.00 left under the cap: two fit."""
+    candidate, ctx = _rule_ctx(bp=64_999.0, add_bp=2.0, qty=4)
+    assert buying_power.check(candidate, ctx) == Reduce(
+        2, "buying power: 4 → 2, 65.0% of net liq would be in use (now 65.0%, this entry 2); VIX 16.00 allows 65%"
+    )
+
+
 def test_buying_power_a_proposal_that_frees_buying_power_is_never_cut() -> None:
     # An over-cap book and a proposal with no buying power of its own (a covered part): nothing to fit.
     candidate, ctx = _rule_ctx(bp=70_000.0, add_bp=0.0, qty=2)
@@ -532,6 +541,14 @@ def test_correlation_ladder_rungs_after_the_first_are_not_counted_but_other_memb
     )
     refused(review_one(spy_lt112(MARKET, "x3"), open_=open_, settings=settings), "correlation", "group A2: 3 of 3 open")
     approved(review_one(spy_lt112(MARKET, "x3"), open_=open_[:4], settings=settings))
+
+
+def test_correlation_a_hedge_or_exempt_0dte_before_a_member_does_not_hide_it() -> None:
+    """The ES futures hedge and the exempt SPXW condor are passed over, not the end of the count: the ES
+    LT112 listed after them is the one member of group A1."""
+    hedge = dataclasses.replace(es_strangle(MARKET, "a1"), strategy="futures")
+    held = (hedge, spxw_condor(MARKET, "a2"), es_lt112(MARKET, "a3"))
+    assert [st.id for st in counted(held, "A1", WITHOUT_STRESS)] == ["a3"]
 
 
 def _spxw(sid: str, legs: list[tuple[float, str, int]], expiry: date = TODAY) -> Structure:
