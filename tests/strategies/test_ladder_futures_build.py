@@ -6,6 +6,7 @@ import dataclasses
 import math
 from datetime import date, datetime, time
 
+import numpy as np
 import pytest
 
 from core.book_view import BookView
@@ -404,3 +405,83 @@ def test_futures_and_future_options_have_their_own_windows() -> None:
     close = f.expiry_close(held, snap)
     assert close is not None
     assert close.reason == "futures: ES future option's underlying trades until 2024-03-15 (3 sessions): close"
+
+
+# ------------------------------------------------------------------------------------------ the ladder, whole (#21)
+
+
+def _no_rung(snap: MarketSnapshot, reason: str) -> Decision:
+    return Decision(snap.time, "leap_ladder", False, f"leap_ladder: {reason}", "leap_ladder")
+
+
+def test_the_rungs_id_is_the_same_for_the_same_put_on_the_same_day() -> None:
+    """The id is `<strategy>-<day>-<6 hex digits of the legs' hash>`: the value recorded here is what a restart
+    on the same day rebuilds (the state file and the broker's orders are matched by it)."""
+    first, again = ladder(spy()), ladder(spy())
+    assert isinstance(first, OrderIntent) and isinstance(again, OrderIntent)
+    assert first.structure.id == again.structure.id == "leap_ladder-20240108-f07b3d"
+    assert first.structure.legs[0].contract.strike == 387.0
+    assert first.limit_price == first.structure.entry_price == -8.0  # the 387 put's mid, a credit
+
+
+def test_the_rung_closes_at_its_mark_on_the_tick() -> None:
+    """Rolled at 150 DTE: the limit is minus the put's mid that day (to the cent: SPY's 0.01 tick)."""
+    rung = ladder(spy())
+    assert isinstance(rung, OrderIntent)
+    snap = spy(day=date(2024, 8, 20), price=415.0)
+    rolled = LeapPutLadder(S, CAL.equity).manage(rung.structure, snap)
+    assert rolled is not None
+    row = snap.chains["SPY"].find(LEAPS[1], 387.0, Right.PUT)
+    assert row is not None
+    mid = float(snap.chains["SPY"].mid[row])
+    assert rolled.limit_price == pytest.approx(-mid, abs=0.005) and rolled.quantity == 1
+
+
+def test_the_rung_profit_target_is_inclusive() -> None:
+    """Sold at twice today's mid, the rung has kept exactly 50% of its credit: a target of 50% closes it."""
+    rung = ladder(spy())
+    assert isinstance(rung, OrderIntent)
+    [mid] = rung.structure.leg_entry_prices
+    sold = dataclasses.replace(rung.structure, entry_price=-2 * mid, leg_entry_prices=(2 * mid,))
+    kept = LeapPutLadder(dataclasses.replace(S, ladder_profit_target=0.5), CAL.equity).manage(sold, spy())
+    assert kept is not None and kept.reason == "leap_ladder: profit target (50% of the credit kept)"
+
+
+def test_each_ladder_refusal_in_full() -> None:
+    snap = spy()
+    when = snap.time
+    short_dated = dataclasses.replace(
+        snap, chains={"SPY": m.priced_chain("SPY", 470.0, when, [date(2024, 3, 15)], [400.0, 450.0], 0.16, 0.4)}
+    )
+    assert ladder(short_dated) == _no_rung(snap, "SPY: no expiry within 180-540 DTE (nearest 67)")
+    far = dataclasses.replace(
+        snap, chains={"SPY": m.priced_chain("SPY", 470.0, when, [LEAPS[1]], [460.0, 470.0], 0.16, 0.4)}
+    )
+    deltas = np.abs(far.chains["SPY"].delta[~far.chains["SPY"].is_call])
+    nearest = float(deltas[np.argmin(np.abs(deltas - 0.13))])
+    assert ladder(far) == _no_rung(snap, f"SPY 2025-01-17 put: no |delta| within 0.120-0.140 (nearest {nearest:.3f})")
+
+
+def test_another_strategys_positions_are_not_rungs() -> None:
+    """Nine rungs and an IPMCC LEAP held: the tenth rung still opens."""
+    snap = spy()
+    held = [
+        dataclasses.replace(
+            m.structure(f"r{i}", "leap_ladder", m.short_put("SPY", LEAPS[1], 400.0 - i), snap), id=f"r{i}"
+        )
+        for i in range(9)
+    ]
+    leap = m.structure("ip", "ipmcc", [(m.option("SPY", LEAPS[1], 400.0, Right.CALL), 1)], snap)
+    [answer] = LeapPutLadder(S, CAL.equity).propose(snap, FakeBook([*held, leap]))
+    assert isinstance(answer, OrderIntent) and answer.reason.startswith("leap_ladder: rung 10: ")
+
+
+def test_a_chain_without_greeks_is_given_model_deltas() -> None:
+    """LEAN's Greeks are zero while it warms up: the rung is still chosen, by model deltas from the quotes."""
+    snap = spy()
+    chain = snap.chains["SPY"]
+    blind = dataclasses.replace(snap, chains={"SPY": dataclasses.replace(chain, delta=np.zeros_like(chain.delta))})
+    answer = ladder(blind)
+    assert isinstance(answer, OrderIntent)
+    delta = float(answer.reason.rsplit("|delta| ", 1)[1].rstrip(")"))
+    assert 0.12 <= delta <= 0.14

@@ -490,3 +490,18 @@ def test_a_short_future_delivered_to_a_strangle_is_closed_as_its_tested_side() -
     close = Strangles(S, CAL.equity).manage(delivered, snap)
     assert close is not None and close.structure.id == "delivered-ES"
     assert close.reason == "strangles: tested side |delta| 1.00 ≥ 0.30: close the strangle"
+
+
+def test_a_strangle_entered_at_no_net_price_has_no_credit_to_stop_on() -> None:
+    """A strangle booked at a net price of 0 (no credit known) is measured by neither the profit target nor
+    the stop (3 × a credit of 0 would stop it at once): nothing to do today."""
+    s = dataclasses.replace(entered(), entry_price=0.0)
+    assert Strangles(S, CAL.equity).manage(s, market()) is None
+
+
+def test_the_strangles_id_is_the_same_for_the_same_legs_on_the_same_day() -> None:
+    """`<strategy>-<day>-<6 hex digits of the legs' hash>`, the legs joined in order: the value recorded here is
+    what a restart on the same day rebuilds for the GLD 166.25 put / 215.65 call."""
+    s = entered()
+    assert [leg.contract.strike for leg in s.legs] == [166.25, 215.65]
+    assert s.id == entered().id == "strangles-20240109-adea44"

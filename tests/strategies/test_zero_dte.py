@@ -504,3 +504,15 @@ def test_a_net_liq_of_exactly_n_per_contract_amounts_trades_n_contracts() -> Non
     assert (z.contracts(208_092.90), z.contracts(208_092.89)) == (5, 4)
     z = ZeroDte(dataclasses.replace(S, zdte_net_liq_per_contract=30_853.63), CAL.equity)
     assert (z.contracts(154_268.15), z.contracts(154_268.14)) == (5, 4)
+
+
+def test_the_day_is_new_yorks_whatever_zone_the_snapshot_is_stamped_in() -> None:
+    """01:00 UTC on Saturday 2024-01-13 is 20:00 on Friday in New York: a condor still held then is past
+    Friday's 15:00 exit (read as Saturday, its exit would be hours away)."""
+    from datetime import UTC
+
+    intent = propose(market())
+    assert isinstance(intent, OrderIntent)
+    late = dataclasses.replace(market(clock=time(15, 30)), time=datetime(2024, 1, 13, 1, 0, tzinfo=UTC))
+    close = ZeroDte(S, CAL.equity).manage(intent.structure, late)
+    assert close is not None and close.reason == "zero_dte: time exit at 15:00"
