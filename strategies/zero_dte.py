@@ -29,6 +29,7 @@ ET (or `zdte_early_close_exit_minutes` before an early close), whatever the P&L.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -108,7 +109,9 @@ class ZeroDte:
         s = self.settings
         if net_liq < s.start_small_below:
             return 1
-        return max(1, min(s.zdte_max_contracts, int(net_liq // s.zdte_net_liq_per_contract)))
+        # Whole multiples of the per-contract amount count in full: floor division of binary floats gave
+        # 208,092.90 // 41,618.58 = 4 for an exact 5 (the tolerance is strangles.size's).
+        return max(1, min(s.zdte_max_contracts, math.floor(net_liq / s.zdte_net_liq_per_contract + 1e-9)))
 
     # ------------------------------------------------------------------ entries
 

@@ -21,10 +21,12 @@ from core.model import (
     Decision,
     Found,
     IntentAction,
+    Leg,
     MarketSnapshot,
     OrderIntent,
     Right,
     Structure,
+    equity_contract,
 )
 from core.settings import Settings
 from core.valuation import value_structure
@@ -407,3 +409,219 @@ def test_two_strikes_in_the_money_only_strictly_above_the_trigger() -> None:
 
     assert strike(trigger) == 400.0
     assert strike(math.nextafter(trigger, 1.0)) == 390.0
+
+
+# ------------------------------------------------------------------------------------------ every answer, whole (#21)
+
+
+def _decided(snap: MarketSnapshot, reason: str) -> Decision:
+    return Decision(snap.time, "ipmcc", False, f"ipmcc: {reason}", "ipmcc")
+
+
+def _rows_chain(rows: list[ChainRow], price: float = 400.0, day: date = FRIDAY) -> MarketSnapshot:
+    """QQQ at `price` with exactly the quotes given (their deltas as listed: nothing is filled in)."""
+    now = datetime.combine(day, time(9, 45), tzinfo=m.NY)
+    return m.snapshot(now, 16.0, [Chain.from_rows("QQQ", price, now, rows)])
+
+
+def _call(expiry: date, strike: float, bid: float, ask: float, delta: float) -> ChainRow:
+    return ChainRow(expiry, strike, Right.CALL, bid, ask, 0.20, delta, 0.001, 1.0, -0.02)
+
+
+def test_each_reason_for_no_leap_is_its_own_decision_in_full() -> None:
+    weekly_only = dataclasses.replace(
+        qqq(), chains={"QQQ": m.priced_chain("QQQ", 400.0, qqq().time, [WEEKLY], [390.0, 400.0, 410.0], 0.10, 0.2)}
+    )
+    assert propose(weekly_only) == [_decided(weekly_only, "QQQ: no expiry within 180-730 DTE (nearest 7)")]
+    outside = _rows_chain([_call(LEAP, 300.0, 100.0, 101.0, 0.95), _call(LEAP, 450.0, 20.0, 21.0, 0.35)])
+    assert propose(outside) == [_decided(outside, "QQQ 2025-01-17: no call with delta 0.70-0.90")]
+
+
+def test_the_leap_is_the_cheap_call_nearest_80_delta_and_the_reason_names_it() -> None:
+    """Three calls in the 70-90 band, each with little extrinsic (1.50, 2.00, 3.00 over 60, 40, 20 of
+    intrinsic at QQQ 400): the 360 call at delta 0.79 is nearest 0.80; one LEAP, at its mid 42.00."""
+    snap = _rows_chain(
+        [
+            _call(LEAP, 340.0, 61.0, 62.0, 0.88),
+            _call(LEAP, 360.0, 41.5, 42.5, 0.79),
+            _call(LEAP, 380.0, 22.5, 23.5, 0.72),
+        ]
+    )
+    [buy] = propose(snap)
+    assert isinstance(buy, OrderIntent)
+    assert buy.reason == "ipmcc: buy the QQQ 2025-01-17 360 call (delta 0.79) as the LEAP"
+    assert buy.quantity == 1 and buy.structure.quantity == 1 and buy.limit_price == 42.0
+    assert [leg.contract.strike for leg in buy.structure.legs] == [360.0]
+
+
+def test_an_at_the_money_leap_counts_its_whole_premium_as_extrinsic() -> None:
+    """The 400 call at QQQ 400 has no intrinsic value: all of its 20.50 mid is extrinsic, 5.1% of the strike,
+    over the 5% ceiling (20.00)."""
+    snap = _rows_chain([_call(LEAP, 400.0, 20.0, 21.0, 0.75)])
+    assert propose(snap) == [
+        _decided(snap, "QQQ 2025-01-17: every call in the delta band has extrinsic over 5% of its strike (least 5.1%)")
+    ]
+
+
+def test_a_leap_of_another_underlying_or_another_strategys_position_is_not_the_ipmccs() -> None:
+    """Held: an SPY IPMCC (from before the underlying was changed to QQQ) and a QQQ ladder put. Neither is a
+    QQQ IPMCC: the strategy buys its QQQ LEAP."""
+    spy_leap = dataclasses.replace(
+        leap_structure(),
+        id="ipmcc-spy",
+        legs=(dataclasses.replace(leap_structure().legs[0], contract=m.option("SPY", LEAP, 400.0, Right.CALL)),),
+    )
+    ladder_put = m.structure("lad", "leap_ladder", m.short_put("QQQ", LEAP, 300.0), qqq())
+    [answer] = propose(qqq(), [spy_leap, ladder_put])
+    assert isinstance(answer, OrderIntent) and answer.reason.startswith("ipmcc: buy the QQQ 2025-01-17 ")
+
+
+def test_no_weekly_call_at_or_below_the_price_is_refused_in_full() -> None:
+    snap = _rows_chain([_call(WEEKLY, 410.0, 1.0, 1.1, 0.3), _call(WEEKLY, 420.0, 0.3, 0.4, 0.1)])
+    assert propose(snap, [leap_structure()]) == [_decided(snap, "QQQ 2024-01-19: no call at or below the price 400")]
+
+
+def test_one_strike_at_or_below_the_price_is_sold_even_when_the_emas_ask_for_one_in_the_money() -> None:
+    """Only the 395 call is at or below QQQ 400. EMA8 under EMA21 asks for one strike in the money, which is
+    not listed: the 395 itself is sold."""
+    snap = _rows_chain([_call(WEEKLY, 395.0, 5.5, 5.7, 0.7), _call(WEEKLY, 410.0, 1.0, 1.1, 0.3)])
+    falling = np.linspace(440.0, 400.0, 40)
+    snap = dataclasses.replace(snap, daily={"QQQ": DailyBars(tuple(FRIDAY for _ in falling), *[falling] * 4)})
+    leap = leap_structure()
+    [sell] = propose(snap, [leap])
+    assert isinstance(sell, OrderIntent)
+    assert sell.reason == (
+        f"ipmcc: sell the QQQ 2024-01-19 395 call against {leap.id}, 1 strike in the money (EMA8 under EMA21)"
+    )
+
+
+def test_without_daily_bars_the_weekly_call_is_at_the_money() -> None:
+    leap = leap_structure()
+    [sell] = propose(dataclasses.replace(qqq(), daily={}), [leap])
+    assert isinstance(sell, OrderIntent)
+    assert sell.reason == f"ipmcc: sell the QQQ 2024-01-19 400 call against {leap.id}, at the money"
+    assert sell.structure.id == f"{leap.id}:call-20240119" and sell.structure.tag == f"part of {leap.id}"
+
+
+def test_a_call_at_the_leaps_own_strike_may_be_sold() -> None:
+    """RULEBOOK: never below the LEAP's strike; at it is allowed. LEAP at 400, QQQ at 400: the 400 call."""
+    leap = leap_structure()
+    contract = dataclasses.replace(leap.legs[0].contract, strike=400.0)
+    at_400 = dataclasses.replace(leap, legs=(dataclasses.replace(leap.legs[0], contract=contract),))
+    [sell] = propose(qqq(), [at_400])
+    assert isinstance(sell, OrderIntent) and sell.structure.legs[0].contract.strike == 400.0
+
+
+# ------------------------------------------------------------------------------------------ exits, whole (#21)
+
+
+def test_the_leap_exits_say_how_far_it_is_down_and_the_half_is_half_the_structure() -> None:
+    ip = Ipmcc(S, CAL.equity)
+    out = ip.manage(held_with_call(leap_entry_factor=1 / 0.69), qqq())
+    assert out is not None and out.reason == "ipmcc: the LEAP is down 31% (exit at 30%)"
+    four = held_with_call(leap_entry_factor=1 / 0.84, quantity=4)
+    half = ip.manage(four, qqq())
+    assert half is not None and half.reason == "ipmcc: the LEAP is down 16%: sell half (2 of 4)"
+    assert half.quantity == 2 and half.structure.quantity == 2 and half.structure.id == four.id
+
+
+def test_a_leap_without_an_entry_price_is_not_measured() -> None:
+    assert Ipmcc(S, CAL.equity).manage(held_with_call(leap_entry_factor=0.0), qqq()) is None
+
+
+def test_a_leap_bought_for_under_a_dollar_is_measured_too() -> None:
+    """A far call bought for 0.90 now quoted 0.30/0.40: down 61%, past the 30% exit."""
+    snap = _rows_chain([_call(LEAP, 600.0, 0.30, 0.40, 0.05)])
+    leap = Structure(
+        "ipmcc-cheap", "ipmcc", (Leg(m.option("QQQ", LEAP, 600.0, Right.CALL), 1),), 1, 0.9, snap.time, "LEAP", (0.9,)
+    )
+    out = Ipmcc(S, CAL.equity).manage(leap, snap)
+    assert out is not None and out.reason == "ipmcc: the LEAP is down 61% (exit at 30%)"
+
+
+def test_short_shares_delivered_to_an_ipmcc_are_left_to_the_assignment_rules() -> None:
+    """An assigned weekly call delivers short QQQ shares, booked under the IPMCC (core/expiry). They have no
+    LEAP and no call: the IPMCC's rules do nothing with them (safety flattens them)."""
+    snap = qqq()
+    shares = m.structure("delivered-QQQ", "ipmcc", [(equity_contract("QQQ"), -1)], snap, quantity=100)
+    assert Ipmcc(S, CAL.equity).manage(shares, snap) is None
+
+
+def _captured(held: Structure, snap: MarketSnapshot, call_price: float, sold_at: float) -> Structure:
+    """`held` with its call sold at `call_price` when the underlying was at `sold_at`."""
+    return dataclasses.replace(
+        held,
+        leg_entry_prices=(held.leg_entry_prices[0], call_price),
+        leg_entry_underlyings=(held.leg_entry_underlyings[0], sold_at),
+    )
+
+
+def test_the_buy_back_needs_the_calls_entry_price_and_the_price_it_was_sold_at() -> None:
+    """The call sold for 20 × today's mid has captured ~95% of its extrinsic, but: without per-leg entry
+    prices, or without the underlying's price at its sale (0), nothing is measured; any known price is."""
+    ip = Ipmcc(S, CAL.equity)
+    held = held_with_call()
+    rich = 20 * held.leg_entry_prices[1]
+    assert ip.manage(dataclasses.replace(held, leg_entry_prices=()), qqq()) is None
+    assert ip.manage(_captured(held, qqq(), rich, 0.0), qqq()) is None
+    known = ip.manage(_captured(held, qqq(), rich, 1.0), qqq())
+    assert known is not None and known.reason == "ipmcc: buy back the 400 call, 95% of its extrinsic captured"
+    assert known.structure.id == f"{held.id}:call-20240119"
+
+
+def test_a_call_sold_in_the_money_measures_only_the_extrinsic_it_was_sold_with() -> None:
+    """The 390 call is sold with QQQ at 400: 10 of its price is intrinsic. Today (QQQ 400) its mid is M, its
+    extrinsic e = M − 10. Sold for 10 + 5e it had 5e of extrinsic: 80% captured, no buy-back (adding the
+    intrinsic instead would see 1 − e / (20 + 5e), over 90%). Sold for exactly 10 it had no extrinsic to
+    capture: nothing is measured. Sold for 10 + 20e, 95% is captured: bought back."""
+    ip = Ipmcc(S, CAL.equity)
+    base = held_with_call()
+    chain = qqq().chains["QQQ"]
+    row = chain.find(WEEKLY, 390.0, Right.CALL)
+    assert row is not None
+    mark = 0.5 * (float(chain.bid[row]) + float(chain.ask[row]))
+    e = mark - 10.0
+    assert e > 0.1
+    held = dataclasses.replace(
+        base,
+        legs=(base.legs[0], dataclasses.replace(base.legs[1], contract=m.option("QQQ", WEEKLY, 390.0, Right.CALL))),
+    )
+    assert ip.manage(_captured(held, qqq(), 10.0 + 5 * e, 400.0), qqq()) is None
+    assert ip.manage(_captured(held, qqq(), 10.0, 400.0), qqq()) is None
+    back = ip.manage(_captured(held, qqq(), 10.0 + 20 * e, 400.0), qqq())
+    assert back is not None and back.reason == "ipmcc: buy back the 390 call, 95% of its extrinsic captured"
+
+
+def test_a_call_sold_with_under_a_dollar_of_extrinsic_is_measured() -> None:
+    """Thursday, QQQ at 420: the 400 call's mid is 20 plus a few cents e of extrinsic. Sold at the money for
+    e / 0.06 (under a dollar), 94% of it is captured: bought back."""
+    snap = qqq(price=420.0, day=date(2024, 1, 18))
+    held = held_with_call()
+    view = value_structure(held, snap, S)
+    assert isinstance(view, Found)
+    e = view.value.legs[1].mid - 20.0
+    assert 0.0 < e <= 0.06
+    back = Ipmcc(S, CAL.equity).manage(_captured(held, snap, e / 0.06, 400.0), snap)
+    assert back is not None and back.reason == "ipmcc: buy back the 400 call, 94% of its extrinsic captured"
+
+
+def test_the_buy_back_level_is_inclusive() -> None:
+    """Sold at the money for twice today's mid: exactly 50% captured (halving is exact in binary). A buy-back
+    level of exactly 50% buys it back."""
+    held = held_with_call()
+    view = value_structure(held, qqq(), S)
+    assert isinstance(view, Found)
+    sold = _captured(held, qqq(), 2 * view.value.legs[1].mid, 400.0)
+    back = Ipmcc(dataclasses.replace(S, ipmcc_buyback_extrinsic=0.5), CAL.equity).manage(sold, qqq())
+    assert back is not None and back.reason == "ipmcc: buy back the 400 call, 50% of its extrinsic captured"
+
+
+def test_the_leap_on_its_own_expiry_day_is_not_bought_back_as_a_call() -> None:
+    """Only the short call is bought back on its expiry day; a LEAP (long) held to its own expiry is left to
+    the shared exits: bought for 80.00, its mid is 80.50, a profit the 21-DTE defence takes."""
+    snap = _rows_chain([_call(LEAP, 320.0, 80.0, 81.0, 0.99)], day=LEAP)
+    leap = Structure(
+        "ipmcc-last", "ipmcc", (Leg(m.option("QQQ", LEAP, 320.0, Right.CALL), 1),), 1, 80.0, snap.time, "LEAP", (80.0,)
+    )
+    answer = Ipmcc(S, CAL.equity).manage(leap, snap)
+    assert answer is not None and answer.reason == "ipmcc: 21 DTE: profitable at 0 DTE (+1%)"

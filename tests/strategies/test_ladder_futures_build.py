@@ -6,6 +6,7 @@ import dataclasses
 import math
 from datetime import date, datetime, time
 
+import numpy as np
 import pytest
 
 from core.book_view import BookView
@@ -321,3 +322,166 @@ def test_build_hands_each_strategy_the_equity_calendar_and_the_futures_roll() ->
     assert by_name["strangles"].futures is futures and by_name["lt112"].futures is futures  # type: ignore[attr-defined]
     assert all(s.calendar is CAL.equity for s in strategies)  # type: ignore[attr-defined]
     assert futures.calendars is CAL and futures.settings is S
+
+
+# ------------------------------------------------------------------------------------------ futures, whole (#21)
+
+
+@pytest.mark.parametrize(
+    ("betas", "expected"),
+    [
+        ({"MES": 2.0}, -4),  # 5 × 4,800 × 1% × 2 = 480 a contract: (500 − 2,400) / 480 = −3.96 → −4
+        ({"SPX": 1.0}, -8),  # MES not listed: beta 1, 240 a contract → −7.9 → −8
+    ],
+)
+def test_the_hedge_weighs_a_contract_by_mes_beta(betas: dict[str, float], expected: int) -> None:
+    settings = dataclasses.replace(HEDGING, beta_to_spx=betas)
+    intent = Futures(settings, CAL).hedge(_delta(2_400.0), NET, _hedge_market())
+    assert intent is not None and intent.quantity == abs(expected) and intent.structure.legs[0].ratio == -1
+    assert intent.reason.endswith(f": {expected:+d} MES to +500")
+
+
+NEAR = dataclasses.replace(HEDGING, hedge_target_fraction=0.9)  # back to 90% of the limit: ±900
+
+
+def test_a_one_contract_hedge_buys_one_or_closes_one_short() -> None:
+    """Book at −1,100 per 1%: back to −900 is (−900 + 1,100) / 240 = 0.83 → buy 1 MES. With 3 short MES held
+    (h1), the one bought closes 1 of them instead."""
+    snap = _hedge_market()
+    intent = Futures(NEAR, CAL).hedge(_delta(-1_100.0), NET, snap)
+    assert intent is not None and intent.action is IntentAction.OPEN
+    assert (intent.quantity, intent.structure.legs[0].ratio, intent.structure.entry_price) == (1, 1, 4800.0)
+    mes = m.future("MES", date(2024, 3, 15))
+    short = m.structure("h1", "futures", [(mes, -1)], snap, 3)
+    view = StructureView(short, (), -4790.0, 0.0, 0.0, None, 0.0, "future", 0.0, 0.0, 0.0, -4800.0)
+    close = Futures(NEAR, CAL).hedge(_delta(-1_100.0, (view,)), NET, snap)
+    assert close is not None and close.action is IntentAction.CLOSE
+    assert (close.structure.id, close.structure.quantity, close.quantity) == ("h1", 1, 1)
+    assert close.reason.endswith(": +1 MES to -900: close 1 of h1")
+
+
+def test_netting_closes_only_the_units_needed_of_a_larger_hedge() -> None:
+    """9 long MES held, the book needs −8: 8 of the 9 close, and the part closed holds 8."""
+    snap = _hedge_market()
+    mes = m.future("MES", date(2024, 3, 15))
+    long_ = m.structure("h9", "futures", [(mes, 1)], snap, 9)
+    view = StructureView(long_, (), 4790.0, 0.0, 0.0, None, 0.0, "future", 0.0, 0.0, 0.0, 4800.0)
+    close = Futures(HEDGING, CAL).hedge(_delta(2_400.0, (view,)), NET, snap)
+    assert close is not None and (close.structure.id, close.structure.quantity, close.quantity) == ("h9", 8, 8)
+
+
+def test_each_leg_of_a_structure_is_checked_for_its_futures_expiry() -> None:
+    """An ES strangle whose put came without its future (`underlying_expiry` unknown) and whose call names the
+    March future, 5 sessions from its last trade: the put is skipped, the call still closes the strangle."""
+    f = Futures(S, CAL)
+    day = datetime.combine(date(2024, 3, 8), time(10, 0), tzinfo=m.NY)
+    snap = m.snapshot(day, 15.0, [m.priced_chain("ES", 5100.0, day, [date(2024, 3, 15)], [5000.0, 5200.0], 0.15)])
+    put = m.option("ES", date(2024, 3, 15), 5000.0, Right.PUT)
+    call = dataclasses.replace(
+        m.option("ES", date(2024, 3, 15), 5200.0, Right.CALL), underlying_expiry=date(2024, 3, 15)
+    )
+    held = m.structure("s", "strangles", [(put, -1), (call, -1)], snap)
+    close = f.expiry_close(held, snap)
+    assert close is not None
+    assert close.reason == "futures: ES future option's underlying trades until 2024-03-15 (5 sessions): close"
+
+
+def test_futures_and_future_options_have_their_own_windows() -> None:
+    """Futures roll 5 sessions before their last trade, future options close 3 before their future's: on
+    2024-03-11 (4 sessions to 2024-03-15) the MES future rolls, the ES option does not close yet."""
+    settings = dataclasses.replace(S, futures_roll_days=5, future_option_close_days=3)
+    f = Futures(settings, CAL)
+    day = datetime.combine(date(2024, 3, 11), time(10, 0), tzinfo=m.NY)
+    chain = m.priced_chain("ES", 5100.0, day, [date(2024, 3, 15)], [5000.0], 0.15)
+    snap = m.snapshot(day, 15.0, [chain], {"MES": 5100.0})
+    hedge = m.structure("h", "futures", [(m.future("MES", date(2024, 3, 15)), 1)], snap)
+    roll = f.expiry_close(hedge, snap)
+    assert roll is not None and roll.reason == "futures: MES future trades until 2024-03-15 (4 sessions): roll"
+    fop = dataclasses.replace(m.option("ES", date(2024, 3, 15), 5000.0, Right.PUT), underlying_expiry=date(2024, 3, 15))
+    held = m.structure("s", "strangles", [(fop, -1)], snap)
+    assert f.expiry_close(held, snap) is None
+    later = datetime.combine(date(2024, 3, 12), time(10, 0), tzinfo=m.NY)
+    snap = m.snapshot(later, 15.0, [m.priced_chain("ES", 5100.0, later, [date(2024, 3, 15)], [5000.0], 0.15)])
+    close = f.expiry_close(held, snap)
+    assert close is not None
+    assert close.reason == "futures: ES future option's underlying trades until 2024-03-15 (3 sessions): close"
+
+
+# ------------------------------------------------------------------------------------------ the ladder, whole (#21)
+
+
+def _no_rung(snap: MarketSnapshot, reason: str) -> Decision:
+    return Decision(snap.time, "leap_ladder", False, f"leap_ladder: {reason}", "leap_ladder")
+
+
+def test_the_rungs_id_is_the_same_for_the_same_put_on_the_same_day() -> None:
+    """The id is `<strategy>-<day>-<6 hex digits of the legs' hash>`: the value recorded here is what a restart
+    on the same day rebuilds (the state file and the broker's orders are matched by it)."""
+    first, again = ladder(spy()), ladder(spy())
+    assert isinstance(first, OrderIntent) and isinstance(again, OrderIntent)
+    assert first.structure.id == again.structure.id == "leap_ladder-20240108-f07b3d"
+    assert first.structure.legs[0].contract.strike == 387.0
+    assert first.limit_price == first.structure.entry_price == -8.0  # the 387 put's mid, a credit
+
+
+def test_the_rung_closes_at_its_mark_on_the_tick() -> None:
+    """Rolled at 150 DTE: the limit is minus the put's mid that day (to the cent: SPY's 0.01 tick)."""
+    rung = ladder(spy())
+    assert isinstance(rung, OrderIntent)
+    snap = spy(day=date(2024, 8, 20), price=415.0)
+    rolled = LeapPutLadder(S, CAL.equity).manage(rung.structure, snap)
+    assert rolled is not None
+    row = snap.chains["SPY"].find(LEAPS[1], 387.0, Right.PUT)
+    assert row is not None
+    mid = float(snap.chains["SPY"].mid[row])
+    assert rolled.limit_price == pytest.approx(-mid, abs=0.005) and rolled.quantity == 1
+
+
+def test_the_rung_profit_target_is_inclusive() -> None:
+    """Sold at twice today's mid, the rung has kept exactly 50% of its credit: a target of 50% closes it."""
+    rung = ladder(spy())
+    assert isinstance(rung, OrderIntent)
+    [mid] = rung.structure.leg_entry_prices
+    sold = dataclasses.replace(rung.structure, entry_price=-2 * mid, leg_entry_prices=(2 * mid,))
+    kept = LeapPutLadder(dataclasses.replace(S, ladder_profit_target=0.5), CAL.equity).manage(sold, spy())
+    assert kept is not None and kept.reason == "leap_ladder: profit target (50% of the credit kept)"
+
+
+def test_each_ladder_refusal_in_full() -> None:
+    snap = spy()
+    when = snap.time
+    short_dated = dataclasses.replace(
+        snap, chains={"SPY": m.priced_chain("SPY", 470.0, when, [date(2024, 3, 15)], [400.0, 450.0], 0.16, 0.4)}
+    )
+    assert ladder(short_dated) == _no_rung(snap, "SPY: no expiry within 180-540 DTE (nearest 67)")
+    far = dataclasses.replace(
+        snap, chains={"SPY": m.priced_chain("SPY", 470.0, when, [LEAPS[1]], [460.0, 470.0], 0.16, 0.4)}
+    )
+    deltas = np.abs(far.chains["SPY"].delta[~far.chains["SPY"].is_call])
+    nearest = float(deltas[np.argmin(np.abs(deltas - 0.13))])
+    assert ladder(far) == _no_rung(snap, f"SPY 2025-01-17 put: no |delta| within 0.120-0.140 (nearest {nearest:.3f})")
+
+
+def test_another_strategys_positions_are_not_rungs() -> None:
+    """Nine rungs and an IPMCC LEAP held: the tenth rung still opens."""
+    snap = spy()
+    held = [
+        dataclasses.replace(
+            m.structure(f"r{i}", "leap_ladder", m.short_put("SPY", LEAPS[1], 400.0 - i), snap), id=f"r{i}"
+        )
+        for i in range(9)
+    ]
+    leap = m.structure("ip", "ipmcc", [(m.option("SPY", LEAPS[1], 400.0, Right.CALL), 1)], snap)
+    [answer] = LeapPutLadder(S, CAL.equity).propose(snap, FakeBook([*held, leap]))
+    assert isinstance(answer, OrderIntent) and answer.reason.startswith("leap_ladder: rung 10: ")
+
+
+def test_a_chain_without_greeks_is_given_model_deltas() -> None:
+    """LEAN's Greeks are zero while it warms up: the rung is still chosen, by model deltas from the quotes."""
+    snap = spy()
+    chain = snap.chains["SPY"]
+    blind = dataclasses.replace(snap, chains={"SPY": dataclasses.replace(chain, delta=np.zeros_like(chain.delta))})
+    answer = ladder(blind)
+    assert isinstance(answer, OrderIntent)
+    delta = float(answer.reason.rsplit("|delta| ", 1)[1].rstrip(")"))
+    assert 0.12 <= delta <= 0.14

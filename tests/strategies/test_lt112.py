@@ -25,7 +25,7 @@ from core.model import (
 )
 from core.settings import Settings
 from core.valuation import value_structure
-from strategies.lt112 import Lt112, stop_risk
+from strategies.lt112 import Lt112, naked_leg, stop_risk
 from tests.fakes import market as m
 from tests.fakes.book import FakeBook
 from tests.leandata import read_universe, require_lean_data
@@ -347,3 +347,146 @@ def test_the_naked_put_thresholds_are_inclusive_and_each_close_says_why() -> Non
         and danger.reason.startswith(f"lt112: underlying {price:g} within")
     )
     assert lt.manage(s, snap) is None
+
+
+# ------------------------------------------------------------------------------------------ every answer, whole (#21)
+
+
+def _spy(spy: float, strikes: list[float]) -> MarketSnapshot:
+    now = datetime.combine(WED, time(10, 0), tzinfo=m.NY)
+    return m.snapshot(now, 14.0, [m.priced_chain("SPY", spy, now, EXPIRIES, strikes, 0.14, 0.3)])
+
+
+def _refused(snap: MarketSnapshot, reason: str) -> Decision:
+    return Decision(snap.time, "lt112", False, f"lt112: {reason}", "lt112")
+
+
+SPY_STRIKES = [float(k) for k in range(380, 520)]
+
+
+@pytest.mark.parametrize(
+    ("spy", "expected"),
+    [
+        # 0.93 × 400 = 372: under the lowest listed strike (380).
+        (400.0, "long put: SPY 2024-05-03 put: no usable strike at or below 372"),
+        # 0.93 × 410 = 381.3: the long put is the 381, and 381 − 5 = 376 is not listed.
+        (410.0, "short put: SPY 2024-05-03 put: no usable strike at or below 376"),
+        # 0.93 × 420 = 390.6: 390 / 385; 0.88 × 420 = 369.6 is not listed.
+        (420.0, "naked puts: SPY 2024-05-03 put: no usable strike at or below 369.6"),
+    ],
+)
+def test_each_missing_strike_is_refused_naming_the_leg(spy: float, expected: str) -> None:
+    snap = _spy(spy, SPY_STRIKES)
+    assert ask(snap) == _refused(snap, f"SPY 2024-05-03: {expected}")
+
+
+def test_the_short_put_is_the_first_listed_at_or_below_the_long_minus_the_width() -> None:
+    """Strikes every 2 points: the long put is the 436 (0.93 × 470 = 437.1), the short the first listed at or
+    below 436 − 5 = 431, the 430 (not the 432 above it); the naked puts the 412 (0.88 × 470 = 413.6)."""
+    snap = _spy(470.0, [float(k) for k in range(380, 520, 2)])
+    assert strikes(ask(snap)) == [(436.0, 1), (430.0, -1), (412.0, -2)]
+
+
+def test_the_short_put_may_lie_exactly_twice_the_width_below_the_long() -> None:
+    """Nothing listed between 427 and 437: the short put is the 427, exactly 10 (2 × 5) below the long 437."""
+    listed = [float(k) for k in range(380, 428)] + [float(k) for k in range(437, 520)]
+    assert strikes(ask(_spy(470.0, listed))) == [(437.0, 1), (427.0, -1), (413.0, -2)]
+
+
+def test_a_short_put_more_than_twice_the_width_below_is_refused_in_full() -> None:
+    listed = [float(k) for k in range(380, 427)] + [float(k) for k in range(437, 520)]
+    snap = _spy(470.0, listed)
+    assert ask(snap) == _refused(snap, "SPY 2024-05-03: no put listed 5-10 points below the 437 long put (next 426)")
+
+
+def test_a_naked_put_at_the_spreads_short_strike_is_refused_in_full() -> None:
+    """SPY at 100: the long put is the 93, the short the 88 (93 − 5), and 0.88 × 100 is the 88 again: the naked
+    puts would not lie below the spread."""
+    snap = _spy(100.0, [float(k) for k in range(60, 140)])
+    assert ask(snap) == _refused(snap, "SPY 2024-05-03: the naked put (88) is not below the spread's short put (88)")
+
+
+def test_no_chain_on_either_product_is_refused_naming_both() -> None:
+    snap = dataclasses.replace(market(), chains={})
+    assert ask(snap, net=500_000.0) == _refused(snap, "no ES chain; no SPY chain")
+    assert ask(snap) == _refused(snap, "no SPY chain")
+
+
+def test_the_expiry_is_taken_only_by_an_lt112_on_the_same_root_and_expiry() -> None:
+    """A ladder put on SPY 2024-05-03, or an LT112 on the SPY 2024-04-19 expiry, leave 2024-05-03 free."""
+    snap = market()
+    put = m.structure("lad", "leap_ladder", m.short_put("SPY", date(2024, 5, 3), 400.0), snap)
+    other = m.structure("lt-apr", "lt112", m.lt112("SPY", date(2024, 4, 19), 437.0, 432.0, 413.0), snap)
+    intent = ask(snap, held=[put, other])
+    assert isinstance(intent, OrderIntent) and intent.reason.startswith("lt112: SPY 2024-05-03 put spread")
+    assert intent.quantity == 1 and intent.structure.quantity == 1 and intent.structure.tag == ""
+
+
+def test_the_entry_window_includes_its_last_minute_and_full_size_its_threshold() -> None:
+    assert isinstance(ask(market(clock=time(10, 10))), OrderIntent)
+    lt = Lt112(S, CAL.equity)
+    assert (lt.underlying_for(70_000.0), lt.underlying_for(69_999.99)) == ("ES", "SPY")
+
+
+def test_an_es_lt112_risking_exactly_its_budget_is_not_passed_over() -> None:
+    """The rule refuses a risk *over* 2% of net liq: with the budget set to the ES LT112's own stop risk, the
+    ES structure is taken."""
+    snap = market()
+    es = Lt112(S, CAL.equity).propose(snap, FakeBook([], 500_000.0))[0]
+    chain = snap.chains["ES"]
+    rows = [(chain.find(date(2024, 5, 3), k, Right.PUT), q) for k, q in strikes(es)]
+    risk = stop_risk(chain, [(int(r), q) for r, q in rows if r is not None], 3.0)
+    net = 80_000.0
+    share_ = risk / net
+    while share_ * net < risk:
+        share_ = math.nextafter(share_, 1.0)
+    while share_ * net > risk:
+        share_ = math.nextafter(share_, 0.0)
+    assert share_ * net == risk
+    on_budget = dataclasses.replace(S, risk_per_trade=share_, full_size_from=net)
+    assert strikes(ask(snap, net=net, settings=on_budget))[0] == (4400.0, 1)
+
+
+def test_the_spread_alone_has_no_naked_puts() -> None:
+    """+1 437 / −1 432: the long put covers the short one, nothing is naked; with its leg prices the LT112's
+    naked-put exits do not apply (nothing to close at 90%, even sold at ten times today's price)."""
+    _, s = entered()
+    spread = dataclasses.replace(
+        s, legs=s.legs[:2], leg_entry_prices=(s.leg_entry_prices[0], 10 * s.leg_entry_prices[1])
+    )
+    assert naked_leg(spread) is None
+    assert naked_leg(s) == 2
+    assert Lt112(S, CAL.equity).manage(spread, market()) is None
+
+
+def test_the_naked_puts_left_alone_close_with_their_reason() -> None:
+    _, s = entered()
+    naked_only = dataclasses.replace(s, legs=(s.legs[2],), leg_entry_prices=(s.leg_entry_prices[2] * 10.0,))
+    close = Lt112(S, CAL.equity).manage(naked_only, market())
+    assert close is not None and close.reason == "lt112: naked puts at 90% of their credit: close them"
+
+
+def test_an_es_lt112_closes_when_its_future_is_about_to_expire_and_not_before() -> None:
+    """ES LT112 puts on the March 2024 options (future last trades 2024-03-15): on 2024-03-08, 5 sessions
+    before, the futures rule closes it; on 2024-03-07 (6 sessions) the LT112's own exits decide (8 days to
+    expiry: the 21-DTE defence)."""
+    from strategies.futures import Futures
+
+    def held_on(day: date) -> tuple[Structure, MarketSnapshot]:
+        now = datetime.combine(day, time(10, 0), tzinfo=m.NY)
+        chain = m.priced_chain("ES", 5100.0, now, [date(2024, 3, 15)], [4500.0, 4600.0, 4750.0], 0.15)
+        snap = m.snapshot(now, 15.0, [chain])
+        legs = [
+            (dataclasses.replace(c, underlying_expiry=date(2024, 3, 15)), r)
+            for c, r in m.lt112("ES", date(2024, 3, 15), 4750.0, 4600.0, 4500.0)
+        ]
+        return m.structure("es-lt112", "lt112", legs, snap), snap
+
+    lt = Lt112(S, CAL.equity, Futures(S, CAL))
+    held, snap = held_on(date(2024, 3, 8))
+    close = lt.manage(held, snap)
+    assert close is not None
+    assert close.reason == "futures: ES future option's underlying trades until 2024-03-15 (5 sessions): close"
+    held, snap = held_on(date(2024, 3, 7))
+    own = lt.manage(held, snap)
+    assert own is not None and own.reason.startswith("lt112: 21 DTE: ")

@@ -331,3 +331,177 @@ def test_the_profit_target_and_the_stop_are_inclusive() -> None:
     stopped = Strangles(stop_at_two, CAL.equity).manage(dataclasses.replace(s, entry_price=view.value.mark / 2), snap)
     assert stopped is not None and stopped.reason.startswith("strangles: stop (cost to close")
     assert stopped.action is IntentAction.CLOSE and stopped.quantity == s.quantity
+
+
+# ------------------------------------------------------------------------------------------ every answer, whole (#21)
+
+
+def _refused(snap: MarketSnapshot, reason: str) -> Decision:
+    return Decision(snap.time, "strangles", False, f"strangles: {reason}", "strangles")
+
+
+def _gld_chain(snap: MarketSnapshot, expiries: list[date]) -> MarketSnapshot:
+    chain = m.priced_chain("GLD", 190.0, snap.time, expiries, [190.0 * k / 200 for k in range(120, 280)], 0.16, 0.2)
+    return dataclasses.replace(snap, chains={**snap.chains, "GLD": chain})
+
+
+def test_each_reason_for_no_strangle_is_its_own_decision_in_full() -> None:
+    """Every refusal of one product names the product and why, as a person reads it in the log."""
+    snap = market()
+    no_chain = dataclasses.replace(snap, chains={k: v for k, v in snap.chains.items() if k != "GLD"})
+    assert by_root(answers(no_chain), "GLD") == _refused(snap, "no GLD chain")
+    # 2024-03-15 is 66 days from 2024-01-09, 2024-05-17 is 129: neither within 75-105, 66 the nearer to 90.
+    no_expiry = _gld_chain(snap, [date(2024, 3, 15), date(2024, 5, 17)])
+    assert by_root(answers(no_expiry), "GLD") == _refused(snap, "GLD: no expiry within 75-105 DTE (nearest 66)")
+    # Neither an IV history nor a daily bar for GLD: no rank at all.
+    bare = dataclasses.replace(
+        snap,
+        daily={k: v for k, v in snap.daily.items() if k != "GLD"},
+        iv_history={k: v for k, v in snap.iv_history.items() if k != "GLD"},
+    )
+    assert by_root(answers(bare), "GLD") == _refused(
+        snap, "GLD: no IV rank (no IV history, too few daily bars, or a price ≤ 0 in the last 20 sessions)"
+    )
+    # A year of IV gives the rank; without daily bars there is no 20-day range to measure.
+    no_bars = dataclasses.replace(snap, daily={k: v for k, v in snap.daily.items() if k != "GLD"})
+    assert by_root(answers(no_bars), "GLD") == _refused(snap, "GLD: fewer than 20 daily bars for the range")
+
+
+def _nearest_delta(snap: MarketSnapshot, call: bool, target: float) -> float:
+    chain = snap.chains["GLD"]
+    on = (chain.expiry == EXPIRY.toordinal() - date(1970, 1, 1).toordinal()) & (chain.is_call == call)
+    deltas = np.abs(chain.delta[on])
+    return float(deltas[np.argmin(np.abs(deltas - target))])
+
+
+def test_a_strike_band_with_no_short_in_it_is_refused_naming_the_side_and_the_nearest_delta() -> None:
+    """A band of exactly 0.5 holds no GLD option; the refusal names the expiry, the side, the band and the
+    nearest |delta| listed (read from the chain the test built)."""
+    snap = market()
+    puts = dataclasses.replace(S, strangle_put_delta=0.5, strangle_put_delta_min=0.5, strangle_put_delta_max=0.5)
+    nearest = _nearest_delta(snap, False, 0.5)
+    assert by_root(answers(snap, settings=puts), "GLD") == _refused(
+        snap, f"GLD 2024-04-19 put: no |delta| within 0.500-0.500 (nearest {nearest:.3f})"
+    )
+    calls = dataclasses.replace(S, strangle_call_delta=0.5, strangle_call_delta_min=0.5, strangle_call_delta_max=0.5)
+    nearest = _nearest_delta(snap, True, 0.5)
+    assert by_root(answers(snap, settings=calls), "GLD") == _refused(
+        snap, f"GLD 2024-04-19 call: no |delta| within 0.500-0.500 (nearest {nearest:.3f})"
+    )
+
+
+def test_the_opening_names_put_then_call_and_the_filters_it_passed() -> None:
+    """At VIX 16 the size is the base (no size text). Quiet bars 2% wide: a range of 2.0%; rising IV: rank 100."""
+    gld = by_root(answers(market()), "GLD")
+    assert isinstance(gld, OrderIntent)
+    strikes = {leg.contract.right: leg.contract.strike or 0.0 for leg in gld.structure.legs}
+    put, call = strikes[Right.PUT], strikes[Right.CALL]
+    assert put < 190.0 < call
+    assert gld.reason == f"strangles: GLD 2024-04-19 {put:g}/{call:g} x1, IV rank 100 (252-day IV rank), range 2.0%"
+    assert gld.structure.tag == "" and gld.quantity == 1
+
+
+def test_the_x1_5_step_starts_at_vix_18_itself() -> None:
+    """RULEBOOK: × 1.5 from VIX 18. Base 2 at exactly 18: 3 strangles, and the reason says how."""
+    settings = Settings.from_parameters({"strangle_base_size": "2"})
+    gld = by_root(answers(market(vix=18.0), settings=settings), "GLD")
+    assert isinstance(gld, OrderIntent) and gld.quantity == 3
+    assert gld.reason.endswith(", range 2.0%, size 2 × 1.5 (down) = 3")
+    base = by_root(answers(market(vix=17.99), settings=settings), "GLD")
+    assert isinstance(base, OrderIntent) and base.quantity == 2 and base.reason.endswith(", range 2.0%")
+
+
+def test_the_iv_rank_floor_admits_a_rank_exactly_on_it() -> None:
+    """An IV history from 0.25 to 0.75 ending at 0.5: rank (0.5 − 0.25) / (0.75 − 0.25) = 50 exactly."""
+    history = np.concatenate([[0.25, 0.75], np.full(250, 0.5)])
+    snap = market(iv=history)
+    on = by_root(answers(snap, settings=dataclasses.replace(S, strangle_min_iv_rank=50.0)), "GLD")
+    assert isinstance(on, OrderIntent) and "IV rank 50 (252-day IV rank)" in on.reason
+    over = by_root(answers(snap, settings=dataclasses.replace(S, strangle_min_iv_rank=50.5)), "GLD")
+    assert over == _refused(snap, "GLD: IV rank 50 < 50.5 (252-day IV rank)")
+
+
+def test_a_strangle_held_on_one_product_leaves_the_others_to_trade() -> None:
+    """A GLD strangle of which only the put is left (its call side closed when tested) still holds GLD; TLT
+    and USO each get their strangle. A GLD position of another strategy does not block the strangle."""
+    first = entered()
+    put_only = dataclasses.replace(first, legs=first.legs[:1], leg_entry_prices=first.leg_entry_prices[:1])
+    items = answers(market(), held=[put_only])
+    assert by_root(items, "GLD") == _refused(market(), "GLD: a strangle is already open")
+    assert isinstance(by_root(items, "TLT"), OrderIntent) and isinstance(by_root(items, "USO"), OrderIntent)
+    other = m.structure("lad", "leap_ladder", m.short_put("GLD", EXPIRY, 150.0), market(), entry_price=-1.0)
+    assert isinstance(by_root(answers(market(), held=[other]), "GLD"), OrderIntent)
+
+
+def test_a_short_without_a_delta_does_not_hide_the_tested_one() -> None:
+    """The put's quote carries no delta (NaN): only the call is measured. At GLD 205 the call is tested past
+    0.30 and the strangle closes; the put's missing delta is not taken for the largest."""
+    s = entered()
+    snap = market(gld=205.0)
+    chain = snap.chains["GLD"]
+    put_strike = next(leg.contract.strike for leg in s.legs if leg.contract.right is Right.PUT)
+    row = chain.find(EXPIRY, put_strike or 0.0, Right.PUT)
+    assert row is not None
+    delta = chain.delta.copy()
+    delta[row] = np.nan
+    blind = dataclasses.replace(snap, chains={**snap.chains, "GLD": dataclasses.replace(chain, delta=delta)})
+    close = Strangles(S, CAL.equity).manage(s, blind)
+    assert close is not None and close.structure.id == s.id
+    assert close.reason.startswith("strangles: tested call |delta| ") and close.reason.endswith(
+        "≥ 0.30: close the strangle"
+    )
+
+
+def _es_strangle(day: date) -> tuple[Strangles, Structure, MarketSnapshot]:
+    """An ES strangle on the March 2024 options, whose future last trades on 2024-03-15, held on `day`."""
+    from strategies.futures import Futures
+
+    now = datetime.combine(day, time(10, 15), tzinfo=m.NY)
+    chain = m.priced_chain("ES", 5100.0, now, [date(2024, 3, 15)], [4800.0, 5400.0], 0.15)
+    snap = m.snapshot(now, 15.0, [chain])
+    legs = [
+        (dataclasses.replace(m.option("ES", date(2024, 3, 15), k, r), underlying_expiry=date(2024, 3, 15)), -1)
+        for k, r in ((4800.0, Right.PUT), (5400.0, Right.CALL))
+    ]
+    held = m.structure("es-strangle", "strangles", legs, snap)
+    return Strangles(S, CAL.equity, Futures(S, CAL)), held, snap
+
+
+def test_an_es_strangle_closes_when_its_future_is_about_to_expire_and_not_before() -> None:
+    """5 sessions from 2024-03-08 to the future's last trade (2024-03-15): inside `future_option_close_days`,
+    the strangle closes first of all, by the futures rule. On 2024-03-07 (6 sessions) the strangle's own exits
+    decide: its options are 8 days from expiry, inside the 21-DTE defence, which closes it."""
+    st, held, snap = _es_strangle(date(2024, 3, 8))
+    close = st.manage(held, snap)
+    assert close is not None and close.structure.id == held.id
+    assert close.reason == "futures: ES future option's underlying trades until 2024-03-15 (5 sessions): close"
+    st, held, snap = _es_strangle(date(2024, 3, 7))
+    own = st.manage(held, snap)
+    assert own is not None and own.reason.startswith("strangles: 21 DTE: ")
+
+
+def test_a_short_future_delivered_to_a_strangle_is_closed_as_its_tested_side() -> None:
+    """A short ES call assigned delivers a short future, booked as a structure of the strangle's own strategy
+    (core/expiry). Its |delta| is 1: past 0.30, so the strangle's rule closes it. A future has no right, so
+    the reason calls it "side"."""
+    now = datetime.combine(date(2024, 3, 15), time(10, 15), tzinfo=m.NY)
+    snap = m.snapshot(now, 15.0, [], {"ES": 5400.0})
+    delivered = m.structure("delivered-ES", "strangles", [(m.future("ES", date(2024, 6, 21)), -1)], snap)
+    close = Strangles(S, CAL.equity).manage(delivered, snap)
+    assert close is not None and close.structure.id == "delivered-ES"
+    assert close.reason == "strangles: tested side |delta| 1.00 ≥ 0.30: close the strangle"
+
+
+def test_a_strangle_entered_at_no_net_price_has_no_credit_to_stop_on() -> None:
+    """A strangle booked at a net price of 0 (no credit known) is measured by neither the profit target nor
+    the stop (3 × a credit of 0 would stop it at once): nothing to do today."""
+    s = dataclasses.replace(entered(), entry_price=0.0)
+    assert Strangles(S, CAL.equity).manage(s, market()) is None
+
+
+def test_the_strangles_id_is_the_same_for_the_same_legs_on_the_same_day() -> None:
+    """`<strategy>-<day>-<6 hex digits of the legs' hash>`, the legs joined in order: the value recorded here is
+    what a restart on the same day rebuilds for the GLD 166.25 put / 215.65 call."""
+    s = entered()
+    assert [leg.contract.strike for leg in s.legs] == [166.25, 215.65]
+    assert s.id == entered().id == "strangles-20240109-adea44"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from datetime import date, datetime, time
 
 import numpy as np
@@ -12,7 +13,8 @@ from core.calendar import Calendars
 from core.model import Chain, ChainRow, DailyBars, Decision, IntentAction, MarketSnapshot, OrderIntent, Right
 from core.ports import Book
 from core.settings import Settings
-from strategies.zero_dte import ZeroDte, max_loss
+from strategies.base import with_greeks
+from strategies.zero_dte import Analysis, ZeroDte, max_loss
 from tests.fakes import market as m
 from tests.fakes.book import FakeBook
 
@@ -343,3 +345,174 @@ def test_every_reason_for_no_0dte_is_its_own_decision_in_full() -> None:
     first = propose(snap)
     assert isinstance(first, OrderIntent)
     assert propose(snap, FakeBook([first.structure])) == decided("a 0DTE structure is already open today")
+
+
+# ------------------------------------------------------------------------------------------ every answer, whole (#21)
+
+
+def _refused(snap: MarketSnapshot, reason: str) -> Decision:
+    return Decision(snap.time, "zero_dte", False, f"zero_dte: {reason}", "zero_dte")
+
+
+def test_a_naked_short_is_not_a_0dte_structure() -> None:
+    chain = market().chains["SPXW"]
+    row = chain.find(FRIDAY, 4730.0, Right.PUT)
+    assert row is not None
+    with pytest.raises(ValueError, match=r"^a 0DTE structure with a naked short$"):
+        max_loss(chain, [(row, -1)])
+
+
+def test_the_contract_count_at_the_start_small_threshold_is_counted_by_net_liq() -> None:
+    """38,000 is not below `start_small_below` (38,000): with one contract per 19,000 it trades 2."""
+    z = ZeroDte(dataclasses.replace(S, zdte_net_liq_per_contract=19_000.0), CAL.equity)
+    assert (z.contracts(38_000.0), z.contracts(37_999.99)) == (2, 1)
+
+
+def test_another_strategys_position_does_not_stop_the_0dte() -> None:
+    snap = market()
+    strangle = m.structure("st", "strangles", m.strangle("SPXW", FRIDAY, 4600.0, 4895.0), snap)
+    assert isinstance(propose(snap, FakeBook([strangle])), OrderIntent)
+
+
+def test_no_daily_bars_is_no_atr() -> None:
+    snap = dataclasses.replace(market(), daily={})
+    assert propose(snap) == _refused(snap, "fewer than 15 daily bars for the ATR")
+
+
+def test_the_ten_oclock_analysis_records_the_move_the_atr_and_vix() -> None:
+    z = ZeroDte(S, CAL.equity)
+    z.propose(market(price=4750.0, opened=4720.0, vix=17.5, clock=time(10, 0)), FakeBook())
+    assert z.analyses == {FRIDAY: Analysis(4750.0 / 4720.0 - 1.0, 40.0, 17.5)}
+
+
+def test_no_wing_beyond_the_short_is_refused_in_full() -> None:
+    """Nothing is listed below 4725: the condor's short put is the 4730 (0.5 × ATR 40 under 4750), and no
+    strike lies 10 points beyond it (60,000 of net liq: 10-point wings)."""
+    now = datetime.combine(FRIDAY, time(10, 30), tzinfo=m.NY)
+    chain = m.priced_chain("SPXW", 4750.0, now, [FRIDAY], [k for k in STRIKES if k >= 4725.0], 0.25)
+    snap = dataclasses.replace(
+        m.snapshot(now, 16.0, [chain], {"SPX": 4750.0}), daily={"SPX": bars()}, session_open={"SPX": 4750.0}
+    )
+    assert propose(snap, FakeBook(net_liq=60_000.0)) == _refused(
+        snap,
+        "iron condor: no wing 10 points beyond the 4730 put: SPXW 2024-01-12 put: no usable strike at or below 4720",
+    )
+
+
+def test_the_opening_keeps_each_legs_mid_and_says_which_wings() -> None:
+    snap = market()
+    intent = propose(snap, FakeBook(net_liq=250_000.0))
+    assert isinstance(intent, OrderIntent)
+    assert intent.reason == "zero_dte: iron condor, move +0.00% at 10:00 since the open, ATR 40.0, wings 30"
+    chain = snap.chains["SPXW"]
+    expected = []
+    for leg in intent.structure.legs:
+        row = chain.find(FRIDAY, leg.contract.strike or 0.0, leg.contract.right or Right.PUT)
+        assert row is not None
+        expected.append(0.5 * (float(chain.bid[row]) + float(chain.ask[row])))
+    assert list(intent.structure.leg_entry_prices) == expected
+
+
+def test_when_no_width_fits_the_accounts_width_goes_out_without_a_note() -> None:
+    tight = ZeroDte(dataclasses.replace(S, risk_per_trade=0.001), CAL.equity)
+    answer = analysed(tight, market(), FakeBook(net_liq=100_000.0))
+    assert isinstance(answer, OrderIntent)
+    assert answer.reason == "zero_dte: iron condor, move +0.00% at 10:00 since the open, ATR 40.0, wings 30"
+
+
+def test_a_max_loss_exactly_at_the_budget_fits() -> None:
+    """Phase 4 (100,000) wants 30-point wings; with the risk share set so that the budget is exactly the
+    30-point condor's max loss, 30 fits and nothing is narrowed."""
+    snap = market()
+    wide = analysed(ZeroDte(dataclasses.replace(S, zdte_narrow_wings_to_fit=False), CAL.equity), snap, FakeBook())
+    assert isinstance(wide, OrderIntent) and wings(wide) == {30.0}
+    chain = with_greeks(snap.chains["SPXW"], S)
+    rows = [
+        (r, leg.ratio)
+        for leg in wide.structure.legs
+        if (r := chain.find(FRIDAY, leg.contract.strike or 0.0, leg.contract.right or Right.PUT)) is not None
+    ]
+    loss = max_loss(chain, rows)
+    share_ = loss / 100_000.0
+    while share_ * 100_000.0 < loss:
+        share_ = math.nextafter(share_, 1.0)
+    while share_ * 100_000.0 > loss:
+        share_ = math.nextafter(share_, 0.0)
+    assert share_ * 100_000.0 == loss
+    fits = analysed(ZeroDte(dataclasses.replace(S, risk_per_trade=share_), CAL.equity), snap, FakeBook())
+    assert isinstance(fits, OrderIntent) and wings(fits) == {30.0} and "narrowed" not in fits.reason
+
+
+def test_no_strike_at_or_beyond_the_atr_distance_is_refused_naming_the_side() -> None:
+    """Opened at 4840, SPX 4870 at 10:00 (+0.62%): a bear call spread, its short at or above 4870 + 0.7 × 40 =
+    4898; nothing is listed above 4895."""
+    snap = market(price=4870.0, opened=4840.0)
+    assert propose(snap) == _refused(snap, "bear call spread: SPXW 2024-01-12 call: no usable strike at or above 4898")
+
+
+def test_no_short_inside_the_delta_band_is_refused_in_full() -> None:
+    """At 250% vol every put from the ATR strike (4730) down to the lowest listed (4600) is over 0.25 |delta|."""
+    snap = market(vol=2.5)
+    assert propose(snap) == _refused(snap, "iron condor: no put at or beyond 4730.0 with |delta| ≤ 0.25")
+
+
+def test_too_little_premium_names_the_short_and_its_delta() -> None:
+    """At 8% vol the ATR strike, the 4730 put (20 points out), is already under 0.15 |delta|."""
+    snap = market(vol=0.08)
+    chain = with_greeks(snap.chains["SPXW"], S)
+    row = chain.find(FRIDAY, 4730.0, Right.PUT)
+    assert row is not None
+    delta = abs(float(chain.delta[row]))
+    assert delta < 0.15
+    assert propose(snap) == _refused(
+        snap, f"iron condor: short put 4730 |delta| {delta:.3f} under 0.15 at 20.0 points out: too little premium"
+    )
+
+
+def test_the_short_delta_band_is_inclusive_at_both_ends() -> None:
+    """A bull put spread (opened at 4780, −0.63% by 10:00) has its short put at |delta| d. A band whose upper
+    end is exactly d still takes it; so does one whose lower end is exactly d."""
+    snap = market(opened=4780.0)
+    first = propose(snap)
+    put = next(k for r, k in shorts(first) if r is Right.PUT)
+    chain = with_greeks(snap.chains["SPXW"], S)
+    row = chain.find(FRIDAY, put, Right.PUT)
+    assert row is not None
+    d = abs(float(chain.delta[row]))
+    for lo, hi in ((S.zdte_short_delta_min, d), (d, S.zdte_short_delta_max)):
+        settings = dataclasses.replace(S, zdte_short_delta_min=lo, zdte_short_delta_max=hi)
+        answer = analysed(ZeroDte(settings, CAL.equity), snap)
+        assert (Right.PUT, put) in shorts(answer)
+
+
+def test_the_exit_time_of_a_day_without_a_session_is_the_regular_one() -> None:
+    assert ZeroDte(S, CAL.equity).exit_time(date(2024, 3, 29)).time() == time(15, 0)  # Good Friday
+
+
+def test_only_an_early_close_moves_the_exit() -> None:
+    """With the early-close margin at 120 minutes, a regular Friday (16:00 close) still exits at 15:00, not at
+    14:00; the early close of 2024-11-29 (13:00) exits at 11:00."""
+    z = ZeroDte(dataclasses.replace(S, zdte_early_close_exit_minutes=120), CAL.equity)
+    assert (z.exit_time(FRIDAY).time(), z.exit_time(date(2024, 11, 29)).time()) == (time(15, 0), time(11, 0))
+
+
+def test_a_net_liq_of_exactly_n_per_contract_amounts_trades_n_contracts() -> None:
+    """One contract per 41,618.58 of net liq: 208,092.90 is exactly 5 × 41,618.58 and trades 5 (the cap), and
+    a cent less trades 4. Floor division of the binary floats gave 4 for the exact multiple (208092.9 //
+    41618.58 is 4.0), a contract short of the rule."""
+    z = ZeroDte(dataclasses.replace(S, zdte_net_liq_per_contract=41_618.58), CAL.equity)
+    assert (z.contracts(208_092.90), z.contracts(208_092.89)) == (5, 4)
+    z = ZeroDte(dataclasses.replace(S, zdte_net_liq_per_contract=30_853.63), CAL.equity)
+    assert (z.contracts(154_268.15), z.contracts(154_268.14)) == (5, 4)
+
+
+def test_the_day_is_new_yorks_whatever_zone_the_snapshot_is_stamped_in() -> None:
+    """01:00 UTC on Saturday 2024-01-13 is 20:00 on Friday in New York: a condor still held then is past
+    Friday's 15:00 exit (read as Saturday, its exit would be hours away)."""
+    from datetime import UTC
+
+    intent = propose(market())
+    assert isinstance(intent, OrderIntent)
+    late = dataclasses.replace(market(clock=time(15, 30)), time=datetime(2024, 1, 13, 1, 0, tzinfo=UTC))
+    close = ZeroDte(S, CAL.equity).manage(intent.structure, late)
+    assert close is not None and close.reason == "zero_dte: time exit at 15:00"
