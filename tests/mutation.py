@@ -28,9 +28,11 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.leandata import lean_data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT_DIR = ROOT / "tests" / "mutation_equivalent"
@@ -220,12 +222,24 @@ def _git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
 
+def run_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment mutmut runs in: a fixed hash seed, and the LEAN sample data found from the project
+    itself. The copy under `.mutation/<package>/` is two folders deeper, where `../shared/lean-data` does not
+    resolve: without this the acceptance tests on real data (the calendar against LEAN's market hours) skip
+    and no mutant is ever caught by them."""
+    env = {**environ, "PYTHONHASHSEED": "0"}
+    data = lean_data_dir()
+    if data is not None and "LEAN_DATA_DIR" not in env:
+        env["LEAN_DATA_DIR"] = str(data.resolve())
+    return env
+
+
 def run(package: Package, workers: int, rescore: bool = False) -> Score:
     """Mutate and test `package`, or with `rescore` only score the last run again (after editing the
     equivalents file): the seconds reported are then the last run's."""
     work = WORK / package.name
     mutmut = str(Path(sys.executable).with_name("mutmut"))
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    env = run_environment(os.environ)
     log = work / "mutmut-run.log"
     timing = work / "seconds.txt"
     if rescore:

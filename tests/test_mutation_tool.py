@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.leandata import lean_data_dir
 from tests.mutation import (
     PACKAGES,
     Equivalent,
@@ -13,6 +14,7 @@ from tests.mutation import (
     is_equivalent,
     load_equivalents,
     parse_results,
+    run_environment,
     score,
 )
 
@@ -88,3 +90,14 @@ def test_a_core_run_mutates_only_the_named_modules_and_copies_the_rest() -> None
     assert "only_mutate=\n    core/margin.py\n    core/fees.py\n" in cfg
     assert "also_copy=\n    risk\n    tests\n    config.json\n" in cfg
     assert "    tests/test_margin.py\n" in cfg and "tests/test_replay.py" not in cfg
+
+
+def test_mutants_run_with_a_fixed_hash_seed_and_the_lean_data_found_from_the_project() -> None:
+    env = run_environment({"PATH": "/bin"})
+    assert env["PYTHONHASHSEED"] == "0" and env["PATH"] == "/bin"
+    data = lean_data_dir()
+    if data is None:  # no sample data beside the project (a clean CI clone): nothing to point at
+        assert "LEAN_DATA_DIR" not in env
+    else:
+        assert env["LEAN_DATA_DIR"] == str(data.resolve()) and Path(env["LEAN_DATA_DIR"]).is_absolute()
+    assert run_environment({"LEAN_DATA_DIR": "/elsewhere"})["LEAN_DATA_DIR"] == "/elsewhere"  # a choice is kept
