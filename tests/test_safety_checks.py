@@ -522,7 +522,7 @@ def test_a_part_risks_its_combined_loss_less_its_parents_stress_loss() -> None:
     assert refused == Refusal(
         opening(part),
         "risk per trade",
-        "risk 77 (measured at its 30% LEAP exit) is over 2% of net liq (60); one contract risks 77",
+        "risk 77 is over 2% of net liq (60); one contract risks 77",
     )
     [approved] = checks().review([opening(part)], MARKET, acct(5_000.0, 5_000.0), {"g8": parent})
     assert approved == Approval(opening(part))
@@ -566,7 +566,8 @@ def test_an_account_in_deficit_takes_no_entry_even_one_that_adds_no_risk() -> No
 def test_an_ipmcc_that_paid_nothing_risks_its_defined_loss_not_30_percent_of_nothing() -> None:
     """A QQQ diagonal bought for nothing: long the 2024-01-19 450 call, short the 2024-01-12 440 call, both
     0.00/0.05 (mid 0.025 each, a net of 0). The 30% exit caps a premium paid; with none paid its loss is the
-    defined one, the 10-point strike gap: 10 × 100 = 1,000, over 2% of 10,000 (200)."""
+    defined one, the 10-point strike gap: 10 × 100 = 1,000, over 2% of 10,000 (200), and the refusal does not
+    say it was measured at the exit."""
     diagonal = m.structure(
         "c8",
         "ipmcc",
@@ -579,4 +580,5 @@ def test_an_ipmcc_that_paid_nothing_risks_its_defined_loss_not_30_percent_of_not
     assert diagonal.entry_price == 0.0
     refused = gate(checks(), opening(diagonal), account=acct(10_000.0, 10_000.0))
     assert isinstance(refused, Refusal) and refused.rule == "risk per trade"
-    assert refused.reason.startswith("risk 1,000 ") and refused.reason.endswith("; one contract risks 1,000")
+    # The reason names no exit: the defined loss was the measure (RULEBOOK: the refusal says which was used).
+    assert refused.reason == "risk 1,000 is over 2% of net liq (200); one contract risks 1,000"
