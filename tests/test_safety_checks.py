@@ -582,3 +582,12 @@ def test_an_ipmcc_that_paid_nothing_risks_its_defined_loss_not_30_percent_of_not
     assert isinstance(refused, Refusal) and refused.rule == "risk per trade"
     # The reason names no exit: the defined loss was the measure (RULEBOOK: the refusal says which was used).
     assert refused.reason == "risk 1,000 is over 2% of net liq (200); one contract risks 1,000"
+
+
+def test_an_exit_that_caps_nothing_is_not_named_as_the_measure() -> None:
+    """With the LEAP exit at 100% of the premium, a lone QQQ 330 LEAP call's exit loses exactly its defined
+    loss (all it paid, about 9,040): the exit caps nothing, and it is not named as the measure."""
+    every = dataclasses.replace(S, ipmcc_leap_down_exit=1.0)
+    leap = m.structure("c1", "ipmcc", [(m.option("QQQ", date(2025, 1, 17), 330.0, Right.CALL), 1)], MARKET)
+    [view] = book([leap], MARKET).views
+    assert trade_risk(view, every, MARKET) == TradeRisk(leap.entry_price * 100.0, "")
