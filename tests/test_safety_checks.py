@@ -23,7 +23,7 @@ from core.model import (
 from core.settings import Settings
 from core.timeutil import elapsed
 from core.valuation import StructureView
-from safety.checks import SafetyChecks, TradeRisk, trade_risk
+from safety.checks import SafetyChecks, TradeRisk, risk_measure, trade_risk
 from safety.state import TradingState
 from tests.fakes import market as m
 from tests.fakes.market import opening
@@ -591,3 +591,13 @@ def test_an_exit_that_caps_nothing_is_not_named_as_the_measure() -> None:
     leap = m.structure("c1", "ipmcc", [(m.option("QQQ", date(2025, 1, 17), 330.0, Right.CALL), 1)], MARKET)
     [view] = book([leap], MARKET).views
     assert trade_risk(view, every, MARKET) == TradeRisk(leap.entry_price * 100.0, "")
+
+
+def test_only_a_strategy_with_a_leap_exit_has_words_for_its_measure() -> None:
+    assert [risk_measure(s, S) for s in ("ipmcc", "zero_dte", "strangles", "lt112", "leap_ladder")] == [
+        " (measured at its 30% LEAP exit)",
+        "",
+        "",
+        "",
+        "",
+    ]
