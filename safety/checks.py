@@ -97,11 +97,10 @@ def trade_risk(view: StructureView, s: Settings, snapshot: MarketSnapshot) -> Tr
         return TradeRisk(worst.loss, f" (its stress loss in {worst.scenario.label()}: it has no stop)")
     fraction = exit_fraction(structure.strategy, s)
     paid = sum(leg.ratio * leg.premium for leg in legs)
-    if fraction is not None and paid > 0:
-        per_unit = min(per_unit, fraction * paid)
-    return TradeRisk(
-        per_unit * structure.legs[0].contract.multiplier * structure.quantity, risk_measure(structure.strategy, s)
-    )
+    measure = ""
+    if fraction is not None and paid > 0 and fraction * paid < per_unit:  # the exit's loss is the measure
+        per_unit, measure = fraction * paid, risk_measure(structure.strategy, s)
+    return TradeRisk(per_unit * structure.legs[0].contract.multiplier * structure.quantity, measure)
 
 
 @dataclass

@@ -10,7 +10,18 @@ import pytest
 
 from core.book import OpenBook
 from core.calendar import Calendars
-from core.model import Contract, ContractKind, IntentAction, MarketSnapshot, OrderIntent, Right, Structure
+from core.model import (
+    Chain,
+    ChainRow,
+    Contract,
+    ContractKind,
+    IntentAction,
+    Leg,
+    MarketSnapshot,
+    OrderIntent,
+    Right,
+    Structure,
+)
 from core.ports import AlertLevel, EventKind
 from core.settings import Settings
 from risk.events import CsvEventCalendar
@@ -420,3 +431,143 @@ def test_what_an_assignment_says_and_what_its_closes_say() -> None:
     _, [lone], none = check.on_assignment(stray, held(), market)
     assert none is None
     assert lone.body == "SPY 2024-01-19 480 call exercised x1 at 462; no structure held it; flattening +100 SPY"
+
+
+# ------------------------------------------------------------------------------------------ #21: the branches and texts
+
+
+def test_the_checks_day_is_new_yorks_whatever_the_clock_says_elsewhere() -> None:
+    """At 20:00 New York on Thursday (already Friday 01:00 in UTC) the SPY 470 put expiring Friday is 1 DTE,
+    4 in the money at 466, and the day's 15:00 check time has passed: it closes."""
+    market = spy_market(THURSDAY, 466.0)
+    [close] = AssignmentCheck(S, CAL.equity).check(at(THURSDAY, 20, 0), held(put_spread(market)), market)
+    assert (
+        close.reason
+        == "assignment: short SPY 2024-01-19 470 put is in the money (4.00) with 1 DTE and settles physically"
+    )
+
+
+def test_two_put_spreads_listed_out_of_order_close_the_one_at_risk_with_its_own_long() -> None:
+    """Short 470 and 480 puts, long 465 and 475, listed shorts first and longs far-first. Covers pair nearest
+    the money first: 480 with 475, 470 with 465. SPY at 477 puts only the 480 in the money (by 3): it closes
+    with the 475, as a part of its structure named `ps2:at-risk`; the 470/465 spread stays."""
+    market = spy_market(THURSDAY, 477.0)
+    legs = [
+        (m.option("SPY", FRIDAY, 470.0, Right.PUT), -1),
+        (m.option("SPY", FRIDAY, 480.0, Right.PUT), -1),
+        (m.option("SPY", FRIDAY, 465.0, Right.PUT), +1),
+        (m.option("SPY", FRIDAY, 475.0, Right.PUT), +1),
+    ]
+    [close] = AssignmentCheck(S, CAL.equity).check(
+        at(THURSDAY, 15, 0), held(m.structure("ps2", "lt112", legs, market)), market
+    )
+    assert (close.structure.id, close.structure.parent) == ("ps2:at-risk", "ps2")
+    assert sorted((leg.contract.strike, leg.ratio) for leg in close.structure.legs) == [(475.0, 1), (480.0, -1)]
+    assert close.reason == (
+        "assignment: short SPY 2024-01-19 480 put is in the money (3.00) with 1 DTE and settles physically"
+        " (the rest stays)"
+    )
+
+
+def test_a_strangle_that_cannot_be_checked_closes_whole() -> None:
+    """No SPY price at all: neither short can be checked, so both are at risk and the whole strangle closes,
+    for the first one's reason."""
+    market = spy_market(THURSDAY, 466.0)
+    legs = [(m.option("SPY", FRIDAY, 460.0, Right.PUT), -1), (m.option("SPY", FRIDAY, 480.0, Right.CALL), -1)]
+    strangle = m.structure("st1", "strangles", legs, market)
+    blind = dataclasses.replace(market, chains={}, prices={})
+    [close] = AssignmentCheck(S, CAL.equity).check(at(THURSDAY, 15, 0), held(strangle), blind)
+    assert close.structure == strangle
+    assert close.reason == "assignment: short SPY 2024-01-19 460 put cannot be checked: no underlying price"
+
+
+def qqq_before_ex(price: float, strikes: list[float]) -> MarketSnapshot:
+    """QQQ on Thursday 2024-03-14 (it goes ex on Friday 2024-03-15 in these tests)."""
+    day = date(2024, 3, 14)
+    chain = m.priced_chain("QQQ", price, at(day, 10, 0), [date(2024, 3, 22), date(2025, 1, 17)], strikes, 0.18)
+    return m.snapshot(at(day, 10, 0), 14.0, [chain])
+
+
+def ex_on_friday(*kinds: EventKind, dividend: float | None = 50.0) -> CsvEventCalendar:
+    amounts = {} if dividend is None else {("QQQ", date(2024, 3, 15)): dividend}
+    return CsvEventCalendar({"QQQ": tuple((date(2024, 3, 15), k) for k in kinds)}, amounts)
+
+
+def test_a_short_put_is_never_closed_for_a_dividend() -> None:
+    """A QQQ 460 put 20 in the money, 8 days out, before a 50.00 dividend: early exercise of a put is not
+    a dividend play (only a call's holder collects the dividend), so it stays."""
+    market = qqq_before_ex(440.0, [350.0, 460.0])
+    short = m.structure("p1", "ipmcc", m.short_put("QQQ", date(2024, 3, 22), 460.0), market)
+    events = ex_on_friday(EventKind.EX_DIVIDEND)
+    assert AssignmentCheck(S, CAL.equity, events).check(at(date(2024, 3, 14), 15, 0), held(short), market) == []
+
+
+def test_a_call_half_a_point_in_the_money_is_at_dividend_risk() -> None:
+    """QQQ at 420.50: the 420 call is 0.50 in the money; its extrinsic value is far below a 50.00 dividend,
+    so its holder would exercise: it closes, and the LEAP stays."""
+    market = qqq_before_ex(420.5, [350.0, 420.0])
+    ipmcc = m.structure("c1", "ipmcc", m.ipmcc("QQQ", date(2025, 1, 17), 350.0, date(2024, 3, 22), 420.0), market)
+    row = market.chains["QQQ"].find(date(2024, 3, 22), 420.0, Right.CALL)
+    assert row is not None
+    extrinsic = float(market.chains["QQQ"].mid[row]) - 0.5
+    events = ex_on_friday(EventKind.EX_DIVIDEND)
+    [close] = AssignmentCheck(S, CAL.equity, events).check(at(date(2024, 3, 14), 15, 0), held(ipmcc), market)
+    assert close.structure.id == "c1:at-risk" and close.reason == (
+        f"assignment: short QQQ 2024-03-22 420 call extrinsic {extrinsic:.2f} is below the 50.00 dividend going ex "
+        "2024-03-15 (the rest stays)"
+    )
+
+
+def test_an_earnings_date_before_the_ex_dividend_date_does_not_hide_it() -> None:
+    market = qqq_before_ex(440.0, [350.0, 420.0])
+    ipmcc = m.structure("c1", "ipmcc", m.ipmcc("QQQ", date(2025, 1, 17), 350.0, date(2024, 3, 22), 420.0), market)
+    events = ex_on_friday(EventKind.EARNINGS, EventKind.EX_DIVIDEND)
+    [close] = AssignmentCheck(S, CAL.equity, events).check(at(date(2024, 3, 14), 15, 0), held(ipmcc), market)
+    assert "below the 50.00 dividend going ex 2024-03-15" in close.reason
+
+
+def test_an_ex_dividend_date_without_its_amount_puts_the_call_at_risk_and_says_so() -> None:
+    market = qqq_before_ex(440.0, [350.0, 420.0])
+    ipmcc = m.structure("c1", "ipmcc", m.ipmcc("QQQ", date(2025, 1, 17), 350.0, date(2024, 3, 22), 420.0), market)
+    events = ex_on_friday(EventKind.EX_DIVIDEND, dividend=None)
+    [close] = AssignmentCheck(S, CAL.equity, events).check(at(date(2024, 3, 14), 15, 0), held(ipmcc), market)
+    assert close.reason == (
+        "assignment: short QQQ 2024-03-22 420 call is in the money before the 2024-03-15 ex-dividend and cannot "
+        "be priced against it (the rest stays)"
+    )
+
+
+def test_a_cash_settled_assignment_says_nothing_of_a_delivery() -> None:
+    """An SPXW 4740 put of a condor assigned (cash) at SPX 4700: nothing is delivered, nothing to flatten."""
+    day = date(2024, 1, 8)
+    chain = m.priced_chain("SPXW", 4700.0, m.at(day), [day], [float(k) for k in range(4600, 4900, 5)], 0.12)
+    market = m.snapshot(m.at(day), 14.0, [chain])
+    condor = m.structure("ic1", "zero_dte", m.iron_condor("SPXW", day, 4740.0, 10.0, 4760.0, 10.0), market)
+    event = AssignmentEvent(m.at(day, 16, 15), condor.legs[1].contract, +1, None, 0, 4700.0)
+    _, [alert], trade = AssignmentCheck(S, CAL.equity).on_assignment(event, held(condor), market)
+    assert trade is not None
+    assert alert.body == (
+        f"SPXW 2024-01-08 4740 put assigned x1 at 4700; zero_dte ic1: {trade.pnl:+,.2f} booked; closing the rest"
+    )
+
+
+def test_a_delivery_of_nothing_flattens_nothing() -> None:
+    """The broker names the shares but delivers none (a quantity of 0): only the rest is closed."""
+    market = spy_market(FRIDAY, 462.0)
+    spread = put_spread(market)
+    stock = Contract("SPY", "SPY", ContractKind.EQUITY, 1.0)
+    event = AssignmentEvent(at(FRIDAY, 16, 30), spread.legs[1].contract, +1, stock, 0, 462.0)
+    intents, _, _ = AssignmentCheck(S, CAL.equity).on_assignment(event, held(spread), market)
+    assert [i.reason for i in intents] == ["assignment: close the rest of lt112 ps1"]
+
+
+def test_a_safety_close_is_limited_at_the_net_mid_to_four_places() -> None:
+    """A short ZN put quoted on its 1/64 grid, 1/64 bid and 2/64 ask: its mid is 3/128 = 0.0234375, so the
+    close of the short is limited at −0.0234."""
+    day = date(2024, 1, 8)
+    chain = Chain.from_rows("ZN", 110.0, m.at(day), [ChainRow(date(2024, 2, 23), 108.0, Right.PUT, 1 / 64, 2 / 64)])
+    market = m.snapshot(m.at(day), 14.0, [chain])
+    short = Structure(
+        "zn1", "strangles", (Leg(m.option("ZN", date(2024, 2, 23), 108.0, Right.PUT), -1),), 1, 0.0, m.at(day)
+    )
+    assert close_whole(short, market, "why").limit_price == -0.0234

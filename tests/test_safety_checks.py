@@ -9,11 +9,21 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.calendar import Calendars
-from core.model import AccountState, Approval, IntentAction, MarketSnapshot, NotFound, OrderIntent, Refusal, Right
+from core.model import (
+    AccountState,
+    Approval,
+    IntentAction,
+    MarketSnapshot,
+    NotFound,
+    OrderIntent,
+    Refusal,
+    Right,
+    equity_contract,
+)
 from core.settings import Settings
 from core.timeutil import elapsed
 from core.valuation import StructureView
-from safety.checks import SafetyChecks, TradeRisk, trade_risk
+from safety.checks import SafetyChecks, TradeRisk, risk_measure, trade_risk
 from safety.state import TradingState
 from tests.fakes import market as m
 from tests.fakes.market import opening
@@ -462,3 +472,132 @@ def test_the_daily_loss_is_measured_from_the_sessions_start(
     c.daily.start_of_day_net_liq = session_start
     moved = c.evaluate(NOW, AccountState(net, broker_start, max(net, broker_start, 1.0), 0.0))
     assert (state_of(c) is TradingState.REDUCING) is reduced and len(moved) == int(reduced)
+
+
+# ------------------------------------------------------------------------------ #21: the gate's later branches
+# The data check reads option quotes only: an entry it passes can still fail to be valued or measured, and
+# each of those refusals carries the rule's name and the valuation's own reason.
+
+
+def test_an_entry_the_data_check_passes_but_that_cannot_be_valued_is_refused_by_valuation() -> None:
+    """100 QQQ shares and a short call: the call's quote is good (the data check skips the shares), but the
+    shares' multiplier is 1 and the call's 100, so the structure has no one multiplier to be valued by."""
+    covered = m.structure(
+        "q1",
+        "ipmcc",
+        [(equity_contract("QQQ"), 100), (m.option("QQQ", date(2024, 1, 12), 400.0, Right.CALL), -1)],
+        MARKET,
+    )
+    intent = opening(covered)
+    assert gate(checks(), intent) == Refusal(
+        intent, "valuation", "cannot value ipmcc q1: legs with different multipliers"
+    )
+
+
+def test_a_part_whose_held_parent_cannot_be_measured_is_refused_with_the_parents_reason() -> None:
+    """A GLD 210 call bought against a held naked GLD 205 call (an IPMCC with no stop): together they are a
+    call spread with a defined loss, but the parent alone has a naked call, whose loss has no measure, so
+    what the part adds cannot be told."""
+    parent = m.structure("g7", "ipmcc", [(m.option("GLD", date(2024, 4, 19), 205.0, Right.CALL), -1)], MARKET)
+    long_call = [(m.option("GLD", date(2024, 4, 19), 210.0, Right.CALL), 1)]
+    part = dataclasses.replace(m.structure("g7-w1", "ipmcc", long_call, MARKET), parent="g7")
+    [answer] = checks().review([opening(part)], MARKET, acct(), {"g7": parent})
+    assert answer == Refusal(opening(part), "risk per trade", "ipmcc has naked short calls and no stop to measure them")
+
+
+def test_a_part_risks_its_combined_loss_less_its_parents_stress_loss() -> None:
+    """A GLD 170 put (0.25/0.30) bought against a held naked GLD 175 put (0.60/0.65) of an IPMCC: together a
+    5-wide put spread for a credit of 0.625 − 0.275 = 0.35, a defined loss of (5 − 0.35) × 100 = 465; the put
+    alone (no stop) risks its stress loss, the 175 put repriced 15 vol points higher at GLD 190 (GLD's
+    stress beta is 0). The part adds 465 less that loss, about 77: over 2% of 3,000 (60), within 2% of 5,000."""
+    parent = m.structure("g8", "ipmcc", m.short_put("GLD", date(2024, 4, 19), 175.0), MARKET)
+    long_put = [(m.option("GLD", date(2024, 4, 19), 170.0, Right.PUT), 1)]
+    part = dataclasses.replace(m.structure("g8-w1", "ipmcc", long_put, MARKET), parent="g8")
+    years = elapsed(NOW, datetime(2024, 4, 19, 16, 0, tzinfo=m.NY)).total_seconds() / (365 * 86_400)
+    vol = 0.13 + 0.1 * (1 - 175 / 190)
+    stress_loss = (_put(190.0, 175.0, years, vol + 0.15, 0.0) - _put(190.0, 175.0, years, vol, 0.0)) * 100
+    adds = 465.0 - stress_loss
+    assert 76.5 < adds < 77.5
+    [refused] = checks().review([opening(part)], MARKET, acct(3_000.0, 3_000.0), {"g8": parent})
+    assert refused == Refusal(
+        opening(part),
+        "risk per trade",
+        "risk 77 is over 2% of net liq (60); one contract risks 77",
+    )
+    [approved] = checks().review([opening(part)], MARKET, acct(5_000.0, 5_000.0), {"g8": parent})
+    assert approved == Approval(opening(part))
+
+
+def test_an_entry_with_no_parent_is_judged_alone_whatever_is_held() -> None:
+    """A naked QQQ call with no parent is refused, even beside a held LEAP that has, by accident, an empty id:
+    only an entry that names its parent is judged with it."""
+    leap, short = m.ipmcc("QQQ", date(2025, 1, 17), 330.0, date(2024, 1, 12), 400.0)
+    held = m.structure("", "ipmcc", [leap], MARKET)
+    naked = opening(m.structure("c56", "ipmcc", [short], MARKET))
+    [answer] = checks().review([naked], MARKET, acct(), {"": held})
+    assert answer == Refusal(naked, "risk per trade", "ipmcc has naked short calls and no stop to measure them")
+
+
+def test_a_cheap_ipmcc_call_risks_30_percent_of_its_premium_and_is_cut_to_what_fits() -> None:
+    """Four QQQ 450 calls of 2024-01-19 (0.00/0.05, a mid of 0.025) under the IPMCC's 30% exit risk
+    0.30 × 0.025 × 100 = 0.75 a contract, 3.00 for four: over 2% of a 100 USD account (2.00), which holds
+    floor(2.00 / 0.75) = 2 of them. The cap applies to a premium under a dollar too, and a risk of under a
+    dollar a contract is still divided, not taken for nothing."""
+    lotto = m.structure("c9", "ipmcc", [(m.option("QQQ", date(2024, 1, 19), 450.0, Right.CALL), 1)], MARKET, 4)
+    answer = gate(checks(), opening(lotto), account=acct(100.0, 100.0))
+    assert isinstance(answer, Approval) and answer.intent.quantity == 2 == answer.intent.structure.quantity
+    assert answer.notes == ("risk per trade: 4 → 2, risk 3 (measured at its 30% LEAP exit) is over 2% of net liq (2)",)
+
+
+def test_an_account_in_deficit_takes_no_entry_even_one_that_adds_no_risk() -> None:
+    """Net liq of −500 makes the 2% limit −10: a covered call that adds nothing (0) is still over it, and
+    not one contract fits."""
+    leap, short = m.ipmcc("QQQ", date(2025, 1, 17), 330.0, date(2024, 1, 12), 400.0)
+    parent = m.structure("c55", "ipmcc", [leap], MARKET)
+    part = dataclasses.replace(m.structure("c55-w1", "ipmcc", [short], MARKET), parent="c55")
+    [answer] = checks().review([opening(part)], MARKET, acct(-500.0, -500.0), {"c55": parent})
+    assert answer == Refusal(
+        opening(part),
+        "risk per trade",
+        "risk 0 (measured at its 30% LEAP exit) is over 2% of net liq (-10); one contract risks 0",
+    )
+
+
+def test_an_ipmcc_that_paid_nothing_risks_its_defined_loss_not_30_percent_of_nothing() -> None:
+    """A QQQ diagonal bought for nothing: long the 2024-01-19 450 call, short the 2024-01-12 440 call, both
+    0.00/0.05 (mid 0.025 each, a net of 0). The 30% exit caps a premium paid; with none paid its loss is the
+    defined one, the 10-point strike gap: 10 × 100 = 1,000, over 2% of 10,000 (200), and the refusal does not
+    say it was measured at the exit."""
+    diagonal = m.structure(
+        "c8",
+        "ipmcc",
+        [
+            (m.option("QQQ", date(2024, 1, 19), 450.0, Right.CALL), 1),
+            (m.option("QQQ", date(2024, 1, 12), 440.0, Right.CALL), -1),
+        ],
+        MARKET,
+    )
+    assert diagonal.entry_price == 0.0
+    refused = gate(checks(), opening(diagonal), account=acct(10_000.0, 10_000.0))
+    assert isinstance(refused, Refusal) and refused.rule == "risk per trade"
+    # The reason names no exit: the defined loss was the measure (RULEBOOK: the refusal says which was used).
+    assert refused.reason == "risk 1,000 is over 2% of net liq (200); one contract risks 1,000"
+
+
+def test_an_exit_that_caps_nothing_is_not_named_as_the_measure() -> None:
+    """With the LEAP exit at 100% of the premium, a lone QQQ 330 LEAP call's exit loses exactly its defined
+    loss (all it paid, about 9,040): the exit caps nothing, and it is not named as the measure."""
+    every = dataclasses.replace(S, ipmcc_leap_down_exit=1.0)
+    leap = m.structure("c1", "ipmcc", [(m.option("QQQ", date(2025, 1, 17), 330.0, Right.CALL), 1)], MARKET)
+    [view] = book([leap], MARKET).views
+    assert trade_risk(view, every, MARKET) == TradeRisk(leap.entry_price * 100.0, "")
+
+
+def test_only_a_strategy_with_a_leap_exit_has_words_for_its_measure() -> None:
+    assert [risk_measure(s, S) for s in ("ipmcc", "zero_dte", "strangles", "lt112", "leap_ladder")] == [
+        " (measured at its 30% LEAP exit)",
+        "",
+        "",
+        "",
+        "",
+    ]

@@ -197,3 +197,14 @@ def test_the_daily_summary_shows_the_books_worst_three_stress_scenarios() -> Non
     assert "stress: unknown, cannot stress strangles 7f3: no IV" in journal.daily_summary(
         open_book, account(100_000.0), Counter(), unknown
     )
+
+
+def test_a_disconnects_halt_is_saved_as_not_sticky_with_its_cause() -> None:
+    state = TradingStateMachine()
+    ConnectionMonitor(S, state).on_disconnect(NOW, "socket closed")
+    assert state.to_dict() == {
+        "state": "HALTED",
+        "reason": "broker connection lost: socket closed",
+        "sticky": False,
+        "cause": "broker connection",
+    }

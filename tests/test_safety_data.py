@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from core.model import Chain, ChainRow, Leg, Right, Structure
+from core.model import Chain, ChainRow, Leg, Right, Structure, equity_contract
 from core.settings import Settings
 from safety.data import DataValidator, DataWatchdog, QuoteProblem, quote_problems
 from tests.fakes import market as m
@@ -259,3 +260,58 @@ def test_a_chain_of_one_quote_can_be_traded_and_an_empty_one_cannot() -> None:
     empty = Chain.from_rows("SPXW", 3800.0, NOW, [])
     _, report = validator.check_chain(empty, NOW, live=False)
     assert not report.tradable and report.total == 0
+
+
+# ------------------------------------------------------------------------------------------ #21: live chains and texts
+
+
+def test_a_live_chain_older_than_a_minute_is_stale_and_its_warning_lists_every_problem() -> None:
+    """Two quotes, one crossed, checked live 61 s after the chain's time (the limit is 60 s): both are stale,
+    one also crossed; the warning lists the problems by name, in order, with their counts."""
+    rows = [ChainRow(EXP, 3700.0, Right.PUT, 1.0, 1.1), ChainRow(EXP, 3705.0, Right.PUT, 0.2, 0.1)]
+    usable, report = DataValidator(S).check_chain(
+        Chain.from_rows("SPXW", 3800.0, NOW, rows), NOW + timedelta(seconds=61), live=True
+    )
+    assert list(usable) == [False, False] and report.problems == {"CROSSED": 1, "STALE": 2}
+    assert report.warning == "SPXW: 2 of 2 quotes unusable (over 50%): no entries on it (CROSSED 1, STALE 2)"
+
+
+def test_an_empty_chain_is_not_traded_even_when_every_quote_may_be_unusable() -> None:
+    anything = dataclasses.replace(S, chain_max_unusable=1.0)
+    _, report = DataValidator(anything).check_chain(Chain.from_rows("SPXW", 3800.0, NOW, []), NOW, live=False)
+    assert not report.tradable
+    assert report.warning == "SPXW: 0 of 0 quotes unusable (over 100%): no entries on it (empty chain)"
+
+
+def test_infinite_quotes_are_flagged_without_a_floating_point_warning() -> None:
+    """An infinite bid and ask make an infinite minus an infinite: the rule flags the quote (NOT_FINITE), and
+    numpy's 'invalid value' is expected there, not raised as a warning into the run's log."""
+    chain = Chain.from_rows("SPXW", 3800.0, NOW, [ChainRow(EXP, 3700.0, Right.PUT, math.inf, math.inf)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert quote_problems(chain, NOW, S, live=False)[0] == QuoteProblem.NOT_FINITE
+
+
+def test_a_structure_with_shares_first_still_has_its_option_quotes_checked() -> None:
+    day = date(2024, 1, 8)
+    now = m.at(day)
+    spy = m.priced_chain("SPY", 470.0, now, [date(2024, 1, 19)], [float(k) for k in range(440, 500, 5)], 0.14)
+    row = spy.find(date(2024, 1, 19), 480.0, Right.CALL)
+    assert row is not None
+    bid = spy.bid.copy()
+    bid[row] = spy.ask[row] + 0.05
+    market = m.snapshot(now, 14.0, [dataclasses.replace(spy, bid=bid)])
+    call = m.option("SPY", date(2024, 1, 19), 480.0, Right.CALL)
+    covered = Structure("cc1", "covered", (Leg(equity_contract("SPY"), 100), Leg(call, -1)), 1, 0.0, now)
+    reason = DataValidator(S).check_structure(covered, market)
+    assert reason == f"SPY 2024-01-19 480 call quote {bid[row]:g}/{spy.ask[row]:g} unusable (CROSSED)"
+
+
+def test_a_structures_check_leaves_the_quotes_age_to_the_chains_live_check() -> None:
+    """A chain an hour older than the snapshot (a backtest's, or one the live chain check already judged):
+    the structure check reads each quote's own rule, not its age."""
+    day = date(2024, 1, 8)
+    spxw = m.priced_chain("SPXW", 4750.0, m.at(day, 9, 30), [day], [float(k) for k in range(4600, 4900, 5)], 0.12)
+    market = m.snapshot(m.at(day, 10, 30), 14.0, [spxw])
+    condor = m.structure("z1", "zero_dte", m.iron_condor("SPXW", day, 4740.0, 10.0, 4760.0, 10.0), market)
+    assert DataValidator(S).check_structure(condor, market) is None

@@ -574,3 +574,352 @@ def test_a_reprice_off_the_tick_is_rounded_to_the_passive_side(
     price: float, natural: float, buying: bool, expected: float
 ) -> None:
     assert _round_passive(price, 0.05, natural, buying) == pytest.approx(expected, abs=1e-12)
+
+
+# ------------------------------------------------------------------------------------------ #21: the branches and texts
+# The condor's numbers as above: short legs 2.00/2.20, wings 0.90/1.00 (net mid −2.30, natural −2.00 to open).
+
+
+def orphan_working(quantity: int = 1) -> tuple[SimBroker, SubmitOrder, SubmitOrder]:
+    """`quantity` condors asked for; the short put fills alone (all of it); the attempt times out and its cancel
+    is confirmed, so the orphan close (buy the put back at its 2.20 ask) is working. The first order, the
+    orphan's."""
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic, quantity), b.quote, b.now))
+    first = b.submissions[0]
+    b.fill(first.order_id, 1, quantity)
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()
+    orphan = b.submissions[-1]
+    assert orphan.safety and orphan.quantity == quantity and orphan.limit_price == 2.20
+    return b, first, orphan
+
+
+ORPHAN_PUT = (
+    AlertLevel.CRITICAL,
+    "orphan leg",
+    "zero_dte ic1: SPXW 2024-01-08 4740 put, 1 contract(s) opened without its partners; buying 1 at natural now",
+)
+
+
+def test_a_structure_that_fills_whole_is_reported_once_and_tells_nobody_anything() -> None:
+    """One condor filled in its first attempt: one Filled of 1 unit at the natural credit (the sim fills at
+    natural: wings bought at 1.00, shorts sold at 2.00, 1 + 1 − 2 − 2 = −2.00) and no alert at all."""
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    b.fill_all(b.submissions[0].order_id)
+    assert [(f.structure_id, f.side, f.units, f.average_price) for f in b.filled_reports] == [("ic1", 1, 1, -2.0)]
+    assert told(b) == []
+
+
+def test_whole_units_are_reported_as_they_complete_at_their_average_price() -> None:
+    """Three condors: two fill on every leg, then the third. Each fill at natural costs −2.00 a condor
+    (2 × 1.00 − 2 × 2.00 for two is −4.00, so −4.00 / 2 = −2.00); the reports are 2 then 1, each at −2.00."""
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic, 3), b.quote, b.now))
+    first = b.submissions[0].order_id
+    for leg in range(4):
+        b.fill(first, leg, 2)
+    for leg in range(4):
+        b.fill(first, leg, 1)
+    assert [(f.units, f.average_price) for f in b.filled_reports] == [(2, -2.0), (1, -2.0)]
+
+
+def test_an_orphan_close_reports_no_units_of_its_own() -> None:
+    b, _, orphan = orphan_working()
+    b.fill_all(orphan.order_id)
+    b.drain()
+    assert {f.structure_id for f in b.filled_reports} == {"ic1"}
+
+
+def test_an_orphan_close_left_unfilled_is_sent_again_at_natural_each_time_with_a_critical_alert() -> None:
+    b, _, orphan = orphan_working()
+    assert b.tracker.working_structure_ids() == {"ic1"}  # the orphan close keeps its structure busy, by its id
+    assert b.tracker.at_broker() == [b.tracker.tracked[f"{orphan.structure.id}:open"]]
+    for attempt in (1, 2):
+        b.advance(S.fill_timeout_seconds)
+        b.confirm_cancels()
+        again = b.submissions[-1]
+        assert again.structure == orphan.structure and again.quantity == 1 and again.limit_price == 2.20
+        assert told(b)[-1] == (
+            AlertLevel.CRITICAL,
+            "orphan still open",
+            f"ic1-orphan-2: 1 still open after attempt {attempt}; again at natural",
+        )
+    assert len(b.alerts) == 3
+
+
+def test_a_refused_orphan_close_waits_off_the_broker_and_its_resend_counts_as_an_attempt() -> None:
+    b, _, orphan = orphan_working()
+    b.reject(orphan.order_id)
+    assert b.tracker.at_broker() == []  # refused: nothing of the structure is at the broker until the next tick
+    b.advance(1)
+    resent = b.submissions[-1]
+    assert resent.structure == orphan.structure and b.tracker.at_broker() == [b.tracker.orders[resent.order_id]]
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()
+    assert told(b)[-1] == (
+        AlertLevel.CRITICAL,
+        "orphan still open",
+        "ic1-orphan-2: 1 still open after attempt 2; again at natural",
+    )
+
+
+def test_an_orphan_close_that_waited_for_quotes_counts_its_first_attempt_once() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    b.fill(b.submissions[0].order_id, 1, 1)
+    saved = dict(b.quotes)
+    del b.quotes[ic.legs[1].contract]
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()
+    waiting = (AlertLevel.CRITICAL, "no usable quotes", "ic1-orphan-2: cannot price the orphan close; retrying")
+    assert told(b) == [ORPHAN_PUT, waiting]
+    b.advance(1)
+    assert told(b) == [ORPHAN_PUT, waiting]  # said once, not at every tick
+    b.quotes = saved
+    b.advance(1)
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()
+    assert told(b)[-1] == (
+        AlertLevel.CRITICAL,
+        "orphan still open",
+        "ic1-orphan-2: 1 still open after attempt 1; again at natural",
+    )
+
+
+def test_an_order_that_cannot_be_priced_is_dropped_with_a_warning() -> None:
+    ic = condor()
+    tracker = FillTracker(S)
+    assert tracker.submit(open_intent(ic), lambda c: None, NOW) == [
+        AlertMessage(AlertLevel.WARNING, "no usable quotes", "ic1: cannot price the order")
+    ]
+    assert tracker.working() == []
+
+
+def test_an_order_dropped_for_want_of_quotes_is_not_sent_again_after_a_late_fill_is_closed() -> None:
+    """The first attempt times out; when its cancel is confirmed there are no quotes, so the condor is given
+    up. A fill of that attempt arrives after all: its short put is closed as an orphan, and that is all: the
+    given-up condor does not go out again."""
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    first = b.submissions[0]
+    saved = dict(b.quotes)
+    b.advance(S.fill_timeout_seconds)
+    b.quotes = {}
+    b.confirm_cancels()
+    assert told(b) == [(AlertLevel.WARNING, "no usable quotes", "ic1: cannot price the order")]
+    b.quotes = saved
+    b.working[first.order_id].done = False
+    b.fill(first.order_id, 1, 1)
+    b.drain()
+    assert [s.order_id for s in b.submissions] == ["ic1#1", "ic1-orphan-2#3"]
+    assert all(q == 0 for q in b.positions.values())
+
+
+def test_a_late_fill_stops_the_orphan_close_sized_without_it_and_sizes_them_again() -> None:
+    """The short put filled alone and its orphan close is working when a fill of the cancelled attempt
+    arrives: the short call. The orphan close was sized without it: it is cancelled (once, then again only
+    after its own timeout, counted) and, when the broker refuses it instead, both short legs are closed."""
+    b, first, orphan = orphan_working()
+    b.working[first.order_id].done = False
+    b.fill(first.order_id, 2, 1)  # the short call, late
+    late = (AlertLevel.CRITICAL, "fill after cancel", "ic1: ic1#1 filled SPXW 2024-01-08 4760 call -1 after it ended")
+    assert told(b) == [ORPHAN_PUT, late]
+    assert b.working[orphan.order_id].cancel_requested
+    b.advance(1)
+    assert told(b) == [ORPHAN_PUT, late]  # the cancel has its timeout before it is sent again
+    b.ignore_cancels = True
+    b.advance(S.fill_timeout_seconds)
+    again = (AlertLevel.WARNING, "cancel not confirmed", "ic1-orphan-2 order ic1-orphan-2#3: cancel sent 2 times")
+    assert told(b) == [ORPHAN_PUT, late, again]
+    sent = len(b.submissions)
+    b.reject(orphan.order_id)
+    call = (
+        AlertLevel.CRITICAL,
+        "orphan leg",
+        "zero_dte ic1: SPXW 2024-01-08 4760 call, 1 contract(s) opened without its partners; buying 1 at natural now",
+    )
+    rejected = (AlertLevel.WARNING, "order rejected", "ic1-orphan-2: leg rejected by the exchange")
+    assert told(b) == [ORPHAN_PUT, late, again, rejected, ORPHAN_PUT, call]
+    closes = [(s.structure.legs[0].contract.strike, s.structure.legs[0].ratio, s.limit_price) for s in b.submissions]
+    assert closes[sent:] == [(4740.0, 1, 2.20), (4760.0, 1, 2.20)]
+
+
+def test_a_fill_resets_the_count_of_refusals_in_a_row() -> None:
+    """An orphan close of two puts is refused four times, then one put fills: the next four refusals are
+    again not enough to abandon it; a fifth in a row is."""
+    b, _, orphan = orphan_working(quantity=2)
+    for _ in range(4):
+        b.reject(b.submissions[-1].order_id)
+        b.advance(1)
+    b.fill(b.submissions[-1].order_id, 0, 1)
+    for _ in range(4):
+        b.reject(b.submissions[-1].order_id)
+        b.advance(1)
+    assert b.tracker.abandoned == []
+    b.reject(b.submissions[-1].order_id)
+    assert b.tracker.abandoned == [f"{orphan.structure.id}:open"]
+
+
+@pytest.mark.parametrize(("reprices", "limits"), [(0, [-2.00]), (1, [-2.30, -2.00])])
+def test_with_few_reprices_the_order_still_ends_at_natural(reprices: int, limits: list[float]) -> None:
+    """No reprices: the one attempt goes at natural (−2.00). One: mid (−2.30), then natural."""
+    ic = condor()
+    b = SimBroker(FillTracker(dataclasses.replace(S, fill_max_reprices=reprices)), quotes_for(ic), NOW)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    for _ in range(3):
+        b.advance(S.fill_timeout_seconds)
+        b.confirm_cancels()
+    assert [s.limit_price for s in b.submissions] == limits
+
+
+def lt112_of(quantity: int) -> Structure:
+    expiry = date(2024, 5, 17)
+    legs = (
+        Leg(option_contract("SPY", "SPY", Right.PUT, 470.0, expiry), 1),
+        Leg(option_contract("SPY", "SPY", Right.PUT, 465.0, expiry), -1),
+        Leg(option_contract("SPY", "SPY", Right.PUT, 440.0, expiry), -2),
+    )
+    return Structure("lt1", "lt112", legs, quantity, -3.0, NOW)
+
+
+def test_an_attempt_is_complete_only_when_both_naked_puts_of_an_lt112_filled() -> None:
+    lt112 = lt112_of(1)
+    b = broker(lt112)
+    b.apply(b.tracker.submit(open_intent(lt112), b.quote, b.now))
+    order = b.submissions[0].order_id
+    b.fill(order, 0, 1)
+    b.fill(order, 1, 1)
+    b.fill(order, 2, 1)  # one of the two naked puts
+    assert [o.phase.value for o in b.tracker.working()] == ["working"] and len(b.submissions) == 1
+    b.fill(order, 2, 1)
+    assert b.tracker.working() == [] and [f.units for f in b.filled_reports] == [1]
+
+
+def test_closing_two_lt112s_one_naked_put_bought_back_finishes_that_unit_only() -> None:
+    """Two LT112s closing; one naked 440 put of the four is bought back: one unit was begun (1 of its 2), so
+    that unit is finished (the other 440, the 465, the 470) and the second LT112 is left whole."""
+    lt112 = lt112_of(2)
+    b = broker(lt112)
+    b.positions = {leg.contract: 2 * leg.ratio for leg in lt112.legs}
+    b.apply(b.tracker.submit(close_intent(lt112, 2), b.quote, b.now))
+    b.fill(b.submissions[0].order_id, 2, 1)
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()
+    safety = [s for s in b.submissions if s.safety]
+    assert sorted((s.structure.legs[0].contract.strike, s.structure.legs[0].ratio * s.quantity) for s in safety) == [
+        (440.0, 1),
+        (465.0, 1),
+        (470.0, -1),
+    ]
+
+
+def test_a_second_close_of_a_closing_structure_is_refused_by_its_key() -> None:
+    ic = condor()
+    tracker = FillTracker(S)
+    tracker.submit(close_intent(ic), broker(ic).quote, NOW)
+    assert tracker.submit(close_intent(ic), broker(ic).quote, NOW) == [
+        AlertMessage(AlertLevel.WARNING, "duplicate order", "ic1:close already has an order working")
+    ]
+
+
+def test_order_ids_count_up_and_after_a_restart_carry_the_restarts_new_york_time() -> None:
+    """Ids are the structure's id, '#', a counter; after a restart at 10:30 New York on 2024-01-08 the
+    counter starts again, so the ids carry that moment: 20240108103000-."""
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    assert b.submissions[0].order_id == "ic1#1"
+    b.fill(b.submissions[0].order_id, 1, 1)
+    from safety.persistence import tracker_orders
+
+    restarted = SimBroker(FillTracker(S), quotes_for(ic), NOW, positions=dict(b.positions))
+    restarted.apply(restarted.tracker.resume(tracker_orders(b.tracker), restarted.quote, NOW))
+    assert [s.order_id for s in restarted.submissions] == ["ic1-orphan-1#20240108103000-2"]
+
+
+def test_a_restart_with_an_orphan_close_working_sizes_it_again_and_resumes_every_structure() -> None:
+    """Saved: condor ic1 with its short put filled alone and the orphan close of it working (not filled),
+    and condor ic2 with its short call filled alone. After the restart the saved orphan close is over (the
+    shell cancelled it), ic1's put is closed again, ic2's call too, and both condors end whole."""
+    ic1 = condor()
+    ic2 = dataclasses.replace(condor(), id="ic2")
+    b = broker(ic1)
+    b.apply(b.tracker.submit(open_intent(ic1), b.quote, b.now))
+    b.fill(b.submissions[0].order_id, 1, 1)
+    b.advance(S.fill_timeout_seconds)
+    b.confirm_cancels()
+    b.apply(b.tracker.submit(open_intent(ic2), b.quote, b.now))
+    b.fill(b.submissions[-1].order_id, 2, 1)
+    from safety.persistence import order_from_dict, order_to_dict, tracker_orders
+
+    saved = [order_from_dict(order_to_dict(o)) for o in tracker_orders(b.tracker)]
+    assert sorted(o.key for o in saved) == ["ic1-orphan-2:open", "ic1:open", "ic2:open"]
+    restarted = SimBroker(FillTracker(S), quotes_for(ic1), b.now, positions=dict(b.positions))
+    restarted.apply(restarted.tracker.resume(saved, restarted.quote, restarted.now))
+    assert sorted((s.structure.tag, s.structure.legs[0].contract.strike) for s in restarted.submissions) == [
+        ("orphan of ic1", 4740.0),
+        ("orphan of ic2", 4760.0),
+    ]
+    restarted.drain()
+    assert all(restarted.positions.get(leg.contract, 0) == 2 * leg.ratio for leg in ic1.legs)
+
+
+def test_every_expired_order_waiting_for_quotes_is_dropped_each_with_its_first_leg() -> None:
+    """Two safety closes wait for quotes on condors that expire on 2024-01-08. At 20:30 New York that day
+    (01:30 the next day in UTC) they still wait; the next morning both are dropped, each naming its first
+    leg (the 4730 put)."""
+    tracker = FillTracker(S)
+    for sid in ("ic1", "ic2"):
+        urgent = dataclasses.replace(close_intent(dataclasses.replace(condor(), id=sid)), safety=True)
+        tracker.submit(urgent, lambda c: None, NOW)
+    assert tracker.tick(lambda c: None, m.at(DAY, 20, 30)) == [] and len(tracker.working()) == 2
+    assert tracker.tick(lambda c: None, m.at(date(2024, 1, 9), 9, 45)) == [
+        AlertMessage(
+            AlertLevel.WARNING,
+            "order dropped: a leg expired",
+            f"{sid}: SPXW 2024-01-08 4730 put expired before it could be priced",
+        )
+        for sid in ("ic1", "ic2")
+    ]
+    assert tracker.working() == []
+
+
+def test_orders_are_ticked_in_the_order_they_were_sent() -> None:
+    tracker = FillTracker(S)
+    for sid in ("zz", "aa"):
+        ic = dataclasses.replace(condor(), id=sid)
+        tracker.submit(open_intent(ic), broker(ic).quote, NOW)
+    timeout = timedelta(seconds=S.fill_timeout_seconds)
+    assert tracker.tick(lambda c: None, NOW + timeout) == [CancelOrder("zz#1"), CancelOrder("aa#2")]
+
+
+def test_a_cancel_is_sent_a_third_time_only_after_its_second_timeout() -> None:
+    ic = condor()
+    tracker = FillTracker(S)
+    tracker.submit(open_intent(ic), broker(ic).quote, NOW)
+    timeout = timedelta(seconds=S.fill_timeout_seconds)
+    tracker.tick(lambda c: None, NOW + timeout)
+    tracker.tick(lambda c: None, NOW + 2 * timeout)
+    assert tracker.tick(lambda c: None, NOW + 3 * timeout - timedelta(seconds=1)) == []
+    assert tracker.tick(lambda c: None, NOW + 3 * timeout) == [
+        CancelOrder("ic1#1"),
+        AlertMessage(AlertLevel.WARNING, "cancel not confirmed", "ic1 order ic1#1: cancel sent 3 times"),
+    ]
+
+
+def test_a_second_confirmation_of_an_earlier_attempts_cancel_changes_nothing() -> None:
+    ic = condor()
+    b = broker(ic)
+    b.apply(b.tracker.submit(open_intent(ic), b.quote, b.now))
+    first = b.submissions[0].order_id
+    b.apply(b.tracker.on_cancel_confirmed(first, b.quote, b.now))
+    assert [s.order_id for s in b.submissions] == ["ic1#1", "ic1#2"]
+    assert b.tracker.on_cancel_confirmed(first, b.quote, b.now) == []
+    assert b.tracker.on_reject(first, "late", b.quote, b.now) == []

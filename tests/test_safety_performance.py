@@ -102,3 +102,16 @@ def test_the_warning_needs_a_p_value_strictly_below_alpha() -> None:
             verdict = ledger.record("zero_dte", 10.0 if i < 9 else -10.0, 1.0)
         assert (verdict is not None) is warns
     assert PerformanceLedger(S).check("unknown") is None
+
+
+def test_a_whole_position_closed_without_naming_a_parent_is_a_trade() -> None:
+    """A strangle closed whole, its id given and no parent: one trade of +50 after 1.00 of fees."""
+    ledger = PerformanceLedger(S)
+    ledger.record("strangles", 50.0, 1.0, "s1")
+    st = ledger.stats["strangles"]
+    assert (st.trades, st.wins, st.total_win, st.fees) == (1, 1, 50.0, 1.0) and ledger.pending == {}
+
+
+def test_a_fresh_ledger_has_nothing_to_say_about_any_strategy() -> None:
+    ledger = PerformanceLedger(S)
+    assert [ledger.check(s) for s in ("zero_dte", "strangles", "ipmcc", "hedge")] == [None] * 4

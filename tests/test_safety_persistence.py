@@ -16,7 +16,7 @@ from core.settings import Settings
 from risk.state import RiskState
 from safety.checks import DailyLimits
 from safety.fills import FillTracker, Phase, TrackedOrder
-from safety.persistence import StateFileError, TradingRecord, restore, save, tracker_orders
+from safety.persistence import StateFileError, TradingRecord, ledger_from, restore, save, tracker_orders
 from safety.state import TradingState, TradingStateMachine
 from tests.fakes import market as m
 from tests.fakes.broker import SimBroker
@@ -326,7 +326,7 @@ def test_a_file_from_before_the_later_fields_reads_with_their_defaults() -> None
         (lambda t: "[]", r"^the document is not a JSON object$"),
         (lambda t: t.replace('"version": 1', '"version": 7'), r"^version 7, this algorithm reads version 1$"),
         (lambda t: t.replace('"quantity"', '"qty"', 1), r"^malformed field: KeyError: 'quantity'$"),
-        (lambda t: t.replace("T10:30:00-05:00", "T10:30:00", 1), r"^structure .+: entry time without a time zone$"),
+        (lambda t: t.replace("T10:30:00-05:00", "T10:30:00", 1), r"^structure z9: entry time without a time zone$"),
     ],
 )
 def test_an_unreadable_file_says_what_is_wrong_with_it(damage, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -348,3 +348,90 @@ def test_reconciliation_keeps_a_structure_only_where_the_broker_holds_its_legs_t
     assert again.book.positions() == holdings and again.state.state is TradingState.HALTED and again.state.sticky
     assert again.state.reason == "reconciliation mismatch with the broker's holdings"
     assert any(a.title == "orphan adopted" and a.level is AlertLevel.CRITICAL for a in alerts)
+
+
+# ------------------------------------------------------------------------------------------ #21: what a person is told
+# Each alert of a reconciliation is compared whole, and so is the orphan structure it adopts.
+
+
+def test_an_adopted_holding_is_an_orphan_structure_named_after_its_contract() -> None:
+    record, holdings = mid_day()
+    stray = es_strangle(MARKET, "zz", put=4000.0, call=5500.0).legs[0].contract
+    holdings[stray] = -3
+    again, alerts = restore(_stored(record), KEY, holdings, NOW, S)
+    assert [(a.level, a.title, a.body) for a in alerts] == [
+        (
+            AlertLevel.CRITICAL,
+            "reconciliation",
+            "ES 2024-04-19 4000 put: algorithm +0, broker -3 (unknown to the algorithm)",
+        ),
+        (
+            AlertLevel.CRITICAL,
+            "orphan adopted",
+            "ES 2024-04-19 4000 put -3: held at the broker, now in the book as orphan-ES-2024-04-19-4000-put",
+        ),
+        (  # the half-filled condor order's extra short put: orders in flight are dropped on a mismatch
+            AlertLevel.CRITICAL,
+            "orphan adopted",
+            "SPXW 2024-01-08 4740 put -1: held at the broker, now in the book as orphan-SPXW-2024-01-08-4740-put",
+        ),
+    ]
+    assert again.book.structures["orphan-ES-2024-04-19-4000-put"] == Structure(
+        "orphan-ES-2024-04-19-4000-put", "orphan", (Leg(stray, -1),), 3, 0.0, NOW, "adopted at reconciliation"
+    )
+
+
+def test_a_structure_whose_long_leg_is_gone_is_dropped_with_a_critical_alert() -> None:
+    """The LT112 l1's long 435 put is not held at the broker (sold outside the algorithm): l1 is dropped, its
+    short legs adopted as orphans."""
+    record, holdings = mid_day()
+    lt112 = record.book.structures["l1"]
+    del holdings[lt112.legs[0].contract]
+    again, alerts = restore(_stored(record), KEY, holdings, NOW, S)
+    dropped = [(a.level, a.body) for a in alerts if a.title == "structure dropped"]
+    assert dropped == [
+        (AlertLevel.CRITICAL, "lt112 l1: not all of its legs are held; its held legs become orphans"),
+    ]
+    assert [(a.level, a.body) for a in alerts if a.title == "reconciliation"] == [
+        (AlertLevel.CRITICAL, "SPY 2024-05-17 435 put: algorithm +1, broker +0 (missing at the broker)")
+    ]
+    assert "l1" not in again.book.structures and again.book.positions() == holdings
+
+
+def test_a_structure_held_twice_over_needs_both_units_at_the_broker() -> None:
+    """Two GLD strangles in the book (short 2 puts, 2 calls); the broker holds one of each: not a whole
+    strangle twice over, so the book's structure is dropped and the one of each held adopted."""
+    book = OpenBook()
+    two = dataclasses.replace(gld_strangle(MARKET), quantity=2)
+    book.add_units(two, 2, two.entry_price)
+    record = TradingRecord(book=book)
+    holdings = {leg.contract: -1 for leg in two.legs}
+    again, _ = restore(_stored(record), KEY, holdings, NOW, S)
+    assert "g01" not in again.book.structures and again.book.positions() == holdings
+    assert {s.strategy for s in again.book.open_structures()} == {"orphan"}
+
+
+def test_the_fills_of_an_order_in_flight_are_expected_whatever_the_orders_listing() -> None:
+    """Nothing in the book; condor z9's order has its short put filled (−1), and its orphan close (listed
+    first, nothing filled yet) has not bought it back: the broker should hold that −1."""
+    condor = spxw_condor(MARKET, "z9", put=4740.0, call=4760.0)
+    put = condor.legs[1].contract
+    root = TrackedOrder("z9:open", condor, 1, 1, False, children=["z9-orphan-1:open"], filled={1: -1})
+    orphan = Structure("z9-orphan-1", "zero_dte", (Leg(put, 1),), 1, 0.0, NOW)
+    child = TrackedOrder("z9-orphan-1:open", orphan, 1, 1, True, parent="z9:open")
+    assert TradingRecord(orders=[child, root]).expected_positions() == {put: -1}
+
+
+def test_a_halted_state_survives_the_file() -> None:
+    record, _ = mid_day()
+    record.state.halt(NOW, "reconciliation mismatch", sticky=True)
+    again = TradingRecord.from_text(record.to_text(NOW))
+    kept = (again.state.state, again.state.reason, again.state.sticky, again.state.cause)
+    assert kept == (TradingState.HALTED, "reconciliation mismatch", True, "")
+
+
+def test_the_ledger_is_read_back_from_the_record_with_the_settings_given() -> None:
+    record, _ = mid_day()
+    ledger = ledger_from(record, S)
+    assert ledger.settings is S and ledger.to_dict() == record.performance
+    assert (ledger.stats["zero_dte"].trades, ledger.stats["zero_dte"].wins) == (3, 2)

@@ -73,7 +73,7 @@ def test_round_trip_and_aware_times() -> None:
     m.halt(T, "reconciliation mismatch", sticky=True)
     again = TradingStateMachine.from_dict(m.to_dict())
     assert (again.state, again.reason, again.sticky) == (H, "reconciliation mismatch", True)
-    with pytest.raises(ValueError, match="timezone-aware"):
+    with pytest.raises(ValueError, match=r"^transitions need timezone-aware times$"):
         machine(A).reduce(datetime(2024, 1, 8, 10, 30), "x")  # noqa: DTZ001 - the point of the test
 
 
@@ -111,3 +111,10 @@ def test_a_new_session_says_why_the_day_is_active_again() -> None:
     m = machine(R)
     moved = m.new_session(T)
     assert moved is not None and moved.reason == "new session: daily limits reset" and m.reason == moved.reason
+
+
+def test_a_halt_with_no_cause_waits_for_none_and_is_saved_so() -> None:
+    m = machine(A)
+    m.halt(T, "a person's pause", sticky=False)
+    assert m.to_dict() == {"state": "HALTED", "reason": "a person's pause", "sticky": False, "cause": ""}
+    assert m.resolve(T, "broker connection", "reconnected") is None and m.state is H
