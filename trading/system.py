@@ -24,7 +24,7 @@ from risk.manager import RiskManager
 from risk.state import RiskState
 from safety import SafetySystems
 from safety.assignment import AssignmentEvent
-from safety.persistence import TradingRecord, reconcile, restore, save, tracker_orders
+from safety.persistence import TradingRecord, ledger_from, reconcile, restore, save, tracker_orders
 
 STATE_KEY = "trading_state"
 __all__ = ["STATE_KEY", "EventFileError", "TradingSystem", "read_events", "restored"]
@@ -64,6 +64,7 @@ class TradingSystem:
             self.safety.checks.daily = saved.daily
             self.risk.state = RiskState.from_dict(saved.risk) if saved.risk else RiskState()
             self.peak = max(saved.peak_net_liq, 0.0) or peak
+            self.safety.performance = ledger_from(saved, settings)  # win rates keep counting across restarts
         self.pipeline = Pipeline(
             settings,
             equity_calendar,
