@@ -48,17 +48,30 @@ def part_of(structure: Structure, indexes: Sequence[int], name: str) -> Structur
 
 
 def part_legs(part: Structure, units: int, parent: Structure) -> tuple[Leg, ...]:
-    """A part's legs per unit of its parent: `units` of the part spread over the parent's quantity."""
-    per_unit = units / parent.quantity
-    return tuple(dataclasses.replace(leg, ratio=round(leg.ratio * per_unit)) for leg in part.legs)
+    """A part's legs per unit of its parent: `units` of the part spread over the parent's quantity, which
+    they must divide into whole contracts (`spreads_evenly`)."""
+    if not spreads_evenly(part, units, parent):
+        raise ValueError(f"{units} of {part.id} do not spread evenly over {parent.quantity} of {parent.id}")
+    return tuple(dataclasses.replace(leg, ratio=leg.ratio * units // parent.quantity) for leg in part.legs)
+
+
+def spreads_evenly(part: Structure, units: int, parent: Structure) -> bool:
+    return all(leg.ratio * units % parent.quantity == 0 for leg in part.legs)
 
 
 def with_part(parent: Structure, part: Structure) -> Structure:
     """The parent with the part's legs added (what the account holds once the part fills), to value a part
-    (an IPMCC's weekly call) with what covers it; leg prices are dropped, the result is for valuation."""
-    return dataclasses.replace(
-        parent, legs=parent.legs + part_legs(part, part.quantity, parent), leg_entry_prices=(), leg_entry_underlyings=()
-    )
+    (an IPMCC's weekly call) with what covers it; leg prices are dropped, the result is for valuation.
+    Two calls against three LEAPs do not make whole units of one LEAP and its calls: the result is then one
+    unit of the whole (3 LEAPs, -2 calls), which values the same contracts."""
+    if spreads_evenly(part, part.quantity, parent):
+        legs, quantity = parent.legs + part_legs(part, part.quantity, parent), parent.quantity
+    else:
+        legs = tuple(dataclasses.replace(leg, ratio=leg.ratio * parent.quantity) for leg in parent.legs) + tuple(
+            dataclasses.replace(leg, ratio=leg.ratio * part.quantity) for leg in part.legs
+        )
+        quantity = 1
+    return dataclasses.replace(parent, legs=legs, quantity=quantity, leg_entry_prices=(), leg_entry_underlyings=())
 
 
 @dataclass
@@ -107,7 +120,24 @@ class OpenBook:
         return closed
 
     def _merge_part(self, part: Structure, units: int, price: float) -> Structure:
+        """The part's legs join its parent's units. When the broker fills fewer of the part than the parent
+        has units (two calls of three), the units they cover become a structure of their own (`<id>.1`,
+        whole units of a LEAP and its call) and the rest keeps the parent's id, for the rest of the part."""
         parent = self.structures[part.parent]
+        if units < parent.quantity and not spreads_evenly(part, units, parent):
+            self.structures[parent.id] = dataclasses.replace(parent, quantity=parent.quantity - units)
+            covered = dataclasses.replace(parent, id=self._free_id(parent.id), quantity=units)
+            self.structures[covered.id] = covered
+            return self._merge_into(covered, part, units, price)
+        if not spreads_evenly(part, units, parent):  # more of the part than the parent covers: held alone
+            added = dataclasses.replace(
+                part, quantity=units, entry_price=price, leg_entry_prices=filled_leg_prices(part, price)
+            )
+            self.structures[part.id] = added
+            return added
+        return self._merge_into(parent, part, units, price)
+
+    def _merge_into(self, parent: Structure, part: Structure, units: int, price: float) -> Structure:
         per_unit = units / parent.quantity  # the part's contracts per unit of the parent
         legs = list(parent.legs) + list(part_legs(part, units, parent))
         prices = list(parent.leg_entry_prices) if parent.leg_entry_prices else [0.0] * len(parent.legs)
@@ -121,6 +151,12 @@ class OpenBook:
         )
         self.structures[parent.id] = merged
         return merged
+
+    def _free_id(self, base: str) -> str:
+        n = 1
+        while f"{base}.{n}" in self.structures:
+            n += 1
+        return f"{base}.{n}"
 
     def remove_part(self, part: Structure) -> Structure | None:
         """Closed a part (some legs) of a held structure: those legs leave it; the rest stays open."""
