@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -52,3 +53,14 @@ def _snapshots_forget_their_valuations(request: pytest.FixtureRequest) -> None:
     for value in vars(module).values() if module is not None else ():
         if isinstance(value, MarketSnapshot):
             value.memo.clear()
+
+
+@pytest.fixture
+def server_in_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's own time zone set to UTC, as QuantConnect's cloud runs, for tests that a New York day
+    is New York's: on a machine set to New York they would pass even if the code read the machine's zone."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

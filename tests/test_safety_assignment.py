@@ -436,6 +436,7 @@ def test_what_an_assignment_says_and_what_its_closes_say() -> None:
 # ------------------------------------------------------------------------------------------ #21: the branches and texts
 
 
+@pytest.mark.usefixtures("server_in_utc")
 def test_the_checks_day_is_new_yorks_whatever_the_clock_says_elsewhere() -> None:
     """At 20:00 New York on Thursday (already Friday 01:00 in UTC) the SPY 470 put expiring Friday is 1 DTE,
     4 in the money at 466, and the day's 15:00 check time has passed: it closes."""

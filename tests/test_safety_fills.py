@@ -871,6 +871,7 @@ def test_a_restart_with_an_orphan_close_working_sizes_it_again_and_resumes_every
     assert all(restarted.positions.get(leg.contract, 0) == 2 * leg.ratio for leg in ic1.legs)
 
 
+@pytest.mark.usefixtures("server_in_utc")
 def test_every_expired_order_waiting_for_quotes_is_dropped_each_with_its_first_leg() -> None:
     """Two safety closes wait for quotes on condors that expire on 2024-01-08. At 20:30 New York that day
     (01:30 the next day in UTC) they still wait; the next morning both are dropped, each naming its first

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -136,16 +134,6 @@ def test_a_held_loser_asks_a_person_once_a_day_not_at_every_management_step() ->
         assert [d.subject for d in decisions] == ["l1"]  # still reported (logged) at every step
         levels.append(decisions[0].alert)
     assert levels == [AlertLevel.WARNING, None, AlertLevel.WARNING]
-
-
-@pytest.fixture
-def server_in_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The machine's own time zone set to UTC, as QuantConnect's cloud runs (restored after the test)."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.mark.usefixtures("server_in_utc")
