@@ -13,8 +13,6 @@ from strategies.lt112 import Lt112
 from strategies.strangles import Strangles
 from strategies.zero_dte import ZeroDte
 
-NOT_BUILT: tuple[str, ...] = ()  # strategies named in the settings that have no module yet
-
 
 def build(settings: Settings, calendars: Calendars) -> tuple[list[Strategy], Futures]:
     futures = Futures(settings, calendars)
@@ -30,8 +28,3 @@ def build(settings: Settings, calendars: Calendars) -> tuple[list[Strategy], Fut
     if settings.enable_leap_ladder:
         out.append(LeapPutLadder(settings, calendars.equity))
     return out, futures
-
-
-def not_built(settings: Settings) -> list[str]:
-    """Enabled strategies that have no module yet (for the start-up warning)."""
-    return [name for name in NOT_BUILT if getattr(settings, f"enable_{name}")]

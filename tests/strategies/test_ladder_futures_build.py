@@ -25,7 +25,7 @@ from core.model import (
 )
 from core.settings import Settings
 from core.valuation import StructureView
-from strategies import build, not_built
+from strategies import build
 from strategies.futures import Futures
 from strategies.leaps import LeapPutLadder
 from tests.fakes import market as m
@@ -174,7 +174,6 @@ def test_build_returns_the_enabled_strategies_and_names_what_is_missing() -> Non
         {"enable_strangles": "false", "enable_lt112": "false", "enable_leap_ladder": "false", "enable_ipmcc": "false"}
     )
     assert [s.name for s in build(only, CAL)[0]] == ["zero_dte"]
-    assert not_built(S) == []
 
 
 def test_entry_times_stay_at_new_york_clock_time_across_the_dst_change() -> None:
