@@ -236,7 +236,7 @@ def run_environment(environ: Mapping[str, str]) -> dict[str, str]:
 
 def run(package: Package, workers: int, rescore: bool = False) -> Score:
     """Mutate and test `package`, or with `rescore` only score the last run again (after editing the
-    equivalents file): the seconds reported are then the last run's."""
+    equivalents file): the seconds and workers reported are then the last run's."""
     work = WORK / package.name
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     env = run_environment(os.environ)
@@ -257,9 +257,9 @@ def run(package: Package, workers: int, rescore: bool = False) -> Score:
             ).returncode
         if code != 0:
             raise SystemExit(f"mutmut run failed for {package.name} (exit {code}); see {log}")
-        timing.write_text(f"{time.monotonic() - started:.0f}\n")
+        timing.write_text(f"{time.monotonic() - started:.0f} {workers}\n")
         (work / "commit.txt").write_text(tested + "\n")  # kept for a rescore
-    seconds = float(timing.read_text())
+    seconds, workers = _timing(timing.read_text(), workers)
     commit = (work / "commit.txt").read_text().strip() if (work / "commit.txt").exists() else _commit()
     results = subprocess.run(
         [mutmut, "results", "--all", "true"], cwd=work, capture_output=True, text=True, check=True, env=env
@@ -304,6 +304,12 @@ def _commit() -> str:
     """HEAD, marked when tracked files differ from it (the reports themselves do not count)."""
     dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!reports"))
     return _git("rev-parse", "--short", "HEAD") + ("+uncommitted" if dirty else "")
+
+
+def _timing(text: str, workers: int) -> tuple[float, int]:
+    """The run's seconds and its workers (a rescore reports the run's own, not its own default)."""
+    fields = text.split()
+    return float(fields[0]), int(fields[1]) if len(fields) > 1 else workers
 
 
 def _write_report(result: Score, seconds: float, workers: int, commit: str) -> None:

@@ -10,6 +10,7 @@ from tests.mutation import (
     Equivalent,
     Mutant,
     _setup_cfg,
+    _timing,
     changed_lines,
     is_equivalent,
     load_equivalents,
@@ -101,3 +102,8 @@ def test_mutants_run_with_a_fixed_hash_seed_and_the_lean_data_found_from_the_pro
     else:
         assert env["LEAN_DATA_DIR"] == str(data.resolve()) and Path(env["LEAN_DATA_DIR"]).is_absolute()
     assert run_environment({"LEAN_DATA_DIR": "/elsewhere"})["LEAN_DATA_DIR"] == "/elsewhere"  # a choice is kept
+
+
+def test_a_rescore_reports_the_runs_own_time_and_workers() -> None:
+    assert _timing("341 1\n", 2) == (341.0, 1)
+    assert _timing("352\n", 2) == (352.0, 2)  # a run timed before the workers were kept beside its time
