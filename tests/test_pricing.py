@@ -313,18 +313,19 @@ def test_underlyings_under_one_dollar_solve() -> None:
 
 def test_infinite_zero_and_overflowing_inputs_are_bad_input_without_a_warning() -> None:
     # Each row is refused for one input: an infinite forward, an infinite time (the discount underflows to 0 at
-    # r = 1%), a zero strike, a discount of 0 (e^-800), forward and strike both infinite, and two inputs of
-    # 1e308 whose sum overflows. numpy warns of none of it (a log of 0, inf/inf, an overflow): bad market data
-    # is answered with NaN and a reason, never noise in the log.
-    prices = np.array([5.0, 5.0, 5.0, 5.0, 5.0, 1.0])
-    forwards = np.array([np.inf, 100.0, 100.0, 100.0, np.inf, 1e308])
-    strikes = np.array([100.0, 100.0, 0.0, 100.0, np.inf, 1e308])
-    years = np.array([0.5, np.inf, 0.5, 1.0, 0.5, 0.5])
-    rates = np.array([0.0, 0.01, 0.0, 800.0, 0.0, 0.0])
+    # r = 1%), a zero strike, a discount of 0 (e^-800), forward and strike both infinite; and finite magnitudes
+    # no market has, whose sum overflows: a forward and a strike of 1e308, a strike and a time of 1e308, a
+    # price of 1e308 discounted by e^709 (r = -709). numpy warns of none of it (a log of 0, inf/inf, an
+    # overflow): bad market data is answered with NaN and a reason, never noise in the log.
+    prices = np.array([5.0, 5.0, 5.0, 5.0, 5.0, 1.0, 5.0, 1e308])
+    forwards = np.array([np.inf, 100.0, 100.0, 100.0, np.inf, 1e308, 100.0, 100.0])
+    strikes = np.array([100.0, 100.0, 0.0, 100.0, np.inf, 1e308, 1e308, 100.0])
+    years = np.array([0.5, np.inf, 0.5, 1.0, 0.5, 0.5, 1e308, 1.0])
+    rates = np.array([0.0, 0.01, 0.0, 800.0, 0.0, 0.0, 0.0, -709.0])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         implied = pricing.black76_implied_vol(prices, forwards, strikes, years, rates, True)
-    assert list(implied.status) == [pricing.IVStatus.BAD_INPUT] * 6
+    assert list(implied.status) == [pricing.IVStatus.BAD_INPUT] * 8
     assert np.all(np.isnan(implied.iv))
 
 
