@@ -278,6 +278,26 @@ def test_the_smallest_time_value_the_solver_takes_is_solved() -> None:
     assert pricing.black76_implied_vol(1e-14, 1.0, 4.0, 1.0, 0.0, True).status == pricing.IVStatus.NO_TIME_VALUE
 
 
+def test_tiny_time_values_at_the_money_converge() -> None:
+    # An at-the-money option on 100 with a day to go, worth 1e-8 or 1e-10 (normalised time value 1e-10 and 1e-12,
+    # inside the solver's domain, which starts at 1e-14): the solver settles, and the volatility found reprices
+    # the time value to 1e-4 (b is computed as a difference of two N(d) near 0.5 there, which limits it).
+    for price in (1e-8, 1e-10):
+        implied = pricing.black76_implied_vol(price, 100.0, 100.0, 1.0 / 365.0, 0.0, True)
+        assert implied.status == pricing.IVStatus.OK
+        repriced = float(pricing.black76_price(100.0, 100.0, 1.0 / 365.0, implied.iv, 0.0, True))
+        assert repriced == pytest.approx(price, rel=1e-4)
+
+
+def test_the_volatility_found_never_exceeds_the_solvers_limit() -> None:
+    # Within a few 1e-7 of the maximum (here 1e-10 under it, at the money, 3 years) only σ√T above MAX_TOTAL_VOL
+    # would fit; the answer is at most that limit (or none), never a number past it.
+    t = 3.0
+    for is_call in (True, False):
+        implied = pricing.black76_implied_vol(100.0 * (1.0 - 1e-10), 100.0, 100.0, t, 0.0, is_call)
+        assert np.isnan(implied.iv) or float(implied.iv) * math.sqrt(t) <= pricing.MAX_TOTAL_VOL
+
+
 def test_a_price_at_the_maximum_or_within_1e_15_of_it_is_above_the_maximum() -> None:
     # A call on F = K = 1 (r = 0) is worth less than the forward, 1, for any volatility; 1e-15 under it is
     # still the maximum for the solver (b(x, ∞) = e^(x/2) to 15 digits). A put's maximum is the strike.
