@@ -278,6 +278,26 @@ def test_the_smallest_time_value_the_solver_takes_is_solved() -> None:
     assert pricing.black76_implied_vol(1e-14, 1.0, 4.0, 1.0, 0.0, True).status == pricing.IVStatus.NO_TIME_VALUE
 
 
+def test_a_fine_sweep_of_vols_near_the_money_round_trips() -> None:
+    # A stock at 100 with carry (r 5%, q 1%), strikes 100 and 102, a day, a month and half a year, calls and puts,
+    # 3,000 volatilities from 0.5% to 500%: wherever the price moves by a millionth of the spot per vol point, the
+    # volatility that made it comes back to 1e-8. A few of these (x, β) pairs, met from a poor starting guess,
+    # make the third-order step collapse to nothing while f is far from 0: the step test then stops at a wrong s.
+    spot, r, q = 100.0, 0.05, 0.01
+    vols = np.geomspace(0.005, 5.0, 3000)
+    k, t, v, c = (a.ravel() for a in np.meshgrid([100.0, 102.0], [1 / 365, 30 / 365, 0.5], vols, [True, False]))
+    prices = np.array(
+        [
+            ql.blackFormula(ql_type(bool(ci)), ki, spot * math.exp((r - q) * ti), vi * math.sqrt(ti), math.exp(-r * ti))
+            for ki, ti, vi, ci in zip(k, t, v, c, strict=True)
+        ]
+    )
+    determined = pricing.bs_greeks(spot, k, t, v, r, q, c).vega > 1e-6 * spot
+    implied = pricing.bs_implied_vol(prices, spot, k, t, r, q, c)
+    assert np.all(implied.status[determined] == pricing.IVStatus.OK)
+    assert float(np.max(np.abs(implied.iv - v)[determined])) < 1e-8
+
+
 def test_tiny_time_values_at_the_money_converge() -> None:
     # An at-the-money option on 100 with a day to go, worth 1e-8 or 1e-10 (normalised time value 1e-10 and 1e-12,
     # inside the solver's domain, which starts at 1e-14): the solver settles, and the volatility found reprices
@@ -287,6 +307,13 @@ def test_tiny_time_values_at_the_money_converge() -> None:
         assert implied.status == pricing.IVStatus.OK
         repriced = float(pricing.black76_price(100.0, 100.0, 1.0 / 365.0, implied.iv, 0.0, True))
         assert repriced == pytest.approx(price, rel=1e-4)
+    # Out of the money by 0.1% (x = −0.001, where b has no cancellation), a month to go, worth 5e-10: solved and
+    # repriced to 1e-8.
+    wing = pricing.black76_implied_vol(5e-10, 100.0, 99.9, 30.0 / 365.0, 0.0, False)
+    assert wing.status == pricing.IVStatus.OK
+    assert float(pricing.black76_price(100.0, 99.9, 30.0 / 365.0, wing.iv, 0.0, False)) == pytest.approx(
+        5e-10, rel=1e-8
+    )
 
 
 def test_the_volatility_found_never_exceeds_the_solvers_limit() -> None:
