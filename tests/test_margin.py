@@ -170,7 +170,7 @@ def span_by_hand(
         [(P, 4700.0, -1, 0.20)],  # a short put near the money
         [(C, 4800.0, -2, 0.15), (C, 4900.0, +1, 0.14)],  # a call ratio: one naked call
         [(P, 3000.0, -1, 0.35)],  # far out of the money: the short-option minimum
-        [(P, 4350.0, -1, 0.08)],  # calm and out of the money: the extreme move is the worst scenario
+        [(P, 4350.0, -1, 0.08)],  # calm, out of the money: a range down, vol up (42.5) beats the extreme (38.7)
         [(C, 4750.0, +2, 0.20), (P, 4300.0, -1, 0.20)],  # long vega, a naked put: vol down can hurt
     ],
 )
