@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time as pytime
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from core.calendar import (
     ExchangeCalendar,
     Market,
     OutOfCalendarRangeError,
+    Session,
     dte,
     nth_weekday_date,
 )
@@ -216,3 +218,67 @@ def test_leap_and_front_future_windows_are_inclusive(cal: Calendars) -> None:
     assert cal.es_front_quarterly(december, 8) == date(2024, 12, 20)  # exactly enough sessions
     assert cal.es_front_quarterly(december, 9) == date(2025, 3, 21)
     assert cal.es_front_quarterly(date(2024, 12, 20), 0) == date(2024, 12, 20)  # its own last trade day
+
+
+def test_a_calendar_built_alone_covers_its_years_and_knows_its_market() -> None:
+    """The tables span FIRST_YEAR to LAST_YEAR (exchange_calendars' default is about twenty years back and
+    one ahead of today): the first session of 1998 and the last of 2030 are there, counted in order."""
+    cme = ExchangeCalendar(Market.CME)
+    assert cme.market is Market.CME
+    assert cme.is_session(date(1998, 1, 2)) and cme.is_session(date(2030, 12, 31))
+    assert cme.add_sessions(date(1998, 1, 2), 1) == date(1998, 1, 5)
+    assert cme.add_sessions(date(2030, 12, 31), -1) == date(2030, 12, 30)
+
+
+def test_cme_early_closes_apply_in_the_calendars_last_year() -> None:
+    """2030 too: Juneteenth (Wednesday 06-19, NYSE shut) closes CME at 13:00 ET, 07-03 (NYSE early close) at
+    13:15 ET. The shortened session keeps its day and its 18:00 open the evening before."""
+    cal = Calendars()
+    juneteenth = cal.cme.session(date(2030, 6, 19))
+    assert juneteenth == Session(
+        date(2030, 6, 19), datetime(2030, 6, 18, 18, 0, tzinfo=NY), datetime(2030, 6, 19, 13, 0, tzinfo=NY), True
+    )
+    july_3 = cal.cme.session(date(2030, 7, 3))
+    assert july_3 is not None and july_3.close == datetime(2030, 7, 3, 13, 15, tzinfo=NY) and july_3.early_close
+
+
+def test_a_cap_at_or_after_the_close_leaves_the_session_alone() -> None:
+    equity = ExchangeCalendar(Market.EQUITY)
+    monday = date(2024, 1, 8)
+    before = equity.session(monday)
+    equity.close_no_later_than(monday, time(16, 0))  # the regular close itself
+    equity.close_no_later_than(monday, time(17, 0))
+    assert equity.session(monday) == before and equity.early_closes(monday, monday) == {}
+    equity.close_no_later_than(monday, time(13, 0))
+    assert equity.early_closes(monday, monday) == {monday: time(13, 0)}
+
+
+def test_no_session_within_two_weeks_is_an_error_that_names_the_day() -> None:
+    """Fifteen days probed: with 07-02 to 07-16 (2024) removed, the next session after 07-01 would be the
+    16th day, 07-17: too far for a market that never closes two weeks."""
+    equity = ExchangeCalendar(Market.EQUITY)
+    day = date(2024, 7, 2)
+    while day <= date(2024, 7, 16):
+        equity.remove_session(day)
+        day += timedelta(days=1)
+    with pytest.raises(OutOfCalendarRangeError, match=r"^no session within two weeks of 2024-07-01$"):
+        equity.next_session(date(2024, 7, 1))
+    assert equity.previous_session(date(2024, 7, 16)) == date(2024, 7, 1)  # the 15th day back is probed
+
+
+def test_is_open_does_not_depend_on_the_machines_time_zone(cal: Calendars, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Monday 2024-07-01 15:00 New York is already Tuesday 04:00 in Tokyo: the session is Monday's whatever
+    the zone of the machine running the algorithm."""
+    moment = datetime(2024, 7, 1, 15, 0, tzinfo=NY)
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    pytime.tzset()
+    try:
+        assert cal.equity.is_open(moment) and cal.equity.is_open(moment.astimezone(UTC))
+    finally:
+        monkeypatch.undo()
+        pytime.tzset()
+
+
+def test_is_open_refuses_a_naive_datetime_in_words(cal: Calendars) -> None:
+    with pytest.raises(ValueError, match=r"^is_open needs a timezone-aware datetime$"):
+        cal.equity.is_open(datetime(2024, 1, 8, 10, 0))  # noqa: DTZ001 - the point of the test

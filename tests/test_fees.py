@@ -179,3 +179,12 @@ def test_a_leg_is_not_a_sale_unless_it_says_so() -> None:
     assert sold.regulatory == pytest.approx(0.04 + 0.00279)
     negative = leg_fees(S, FeeKind.EQUITY_OPTION, "SPY", 1, opening=True, is_sale=True, sale_proceeds=-5.0)
     assert negative.regulatory == pytest.approx(0.04 + 0.00279)  # proceeds below 0 count as none
+
+
+def test_an_index_itself_does_not_trade_and_a_negative_quantity_is_refused_in_words() -> None:
+    with pytest.raises(ValueError, match=r"^SPX is an index: only its options trade$"):
+        fee_kind("SPX", False)
+    with pytest.raises(
+        ValueError, match=r"^quantity is a count of contracts and cannot be negative; the side is `is_sale`$"
+    ):
+        leg_fees(S, FeeKind.EQUITY_OPTION, "SPY", -2, True)

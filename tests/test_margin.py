@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from core.margin import MarginLeg, defined_risk, option_requirement, span_requirement
+from core.margin import MarginLeg, defined_risk, option_requirement, span_requirement, split_naked
 from core.model import Right
 from core.settings import Settings
 
@@ -170,7 +170,7 @@ def span_by_hand(
         [(P, 4700.0, -1, 0.20)],  # a short put near the money
         [(C, 4800.0, -2, 0.15), (C, 4900.0, +1, 0.14)],  # a call ratio: one naked call
         [(P, 3000.0, -1, 0.35)],  # far out of the money: the short-option minimum
-        [(P, 4350.0, -1, 0.08)],  # calm and out of the money: the extreme move is the worst scenario
+        [(P, 4350.0, -1, 0.08)],  # calm, out of the money: a range down, vol up (42.5) beats the extreme (38.7)
         [(C, 4750.0, +2, 0.20), (P, 4300.0, -1, 0.20)],  # long vega, a naked put: vol down can hurt
     ],
 )
@@ -198,3 +198,125 @@ def test_span_of_a_fully_covered_spread_is_capped_at_its_defined_risk() -> None:
     assert got.method == "defined risk" and got.amount == pytest.approx(300.0)
     two = span_requirement(spread, "ES", 4750.0, today, 0.05, 50.0, 2, S)
     assert two.amount == pytest.approx(600.0)
+
+
+# ------------------------------------------------------------------------------------ covered and naked, leg by leg
+
+
+def test_the_split_keeps_each_legs_fields_and_leaves_the_farthest_out_of_the_money_naked() -> None:
+    """A put ratio (long 95, short 2 × 100) and a call ladder (short 105, long 110, short 120). Per right the
+    shorts in excess of the longs are naked, the farthest out of the money first: one of the two 100 puts,
+    and the 120 call (not the 105). A leg split in two keeps its premium, expiry and volatility."""
+    legs = [
+        MarginLeg(P, 95.0, +1, 1.0, EXP, 0.25),
+        MarginLeg(P, 100.0, -2, 2.5, EXP, 0.22),
+        MarginLeg(C, 105.0, -1, 2.0, EXP, 0.20),
+        MarginLeg(C, 110.0, +1, 1.0, EXP, 0.21),
+        MarginLeg(C, 120.0, -1, 0.3, EXP, 0.24),
+    ]
+    covered, naked = split_naked(legs)
+    by_strike = sorted(covered, key=lambda leg: leg.strike)
+    assert by_strike == [
+        MarginLeg(P, 95.0, +1, 1.0, EXP, 0.25),
+        MarginLeg(P, 100.0, -1, 2.5, EXP, 0.22),
+        MarginLeg(C, 105.0, -1, 2.0, EXP, 0.20),
+        MarginLeg(C, 110.0, +1, 1.0, EXP, 0.21),
+    ]
+    assert sorted(naked, key=lambda leg: leg.strike) == [
+        MarginLeg(P, 100.0, -1, 2.5, EXP, 0.22),
+        MarginLeg(C, 120.0, -1, 0.3, EXP, 0.24),
+    ]
+
+
+def test_a_call_ladder_is_charged_its_spread_and_the_highest_call_naked() -> None:
+    # Stock at 100. Covered: short 105 / long 110 calls for a 1.00 credit, risk 5 − 1 = 4. Naked: the 120 call,
+    # max(0.20 × 100 − 20 OTM, 0.10 × 100) + 0.30 = 10.30. Per contract (×100): 1,430.
+    legs = [MarginLeg(C, 105.0, -1, 2.0, EXP), MarginLeg(C, 110.0, +1, 1.0, EXP), MarginLeg(C, 120.0, -1, 0.3, EXP)]
+    req = option_requirement(legs, 100.0, 100.0, 1, False, S)
+    assert req.amount == pytest.approx(1_430.0) and req.method == "defined risk + naked"
+
+
+def test_a_long_option_risks_its_premium() -> None:
+    # Nothing is lost beyond what was paid, whether it expires worthless or not.
+    assert defined_risk([MarginLeg(C, 100.0, +1, 3.0, EXP)]) == pytest.approx(3.0)
+    assert defined_risk([MarginLeg(P, 100.0, +1, 2.0, EXP)]) == pytest.approx(2.0)
+
+
+def test_naked_options_in_the_money_have_no_out_of_the_money_amount() -> None:
+    # Stock at 500. A short 480 call 20 in the money at 25: max(0.20 × 500 − 0, 0.10 × 500) + 25 = 125 a share.
+    call = option_requirement([MarginLeg(C, 480.0, -1, 25.0, EXP)], 500.0, 100.0, 1, False, S)
+    assert call.amount == pytest.approx(12_500.0)
+    # A short 520 put 20 in the money at 25: max(0.20 × 500 − 0, 0.10 × 520) + 25 = 125 a share.
+    put = option_requirement([MarginLeg(P, 520.0, -1, 25.0, EXP)], 500.0, 100.0, 1, False, S)
+    assert put.amount == pytest.approx(12_500.0)
+
+
+def test_a_strangle_of_two_strikes_a_side_sums_each_sides_legs() -> None:
+    """GLD at 180, one expiry, every leg naked:
+    - puts: 165 at 0.80: max(36 − 15, 16.5) + 0.80 = 21.80; 160 at 0.50: max(36 − 20, 16) + 0.50 = 16.50;
+      side 38.30, premium 1.30;
+    - calls: 195 at 0.60: max(36 − 15, 18) + 0.60 = 21.60; 200 at 0.40: max(36 − 20, 18) + 0.40 = 18.40;
+      side 40.00, premium 1.00.
+    The calls' side is larger: 40.00 + the puts' 1.30 = 41.30 a share, 4,130."""
+    legs = [
+        MarginLeg(P, 165.0, -1, 0.80, EXP),
+        MarginLeg(P, 160.0, -1, 0.50, EXP),
+        MarginLeg(C, 195.0, -1, 0.60, EXP),
+        MarginLeg(C, 200.0, -1, 0.40, EXP),
+    ]
+    assert option_requirement(legs, 180.0, 100.0, 1, False, S).amount == pytest.approx(4_130.0)
+
+
+# ------------------------------------------------------------------------------------ SPAN's edges
+
+
+@pytest.mark.parametrize("iv", [0.0, -0.2, math.inf])
+def test_span_refuses_a_volatility_that_is_not_positive_and_finite(iv: float) -> None:
+    with pytest.raises(ValueError, match=r"^ES: every future option leg needs a positive implied volatility for SPAN$"):
+        span_requirement([MarginLeg(P, 4300.0, -1, 10.0, EXP, iv)], "ES", 4750.0, date(2023, 12, 1), 0.05, 50.0, 1, S)
+
+
+def test_span_on_expiry_day_prices_the_scenarios_at_intrinsic_value() -> None:
+    """A short 4700 put on ES at 4750 on its expiry day (no time value, so the volatility shifts change
+    nothing). Scan range 11,880 / 50 = 237.6: the future down a full range, 4512.4, puts the put 187.6 in the
+    money; down two ranges, 4274.8, 425.2 × 35% = 148.82 counts. Worst 187.6 × 50 = 9,380 (over the 1,188
+    minimum)."""
+    expiry = date(2024, 3, 15)
+    req = span_requirement([MarginLeg(P, 4700.0, -1, 0.0, expiry, 0.2)], "ES", 4750.0, expiry, 0.05, 50.0, 1, S)
+    assert req.amount == pytest.approx(187.6 * 50.0, rel=1e-12) and req.method == "SPAN-style scenarios"
+
+
+def test_span_lets_a_future_fall_to_zero_and_no_further() -> None:
+    """CL at 5.00 (April 2020), scan range 6,000 / 1,000 = 6.00: the full move down would take the future to
+    −1.00; it is priced at (almost) zero, where a short 5 put on its last day is worth 5.00: 5,000 a contract."""
+    expiry = date(2020, 4, 16)
+    req = span_requirement([MarginLeg(P, 5.0, -1, 0.0, expiry, 0.8)], "CL", 5.0, expiry, 0.01, 1_000.0, 1, S)
+    assert req.amount == pytest.approx(5_000.0, rel=1e-9) and req.method == "SPAN-style scenarios"
+
+
+def test_span_of_a_long_option_no_scenario_can_hurt_is_zero() -> None:
+    """A long 4000 put bought for 0.05 on its last day, ES at 4750: even two scan ranges down (4274.8) leave it
+    out of the money, so no scenario loses; there is no short to set a minimum. The requirement is 0 by the
+    scenarios (not the 2.50 it cost, the defined risk)."""
+    expiry = date(2024, 3, 15)
+    req = span_requirement([MarginLeg(P, 4000.0, +1, 0.05, expiry, 0.2)], "ES", 4750.0, expiry, 0.05, 50.0, 1, S)
+    assert req.amount == 0.0 and req.method == "SPAN-style scenarios"
+
+
+def test_span_equal_to_the_defined_risk_keeps_the_scenarios_name() -> None:
+    """A 4700/4600 put spread worth nothing on its last day, ES at 4750, bought and sold at 0: down a full
+    range (4512.4) it loses its whole width, 100 × 50 = 5,000, which is also its defined risk. The cap only
+    replaces the scenarios when it is lower."""
+    expiry = date(2024, 3, 15)
+    legs = [MarginLeg(P, 4700.0, -1, 0.0, expiry, 0.2), MarginLeg(P, 4600.0, +1, 0.0, expiry, 0.2)]
+    req = span_requirement(legs, "ES", 4750.0, expiry, 0.05, 50.0, 1, S)
+    assert req.amount == pytest.approx(5_000.0) and req.method == "SPAN-style scenarios"
+
+
+def test_span_counts_35_percent_of_the_extreme_move_down() -> None:
+    """A short 4350 put on its last day, ES at 4750 (scan range 237.6). One range down, 4512.4, it is still out
+    of the money; two ranges down, 4274.8, it is 75.2 in the money, of which 35% counts: 26.32 × 50 = 1,316,
+    over the 1,188 minimum."""
+    expiry = date(2024, 3, 15)
+    req = span_requirement([MarginLeg(P, 4350.0, -1, 0.0, expiry, 0.2)], "ES", 4750.0, expiry, 0.05, 50.0, 1, S)
+    assert req.amount == pytest.approx(1_316.0, rel=1e-12) and req.method == "SPAN-style scenarios"
