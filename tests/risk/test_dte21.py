@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from core.exits import ExitAction, time_and_dte21_exit
+from core.exits import ExitAction, exit_dte, time_and_dte21_exit
 from core.model import AlertLevel, MarketSnapshot
 from core.settings import Settings
 from core.valuation import StructureView
@@ -166,3 +166,93 @@ def test_threat_thresholds_are_inclusive_and_read_the_call_from_above() -> None:
     assert below is not None and "underlying 201 within 2% of short GLD 2024-04-19 205 call" in below.reason
     far = time_and_dte21_exit(strangle_view(DAY_18, 190.0, -0.5), dataclasses.replace(S, dte21_threat_delta=0.99))
     assert far is not None and "unthreatened" in far.reason
+
+
+# ------------------------------------------------------------------------------------------ #21: core/exits' edges
+
+LEAP = date(2025, 1, 17)
+NO_DELTA = dataclasses.replace(S, dte21_threat_delta=0.99)  # only the distance can threaten
+
+
+def test_a_structure_with_two_expiries_not_an_ipmcc_counts_its_dte_on_the_nearest() -> None:
+    market = gld_market(DAY_18, 190.0)
+    diagonal = m.structure("d1", "strangles", m.ipmcc("GLD", LEAP, 170.0, EXPIRY, 200.0), market)
+    [view] = book([diagonal], market).views
+    assert exit_dte(view) == 18
+
+
+def test_a_long_leg_never_threatens_and_a_short_after_it_still_does() -> None:
+    """A long 170 LEAP call first, then the short call: at 200 (delta under 0.30, 5% away) nothing
+    threatens and the loser closes; at 192 the short call's |delta| 0.39 does."""
+    market = gld_market(DAY_18, 190.0)
+    for short, threatened in ((200.0, False), (192.0, True)):
+        st = m.structure("d1", "strangles", m.ipmcc("GLD", LEAP, 170.0, EXPIRY, short), market)
+        [view] = book([st], market).views
+        signal = time_and_dte21_exit(dataclasses.replace(view, pnl=-10.0, pnl_fraction=-0.2), S)
+        assert signal is not None
+        if threatened:
+            assert signal.reason == "threatened at 18 DTE: short GLD 2024-04-19 192 call |delta| 0.39 ≥ 0.30"
+        else:
+            assert signal.reason == "losing (-20%) and unthreatened at 18 DTE: closing"
+
+
+@pytest.mark.parametrize(
+    ("price", "words"),
+    [
+        (206.0, "short GLD 2024-04-19 205 call is in the money (underlying 206)"),
+        (205.0, "underlying 205 within 2% of short GLD 2024-04-19 205 call"),
+        (204.5, "underlying 204.5 within 2% of short GLD 2024-04-19 205 call"),
+    ],
+)
+def test_a_short_at_or_past_its_strike_is_named_so(price: float, words: str) -> None:
+    signal = time_and_dte21_exit(strangle_view(DAY_18, price, -0.5), NO_DELTA)
+    assert signal is not None and signal.action is ExitAction.CLOSE and signal.rule == "21 DTE"
+    assert signal.reason == f"threatened at 18 DTE: {words}"
+
+
+def test_the_distance_threshold_is_inclusive() -> None:
+    """204 − 200 = 4 = 0.02 × 200 exactly: within 2%."""
+    market = gld_market(DAY_18, 200.0)
+    st = m.structure("g2", "strangles", m.strangle("GLD", EXPIRY, 175.0, 204.0), market)
+    [view] = book([st], market).views
+    signal = time_and_dte21_exit(dataclasses.replace(view, pnl=-10.0, pnl_fraction=-0.2), NO_DELTA)
+    assert signal is not None
+    assert signal.reason == "threatened at 18 DTE: underlying 200 within 2% of short GLD 2024-04-19 204 call"
+
+
+def test_a_part_of_a_structure_follows_its_strategys_rules() -> None:
+    view = strangle_view(DAY_18, 190.0, 0.5)
+    part = dataclasses.replace(view, structure=dataclasses.replace(view.structure, parent="c1"))
+    assert time_and_dte21_exit(part, S) is None
+
+
+def test_time_exit_edges_are_strict() -> None:
+    """RULEBOOK: over 10% under 7 DTE, over 25% under 21: at exactly 7 DTE, or exactly 25%, the 21-DTE
+    rule's profitable close applies instead."""
+    at_7 = time_and_dte21_exit(strangle_view(date(2024, 4, 12), 190.0, 0.12), S)
+    assert at_7 is not None and (at_7.rule, at_7.reason) == ("21 DTE", "profitable at 7 DTE (+12%)")
+    view = strangle_view(DAY_18, 190.0, 0.3)
+    at_25 = time_and_dte21_exit(dataclasses.replace(view, pnl=5.0, pnl_fraction=0.25), S)
+    assert at_25 is not None and (at_25.rule, at_25.reason) == ("21 DTE", "profitable at 18 DTE (+25%)")
+
+
+def test_a_flat_structure_is_not_profitable() -> None:
+    view = strangle_view(DAY_18, 190.0, 0.3)
+    flat = time_and_dte21_exit(dataclasses.replace(view, pnl=0.0, pnl_fraction=0.0), S)
+    assert flat is not None and flat.reason == "losing (+0%) and unthreatened at 18 DTE: closing"
+
+
+@pytest.mark.parametrize(
+    ("action", "words"), [("close", "closing"), ("hold", "holding"), ("alert", "holding, needs a look")]
+)
+def test_losing_and_unthreatened_says_what_it_does(action: str, words: str) -> None:
+    settings = Settings.from_parameters({"dte21_losing_action": action})
+    signal = time_and_dte21_exit(strangle_view(DAY_18, 190.0, -0.3), settings)
+    assert signal is not None and signal.rule == "21 DTE"
+    assert signal.reason == f"losing (-30%) and unthreatened at 18 DTE: {words}"
+
+
+def test_a_threatened_structure_closes_under_the_21_dte_rule() -> None:
+    signal = time_and_dte21_exit(strangle_view(DAY_18, 178.0, -0.5), S)
+    assert signal is not None and signal.rule == "21 DTE"
+    assert signal.reason == "threatened at 18 DTE: underlying 178 within 2% of short GLD 2024-04-19 175 put"
