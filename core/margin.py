@@ -191,7 +191,7 @@ def span_requirement(
     shocked_vol = np.maximum(iv[None, :] + np.array(vol_shift)[:, None], 1e-4)
     value = pricing.black76_price(shocked_f, strike[None, :], t[None, :], shocked_vol, rate, call[None, :])
     pnl = ((value - now[None, :]) * ratio[None, :]).sum(axis=1) * np.array(weight)
-    worst = max(float(-pnl.min()), 0.0) * multiplier * quantity
+    worst = max(float(-pnl.min()), 0.0) * multiplier * quantity + 0.0  # + 0.0: -0.0 (no loss anywhere) is 0
     short_contracts = float(-ratio[ratio < 0].sum()) * quantity
     floor = s.span_short_option_minimum * initial * short_contracts
     amount, method = (

@@ -39,8 +39,10 @@ SECONDS_PER_YEAR = 365.0 * 24.0 * 3600.0
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 # The solver's limits. Below MIN_NORMALISED_TIME_VALUE the time value is under 1e-14 of the underlying: no
-# quote is that precise, and the volatility is not determined by it. Above MAX_TOTAL_VOL (σ√T) an option is
-# worth its maximum to 15 digits, so the price cannot tell volatilities apart either.
+# quote is that precise, and the volatility is not determined by it. MAX_TOTAL_VOL (σ√T) caps the answer: at
+# 10 an at-the-money option is worth 1 - 5.7e-7 of its maximum, so a price within about 6e-7 of the maximum
+# comes back at the cap with status OK, a volatility that does not reproduce it (up to 4.4e-5 on 100). No
+# traded quote is that close to its maximum; returning ABOVE_MAXIMUM there would be the stricter answer.
 MIN_NORMALISED_TIME_VALUE = 1e-14
 MAX_TOTAL_VOL = 10.0
 # Convergence. Newton's step is second order and Householder's third-order step converges with order four,
@@ -61,7 +63,7 @@ class IVStatus(IntEnum):
     BELOW_INTRINSIC = 2  # price under the discounted intrinsic value: no volatility fits
     ABOVE_MAXIMUM = 3  # price at or over the no-arbitrage maximum (the forward for a call, the strike for a put)
     NO_TIME_VALUE = 4  # time value too small for the price to determine a volatility
-    NOT_CONVERGED = 5  # the solver did not settle (not seen on any tested input; counted if it happens)
+    NOT_CONVERGED = 5  # the solver did not settle: seen only at the money for time values of 1e-14..1e-13 of F
 
 
 @dataclass(frozen=True, slots=True)

@@ -301,6 +301,7 @@ def test_span_of_a_long_option_no_scenario_can_hurt_is_zero() -> None:
     expiry = date(2024, 3, 15)
     req = span_requirement([MarginLeg(P, 4000.0, +1, 0.05, expiry, 0.2)], "ES", 4750.0, expiry, 0.05, 50.0, 1, S)
     assert req.amount == 0.0 and req.method == "SPAN-style scenarios"
+    assert math.copysign(1.0, req.amount) == 1.0  # 0, not -0 (a report would print "-0")
 
 
 def test_span_equal_to_the_defined_risk_keeps_the_scenarios_name() -> None:
