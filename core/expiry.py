@@ -118,8 +118,8 @@ ASSIGNED_TAG = "assigned"
 class Assigned:
     """What an assignment or exercise did to the book (`assign`)."""
 
-    trade: ClosedTrade | None  # the assigned units, closed at intrinsic value (None when no structure held them)
-    remainder: Structure | None  # the rest of the holder, still open, to be closed
+    trades: tuple[ClosedTrade, ...]  # each holder's assigned units, closed at intrinsic value (none: no holder)
+    remainders: tuple[Structure, ...]  # the rest of each holder, still open, to be closed
     delivered: Structure | None  # the stock or future that arrived, in the book, to be flattened
 
 
@@ -135,64 +135,34 @@ def assign(
     """Book an assignment or exercise the moment the broker reports it, so the book matches the broker's
     holdings before anything else happens (a restart or a reconciliation in between finds them equal).
 
-    `option_quantity` is the signed change of the option position (+1 when a short is assigned). The assigned
-    units leave their structure at intrinsic value against the underlying's `price`, as a cash settlement
-    would book them; the delivered stock or future enters at `price`, so the two add up to the exercise at
-    the strike. The rest of the structure stays, as one unit with its positions as ratios and its own entry
-    prices, tagged `assigned`; the delivery is a structure of its own whose id starts with `delivered-`.
-    Both are closed by safety/assignment (at once, and at every step until they are gone)."""
-    holder = next((s for s in book.open_structures() if any(leg.contract == option for leg in s.legs)), None)
-    trade = remainder = None
-    if holder is not None:
-        known = bool(holder.leg_entry_prices)  # without leg prices the whole cost basis stays with the rest
-        paid = holder.leg_entry_prices or tuple(
-            holder.entry_price / leg.ratio if len(holder.legs) == 1 else 0.0 for leg in holder.legs
-        )
-        rest: list[tuple[Leg, float]] = []
-        rest_underlyings: list[float] = []
-        for index, (leg, cost) in enumerate(zip(holder.legs, paid, strict=True)):
-            position = leg.ratio * holder.quantity + (option_quantity if leg.contract == option else 0)
-            if position:
-                rest.append((Leg(leg.contract, position), cost))
-                rest_underlyings.append(holder.underlying_at_entry(index))
-        i = next(i for i, leg in enumerate(holder.legs) if leg.contract == option)
-        units = abs(option_quantity)
-        side = 1 if holder.legs[i].ratio > 0 else -1
-        value, entry = side * intrinsic_value(option, price), side * paid[i]
-        part = replace(
-            holder,
-            id=f"{holder.id}:{ASSIGNED_TAG}-{when:%Y%m%d%H%M}",
-            legs=(Leg(option, side),),
-            quantity=units,
-            parent=holder.id,
-            entry_price=entry,
-            leg_entry_prices=(paid[i],),
-            leg_entry_underlyings=(holder.underlying_at_entry(i),) if holder.leg_entry_underlyings else (),
-        )
-        pnl = (value - entry) * option.multiplier * units
-        verb = "assigned" if option_quantity > 0 else "exercised"
-        trade = ClosedTrade(part, holder.strategy, units, entry, value, pnl, when, f"{verb} at {price:g}")
-        book.remove_units(holder.id, holder.quantity)
-        if rest:
-            legs = tuple(leg for leg, _ in rest)
-            costs = tuple(cost for _, cost in rest)
-            remainder = replace(
-                holder,
-                legs=legs,
-                quantity=1,
-                entry_price=sum(leg.ratio * cost for leg, cost in rest)
-                if known
-                else holder.entry_price * holder.quantity,
-                leg_entry_prices=costs if known else (),
-                leg_entry_underlyings=tuple(rest_underlyings) if holder.leg_entry_underlyings else (),
-                tag=ASSIGNED_TAG,
-            )
-            remainder = book.add_units(remainder, 1, remainder.entry_price)
+    `option_quantity` is the signed change of the option position (+1 when a short is assigned). It is shared
+    among the structures holding the contract on the side it reduces, in book order, each taking at most what
+    it holds: two ladder rungs short the same put, both assigned in one event, each book their own. Anything
+    left over (more assigned than the book holds) is not booked, and reconciliation finds the difference.
+    The assigned units leave their structure at intrinsic value against the underlying's `price`, as a cash
+    settlement would book them; the delivered stock or future enters at `price`, so the two add up to the
+    exercise at the strike. The rest of each structure stays, as one unit with its positions as ratios and its
+    own entry prices, tagged `assigned`; the delivery is a structure of its own whose id starts with
+    `delivered-`. Both are closed by safety/assignment (at once, and at every step until they are gone)."""
+    trades: list[ClosedTrade] = []
+    remainders: list[Structure] = []
+    left = option_quantity
+    for holder in book.open_structures():
+        held = sum(leg.ratio for leg in holder.legs if leg.contract == option) * holder.quantity
+        if left == 0 or held == 0 or (held > 0) == (left > 0):  # only a short is assigned, only a long exercised
+            continue
+        share = min(abs(left), abs(held)) * (1 if left > 0 else -1)
+        trade, remainder = _assign_to(book, holder, option, share, price, when)
+        trades.append(trade)
+        if remainder is not None:
+            remainders.append(remainder)
+        left -= share
+    strategy = trades[0].strategy if trades else "orphan"
     delivery = None
     if delivered is not None and delivered_quantity:
         delivery = Structure(
             id=f"{DELIVERED_PREFIX}{delivered.root}-{when:%Y%m%d%H%M}-{option.strike:g}{(option.right or 'x')[0]}",
-            strategy=holder.strategy if holder else "orphan",
+            strategy=strategy,
             legs=(Leg(delivered, 1 if delivered_quantity > 0 else -1),),
             quantity=abs(delivered_quantity),
             entry_price=price,
@@ -200,4 +170,53 @@ def assign(
             tag=f"delivered by {option.root} {option.strike:g} {option.right.value if option.right else ''}".strip(),
         )
         delivery = book.add_units(delivery, abs(delivered_quantity), price)
-    return Assigned(trade, remainder, delivery)
+    return Assigned(tuple(trades), tuple(remainders), delivery)
+
+
+def _assign_to(
+    book: OpenBook, holder: Structure, option: Contract, change: int, price: float, when: datetime
+) -> tuple[ClosedTrade, Structure | None]:
+    """`change` contracts of `option` assigned (or exercised) out of `holder`: the trade, and the rest."""
+    known = bool(holder.leg_entry_prices)  # without leg prices the whole cost basis stays with the rest
+    paid = holder.leg_entry_prices or tuple(
+        holder.entry_price / leg.ratio if len(holder.legs) == 1 else 0.0 for leg in holder.legs
+    )
+    rest: list[tuple[Leg, float]] = []
+    rest_underlyings: list[float] = []
+    for index, (leg, cost) in enumerate(zip(holder.legs, paid, strict=True)):
+        position = leg.ratio * holder.quantity + (change if leg.contract == option else 0)
+        if position:
+            rest.append((Leg(leg.contract, position), cost))
+            rest_underlyings.append(holder.underlying_at_entry(index))
+    i = next(i for i, leg in enumerate(holder.legs) if leg.contract == option)
+    units = abs(change)
+    side = 1 if holder.legs[i].ratio > 0 else -1
+    value, entry = side * intrinsic_value(option, price), side * paid[i]
+    part = replace(
+        holder,
+        id=f"{holder.id}:{ASSIGNED_TAG}-{when:%Y%m%d%H%M}",
+        legs=(Leg(option, side),),
+        quantity=units,
+        parent=holder.id,
+        entry_price=entry,
+        leg_entry_prices=(paid[i],),
+        leg_entry_underlyings=(holder.underlying_at_entry(i),) if holder.leg_entry_underlyings else (),
+    )
+    pnl = (value - entry) * option.multiplier * units
+    verb = "assigned" if change > 0 else "exercised"
+    trade = ClosedTrade(part, holder.strategy, units, entry, value, pnl, when, f"{verb} at {price:g}")
+    book.remove_units(holder.id, holder.quantity)
+    if not rest:
+        return trade, None
+    legs = tuple(leg for leg, _ in rest)
+    costs = tuple(cost for _, cost in rest)
+    remainder = replace(
+        holder,
+        legs=legs,
+        quantity=1,
+        entry_price=sum(leg.ratio * cost for leg, cost in rest) if known else holder.entry_price * holder.quantity,
+        leg_entry_prices=costs if known else (),
+        leg_entry_underlyings=tuple(rest_underlyings) if holder.leg_entry_underlyings else (),
+        tag=ASSIGNED_TAG,
+    )
+    return trade, book.add_units(remainder, 1, remainder.entry_price)

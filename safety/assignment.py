@@ -162,9 +162,10 @@ class AssignmentCheck:
 
     def on_assignment(
         self, event: AssignmentEvent, book: OpenBook, snapshot: MarketSnapshot
-    ) -> tuple[list[OrderIntent], list[AssignmentAlert], ClosedTrade | None]:
-        """Book it (core/expiry.assign: the assigned units leave at intrinsic value, the delivery enters the
-        book), then flatten the delivery and close the rest of the structure (module docstring)."""
+    ) -> tuple[list[OrderIntent], list[AssignmentAlert], list[ClosedTrade]]:
+        """Book it (core/expiry.assign: the assigned units leave each structure that held them at intrinsic
+        value, the delivery enters the book), then flatten the delivery and close the rest of each structure
+        (module docstring)."""
         verb = "assigned" if event.option_quantity > 0 else "exercised"
         what = f"{describe(event.option)} {verb} x{abs(event.option_quantity)}"
         done = assign(
@@ -180,18 +181,16 @@ class AssignmentCheck:
         if done.delivered is not None and event.delivered is not None:
             reason = f"assignment: flatten {describe(event.delivered)} delivered by {what}"
             intents.append(close_whole(done.delivered, snapshot, reason))
-        if done.remainder is not None:
-            rest = done.remainder
+        for rest in done.remainders:
             intents.append(close_whole(rest, snapshot, f"assignment: close the rest of {rest.strategy} {rest.id}"))
-        trade = done.trade
-        held = f"; {trade.strategy} {trade.structure.parent}: {trade.pnl:+,.2f} booked" if trade else ""
+        held = "".join(f"; {t.strategy} {t.structure.parent}: {t.pnl:+,.2f} booked" for t in done.trades)
         body = (
             f"{what} at {event.price:g}"
             + (held or "; no structure held it")
-            + ("; closing the rest" if done.remainder else "")
+            + ("; closing the rest" if done.remainders else "")
             + (f"; flattening {event.delivered_quantity:+d} {describe(event.delivered)}" if event.delivered else "")
         )
-        return intents, [AssignmentAlert(AlertLevel.CRITICAL, "assignment", body)], trade
+        return intents, [AssignmentAlert(AlertLevel.CRITICAL, "assignment", body)], list(done.trades)
 
     def leftovers(self, book: OpenBook, snapshot: MarketSnapshot) -> list[OrderIntent]:
         """Closes for what an assignment left behind and is still open: a delivered stock or future, and the

@@ -196,7 +196,7 @@ def test_an_assignment_flattens_the_delivery_closes_the_rest_and_books_the_loss(
     spread = dataclasses.replace(spread, leg_entry_prices=tuple(float(chain.mid[r]) for r in mids if r is not None))
     book = held(spread)
     check = AssignmentCheck(S, CAL.equity)
-    intents, alerts, trade = check.on_assignment(event, book, market)
+    intents, alerts, [trade] = check.on_assignment(event, book, market)
     flatten, rest = intents
     assert flatten.safety and flatten.structure.legs[0].contract == stock and flatten.structure.legs[0].ratio == 1
     assert flatten.quantity == 100 and flatten.action is IntentAction.CLOSE
@@ -205,7 +205,7 @@ def test_an_assignment_flattens_the_delivery_closes_the_rest_and_books_the_loss(
     assert book.positions() == {spread.legs[0].contract: 1, stock: 100}
     assert {s.id for s in book.open_structures()} == {"ps1", flatten.structure.id}
     # The assigned short put closed at its intrinsic value (8.00) against what it was sold for.
-    assert trade is not None and trade.structure.parent == "ps1" and trade.units == 1
+    assert trade.structure.parent == "ps1" and trade.units == 1
     sold_for = spread.leg_entry_prices[1]
     assert trade.pnl == pytest.approx((sold_for - 8.0) * 100)
     [alert] = alerts
@@ -228,9 +228,9 @@ def test_an_exercised_long_call_delivers_short_of_nothing_and_keeps_the_rest_ope
     book = held(ipmcc)
     stock = Contract("SPY", "SPY", ContractKind.EQUITY, 1.0)
     event = AssignmentEvent(at(FRIDAY, 10, 0), leap, -1, stock, +100, 462.0)
-    intents, _, trade = AssignmentCheck(S, CAL.equity).on_assignment(event, book, market)
+    intents, _, [trade] = AssignmentCheck(S, CAL.equity).on_assignment(event, book, market)
     assert book.positions() == {weekly: -1, stock: 100}
-    assert trade is not None and trade.exit_price == pytest.approx(62.0)  # the LEAP at its intrinsic value
+    assert trade.exit_price == pytest.approx(62.0)  # the LEAP at its intrinsic value
     assert trade.pnl == pytest.approx((62.0 - 65.0) * 100)
     [rest] = [i for i in intents if i.structure.id == "pmcc"]
     assert [(leg.contract, leg.ratio) for leg in rest.structure.legs] == [(weekly, -1)]
@@ -412,8 +412,7 @@ def test_what_an_assignment_says_and_what_its_closes_say() -> None:
     event = AssignmentEvent(at(FRIDAY, 16, 30), spread.legs[1].contract, +1, stock, +100, 462.0)
     book = held(spread)
     check = AssignmentCheck(S, CAL.equity)
-    intents, [alert], trade = check.on_assignment(event, book, market)
-    assert trade is not None
+    intents, [alert], [trade] = check.on_assignment(event, book, market)
     what = "SPY 2024-01-19 470 put assigned x1"
     assert (alert.level, alert.title) == (AlertLevel.CRITICAL, "assignment")
     assert alert.body == (f"{what} at 462; lt112 ps1: {trade.pnl:+,.2f} booked; closing the rest; flattening +100 SPY")
@@ -429,7 +428,7 @@ def test_what_an_assignment_says_and_what_its_closes_say() -> None:
     )
     stray = AssignmentEvent(at(FRIDAY, 16, 30), m.option("SPY", FRIDAY, 480.0, Right.CALL), -1, stock, +100, 462.0)
     _, [lone], none = check.on_assignment(stray, held(), market)
-    assert none is None
+    assert none == []
     assert lone.body == "SPY 2024-01-19 480 call exercised x1 at 462; no structure held it; flattening +100 SPY"
 
 
@@ -545,8 +544,7 @@ def test_a_cash_settled_assignment_says_nothing_of_a_delivery() -> None:
     market = m.snapshot(m.at(day), 14.0, [chain])
     condor = m.structure("ic1", "zero_dte", m.iron_condor("SPXW", day, 4740.0, 10.0, 4760.0, 10.0), market)
     event = AssignmentEvent(m.at(day, 16, 15), condor.legs[1].contract, +1, None, 0, 4700.0)
-    _, [alert], trade = AssignmentCheck(S, CAL.equity).on_assignment(event, held(condor), market)
-    assert trade is not None
+    _, [alert], [trade] = AssignmentCheck(S, CAL.equity).on_assignment(event, held(condor), market)
     assert alert.body == (
         f"SPXW 2024-01-08 4740 put assigned x1 at 4700; zero_dte ic1: {trade.pnl:+,.2f} booked; closing the rest"
     )
@@ -572,3 +570,41 @@ def test_a_safety_close_is_limited_at_the_net_mid_to_four_places() -> None:
         "zn1", "strangles", (Leg(m.option("ZN", date(2024, 2, 23), 108.0, Right.PUT), -1),), 1, 0.0, m.at(day)
     )
     assert close_whole(short, market, "why").limit_price == -0.0234
+
+
+# ------------------------------------------------------------------------------------------ one contract, two holders
+
+
+def test_an_assignment_is_shared_among_every_structure_short_the_contract() -> None:
+    """Two ladder rungs sold the same SPY 470 put on different Mondays (r1 at 5.00, r2 at 6.00), and one more
+    is held two-lot by r3 (at 4.00). Three of the four are assigned in one event (LEAN reports them
+    together), 300 shares arrive at 462. In book order r1 takes 1, r2 takes 1, r3 takes 1 of its 2: each books
+    its own loss at the intrinsic 8.00 ((5 - 8) x 100, (6 - 8) x 100, (4 - 8) x 100), and r3's other put is
+    still short, to be closed. Giving all three to r1 would leave r1 long two puts the account does not hold,
+    r2 and r3 short three it no longer does, and the close of "the rest of r1" would sell two new puts."""
+    market = spy_market(FRIDAY, 462.0)
+    put = m.option("SPY", FRIDAY, 470.0, Right.PUT)
+    stock = Contract("SPY", "SPY", ContractKind.EQUITY, 1.0)
+
+    def rung(sid: str, sold_at: float, quantity: int) -> Structure:
+        sold = m.structure(sid, "leap_ladder", [(put, -1)], market, entry_price=-sold_at)
+        return dataclasses.replace(sold, quantity=quantity, leg_entry_prices=(sold_at,))
+
+    book = held(rung("r1", 5.0, 1), rung("r2", 6.0, 1), rung("r3", 4.0, 2))
+    event = AssignmentEvent(at(FRIDAY, 16, 30), put, +3, stock, +300, 462.0)
+    intents, [alert], trades = AssignmentCheck(S, CAL.equity).on_assignment(event, book, market)
+    assert [(t.structure.parent, t.units, round(t.pnl, 2)) for t in trades] == [
+        ("r1", 1, -300.0),
+        ("r2", 1, -200.0),
+        ("r3", 1, -400.0),
+    ]
+    assert book.positions() == {put: -1, stock: 300}  # what the broker holds
+    flatten, rest = intents
+    assert flatten.structure.legs[0].contract == stock and flatten.quantity == 300
+    assert rest.structure.id == "r3" and [(leg.contract, leg.ratio * rest.quantity) for leg in rest.structure.legs] == [
+        (put, -1)
+    ]  # closing the rest buys the one put still short, never sells one
+    assert alert.body == (
+        "SPY 2024-01-19 470 put assigned x3 at 462; leap_ladder r1: -300.00 booked; leap_ladder r2: -200.00 "
+        "booked; leap_ladder r3: -400.00 booked; closing the rest; flattening +300 SPY"
+    )

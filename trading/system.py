@@ -147,10 +147,9 @@ class TradingSystem:
         gate. `send=False` when the market is closed (a delivery after an expiry's close): the closes then go
         out at the next step, from the assignment check's standing rule for what an assignment left."""
         event = AssignmentEvent(snapshot.time, option, option_quantity, delivered, delivered_quantity, price)
-        intents, alerts, trade = self.safety.assignment.on_assignment(event, self.pipeline.book, snapshot)
+        intents, alerts, trades = self.safety.assignment.on_assignment(event, self.pipeline.book, snapshot)
         result = self.pipeline.send(intents if send else [], snapshot, account, quote)
-        if trade is not None:
-            result.closed.append(trade)
+        result.closed.extend(trades)
         return result, alerts
 
     def reconcile(self, holdings: dict[Contract, int], now: datetime) -> list[AlertMessage]:
