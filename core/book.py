@@ -158,12 +158,23 @@ class OpenBook:
             n += 1
         return f"{base}.{n}"
 
-    def remove_part(self, part: Structure) -> Structure | None:
-        """Closed a part (some legs) of a held structure: those legs leave it; the rest stays open."""
+    def remove_part(self, part: Structure, units: int) -> Structure | None:
+        """Closed `units` units of a part (some legs) of a held structure: those legs leave it; the rest stays
+        open. Fewer units than the parent holds (one of a two-lot's calls bought back) split it: the units
+        closed become a structure of their own without the part's legs (`<id>.1`), and the units still holding
+        them keep the parent's id, for the rest of the close."""
         parent = self.structures.get(part.parent)
         if parent is None:
             return None
         closing = {leg.contract for leg in part.legs}
+        if units < parent.quantity and any(leg.contract in closing for leg in parent.legs):
+            self.structures[parent.id] = dataclasses.replace(parent, quantity=parent.quantity - units)
+            done = dataclasses.replace(parent, id=self._free_id(parent.id), quantity=units)
+            self.structures[done.id] = done
+            return self._without(done, closing)
+        return self._without(parent, closing)
+
+    def _without(self, parent: Structure, closing: set[Contract]) -> Structure | None:
         keep = [i for i, leg in enumerate(parent.legs) if leg.contract not in closing]
         if not keep:
             del self.structures[parent.id]

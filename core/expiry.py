@@ -101,7 +101,7 @@ def settle_expired(
                 if structure.leg_entry_underlyings
                 else (),
             )
-            book.remove_part(part)
+            book.remove_part(part, structure.quantity)
         multiplier = structure.legs[0].contract.multiplier
         pnl = (value - entry) * multiplier * structure.quantity
         why = f"settled at expiry ({'in' if value else 'out of'} the money)"

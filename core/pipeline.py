@@ -318,7 +318,7 @@ class Pipeline:
             result.opened.append((structure, done.units, done.average_price))
             return
         if structure.parent:
-            self.book.remove_part(structure)
+            self.book.remove_part(structure, done.units)
             entry = structure.entry_price  # a part's own entry (an IPMCC call's premium)
         else:
             held = self.book.structures.get(structure.id)

@@ -44,7 +44,7 @@ def test_the_basis_after_a_weekly_call_leaves_is_what_the_leap_cost() -> None:
     book.add_units(leap(), 1, 20.35)
     merged = book.add_units(weekly(), 1, -1.53)
     assert merged.entry_price == pytest.approx(20.35 - 1.53) and merged.leg_entry_prices == pytest.approx((20.35, 1.53))
-    left = book.remove_part(weekly())
+    left = book.remove_part(weekly(), 1)
     assert left is not None and left.entry_price == pytest.approx(20.35)
 
 

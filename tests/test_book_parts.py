@@ -11,13 +11,16 @@ from collections import Counter
 
 import pytest
 
-from core.book import OpenBook, with_part
+from core.book import OpenBook, part_of, with_part
 from core.book_view import BookView
-from core.model import Contract, Found, Structure
+from core.model import Contract, Found, IntentAction, OrderIntent, Structure
+from core.orders import Filled
+from core.pipeline import StepResult
 from core.valuation import value_structure
 from risk.manager import RiskManager
 from tests.fakes.market import opening
-from tests.risk.kit import S, qqq_ipmcc, snap
+from tests.risk.kit import S, gld_strangle, qqq_ipmcc, snap
+from tests.test_pipeline import ACCOUNT, wire
 
 MARKET = snap()
 
@@ -114,3 +117,39 @@ def test_the_gates_value_two_calls_against_three_leaps_as_covered() -> None:
     assert isinstance(valued, Found) and valued.value.bp == 0.0
     one = dataclasses.replace(call, quantity=1)
     assert isinstance(RiskManager(S)._value_candidate(opening(one), held_book, MARKET), Found)
+
+
+def test_a_part_closed_one_unit_at_a_time_leaves_what_the_broker_holds() -> None:
+    """A two-lot GLD strangle's tested call side is bought back as a part; the broker fills one of the two.
+    The book must still hold the other short call (which keeps its stop and its management), not drop both."""
+    market = snap()
+    strangle = dataclasses.replace(gld_strangle(market, "g01"), quantity=2)
+    put, call = (leg.contract for leg in strangle.legs)
+    book = OpenBook()
+    book.add_units(strangle, 2, strangle.entry_price)
+    side = part_of(book.structures["g01"], [1], "call")
+    book.remove_part(side, 1)
+    assert book.positions() == {put: -2, call: -1}
+    assert {k: (v.quantity, [leg.contract for leg in v.legs]) for k, v in book.structures.items()} == {
+        "g01": (1, [put, call]),  # the unit still short its call keeps the id the rest of the close works on
+        "g01.1": (1, [put]),
+    }
+    book.remove_part(side, 1)
+    assert book.positions() == {put: -2}
+    book.remove_part(side, 2)  # a fill for a call the book no longer holds changes nothing
+    assert book.positions() == {put: -2}
+
+
+def test_the_pipeline_takes_out_only_the_units_the_broker_filled() -> None:
+    """The same close through the pipeline's fill handling: one unit of the call side reported filled."""
+    market = snap()
+    pipeline = wire()
+    strangle = dataclasses.replace(gld_strangle(market, "g01"), quantity=2)
+    put, call = (leg.contract for leg in strangle.legs)
+    pipeline.book.add_units(strangle, 2, strangle.entry_price)
+    side = part_of(pipeline.book.structures["g01"], [1], "call")
+    pipeline.sent[(side.id, -1)] = OrderIntent(IntentAction.CLOSE, side, 2, 0.5, "strangles: tested call side")
+    result = StepResult()
+    pipeline._filled(Filled(side.id, -1, 1, 0.5), ACCOUNT, market.time, result)
+    assert pipeline.book.positions() == {put: -2, call: -1}
+    assert [t.units for t in result.closed] == [1]
