@@ -142,6 +142,13 @@ class PerformanceLedger:
     @classmethod
     def from_dict(cls, settings: Settings, data: dict[str, Any]) -> PerformanceLedger:
         ledger = cls(settings)
-        ledger.stats = {k: StrategyStats(**v) for k, v in data.items() if k != PENDING_KEY}
-        ledger.pending = {k: (float(v[0]), float(v[1])) for k, v in data.get(PENDING_KEY, {}).items()}
+        ledger.stats, ledger.pending = read_ledger(data)
         return ledger
+
+
+def read_ledger(data: dict[str, Any]) -> tuple[dict[str, StrategyStats], dict[str, tuple[float, float]]]:
+    """The saved ledger's statistics and pending positions; a TypeError or ValueError for a malformed one
+    (the state file's reader turns it into a StateFileError: a halt, not a crash at start)."""
+    stats = {k: StrategyStats(**v) for k, v in data.items() if k != PENDING_KEY}
+    pending = {k: (float(v[0]), float(v[1])) for k, v in data.get(PENDING_KEY, {}).items()}
+    return stats, pending

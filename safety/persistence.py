@@ -36,7 +36,7 @@ from core.valuation import describe
 
 from safety.checks import DailyLimits
 from safety.fills import FillTracker, Phase, TrackedOrder
-from safety.performance import PerformanceLedger
+from safety.performance import PerformanceLedger, read_ledger
 from safety.state import TradingStateMachine
 
 VERSION = 1
@@ -207,6 +207,8 @@ class TradingRecord:
                 float(daily_doc["closed_pnl"]),
                 [str(x) for x in daily_doc["losses"]],
             )
+            performance = dict(doc["performance"])
+            read_ledger(performance)  # read now, so that a malformed ledger is a corrupt file, not a crash at start
             return cls(
                 book=book,
                 orders=[order_from_dict(o) for o in doc["orders"]],
@@ -214,7 +216,7 @@ class TradingRecord:
                 state=TradingStateMachine.from_dict(doc["state"]),
                 risk=dict(doc["risk"]),
                 peak_net_liq=float(doc["peak_net_liq"]),
-                performance=dict(doc["performance"]),
+                performance=performance,
             )
         except StateFileError:
             raise  # already says what is wrong (a StateFileError is a ValueError: not "malformed field: ...")

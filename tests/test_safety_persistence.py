@@ -435,3 +435,21 @@ def test_the_ledger_is_read_back_from_the_record_with_the_settings_given() -> No
     ledger = ledger_from(record, S)
     assert ledger.settings is S and ledger.to_dict() == record.performance
     assert (ledger.stats["zero_dte"].trades, ledger.stats["zero_dte"].wins) == (3, 2)
+
+
+@pytest.mark.parametrize(
+    "ledger",
+    [
+        {"ipmcc": {"trades": 3, "wins": 2, "gross": 1.0}},  # a field the ledger does not have
+        {"ipmcc": [3, 2]},
+        {"_open_positions": {"c55": 1.0}},
+    ],
+)
+def test_a_malformed_performance_ledger_is_a_corrupt_file_not_a_crash_at_start(ledger: dict[str, object]) -> None:
+    """The ledger was read only when the system was built, after the file had been accepted: a bad one raised
+    a TypeError at start instead of the corrupt file's CRITICAL alert and halt."""
+    record, _ = mid_day()
+    doc = json.loads(record.to_text(NOW))
+    doc["performance"] = ledger
+    with pytest.raises(StateFileError, match=r"^malformed field: TypeError: "):
+        TradingRecord.from_text(json.dumps(doc))
