@@ -16,7 +16,7 @@ the IPMCC each weekly call is a trade of its own (the income the 83% is about), 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from typing import Any
 
 from core.settings import Settings
@@ -150,5 +150,17 @@ def read_ledger(data: dict[str, Any]) -> tuple[dict[str, StrategyStats], dict[st
     """The saved ledger's statistics and pending positions; a TypeError or ValueError for a malformed one
     (the state file's reader turns it into a StateFileError: a halt, not a crash at start)."""
     stats = {k: StrategyStats(**v) for k, v in data.items() if k != PENDING_KEY}
-    pending = {k: (float(v[0]), float(v[1])) for k, v in data.get(PENDING_KEY, {}).items()}
+    for name, st in stats.items():
+        if not all(_is_number(x) for x in astuple(st)):
+            raise TypeError(f"performance of {name}: every figure must be a number")
+    held = data.get(PENDING_KEY, {})
+    if not isinstance(held, dict) or not all(
+        isinstance(v, list | tuple) and len(v) == 2 and all(_is_number(x) for x in v) for v in held.values()
+    ):
+        raise TypeError(f"performance {PENDING_KEY}: each open position must be [P&L, fees]")
+    pending = {k: (float(v[0]), float(v[1])) for k, v in held.items()}
     return stats, pending
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)

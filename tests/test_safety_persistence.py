@@ -443,6 +443,9 @@ def test_the_ledger_is_read_back_from_the_record_with_the_settings_given() -> No
         {"ipmcc": {"trades": 3, "wins": 2, "gross": 1.0}},  # a field the ledger does not have
         {"ipmcc": [3, 2]},
         {"_open_positions": {"c55": 1.0}},
+        {"_open_positions": [["c55", 1.0]]},  # a list where the positions' table belongs
+        {"_open_positions": {"c55": [1.0]}},  # P&L without its fees
+        {"ipmcc": {"trades": "3", "wins": 2}},  # accepted before, then a crash at the first close
     ],
 )
 def test_a_malformed_performance_ledger_is_a_corrupt_file_not_a_crash_at_start(ledger: dict[str, object]) -> None:
