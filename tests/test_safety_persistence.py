@@ -456,3 +456,19 @@ def test_a_malformed_performance_ledger_is_a_corrupt_file_not_a_crash_at_start(l
     doc["performance"] = ledger
     with pytest.raises(StateFileError, match=r"^malformed field: TypeError: "):
         TradingRecord.from_text(json.dumps(doc))
+
+
+def test_a_malformed_ledger_says_which_figure_is_wrong() -> None:
+    record, _ = mid_day()
+    doc = json.loads(record.to_text(NOW))
+    doc["performance"] = {"ipmcc": {"trades": "3"}}
+    with pytest.raises(
+        StateFileError, match=r"^malformed field: TypeError: performance of ipmcc: every figure must be a number$"
+    ):
+        TradingRecord.from_text(json.dumps(doc))
+    doc["performance"] = {"_open_positions": {"c55": [1.0]}}
+    with pytest.raises(
+        StateFileError,
+        match=r"^malformed field: TypeError: performance _open_positions: each open position must be \[P&L, fees\]$",
+    ):
+        TradingRecord.from_text(json.dumps(doc))
