@@ -125,10 +125,7 @@ class OpenBook:
         whole units of a LEAP and its call) and the rest keeps the parent's id, for the rest of the part."""
         parent = self.structures[part.parent]
         if units < parent.quantity and not spreads_evenly(part, units, parent):
-            self.structures[parent.id] = dataclasses.replace(parent, quantity=parent.quantity - units)
-            covered = dataclasses.replace(parent, id=self._free_id(parent.id), quantity=units)
-            self.structures[covered.id] = covered
-            return self._merge_into(covered, part, units, price)
+            return self._merge_into(self._split_off(parent, units), part, units, price)
         if not spreads_evenly(part, units, parent):  # more of the part than the parent covers: held alone
             added = dataclasses.replace(
                 part, quantity=units, entry_price=price, leg_entry_prices=filled_leg_prices(part, price)
@@ -152,6 +149,14 @@ class OpenBook:
         self.structures[parent.id] = merged
         return merged
 
+    def _split_off(self, parent: Structure, units: int) -> Structure:
+        """`units` of a held structure as a structure of their own (`<id>.1`, the first id free); the rest
+        keeps the parent's id."""
+        self.structures[parent.id] = dataclasses.replace(parent, quantity=parent.quantity - units)
+        piece = dataclasses.replace(parent, id=self._free_id(parent.id), quantity=units)
+        self.structures[piece.id] = piece
+        return piece
+
     def _free_id(self, base: str) -> str:
         n = 1
         while f"{base}.{n}" in self.structures:
@@ -168,10 +173,7 @@ class OpenBook:
             return None
         closing = {leg.contract for leg in part.legs}
         if units < parent.quantity and any(leg.contract in closing for leg in parent.legs):
-            self.structures[parent.id] = dataclasses.replace(parent, quantity=parent.quantity - units)
-            done = dataclasses.replace(parent, id=self._free_id(parent.id), quantity=units)
-            self.structures[done.id] = done
-            return self._without(done, closing)
+            return self._without(self._split_off(parent, units), closing)
         return self._without(parent, closing)
 
     def _without(self, parent: Structure, closing: set[Contract]) -> Structure | None:
